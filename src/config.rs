@@ -1,0 +1,1 @@
+//! `envaudit.toml`: project settings, found by walking up from the current folder.

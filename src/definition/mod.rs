@@ -1,0 +1,540 @@
+//! Environment definitions: every input format, normalised into one [`EnvDefinition`].
+//!
+//! Each format has its own module with a serde *wire* type (or a hand parser where the
+//! format is not YAML/JSON) and a conversion into the shared model. Nothing downstream
+//! of this module knows which format a definition came from, apart from `kind` (shown to
+//! users) and the file positions kept on every declared dependency.
+
+pub mod azureml_v1;
+pub mod azureml_v2;
+pub mod conda;
+pub mod curated;
+pub mod docker_build;
+pub mod dockerfile;
+pub mod matchspec;
+pub mod pep508;
+pub mod requirements;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::model::{Ecosystem, ImageRef, PackageName};
+use crate::pin::{self, ImagePinState, Pin};
+use crate::source::{Origin, ParseError, ReadError};
+
+pub use dockerfile::Dockerfile;
+pub use matchspec::MatchSpec;
+pub use pep508::PipRequirement;
+
+/// Which format a definition was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefinitionKind {
+    /// Azure ML SDK v1 folder (`Environment.save_to_directory`) or its JSON alone.
+    AzuremlV1,
+    /// Azure ML SDK v2 / CLI v2 environment YAML.
+    AzuremlV2,
+    /// The inline `environment:` block of an Azure ML job YAML.
+    AzuremlJob,
+    /// An Azure ML curated environment asset folder (`asset.yaml`, `spec.yaml`, ...).
+    Curated,
+    /// A conda environment file.
+    Conda,
+    /// A pip requirements file.
+    Requirements,
+    /// A Dockerfile (its folder is the build context).
+    Dockerfile,
+}
+
+impl DefinitionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefinitionKind::AzuremlV1 => "azureml-v1",
+            DefinitionKind::AzuremlV2 => "azureml-v2",
+            DefinitionKind::AzuremlJob => "azureml-job",
+            DefinitionKind::Curated => "curated",
+            DefinitionKind::Conda => "conda",
+            DefinitionKind::Requirements => "requirements",
+            DefinitionKind::Dockerfile => "dockerfile",
+        }
+    }
+}
+
+impl fmt::Display for DefinitionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong while loading a definition.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("`{path}` does not exist", path = .path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot tell what kind of environment definition `{path}` is", path = .path.display())]
+    UnknownKind { path: PathBuf },
+    #[error("include cycle: {}", .chain.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(" -> "))]
+    IncludeCycle { chain: Vec<PathBuf> },
+    #[error("includes nested deeper than {limit} levels at `{path}`", path = .path.display())]
+    IncludeTooDeep { path: PathBuf, limit: usize },
+    #[error("{origin}: `{target}` is referenced but cannot be read", origin = .origin)]
+    MissingReference {
+        origin: Origin,
+        target: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DefinitionError {
+    /// The file, line and column the error points at, when it has one.
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            DefinitionError::Parse(e) => Some(Origin::new(e.path.clone(), e.line, e.column)),
+            DefinitionError::Read(ReadError::Decode {
+                path, line, column, ..
+            }) => Some(Origin::new(path.clone(), *line, *column)),
+            DefinitionError::MissingReference { origin, .. } => Some(origin.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// What a declared dependency says, in its ecosystem's own terms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "ecosystem", rename_all = "lowercase")]
+pub enum DependencySpec {
+    Conda(MatchSpec),
+    Pip(PipRequirement),
+}
+
+/// One dependency written in a definition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub ecosystem: Ecosystem,
+    /// Normalised name; `None` only for a pip direct URL that names no package.
+    pub name: Option<PackageName>,
+    /// The text as written (trimmed, continuation lines joined).
+    pub raw: String,
+    pub spec: DependencySpec,
+    pub pin: Pin,
+    pub origin: Origin,
+}
+
+impl Dependency {
+    pub fn conda(spec: MatchSpec, raw: &str, origin: Origin) -> Self {
+        let pin = spec.pin();
+        Self {
+            ecosystem: Ecosystem::Conda,
+            name: spec.name.clone(),
+            raw: raw.trim().to_owned(),
+            spec: DependencySpec::Conda(spec),
+            pin,
+            origin,
+        }
+    }
+
+    pub fn pip(req: PipRequirement, raw: &str, origin: Origin) -> Self {
+        let pin = req.pin();
+        Self {
+            ecosystem: Ecosystem::Pip,
+            name: req.name.clone(),
+            raw: raw.trim().to_owned(),
+            spec: DependencySpec::Pip(req),
+            pin,
+            origin,
+        }
+    }
+
+    /// The canonical text of the spec, independent of spacing and name spelling.
+    pub fn canonical(&self) -> String {
+        match &self.spec {
+            DependencySpec::Conda(m) => m.canonical(),
+            DependencySpec::Pip(p) => p.canonical(),
+        }
+    }
+
+    /// The name as the user wrote it, or the raw text when there is no name.
+    pub fn display_name(&self) -> String {
+        self.name
+            .as_ref()
+            .map_or_else(|| self.raw.clone(), ToString::to_string)
+    }
+}
+
+/// A pip option line (`--extra-index-url URL`, `--find-links DIR`, `--pre`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PipOption {
+    /// The long option name including dashes, e.g. `--extra-index-url`.
+    pub name: String,
+    pub value: Option<String>,
+    pub origin: Origin,
+}
+
+/// A `-r`/`-c` include of another requirements file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Include {
+    pub kind: IncludeKind,
+    /// The target as written.
+    pub target: String,
+    /// The resolved local path (relative to the including file's folder); `None` for URLs.
+    pub resolved: Option<PathBuf>,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncludeKind {
+    Requirements,
+    Constraints,
+}
+
+impl Include {
+    pub fn is_remote(&self) -> bool {
+        self.resolved.is_none()
+    }
+}
+
+/// A conda channel, in declared order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Channel {
+    pub name: String,
+    pub origin: Origin,
+}
+
+/// The base image a definition builds on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BaseImage {
+    /// As written (after build-arg substitution for a Dockerfile `FROM`).
+    pub reference: String,
+    /// Parsed and normalised; `None` when it is a template or does not parse.
+    pub image: Option<ImageRef>,
+    pub pin: ImagePinState,
+    pub reason: String,
+    pub origin: Origin,
+}
+
+impl BaseImage {
+    /// Classify a reference as written; a registry from Azure ML v1 `baseImageRegistry`
+    /// is prefixed when the reference has none.
+    pub fn new(reference: &str, default_registry: Option<&str>, origin: Origin) -> Result<Self, ParseError> {
+        let reference = reference.trim();
+        if pin::has_template(reference) {
+            return Ok(Self {
+                reference: reference.to_owned(),
+                image: None,
+                pin: ImagePinState::Template,
+                reason: "release template; resolved only when the asset is published".to_owned(),
+                origin,
+            });
+        }
+        match ImageRef::parse_with_default_registry(reference, default_registry) {
+            Ok(image) => {
+                let (pin, reason) = pin::classify_image(&image);
+                Ok(Self {
+                    reference: reference.to_owned(),
+                    image: Some(image),
+                    pin,
+                    reason,
+                    origin,
+                })
+            }
+            Err(e) => Err(ParseError {
+                path: origin.file.clone(),
+                line: origin.line,
+                column: origin.column + u32::try_from(e.offset).unwrap_or(0),
+                message: e.to_string(),
+                source_line: None,
+            }),
+        }
+    }
+
+    /// The canonical form hashed: the normalised reference, or the text of a template.
+    pub fn canonical(&self) -> String {
+        self.image
+            .as_ref()
+            .map_or_else(|| self.reference.clone(), ToString::to_string)
+    }
+}
+
+/// Where a Docker build context is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum BuildContext {
+    /// A local folder, with the files its Dockerfile uses.
+    Local {
+        path: PathBuf,
+        dockerfile_path: Option<String>,
+        /// Files the Dockerfile's `COPY`/`ADD` take from the context, sorted by path.
+        files: Vec<ContextFile>,
+    },
+    /// A URL (git or storage): recorded, not fetched.
+    Remote {
+        url: String,
+        dockerfile_path: Option<String>,
+    },
+}
+
+/// One build-context file, relative to the context folder (with `/` separators).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ContextFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// A Spark package (`group:artifact:version`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SparkPackage {
+    pub group: String,
+    pub artifact: String,
+    pub version: Option<String>,
+}
+
+/// The target platform of the image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Self {
+            os: "linux".to_owned(),
+            architecture: "amd64".to_owned(),
+        }
+    }
+}
+
+/// A release template left unresolved (`{{latest-image-tag}}`, `{{asset.version}}`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Template {
+    pub text: String,
+    pub origin: Origin,
+}
+
+/// Name, version and other facts that do not change what gets built.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Metadata {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One environment definition, whatever format it was written in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EnvDefinition {
+    pub kind: DefinitionKind,
+    /// The path the user gave (file or folder).
+    pub path: PathBuf,
+    pub metadata: Metadata,
+    pub base_image: Option<BaseImage>,
+    /// The Dockerfile that builds the image (v1 `baseDockerfile`, a v2 build context, ...).
+    pub dockerfile: Option<Dockerfile>,
+    pub build_context: Option<BuildContext>,
+    /// `ARG` values given for the build (not the Dockerfile's defaults).
+    pub build_args: BTreeMap<String, String>,
+    /// Conda file `name:` (Azure replaces it when building; kept as metadata).
+    pub conda_name: Option<String>,
+    /// The conda file the conda section came from, if any.
+    pub conda_file: Option<PathBuf>,
+    pub channels: Vec<Channel>,
+    pub conda_dependencies: Vec<Dependency>,
+    pub pip_dependencies: Vec<Dependency>,
+    /// pip constraints (`-c FILE`): they pin without declaring.
+    pub pip_constraints: Vec<Dependency>,
+    pub pip_options: Vec<PipOption>,
+    pub includes: Vec<Include>,
+    /// conda `variables:` (stored in the built environment).
+    pub conda_variables: Vec<(String, String)>,
+    pub spark_repositories: Vec<String>,
+    pub spark_packages: Vec<SparkPackage>,
+    /// Runtime environment variables (not part of the build).
+    pub environment_variables: BTreeMap<String, String>,
+    /// Azure ML v1 `userManagedDependencies`: Azure installs nothing from the conda list.
+    pub user_managed: bool,
+    pub platform: Platform,
+    /// Azure ML v1 `r` section, as canonical JSON.
+    pub r: Option<serde_json::Value>,
+    /// Azure ML v2 `inference_config`, as JSON.
+    pub inference_config: Option<serde_json::Value>,
+    pub templates: Vec<Template>,
+    /// Every file read to build this definition, in the order read.
+    pub files: Vec<PathBuf>,
+}
+
+impl EnvDefinition {
+    /// An empty definition of `kind` at `path`, to be filled by a format module.
+    pub fn empty(kind: DefinitionKind, path: &Path) -> Self {
+        Self {
+            kind,
+            path: path.to_path_buf(),
+            metadata: Metadata::default(),
+            base_image: None,
+            dockerfile: None,
+            build_context: None,
+            build_args: BTreeMap::new(),
+            conda_name: None,
+            conda_file: None,
+            channels: Vec::new(),
+            conda_dependencies: Vec::new(),
+            pip_dependencies: Vec::new(),
+            pip_constraints: Vec::new(),
+            pip_options: Vec::new(),
+            includes: Vec::new(),
+            conda_variables: Vec::new(),
+            spark_repositories: Vec::new(),
+            spark_packages: Vec::new(),
+            environment_variables: BTreeMap::new(),
+            user_managed: false,
+            platform: Platform::default(),
+            r: None,
+            inference_config: None,
+            templates: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// All declared dependencies: conda first, then pip, each in declared order.
+    pub fn dependencies(&self) -> impl Iterator<Item = &Dependency> {
+        self.conda_dependencies.iter().chain(&self.pip_dependencies)
+    }
+
+    /// Merge a parsed conda file into this definition.
+    pub fn add_conda_file(&mut self, file: conda::CondaFile) {
+        self.conda_name = file.name.or(self.conda_name.take());
+        self.conda_file = Some(file.path.clone());
+        self.channels.extend(file.channels);
+        self.conda_dependencies.extend(file.dependencies);
+        self.add_pip_file(file.pip);
+        self.conda_variables.extend(file.variables);
+        self.templates.extend(file.templates);
+        push_unique(&mut self.files, file.files);
+    }
+
+    /// Merge parsed pip requirements (a file with its includes, or a conda `pip:` list).
+    pub fn add_pip_file(&mut self, pip: requirements::PipFile) {
+        self.pip_dependencies.extend(pip.requirements);
+        self.pip_constraints.extend(pip.constraints);
+        self.pip_options.extend(pip.options);
+        self.includes.extend(pip.includes);
+        self.templates.extend(pip.templates);
+        push_unique(&mut self.files, pip.files);
+    }
+
+    /// Set the base image, e.g. from `--image` on the command line.
+    pub fn set_base_image(&mut self, image: BaseImage) {
+        self.base_image = Some(image);
+    }
+
+    /// Whether any declared dependency is pinned less than exactly.
+    pub fn unpinned(&self) -> impl Iterator<Item = &Dependency> {
+        self.dependencies().filter(|d| !d.pin.state.is_pinned())
+    }
+}
+
+pub(crate) fn push_unique(files: &mut Vec<PathBuf>, new: impl IntoIterator<Item = PathBuf>) {
+    for f in new {
+        if !files.contains(&f) {
+            files.push(f);
+        }
+    }
+}
+
+/// Options for [`load`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Override format detection.
+    pub kind: Option<DefinitionKind>,
+    /// A base image for definitions that do not name one (a conda file, a requirements file).
+    pub image: Option<String>,
+}
+
+/// Load a definition from a file or folder, detecting its kind from the path.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<EnvDefinition, DefinitionError> {
+    if !path.exists() {
+        return Err(DefinitionError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let kind = match options.kind {
+        Some(k) => k,
+        None => detect(path)?,
+    };
+    let mut def = match kind {
+        DefinitionKind::AzuremlV1 => azureml_v1::load(path)?,
+        DefinitionKind::AzuremlV2 => azureml_v2::load(path)?,
+        DefinitionKind::AzuremlJob => azureml_v2::load_job(path)?,
+        DefinitionKind::Curated => curated::load(path)?,
+        DefinitionKind::Conda => {
+            let file = conda::load(path)?;
+            let mut def = EnvDefinition::empty(kind, path);
+            def.metadata.name = file.name.clone();
+            def.add_conda_file(file);
+            def
+        }
+        DefinitionKind::Requirements => {
+            let pip = requirements::load(path)?;
+            let mut def = EnvDefinition::empty(kind, path);
+            def.add_pip_file(pip);
+            def
+        }
+        DefinitionKind::Dockerfile => docker_build::load(path)?,
+    };
+    if let Some(image) = &options.image {
+        let origin = Origin::new("<command line>", 1, 1);
+        def.set_base_image(BaseImage::new(image, None, origin)?);
+    }
+    Ok(def)
+}
+
+/// Tell the kind of a definition from its path (and, for YAML and JSON, a look at its keys).
+pub fn detect(path: &Path) -> Result<DefinitionKind, DefinitionError> {
+    let unknown = || DefinitionError::UnknownKind {
+        path: path.to_path_buf(),
+    };
+    if path.is_dir() {
+        if path.join("azureml_environment.json").is_file() {
+            return Ok(DefinitionKind::AzuremlV1);
+        }
+        if path.join("asset.yaml").is_file() || path.join("spec.yaml").is_file() {
+            return Ok(DefinitionKind::Curated);
+        }
+        if path.join("Dockerfile").is_file() {
+            return Ok(DefinitionKind::Dockerfile);
+        }
+        return Err(unknown());
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if file_name.starts_with("dockerfile") || ext == "dockerfile" || file_name == "basedockerfile" {
+        return Ok(DefinitionKind::Dockerfile);
+    }
+    if matches!(file_name.as_str(), "asset.yaml" | "asset.yml") {
+        return Ok(DefinitionKind::Curated);
+    }
+    match ext.as_str() {
+        "txt" | "in" | "pip" => Ok(DefinitionKind::Requirements),
+        "json" => Ok(DefinitionKind::AzuremlV1),
+        "yml" | "yaml" => yaml::detect_kind(path).ok_or_else(unknown),
+        _ if file_name.starts_with("requirements") || file_name.starts_with("constraints") => {
+            Ok(DefinitionKind::Requirements)
+        }
+        _ => Err(unknown()),
+    }
+}

@@ -1,0 +1,1 @@
+//! Findings with stable codes and severities.

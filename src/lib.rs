@@ -1,0 +1,14 @@
+//! envaudit: audit and lock machine-learning training environments.
+//!
+//! The library never prints and never exits; the `envaudit` binary (`cli`) does both.
+
+pub mod cli;
+pub mod config;
+pub mod definition;
+pub mod diag;
+pub mod hash;
+pub mod lint;
+pub mod model;
+pub mod pin;
+pub mod report;
+pub mod source;

@@ -1,0 +1,1 @@
+//! `envaudit lint`: findings about a definition.

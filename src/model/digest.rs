@@ -1,0 +1,135 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A content digest `algorithm:hex`, e.g. `sha256:e3b0…`. Only sha256 and sha512 are
+/// accepted, with lowercase hex of the right length.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Digest {
+    algorithm: DigestAlgorithm,
+    hex: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DigestAlgorithm {
+    Sha256,
+    Sha512,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    #[error("digest `{0}` has no `algorithm:` prefix")]
+    MissingAlgorithm(String),
+    #[error("unsupported digest algorithm `{0}` (expected `sha256` or `sha512`)")]
+    UnsupportedAlgorithm(String),
+    #[error("digest `{digest}` must have {expected} lowercase hex characters")]
+    BadHex { digest: String, expected: usize },
+}
+
+impl Digest {
+    /// The sha256 digest of `bytes`.
+    pub fn sha256_of(bytes: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self {
+            algorithm: DigestAlgorithm::Sha256,
+            hex: to_hex(&sha2::Sha256::digest(bytes)),
+        }
+    }
+
+    /// A sha256 digest from an already computed hash value.
+    pub fn from_sha256_bytes(bytes: &[u8]) -> Self {
+        Self {
+            algorithm: DigestAlgorithm::Sha256,
+            hex: to_hex(bytes),
+        }
+    }
+
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.algorithm
+    }
+
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+}
+
+/// Lowercase hex of bytes (sha2 0.11 no longer formats digests as hex itself).
+pub fn to_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
+impl FromStr for Digest {
+    type Err = DigestError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (alg, hex) = s
+            .split_once(':')
+            .ok_or_else(|| DigestError::MissingAlgorithm(s.to_owned()))?;
+        let (algorithm, len) = match alg {
+            "sha256" => (DigestAlgorithm::Sha256, 64),
+            "sha512" => (DigestAlgorithm::Sha512, 128),
+            other => return Err(DigestError::UnsupportedAlgorithm(other.to_owned())),
+        };
+        if hex.len() != len || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(DigestError::BadHex {
+                digest: s.to_owned(),
+                expected: len,
+            });
+        }
+        Ok(Self {
+            algorithm,
+            hex: hex.to_owned(),
+        })
+    }
+}
+
+impl TryFrom<String> for Digest {
+    type Error = DigestError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Digest> for String {
+    fn from(d: Digest) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alg = match self.algorithm {
+            DigestAlgorithm::Sha256 => "sha256",
+            DigestAlgorithm::Sha512 => "sha512",
+        };
+        write!(f, "{alg}:{}", self.hex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_empty_input_is_the_known_value() {
+        assert_eq!(
+            Digest::sha256_of(b"").to_string(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn uppercase_or_short_hex_is_rejected() {
+        assert!("sha256:ABC".parse::<Digest>().is_err());
+        assert!("md5:abc".parse::<Digest>().is_err());
+        assert!("e3b0".parse::<Digest>().is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! Newtypes shared by every part of envaudit.
+
+mod digest;
+mod image_ref;
+mod package_name;
+
+pub use digest::{Digest, DigestError};
+pub use image_ref::{ImageRef, ImageRefError};
+pub use package_name::{Ecosystem, PackageName};

@@ -1,0 +1,91 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The package ecosystem a declared or installed package belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    Conda,
+    Pip,
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ecosystem::Conda => "conda",
+            Ecosystem::Pip => "pip",
+        })
+    }
+}
+
+/// A package name in its ecosystem's normal form.
+///
+/// - pip: PEP 503 normalisation (lowercase, runs of `-`, `_`, `.` become one `-`), so
+///   `Foo_Bar`, `foo.bar` and `foo-bar` are one name.
+/// - conda: lowercase; `_` and `-` stay distinct, as conda keeps them (`_libgcc_mutex`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PackageName(String);
+
+impl PackageName {
+    pub fn pip(name: &str) -> Self {
+        let mut out = String::with_capacity(name.len());
+        let mut pending_sep = false;
+        for c in name.trim().chars() {
+            if matches!(c, '-' | '_' | '.') {
+                pending_sep = true;
+            } else {
+                if pending_sep && !out.is_empty() {
+                    out.push('-');
+                }
+                pending_sep = false;
+                out.extend(c.to_lowercase());
+            }
+        }
+        Self(out)
+    }
+
+    pub fn conda(name: &str) -> Self {
+        Self(name.trim().to_lowercase())
+    }
+
+    pub fn new(ecosystem: Ecosystem, name: &str) -> Self {
+        match ecosystem {
+            Ecosystem::Conda => Self::conda(name),
+            Ecosystem::Pip => Self::pip(name),
+        }
+    }
+
+    /// The pip normal form of this name, to compare a conda package with a pip one.
+    pub fn to_pip(&self) -> Self {
+        Self::pip(&self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PackageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_names_normalise_separators_and_case() {
+        assert_eq!(PackageName::pip("Foo__Bar.baz").as_str(), "foo-bar-baz");
+        assert_eq!(PackageName::pip("scikit_learn"), PackageName::pip("Scikit-Learn"));
+    }
+
+    #[test]
+    fn conda_names_keep_underscores() {
+        assert_eq!(PackageName::conda("_libgcc_mutex").as_str(), "_libgcc_mutex");
+        assert_eq!(PackageName::conda("_libgcc_mutex").to_pip().as_str(), "libgcc-mutex");
+    }
+}
