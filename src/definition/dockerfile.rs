@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{DefinitionError, Dependency, PipOption};
+use super::{DefinitionError, PipOption};
 use crate::source::{Origin, SourceFile};
 
 /// One `FROM` stage.
@@ -45,10 +45,10 @@ pub struct Dockerfile {
 /// What the `RUN` steps of the final image install, as far as they can be read.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Installs {
-    /// `pip install PKG...` arguments.
-    pub pip: Vec<Dependency>,
-    /// `conda install` / `conda create` / `mamba install` package arguments.
-    pub conda: Vec<Dependency>,
+    /// `pip install PKG...` requirement arguments, unquoted, with where each was written.
+    pub pip: Vec<(String, Origin)>,
+    /// `conda install` / `conda create` / `mamba install` package arguments, unquoted.
+    pub conda: Vec<(String, Origin)>,
     /// `--index-url`, `--extra-index-url`, `--find-links`, ... given to pip.
     pub pip_options: Vec<PipOption>,
     /// Files given to `pip install -r FILE` / `-c FILE`, as written.
