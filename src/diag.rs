@@ -1,1 +1,229 @@
-//! Findings with stable codes and severities.
+//! Findings with stable kebab-case codes and severities, shared by every command that can
+//! fail on findings. Each code is documented in `docs/diagnostics.md`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::source::Origin;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident = $text:literal, $sev:ident, $summary:literal;)*) => {
+        /// A finding's stable code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+
+            /// The default severity of the code.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// One line saying what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    UnpinnedDependency = "unpinned-dependency", Warning, "a declared dependency has no exact version (or is a moving VCS ref, an unhashed URL, a local path)";
+    FuzzyCondaPin = "fuzzy-conda-pin", Warning, "conda `pkg=1.2.3` matches `1.2.3.*`, not exactly 1.2.3";
+    WildcardPin = "wildcard-pin", Warning, "a `==1.2.*` or `=1.2.*` wildcard matches many versions";
+    FloatingBaseImage = "floating-base-image", Warning, "the base image is named by a tag, which can move; pin it by digest";
+    LatestBaseImage = "latest-base-image", Error, "the base image is `:latest` or untagged, which moves with every release";
+    UnresolvedTemplate = "unresolved-template", Note, "a release template such as `{{latest-pypi-version}}` is left unresolved";
+    UnpinnedCondaPip = "unpinned-conda-pip", Warning, "pip packages are installed but the conda `pip` itself is not pinned";
+    DuplicatePackage = "duplicate-package", Warning, "the same package is declared in both the conda and the pip list";
+    RemoteInclude = "remote-include", Warning, "a `-r`/`-c` include is a URL, which cannot be audited offline";
+    MissingAzuremlDefaults = "missing-azureml-defaults", Error, "an inference environment lacks `azureml-defaults>=1.0.45`";
+    UserManagedConda = "user-managed-conda", Note, "a user-managed environment: Azure ML installs nothing from its conda list";
+    LegacySyntax = "legacy-syntax", Warning, "pre-GA Azure ML v2 syntax (`docker: image:`, `conda_file: file:`) that Azure no longer accepts";
+    RemoteBuildContext = "remote-build-context", Note, "the build context is a URL; its files are not part of the definition hash";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown finding code `{0}`")]
+pub struct UnknownCode(pub String);
+
+impl FromStr for Code {
+    type Err = UnknownCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownCode(s.to_owned()))
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// The reason from `envaudit.toml` when the finding is accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            package: None,
+            origin: None,
+            accepted: None,
+        }
+    }
+
+    pub fn with_package(mut self, package: impl Into<String>) -> Self {
+        self.package = Some(package.into());
+        self
+    }
+
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+}
+
+/// What makes a command fail: `--fail-on error|warning|note|never` or a list of codes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Never,
+    Codes(Vec<Code>),
+}
+
+impl Default for FailOn {
+    fn default() -> Self {
+        FailOn::Severity(Severity::Warning)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a severity (`error`, `warning`, `note`, `never`) or a list of finding codes"
+)]
+pub struct FailOnError(pub String);
+
+impl FromStr for FailOn {
+    type Err = FailOnError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "error" => Ok(FailOn::Severity(Severity::Error)),
+            "warning" => Ok(FailOn::Severity(Severity::Warning)),
+            "note" => Ok(FailOn::Severity(Severity::Note)),
+            "never" => Ok(FailOn::Never),
+            list => list
+                .split(',')
+                .map(|c| c.trim().parse::<Code>())
+                .collect::<Result<Vec<_>, _>>()
+                .map(FailOn::Codes)
+                .map_err(|_| FailOnError(s.to_owned())),
+        }
+    }
+}
+
+impl FailOn {
+    /// Whether this finding makes the command fail. Accepted findings never do.
+    pub fn fails(&self, finding: &Finding) -> bool {
+        if finding.accepted.is_some() {
+            return false;
+        }
+        match self {
+            FailOn::Severity(min) => finding.severity >= *min,
+            FailOn::Never => false,
+            FailOn::Codes(codes) => codes.contains(&finding.code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_their_text() {
+        for c in Code::ALL {
+            assert_eq!(c.as_str().parse::<Code>().unwrap(), *c);
+        }
+    }
+
+    #[test]
+    fn fail_on_accepts_severities_and_code_lists() {
+        assert_eq!("error".parse::<FailOn>().unwrap(), FailOn::Severity(Severity::Error));
+        assert_eq!(
+            "unpinned-dependency, remote-include".parse::<FailOn>().unwrap(),
+            FailOn::Codes(vec![Code::UnpinnedDependency, Code::RemoteInclude])
+        );
+        assert!("bogus".parse::<FailOn>().is_err());
+    }
+
+    #[test]
+    fn accepted_findings_never_fail() {
+        let mut f = Finding::new(Code::LatestBaseImage, "x");
+        assert!(FailOn::default().fails(&f));
+        f.accepted = Some("reviewed".into());
+        assert!(!FailOn::default().fails(&f));
+        assert!(!FailOn::Codes(vec![Code::LatestBaseImage]).fails(&f));
+    }
+}

@@ -53,6 +53,10 @@ pub struct Installs {
     pub pip_options: Vec<PipOption>,
     /// Files given to `pip install -r FILE` / `-c FILE`, as written.
     pub requirement_files: Vec<(String, Origin)>,
+    /// Files given to `pip install -c FILE`, as written.
+    pub constraint_files: Vec<(String, Origin)>,
+    /// `-c CHANNEL` given to `conda install` / `conda create`.
+    pub conda_channels: Vec<(String, Origin)>,
     /// Files given to `conda env create -f FILE` / `conda env update -f` / `mamba env ...`.
     pub conda_files: Vec<(String, Origin)>,
 }

@@ -14,7 +14,7 @@ pub mod dockerfile;
 pub mod matchspec;
 pub mod pep508;
 pub mod requirements;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -368,6 +368,8 @@ pub struct EnvDefinition {
     /// Azure ML v2 `inference_config`, as JSON.
     pub inference_config: Option<serde_json::Value>,
     pub templates: Vec<Template>,
+    /// Where a definition uses syntax Azure ML no longer accepts (pre-GA v2 `docker:` / `file:`).
+    pub legacy_syntax: Option<Origin>,
     /// Every file read to build this definition, in the order read.
     pub files: Vec<PathBuf>,
 }
@@ -400,6 +402,7 @@ impl EnvDefinition {
             r: None,
             inference_config: None,
             templates: Vec::new(),
+            legacy_syntax: None,
             files: Vec::new(),
         }
     }
@@ -434,6 +437,18 @@ impl EnvDefinition {
     /// Set the base image, e.g. from `--image` on the command line.
     pub fn set_base_image(&mut self, image: BaseImage) {
         self.base_image = Some(image);
+    }
+
+    /// Whether `origin` is in the Dockerfile or a build-context file it copies: what the
+    /// Docker build installs, as opposed to what Azure ML installs from the conda section.
+    pub fn is_from_build(&self, origin: &Origin) -> bool {
+        self.dockerfile.as_ref().is_some_and(|d| d.path == origin.file)
+            || match &self.build_context {
+                Some(BuildContext::Local { path, files, .. }) => {
+                    files.iter().any(|f| path.join(&f.path) == origin.file)
+                }
+                _ => false,
+            }
     }
 
     /// Whether any declared dependency is pinned less than exactly.

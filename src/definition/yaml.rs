@@ -50,3 +50,114 @@ pub(crate) fn yaml_error(source: &SourceFile, e: &serde_saphyr::Error) -> ParseE
     let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
     ParseError::at(source, line, column, message)
 }
+
+/// Any YAML scalar read as its text (`version: 1` and `version: "1"` are both `"1"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Text(pub String);
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a scalar")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<Text, E> {
+                Ok(Text(String::new()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A value that is either a string or a mapping; the mapping's content is skipped (it is
+/// re-read from its place in the file with [`block_at`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StringOrMapping {
+    String(String),
+    Mapping,
+}
+
+impl<'de> serde::Deserialize<'de> for StringOrMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StringOrMapping;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a mapping")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<StringOrMapping, E> {
+                Ok(StringOrMapping::String(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StringOrMapping, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(StringOrMapping::Mapping)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The YAML node starting at `line`/`column` (1-based) cut out of `source` in place: the
+/// rest of the file is blanked (newlines kept), so parsing the result reports positions
+/// of the original file. A block node ends at the first later line that is indented less
+/// than `column` and is not blank or a comment.
+pub(crate) fn block_at(source: &SourceFile, line: u32, column: u32) -> SourceFile {
+    let start_col = column.saturating_sub(1) as usize;
+    let mut out = String::with_capacity(source.text.len());
+    let mut inside = true;
+    for (i, text) in source.text.split('\n').enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if i > 0 {
+            out.push('\n');
+        }
+        if n < line {
+            out.extend(text.chars().map(|_| ' '));
+            continue;
+        }
+        if n == line {
+            out.extend(text.chars().enumerate().map(|(c, ch)| if c < start_col { ' ' } else { ch }));
+            continue;
+        }
+        let trimmed = text.trim_start();
+        let indent = text.chars().count() - trimmed.chars().count();
+        if inside && !trimmed.is_empty() && !trimmed.starts_with('#') && indent < start_col {
+            inside = false;
+        }
+        if inside {
+            out.push_str(text);
+        } else {
+            out.extend(text.chars().map(|_| ' '));
+        }
+    }
+    SourceFile {
+        path: source.path.clone(),
+        text: out,
+    }
+}
+
+pub(crate) fn location(loc: serde_saphyr::Location) -> (u32, u32) {
+    (
+        u32::try_from(loc.line()).unwrap_or(1).max(1),
+        u32::try_from(loc.column()).unwrap_or(1).max(1),
+    )
+}

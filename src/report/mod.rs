@@ -1,1 +1,48 @@
-//! Renderers.
+//! Renderers: every command builds a report value first; these turn it into a table,
+//! Markdown or JSON on any `io::Write`.
+
+mod hash;
+mod lint;
+
+use std::io::{self, Write};
+
+pub use hash::render_hash;
+pub use lint::render_lint;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// Rendering options shared by the renderers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// Use colour (never in JSON).
+    pub color: bool,
+    /// Show everything (`--explain`).
+    pub explain: bool,
+}
+
+pub(crate) fn json<T: serde::Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+pub(crate) fn table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if !t.is_tty() {
+        // Piped output still wraps, at a width that reads well in logs and PR comments.
+        t.set_width(120);
+    }
+    t
+}
+
+/// Escape text for a Markdown table cell.
+pub(crate) fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

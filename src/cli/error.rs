@@ -1,0 +1,77 @@
+//! Turning errors into `error:` / `caused by:` / `hint:` text and exit codes.
+
+use std::process::ExitCode;
+
+use crate::definition::DefinitionError;
+use crate::source::{ParseError, ReadError};
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Nothing to report, or nothing that fails per `--fail-on`.
+    Ok,
+    /// Findings that fail per `--fail-on`.
+    Findings,
+    /// Usage or input error.
+    Input,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(match e {
+            Exit::Ok => 0,
+            Exit::Findings => 1,
+            Exit::Input => 2,
+        })
+    }
+}
+
+/// Print an error with its causes, the offending line and a hint; exit 2.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    eprint!("{}", render(err));
+    Exit::Input.into()
+}
+
+/// The text [`report`] prints.
+pub fn render(err: &anyhow::Error) -> String {
+    let mut s = format!("error: {err}\n");
+    let mut snippet = None;
+    let mut hint = None;
+    for cause in err.chain().skip(1) {
+        s.push_str(&format!("  caused by: {cause}\n"));
+        if let Some(p) = cause.downcast_ref::<ParseError>() {
+            snippet = snippet.or_else(|| p.snippet());
+        }
+        if let Some(d) = cause.downcast_ref::<DefinitionError>() {
+            hint = hint.or_else(|| hint_for(d));
+        }
+        if let Some(ReadError::Decode { .. }) = cause.downcast_ref::<ReadError>() {
+            hint = hint.or(Some(
+                "save the file as UTF-8 (or UTF-16 with a byte-order mark)".to_owned(),
+            ));
+        }
+    }
+    if let Some(sn) = snippet {
+        s.push_str(&sn);
+        s.push('\n');
+    }
+    if let Some(h) = hint {
+        s.push_str(&format!("hint: {h}\n"));
+    }
+    s
+}
+
+fn hint_for(e: &DefinitionError) -> Option<String> {
+    match e {
+        DefinitionError::UnknownKind { path } => Some(format!(
+            "say which kind it is, e.g. `envaudit hash {} --kind conda` (kinds: azureml-v1, azureml-v2, azureml-job, curated, conda, requirements, dockerfile)",
+            path.display()
+        )),
+        DefinitionError::IncludeCycle { .. } => Some("remove one of the `-r` lines that close the cycle".to_owned()),
+        DefinitionError::MissingReference { target, .. } => Some(format!(
+            "create `{}` or fix the path (relative paths are resolved from the referencing file's folder)",
+            target.display()
+        )),
+        _ => None,
+    }
+}
