@@ -1,0 +1,134 @@
+//! The command line: help, exit codes, error messages.
+
+use crate::support::{TestEnv, fixture, root};
+
+fn run(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
+    let out = env.envaudit().args(args).output().expect("run envaudit");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let env = TestEnv::new();
+    let (code, out, _) = run(&env, &["--help"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("help", out);
+    let (_, out, _) = run(&env, &["lint", "--help"]);
+    insta::assert_snapshot!("lint_help", out);
+    let (_, out, _) = run(&env, &["hash", "--help"]);
+    insta::assert_snapshot!("hash_help", out);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = TestEnv::new();
+    let (code, _, err) = run(&env, &["lint", "x.yml", "--fail-on", "bogus"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a severity"), "{err}");
+    let (code, _, _) = run(&env, &["frobnicate"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn malformed_yaml_reports_file_line_and_column_and_exits_2() {
+    let env = TestEnv::new();
+    env.write("environment.yml", "name: x\ndependencies:\n  - numpy\n  - [unclosed\n");
+    let (code, out, err) = run(&env, &["lint", "environment.yml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.starts_with("error: cannot load environment definition `environment.yml`"), "{err}");
+    assert!(err.contains("environment.yml:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn malformed_requirement_points_at_the_bad_character() {
+    let env = TestEnv::new();
+    env.write("requirements.txt", "numpy==1.26.4\npandas>=>1\n");
+    let (code, _, err) = run(&env, &["hash", "requirements.txt"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("requirements.txt:2:"), "{err}");
+    assert!(err.contains("2 | pandas>=>1"), "{err}");
+}
+
+#[test]
+fn invalid_utf8_is_an_input_error_with_position() {
+    let env = TestEnv::new();
+    env.write("requirements.txt", b"numpy==1.26.4\npan\xffdas\n");
+    let (code, _, err) = run(&env, &["lint", "requirements.txt"]);
+    assert_eq!(code, 2);
+    insta::assert_snapshot!(err, @r"
+    error: cannot load environment definition `requirements.txt`
+      caused by: requirements.txt:2:4: invalid UTF-8 at line 2, column 4
+      caused by: invalid UTF-8 at line 2, column 4
+    hint: save the file as UTF-8 (or UTF-16 with a byte-order mark)
+    ");
+}
+
+#[test]
+fn unknown_kind_gets_a_hint_with_the_command() {
+    let env = TestEnv::new();
+    env.write("env.cfg", "x\n");
+    let (code, _, err) = run(&env, &["hash", "env.cfg"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("hint: say which kind it is, e.g. `envaudit hash env.cfg --kind conda`"), "{err}");
+}
+
+#[test]
+fn lint_exit_code_follows_fail_on() {
+    let env = TestEnv::new();
+    env.write("requirements.txt", "numpy\npandas==2.2.2\n");
+    assert_eq!(run(&env, &["lint", "requirements.txt"]).0, 1);
+    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "error"]).0, 0);
+    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "never"]).0, 0);
+    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "unpinned-dependency"]).0, 1);
+    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "remote-include,wildcard-pin"]).0, 0);
+    env.write("pinned.txt", "numpy==1.26.4\n");
+    assert_eq!(run(&env, &["lint", "pinned.txt"]).0, 0);
+}
+
+#[test]
+fn accepted_findings_from_envaudit_toml_never_fail() {
+    let env = TestEnv::new();
+    env.write("requirements.txt", "numpy\n");
+    env.write(
+        "envaudit.toml",
+        "[[accept]]\ncode = \"unpinned-dependency\"\npackage = \"NumPy\"\nreason = \"tracked in ticket 12\"\n",
+    );
+    let (code, out, _) = run(&env, &["lint", "requirements.txt", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"][0]["accepted"], "tracked in ticket 12");
+    // Found from a sub-folder too.
+    std::fs::create_dir_all(env.path("sub")).unwrap();
+    let out = env.envaudit().current_dir(env.path("sub")).args(["lint", "../requirements.txt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn lint_markdown_is_a_table_for_pull_requests() {
+    let env = TestEnv::new();
+    env.write("requirements.txt", "numpy\n");
+    let (_, out, _) = run(&env, &["lint", "requirements.txt", "--format", "markdown"]);
+    insta::assert_snapshot!(out, @r"
+    **envaudit lint** requirements.txt: 1 finding
+
+    | severity | code | package | message | at |
+    |---|---|---|---|---|
+    | warning | `unpinned-dependency` | numpy | pip `numpy`: no version specifier: any version can be installed | `requirements.txt:1:1` |
+    ");
+}
+
+#[test]
+fn readme_quickstart_commands_run_on_the_bundled_example() {
+    let env = TestEnv::new();
+    let example = root().join(fixture("example"));
+    let out = env.envaudit().arg("hash").arg(&example).arg("--explain").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env.envaudit().arg("lint").arg(&example).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the example has findings to show");
+}

@@ -1,0 +1,90 @@
+//! Test helpers: a temp folder to write definitions into, the envaudit binary, fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// A temporary folder for one test.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Write a file (creating folders) and return its path.
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+
+    /// The envaudit binary, run in this folder, without colour.
+    pub fn envaudit(&self) -> Command {
+        let mut c = Command::cargo_bin("envaudit").expect("binary");
+        c.current_dir(self.dir.path()).env("NO_COLOR", "1");
+        c
+    }
+}
+
+/// The package root (integration tests run with it as the current folder).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path under `fixtures/`, relative to the package root (stable in snapshots).
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new("fixtures").join(rel)
+}
+
+/// One row of `fixtures/corpus/INDEX.tsv`.
+#[derive(Clone, Debug)]
+pub struct CorpusEntry {
+    pub local_path: PathBuf,
+    pub kind: String,
+    pub notes: String,
+}
+
+pub fn corpus() -> Vec<CorpusEntry> {
+    let text = std::fs::read_to_string(root().join("fixtures/corpus/INDEX.tsv")).expect("INDEX.tsv");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            CorpusEntry {
+                local_path: Path::new("fixtures/corpus").join(cols[0]),
+                kind: cols[4].to_owned(),
+                notes: cols.get(5).copied().unwrap_or("").to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// UTF-16 LE with a byte-order mark.
+pub fn utf16le_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out
+}
+
+/// UTF-8 with a byte-order mark.
+pub fn utf8_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    out.extend_from_slice(text.as_bytes());
+    out
+}
