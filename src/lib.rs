@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod definition;
 pub mod diag;
+pub mod fuzz;
 pub mod hash;
 pub mod lint;
 pub mod model;

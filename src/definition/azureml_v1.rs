@@ -98,18 +98,24 @@ struct SparkPackageWire {
 
 /// Load a v1 folder or its `azureml_environment.json`.
 pub fn load(path: &Path) -> Result<EnvDefinition, DefinitionError> {
-    let (dir, json_path) = if path.is_dir() {
-        (path.to_path_buf(), path.join(ENVIRONMENT_JSON))
+    let (folder, json_path) = if path.is_dir() {
+        (Some(path), path.join(ENVIRONMENT_JSON))
     } else {
-        (
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            path.to_path_buf(),
-        )
+        (None, path.to_path_buf())
     };
     let source = SourceFile::read(&json_path)?;
-    let wire: EnvironmentWire<'_> =
-        serde_json::from_str(&source.text).map_err(|e| json_error(&source, &e))?;
+    let mut def = parse(&source, folder)?;
+    def.path = path.to_path_buf();
+    Ok(def)
+}
 
+/// Parse `azureml_environment.json` text; `folder` is the saved folder whose
+/// `conda_dependencies.yml` and `BaseDockerfile` are read, if the JSON came from one.
+pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition, DefinitionError> {
+    let json_path = source.path.clone();
+    let wire: EnvironmentWire<'_> =
+        serde_json::from_str(&source.text).map_err(|e| json_error(source, &e))?;
+    let path = folder.map_or(json_path.as_path(), |f| f);
     let mut def = EnvDefinition::empty(DefinitionKind::AzuremlV1, path);
     def.files.push(json_path.clone());
     def.metadata.name = wire.name;
@@ -117,16 +123,16 @@ pub fn load(path: &Path) -> Result<EnvDefinition, DefinitionError> {
     def.environment_variables = wire.environment_variables.unwrap_or_default();
 
     // Conda: the folder's file wins, as `load_from_directory` does; else the inline mapping.
-    let conda_path = dir.join(CONDA_FILE);
+    let conda_path = folder.map(|f| f.join(CONDA_FILE));
     let python = wire.python;
     if let Some(p) = &python {
         def.user_managed = p.user_managed_dependencies.unwrap_or(false);
     }
-    if path.is_dir() && conda_path.is_file() {
+    if let Some(conda_path) = conda_path.filter(|p| p.is_file()) {
         def.add_conda_file(conda::load(&conda_path)?);
     } else if let Some(raw) = python.as_ref().and_then(|p| p.conda_dependencies) {
         if raw.get() != "null" {
-            let inline = embedded_source(&source, raw.get());
+            let inline = embedded_source(source, raw.get());
             let mut file = conda::parse(&inline)?;
             file.files.clear();
             def.add_conda_file(file);
@@ -138,9 +144,9 @@ pub fn load(path: &Path) -> Result<EnvDefinition, DefinitionError> {
         .as_ref()
         .and_then(|d| d.base_image_registry.as_ref())
         .and_then(|r| r.address.clone());
-    let dockerfile_path = dir.join(BASE_DOCKERFILE);
-    let dockerfile_source = if path.is_dir() && dockerfile_path.is_file() {
-        Some(SourceFile::read(&dockerfile_path)?)
+    let dockerfile_path = folder.map(|f| f.join(BASE_DOCKERFILE)).filter(|p| p.is_file());
+    let dockerfile_source = if let Some(p) = dockerfile_path {
+        Some(SourceFile::read(&p)?)
     } else {
         docker
             .as_ref()
@@ -149,7 +155,7 @@ pub fn load(path: &Path) -> Result<EnvDefinition, DefinitionError> {
     };
     if let Some(d) = &docker {
         if let Some(image) = d.base_image.as_deref().filter(|s| !s.trim().is_empty()) {
-            let origin = find_origin(&source, image);
+            let origin = find_origin(source, image);
             def.base_image = Some(BaseImage::new(image, registry.as_deref(), origin)?);
         }
         if let Some(ctx) = &d.build_context {

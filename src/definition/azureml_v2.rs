@@ -92,7 +92,7 @@ pub fn load_job(path: &Path) -> Result<EnvDefinition, DefinitionError> {
 }
 
 /// Build a definition from environment YAML text; relative paths resolve against `base_dir`.
-pub(crate) fn from_source(
+pub fn from_source(
     source: &SourceFile,
     base_dir: &Path,
     kind: DefinitionKind,

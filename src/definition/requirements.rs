@@ -31,3 +31,9 @@ pub fn parse_entries(entries: &[(String, Origin)], base_dir: &Path) -> Result<Pi
     let _ = (entries, base_dir);
     Ok(PipFile::default())
 }
+
+/// Parse one requirements file's text; `-r`/`-c` includes resolve relative to its folder.
+pub fn parse(source: &crate::source::SourceFile) -> Result<PipFile, DefinitionError> {
+    let _ = source;
+    Ok(PipFile::default())
+}

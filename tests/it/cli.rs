@@ -132,3 +132,20 @@ fn readme_quickstart_commands_run_on_the_bundled_example() {
     let out = env.envaudit().arg("lint").arg(&example).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "the example has findings to show");
 }
+
+/// docs/cli.md is the help text of every command; `ENVAUDIT_BLESS=1` regenerates it.
+#[test]
+fn cli_doc_is_the_current_help() {
+    let env = TestEnv::new();
+    let mut doc = String::from("# Command-line reference\n\nGenerated from `--help`; a test keeps it current.\n");
+    for args in [&["--help"][..], &["hash", "--help"], &["lint", "--help"]] {
+        let (_, out, _) = run(&env, args);
+        let title = if args.len() == 1 { "envaudit".to_owned() } else { format!("envaudit {}", args[0]) };
+        doc.push_str(&format!("\n## `{title}`\n\n```text\n{}```\n", out));
+    }
+    let path = root().join("docs/cli.md");
+    if std::env::var_os("ENVAUDIT_BLESS").is_some() {
+        std::fs::write(&path, &doc).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), doc, "docs/cli.md is stale: rerun with ENVAUDIT_BLESS=1");
+}

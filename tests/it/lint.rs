@@ -71,3 +71,11 @@ fn curated_templates_are_notes_not_unpinned() {
     assert!(f.iter().any(|(c, _)| *c == Code::UnresolvedTemplate), "{f:?}");
     assert!(!f.iter().any(|(c, _)| *c == Code::LatestBaseImage || *c == Code::FloatingBaseImage), "{f:?}");
 }
+
+#[test]
+fn every_finding_code_is_documented() {
+    let doc = std::fs::read_to_string(crate::support::root().join("docs/diagnostics.md")).unwrap();
+    for code in Code::ALL {
+        assert!(doc.contains(&format!("### `{code}` ({})", code.severity())), "docs/diagnostics.md lacks `{code}`");
+    }
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod fuzz_replay;
 mod hash;
 mod lint;
 mod support;

@@ -1,0 +1,104 @@
+//! Entry points for the fuzz targets in `fuzz/`, shared with the corpus replay test that
+//! runs on the stable toolchain. Each takes arbitrary bytes and must not panic.
+#![doc(hidden)]
+
+use std::path::Path;
+
+use crate::definition::{self, conda, dockerfile, requirements};
+use crate::source::SourceFile;
+
+fn source(name: &str, data: &[u8]) -> Option<SourceFile> {
+    SourceFile::from_bytes(Path::new("/nonexistent-envaudit-fuzz").join(name), data).ok()
+}
+
+/// A conda environment file, then its definition hash.
+pub fn conda_file(data: &[u8]) {
+    if let Some(src) = source("environment.yml", data) {
+        if let Ok(file) = conda::parse(&src) {
+            let mut def = definition::EnvDefinition::empty(definition::DefinitionKind::Conda, &src.path);
+            def.add_conda_file(file);
+            let _ = crate::hash::definition_hash(&def);
+            let _ = crate::lint::lint(&def, &crate::lint::LintOptions::default());
+        }
+    }
+}
+
+/// A pip requirements file (includes cannot be followed: they point nowhere).
+pub fn requirements_file(data: &[u8]) {
+    if let Some(src) = source("requirements.txt", data) {
+        let _ = requirements::parse(&src);
+    }
+}
+
+/// One PEP 508 requirement; a parsed one must print and re-parse to the same value.
+pub fn pep508(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    if let Ok(req) = s.parse::<definition::PipRequirement>() {
+        let _ = req.pin();
+        let canonical = req.canonical();
+        if req.url.is_none() && !req.editable && req.hashes.is_empty() {
+            if let Ok(again) = canonical.parse::<definition::PipRequirement>() {
+                assert_eq!(again.canonical(), canonical, "canonical form is not stable");
+            }
+        }
+    }
+}
+
+/// One conda MatchSpec.
+pub fn matchspec(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    if let Ok(spec) = s.parse::<definition::MatchSpec>() {
+        let _ = spec.pin();
+        let _ = spec.canonical();
+    }
+}
+
+/// A Dockerfile, with everything read from it.
+pub fn dockerfile(data: &[u8]) {
+    if let Some(src) = source("Dockerfile", data) {
+        if let Ok(d) = dockerfile::parse(&src) {
+            let _ = d.final_base(&Default::default());
+            let _ = d.context_sources();
+            let _ = d.installs();
+            let _ = d.canonical_steps();
+        }
+    }
+}
+
+/// An Azure ML SDK v1 `azureml_environment.json`.
+pub fn azureml_v1(data: &[u8]) {
+    if let Some(src) = source("azureml_environment.json", data) {
+        if let Ok(def) = definition::azureml_v1::parse(&src, None) {
+            let _ = crate::hash::definition_hash(&def);
+        }
+    }
+}
+
+/// An Azure ML SDK v2 environment YAML (and a job YAML, through the same parser).
+pub fn azureml_v2(data: &[u8]) {
+    if let Some(src) = source("env.yml", data) {
+        let dir = Path::new("/nonexistent-envaudit-fuzz");
+        if let Ok(def) = definition::azureml_v2::from_source(&src, dir, definition::DefinitionKind::AzuremlV2) {
+            let _ = crate::hash::definition_hash(&def);
+        }
+    }
+}
+
+/// `envaudit.toml`.
+pub fn config(data: &[u8]) {
+    if let Some(src) = source("envaudit.toml", data) {
+        let _ = crate::config::Config::parse(&src);
+    }
+}
+
+/// Every target by name, for the replay test.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("conda_file", conda_file),
+    ("requirements_file", requirements_file),
+    ("pep508", pep508),
+    ("matchspec", matchspec),
+    ("dockerfile", dockerfile),
+    ("azureml_v1", azureml_v1),
+    ("azureml_v2", azureml_v2),
+    ("config", config),
+];
