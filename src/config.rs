@@ -84,12 +84,17 @@ impl Config {
             let offset = e.span().map_or(0, |s| s.start);
             ParseError::at_offset(source, offset, e.message().to_owned())
         })?;
-        let base = source.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = source
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let mut accept = Vec::new();
         for a in wire.accept {
-            let code = a.code.get_ref().parse::<Code>().map_err(|e| {
-                ParseError::at_offset(source, a.code.span().start, e.to_string())
-            })?;
+            let code =
+                a.code.get_ref().parse::<Code>().map_err(|e| {
+                    ParseError::at_offset(source, a.code.span().start, e.to_string())
+                })?;
             accept.push(Accept {
                 code,
                 package: a.package.as_deref().map(PackageName::pip),
@@ -125,7 +130,9 @@ impl Accept {
             }
         }
         if let Some(file) = &self.file {
-            let Some(origin) = &f.origin else { return false };
+            let Some(origin) = &f.origin else {
+                return false;
+            };
             if !same_file(file, &origin.file) {
                 return false;
             }

@@ -160,9 +160,7 @@ impl Default for FailOn {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{0}` is not a severity (`error`, `warning`, `note`, `never`) or a list of finding codes"
-)]
+#[error("`{0}` is not a severity (`error`, `warning`, `note`, `never`) or a list of finding codes")]
 pub struct FailOnError(pub String);
 
 impl FromStr for FailOn {
@@ -210,9 +208,14 @@ mod tests {
 
     #[test]
     fn fail_on_accepts_severities_and_code_lists() {
-        assert_eq!("error".parse::<FailOn>().unwrap(), FailOn::Severity(Severity::Error));
         assert_eq!(
-            "unpinned-dependency, remote-include".parse::<FailOn>().unwrap(),
+            "error".parse::<FailOn>().unwrap(),
+            FailOn::Severity(Severity::Error)
+        );
+        assert_eq!(
+            "unpinned-dependency, remote-include"
+                .parse::<FailOn>()
+                .unwrap(),
             FailOn::Codes(vec![Code::UnpinnedDependency, Code::RemoteInclude])
         );
         assert!("bogus".parse::<FailOn>().is_err());

@@ -13,13 +13,14 @@ fn source(name: &str, data: &[u8]) -> Option<SourceFile> {
 
 /// A conda environment file, then its definition hash.
 pub fn conda_file(data: &[u8]) {
-    if let Some(src) = source("environment.yml", data) {
-        if let Ok(file) = conda::parse(&src) {
-            let mut def = definition::EnvDefinition::empty(definition::DefinitionKind::Conda, &src.path);
-            def.add_conda_file(file);
-            let _ = crate::hash::definition_hash(&def);
-            let _ = crate::lint::lint(&def, &crate::lint::LintOptions::default());
-        }
+    if let Some(src) = source("environment.yml", data)
+        && let Ok(file) = conda::parse(&src)
+    {
+        let mut def =
+            definition::EnvDefinition::empty(definition::DefinitionKind::Conda, &src.path);
+        def.add_conda_file(file);
+        let _ = crate::hash::definition_hash(&def);
+        let _ = crate::lint::lint(&def, &crate::lint::LintOptions::default());
     }
 }
 
@@ -32,21 +33,27 @@ pub fn requirements_file(data: &[u8]) {
 
 /// One PEP 508 requirement; a parsed one must print and re-parse to the same value.
 pub fn pep508(data: &[u8]) {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(req) = s.parse::<definition::PipRequirement>() {
         let _ = req.pin();
         let canonical = req.canonical();
-        if req.url.is_none() && !req.editable && req.hashes.is_empty() {
-            if let Ok(again) = canonical.parse::<definition::PipRequirement>() {
-                assert_eq!(again.canonical(), canonical, "canonical form is not stable");
-            }
+        if req.url.is_none()
+            && !req.editable
+            && req.hashes.is_empty()
+            && let Ok(again) = canonical.parse::<definition::PipRequirement>()
+        {
+            assert_eq!(again.canonical(), canonical, "canonical form is not stable");
         }
     }
 }
 
 /// One conda MatchSpec.
 pub fn matchspec(data: &[u8]) {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(spec) = s.parse::<definition::MatchSpec>() {
         let _ = spec.pin();
         let _ = spec.canonical();
@@ -55,22 +62,22 @@ pub fn matchspec(data: &[u8]) {
 
 /// A Dockerfile, with everything read from it.
 pub fn dockerfile(data: &[u8]) {
-    if let Some(src) = source("Dockerfile", data) {
-        if let Ok(d) = dockerfile::parse(&src) {
-            let _ = d.final_base(&Default::default());
-            let _ = d.context_sources();
-            let _ = d.installs();
-            let _ = d.canonical_steps();
-        }
+    if let Some(src) = source("Dockerfile", data)
+        && let Ok(d) = dockerfile::parse(&src)
+    {
+        let _ = d.final_base(&Default::default());
+        let _ = d.context_sources();
+        let _ = d.installs();
+        let _ = d.canonical_steps();
     }
 }
 
 /// An Azure ML SDK v1 `azureml_environment.json`.
 pub fn azureml_v1(data: &[u8]) {
-    if let Some(src) = source("azureml_environment.json", data) {
-        if let Ok(def) = definition::azureml_v1::parse(&src, None) {
-            let _ = crate::hash::definition_hash(&def);
-        }
+    if let Some(src) = source("azureml_environment.json", data)
+        && let Ok(def) = definition::azureml_v1::parse(&src, None)
+    {
+        let _ = crate::hash::definition_hash(&def);
     }
 }
 
@@ -78,7 +85,9 @@ pub fn azureml_v1(data: &[u8]) {
 pub fn azureml_v2(data: &[u8]) {
     if let Some(src) = source("env.yml", data) {
         let dir = Path::new("/nonexistent-envaudit-fuzz");
-        if let Ok(def) = definition::azureml_v2::from_source(&src, dir, definition::DefinitionKind::AzuremlV2) {
+        if let Ok(def) =
+            definition::azureml_v2::from_source(&src, dir, definition::DefinitionKind::AzuremlV2)
+        {
             let _ = crate::hash::definition_hash(&def);
         }
     }
@@ -91,8 +100,11 @@ pub fn config(data: &[u8]) {
     }
 }
 
+/// A fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the replay test.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
     ("requirements_file", requirements_file),
     ("pep508", pep508),

@@ -38,7 +38,10 @@ pub fn lint(def: &EnvDefinition, options: &LintOptions) -> LintReport {
         findings.push(
             Finding::new(
                 Code::RemoteInclude,
-                format!("`{}` is included from a URL; its content can change and is not audited", inc.target),
+                format!(
+                    "`{}` is included from a URL; its content can change and is not audited",
+                    inc.target
+                ),
             )
             .with_origin(inc.origin.clone()),
         );
@@ -67,12 +70,12 @@ pub fn lint(def: &EnvDefinition, options: &LintOptions) -> LintReport {
     if let Some(BuildContext::Remote { url, .. }) = &def.build_context {
         findings.push(Finding::new(
             Code::RemoteBuildContext,
-            format!("build context `{url}` is remote; envaudit records it but cannot audit its files"),
+            format!(
+                "build context `{url}` is remote; envaudit records it but cannot audit its files"
+            ),
         ));
     }
-    findings.sort_by(|a, b| {
-        (a.origin.as_ref(), a.code).cmp(&(b.origin.as_ref(), b.code))
-    });
+    findings.sort_by(|a, b| (a.origin.as_ref(), a.code).cmp(&(b.origin.as_ref(), b.code)));
     LintReport {
         path: def.path.clone(),
         kind: def.kind,
@@ -121,9 +124,12 @@ fn dependencies(def: &EnvDefinition, out: &mut Vec<Finding>) {
             PinState::Range | PinState::Unpinned => Code::UnpinnedDependency,
         };
         out.push(
-            Finding::new(code, format!("{} `{}`: {}", d.ecosystem, d.raw, d.pin.reason))
-                .with_package(d.display_name())
-                .with_origin(d.origin.clone()),
+            Finding::new(
+                code,
+                format!("{} `{}`: {}", d.ecosystem, d.raw, d.pin.reason),
+            )
+            .with_package(d.display_name())
+            .with_origin(d.origin.clone()),
         );
     }
     if user_managed_skipped > 0 {
@@ -142,7 +148,11 @@ fn conda_pip(def: &EnvDefinition, out: &mut Vec<Finding>) {
     }
     // Only a conda file's own `pip:` section is installed by the conda `pip`.
     let conda_file = def.conda_file.as_ref();
-    if !def.pip_dependencies.iter().any(|d| Some(&d.origin.file) == conda_file) {
+    if !def
+        .pip_dependencies
+        .iter()
+        .any(|d| Some(&d.origin.file) == conda_file)
+    {
         return;
     }
     let pip = def
@@ -204,7 +214,9 @@ fn duplicates(def: &EnvDefinition, out: &mut Vec<Finding>) {
 /// inference environment.
 fn azureml_defaults(def: &EnvDefinition, out: &mut Vec<Finding>) {
     let found = def.pip_dependencies.iter().find(|d| {
-        d.name.as_ref().is_some_and(|n| n.as_str() == "azureml-defaults" || n.as_str() == "azureml-inference-server-http")
+        d.name.as_ref().is_some_and(|n| {
+            n.as_str() == "azureml-defaults" || n.as_str() == "azureml-inference-server-http"
+        })
     });
     let Some(d) = found else {
         out.push(Finding::new(
@@ -223,7 +235,10 @@ fn azureml_defaults(def: &EnvDefinition, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     Code::MissingAzuremlDefaults,
-                    format!("`{}` allows versions older than 1.0.45, which cannot host a model", d.raw),
+                    format!(
+                        "`{}` allows versions older than 1.0.45, which cannot host a model",
+                        d.raw
+                    ),
                 )
                 .with_package(d.display_name())
                 .with_origin(d.origin.clone()),
@@ -236,7 +251,13 @@ fn azureml_defaults(def: &EnvDefinition, out: &mut Vec<Finding>) {
 fn version_less(a: &str, b: &str) -> bool {
     let parse = |v: &str| -> Vec<u64> {
         v.split('.')
-            .map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0))
+            .map(|p| {
+                p.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(0)
+            })
             .collect()
     };
     let (mut x, mut y) = (parse(a), parse(b));

@@ -136,9 +136,18 @@ mod tests {
     fn images_pin_only_by_digest() {
         let d = format!("python@sha256:{}", "0".repeat(64));
         assert_eq!(classify_image(&d.parse().unwrap()).0, ImagePinState::Digest);
-        assert_eq!(classify_image(&"python:3.10".parse().unwrap()).0, ImagePinState::Tag);
-        assert_eq!(classify_image(&"python".parse().unwrap()).0, ImagePinState::Latest);
-        assert_eq!(classify_image(&"python:latest".parse().unwrap()).0, ImagePinState::Latest);
+        assert_eq!(
+            classify_image(&"python:3.10".parse().unwrap()).0,
+            ImagePinState::Tag
+        );
+        assert_eq!(
+            classify_image(&"python".parse().unwrap()).0,
+            ImagePinState::Latest
+        );
+        assert_eq!(
+            classify_image(&"python:latest".parse().unwrap()).0,
+            ImagePinState::Latest
+        );
     }
 
     #[test]

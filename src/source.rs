@@ -77,9 +77,7 @@ impl ParseError {
             .take(self.column.saturating_sub(1) as usize)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        Some(format!(
-            "{pad} |\n{gutter} | {text}\n{pad} | {caret_pad}^"
-        ))
+        Some(format!("{pad} |\n{gutter} | {text}\n{pad} | {caret_pad}^"))
     }
 }
 
@@ -136,7 +134,7 @@ fn utf8(bytes: &[u8]) -> Result<String, DecodeError> {
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(DecodeError::InvalidUtf16 {
             offset: bytes.len(),
         });
@@ -188,7 +186,11 @@ pub enum ReadError {
         source: std::io::Error,
     },
     #[error("`{path}` is {size} bytes; definition files larger than {limit} bytes are refused", path = .path.display())]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{path}:{line}:{column}: {source}", path = .path.display())]
     Decode {
         path: PathBuf,

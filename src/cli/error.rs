@@ -67,7 +67,9 @@ fn hint_for(e: &DefinitionError) -> Option<String> {
             "say which kind it is, e.g. `envaudit hash {} --kind conda` (kinds: azureml-v1, azureml-v2, azureml-job, curated, conda, requirements, dockerfile)",
             path.display()
         )),
-        DefinitionError::IncludeCycle { .. } => Some("remove one of the `-r` lines that close the cycle".to_owned()),
+        DefinitionError::IncludeCycle { .. } => {
+            Some("remove one of the `-r` lines that close the cycle".to_owned())
+        }
         DefinitionError::MissingReference { target, .. } => Some(format!(
             "create `{}` or fix the path (relative paths are resolved from the referencing file's folder)",
             target.display()

@@ -131,7 +131,9 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
     let mut out = stdout.lock();
     let exit = match &cli.command {
@@ -140,7 +142,9 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
-        other => other.map(|()| exit).context("cannot write to standard output"),
+        other => other
+            .map(|()| exit)
+            .context("cannot write to standard output"),
     }
 }
 
@@ -149,8 +153,12 @@ fn load(args: &DefinitionArgs) -> anyhow::Result<definition::EnvDefinition> {
         kind: args.kind,
         image: args.image.clone(),
     };
-    definition::load(&args.env, &options)
-        .with_context(|| format!("cannot load environment definition `{}`", args.env.display()))
+    definition::load(&args.env, &options).with_context(|| {
+        format!(
+            "cannot load environment definition `{}`",
+            args.env.display()
+        )
+    })
 }
 
 fn write_or_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {

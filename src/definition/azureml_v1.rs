@@ -130,13 +130,13 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
     }
     if let Some(conda_path) = conda_path.filter(|p| p.is_file()) {
         def.add_conda_file(conda::load(&conda_path)?);
-    } else if let Some(raw) = python.as_ref().and_then(|p| p.conda_dependencies) {
-        if raw.get() != "null" {
-            let inline = embedded_source(source, raw.get());
-            let mut file = conda::parse(&inline)?;
-            file.files.clear();
-            def.add_conda_file(file);
-        }
+    } else if let Some(raw) = python.as_ref().and_then(|p| p.conda_dependencies)
+        && raw.get() != "null"
+    {
+        let inline = embedded_source(source, raw.get());
+        let mut file = conda::parse(&inline)?;
+        file.files.clear();
+        def.add_conda_file(file);
     }
 
     let docker = wire.docker;
@@ -144,27 +144,34 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
         .as_ref()
         .and_then(|d| d.base_image_registry.as_ref())
         .and_then(|r| r.address.clone());
-    let dockerfile_path = folder.map(|f| f.join(BASE_DOCKERFILE)).filter(|p| p.is_file());
+    let dockerfile_path = folder
+        .map(|f| f.join(BASE_DOCKERFILE))
+        .filter(|p| p.is_file());
     let dockerfile_source = if let Some(p) = dockerfile_path {
         Some(SourceFile::read(&p)?)
     } else {
         docker
             .as_ref()
             .and_then(|d| d.base_dockerfile.as_deref())
-            .map(|text| SourceFile::from_text(format!("{}#docker.baseDockerfile", json_path.display()), text))
+            .map(|text| {
+                SourceFile::from_text(
+                    format!("{}#docker.baseDockerfile", json_path.display()),
+                    text,
+                )
+            })
     };
     if let Some(d) = &docker {
         if let Some(image) = d.base_image.as_deref().filter(|s| !s.trim().is_empty()) {
             let origin = find_origin(source, image);
             def.base_image = Some(BaseImage::new(image, registry.as_deref(), origin)?);
         }
-        if let Some(ctx) = &d.build_context {
-            if let Some(url) = &ctx.location {
-                def.build_context = Some(BuildContext::Remote {
-                    url: url.clone(),
-                    dockerfile_path: ctx.dockerfile_path.clone(),
-                });
-            }
+        if let Some(ctx) = &d.build_context
+            && let Some(url) = &ctx.location
+        {
+            def.build_context = Some(BuildContext::Remote {
+                url: url.clone(),
+                dockerfile_path: ctx.dockerfile_path.clone(),
+            });
         }
         if let Some(p) = &d.platform {
             def.platform = Platform {
@@ -175,10 +182,10 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
     }
     if let Some(src) = dockerfile_source {
         let parsed = dockerfile::parse(&src)?;
-        if def.base_image.is_none() {
-            if let Some((base, origin)) = parsed.final_base(&def.build_args) {
-                def.base_image = Some(BaseImage::new(&base, registry.as_deref(), origin)?);
-            }
+        if def.base_image.is_none()
+            && let Some((base, origin)) = parsed.final_base(&def.build_args)
+        {
+            def.base_image = Some(BaseImage::new(&base, registry.as_deref(), origin)?);
         }
         if src.path.is_file() {
             push_unique(&mut def.files, [src.path.clone()]);

@@ -65,7 +65,9 @@ pub fn load_job(path: &Path) -> Result<EnvDefinition, DefinitionError> {
     let source = SourceFile::read(path)?;
     let job: JobWire = yaml::from_source(&source)?;
     let Some(env) = job.environment else {
-        return Err(ParseError::at(&source, 1, 1, "job has no top-level `environment:` to read").into());
+        return Err(
+            ParseError::at(&source, 1, 1, "job has no top-level `environment:` to read").into(),
+        );
     };
     let (line, column) = yaml::location(env.referenced);
     match env.value {
@@ -189,7 +191,10 @@ pub fn from_source(
                     return Err(DefinitionError::MissingReference {
                         origin: source.origin(line, column),
                         target: dir,
-                        source: std::io::Error::new(std::io::ErrorKind::NotFound, "build context folder not found"),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "build context folder not found",
+                        ),
                     });
                 }
                 docker_build::apply_context(&mut def, &dir, dockerfile_path.as_deref())?;

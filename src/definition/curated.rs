@@ -90,23 +90,34 @@ pub fn load(path: &Path) -> Result<EnvDefinition, DefinitionError> {
         if let Some(version) = &a.version {
             def.metadata.version = Some(version.0.clone());
         }
-        def.templates.retain(|t| !t.text.contains("asset.name") && !t.text.contains("asset.version"));
+        def.templates
+            .retain(|t| !t.text.contains("asset.name") && !t.text.contains("asset.version"));
     }
 
     let image = config.and_then(|c| c.image);
     let context = image.as_ref().and_then(|i| i.context.as_ref());
     if def.build_context.is_none() && def.base_image.is_none() {
-        let context_dir = dir.join(context.and_then(|c| c.dir.as_ref()).map_or("context", |t| t.0.as_str()));
-        let dockerfile = context.and_then(|c| c.dockerfile.as_ref()).map(|t| t.0.clone());
+        let context_dir = dir.join(
+            context
+                .and_then(|c| c.dir.as_ref())
+                .map_or("context", |t| t.0.as_str()),
+        );
+        let dockerfile = context
+            .and_then(|c| c.dockerfile.as_ref())
+            .map(|t| t.0.clone());
         if context_dir.is_dir() {
             // The spec's `build.path` / `dockerfile_path` templates resolve to this folder.
-            def.templates
-                .retain(|t| !t.text.contains("image.context.path") && !t.text.contains("image.dockerfile.path"));
+            def.templates.retain(|t| {
+                !t.text.contains("image.context.path") && !t.text.contains("image.dockerfile.path")
+            });
             docker_build::apply_context(&mut def, &context_dir, dockerfile.as_deref())?;
         }
     }
     if let Some(name) = image.and_then(|i| i.name) {
-        def.metadata.tags.entry("image.name".to_owned()).or_insert(name.0);
+        def.metadata
+            .tags
+            .entry("image.name".to_owned())
+            .or_insert(name.0);
     }
     Ok(def)
 }

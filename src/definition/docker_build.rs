@@ -46,10 +46,10 @@ pub fn apply_context(
     let parsed = dockerfile::parse(&source)?;
     push_unique(&mut def.files, [file.clone()]);
 
-    if let Some((base, origin)) = parsed.final_base(&def.build_args) {
-        if !base.eq_ignore_ascii_case("scratch") {
-            def.base_image = Some(BaseImage::new(&base, None, origin)?);
-        }
+    if let Some((base, origin)) = parsed.final_base(&def.build_args)
+        && !base.eq_ignore_ascii_case("scratch")
+    {
+        def.base_image = Some(BaseImage::new(&base, None, origin)?);
     }
 
     let ignore = DockerIgnore::load(dir);
@@ -71,10 +71,12 @@ pub fn apply_context(
             .replace('\\', "/");
         context_files.push(ContextFile {
             path: rel,
-            sha256: sha256_file(f).map_err(|e| DefinitionError::Read(crate::source::ReadError::Io {
-                path: f.clone(),
-                source: e,
-            }))?,
+            sha256: sha256_file(f).map_err(|e| {
+                DefinitionError::Read(crate::source::ReadError::Io {
+                    path: f.clone(),
+                    source: e,
+                })
+            })?,
         });
     }
     context_files.sort();
@@ -88,7 +90,8 @@ pub fn apply_context(
     }
     for (spec, origin) in &installs.conda {
         if let Ok(m) = spec.parse::<MatchSpec>() {
-            def.conda_dependencies.push(Dependency::conda(m, spec, origin.clone()));
+            def.conda_dependencies
+                .push(Dependency::conda(m, spec, origin.clone()));
         }
     }
     for (target, origin) in &installs.conda_files {
@@ -97,7 +100,11 @@ pub fn apply_context(
             def.add_conda_file(file);
         }
     }
-    for (target, origin) in installs.requirement_files.iter().chain(&installs.constraint_files) {
+    for (target, origin) in installs
+        .requirement_files
+        .iter()
+        .chain(&installs.constraint_files)
+    {
         if let Some(local) = find_in_context(dir, &files, target) {
             let pip = requirements::load(&local).map_err(|e| with_reference(e, origin, &local))?;
             def.add_pip_file(pip);
@@ -105,7 +112,8 @@ pub fn apply_context(
     }
     for (spec, origin) in &installs.pip {
         if let Ok(req) = spec.parse::<PipRequirement>() {
-            def.pip_dependencies.push(Dependency::pip(req, spec, origin.clone()));
+            def.pip_dependencies
+                .push(Dependency::pip(req, spec, origin.clone()));
         }
     }
     def.pip_options.extend(installs.pip_options);
@@ -119,13 +127,19 @@ pub fn apply_context(
     Ok(())
 }
 
-fn with_reference(e: DefinitionError, origin: &crate::source::Origin, target: &Path) -> DefinitionError {
+fn with_reference(
+    e: DefinitionError,
+    origin: &crate::source::Origin,
+    target: &Path,
+) -> DefinitionError {
     match e {
-        DefinitionError::Read(crate::source::ReadError::Io { source, .. }) => DefinitionError::MissingReference {
-            origin: origin.clone(),
-            target: target.to_path_buf(),
-            source,
-        },
+        DefinitionError::Read(crate::source::ReadError::Io { source, .. }) => {
+            DefinitionError::MissingReference {
+                origin: origin.clone(),
+                target: target.to_path_buf(),
+                source,
+            }
+        }
         other => other,
     }
 }
@@ -179,7 +193,10 @@ impl DockerIgnore {
                     Some(rest) => (true, rest),
                     None => (false, l),
                 };
-                (neg, components(p.trim_start_matches("./").trim_matches('/')))
+                (
+                    neg,
+                    components(p.trim_start_matches("./").trim_matches('/')),
+                )
             })
             .collect();
         Self { patterns }

@@ -225,7 +225,11 @@ pub struct BaseImage {
 impl BaseImage {
     /// Classify a reference as written; a registry from Azure ML v1 `baseImageRegistry`
     /// is prefixed when the reference has none.
-    pub fn new(reference: &str, default_registry: Option<&str>, origin: Origin) -> Result<Self, ParseError> {
+    pub fn new(
+        reference: &str,
+        default_registry: Option<&str>,
+        origin: Origin,
+    ) -> Result<Self, ParseError> {
         let reference = reference.trim();
         if pin::has_template(reference) {
             return Ok(Self {
@@ -442,7 +446,9 @@ impl EnvDefinition {
     /// Whether `origin` is in the Dockerfile or a build-context file it copies: what the
     /// Docker build installs, as opposed to what Azure ML installs from the conda section.
     pub fn is_from_build(&self, origin: &Origin) -> bool {
-        self.dockerfile.as_ref().is_some_and(|d| d.path == origin.file)
+        self.dockerfile
+            .as_ref()
+            .is_some_and(|d| d.path == origin.file)
             || match &self.build_context {
                 Some(BuildContext::Local { path, files, .. }) => {
                     files.iter().any(|f| path.join(&f.path) == origin.file)

@@ -27,7 +27,10 @@ pub fn load(path: &Path) -> Result<PipFile, DefinitionError> {
 
 /// Parse the entries of a conda file's `pip:` list; each entry is one requirements line.
 /// Includes are resolved relative to `base_dir` (the conda file's folder).
-pub fn parse_entries(entries: &[(String, Origin)], base_dir: &Path) -> Result<PipFile, DefinitionError> {
+pub fn parse_entries(
+    entries: &[(String, Origin)],
+    base_dir: &Path,
+) -> Result<PipFile, DefinitionError> {
     let _ = (entries, base_dir);
     Ok(PipFile::default())
 }

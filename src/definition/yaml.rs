@@ -34,7 +34,9 @@ pub(super) fn detect_kind(path: &Path) -> Option<DefinitionKind> {
 }
 
 /// Parse YAML into a wire type, turning serde-saphyr's error into a located [`ParseError`].
-pub(crate) fn from_source<T: serde::de::DeserializeOwned>(source: &SourceFile) -> Result<T, ParseError> {
+pub(crate) fn from_source<T: serde::de::DeserializeOwned>(
+    source: &SourceFile,
+) -> Result<T, ParseError> {
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
@@ -42,9 +44,12 @@ pub(crate) fn from_source<T: serde::de::DeserializeOwned>(source: &SourceFile) -
 }
 
 pub(crate) fn yaml_error(source: &SourceFile, e: &serde_saphyr::Error) -> ParseError {
-    let (line, column) = e
-        .location()
-        .map_or((1, 1), |l| (u32::try_from(l.line()).unwrap_or(1).max(1), u32::try_from(l.column()).unwrap_or(1).max(1)));
+    let (line, column) = e.location().map_or((1, 1), |l| {
+        (
+            u32::try_from(l.line()).unwrap_or(1).max(1),
+            u32::try_from(l.column()).unwrap_or(1).max(1),
+        )
+    });
     let message = e.to_string();
     // serde-saphyr's message may carry its own location text and a snippet; keep the first line.
     let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
@@ -105,7 +110,10 @@ impl<'de> serde::Deserialize<'de> for StringOrMapping {
             fn visit_str<E>(self, v: &str) -> Result<StringOrMapping, E> {
                 Ok(StringOrMapping::String(v.to_owned()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StringOrMapping, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StringOrMapping, A::Error> {
                 while map
                     .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
                     .is_some()
@@ -135,7 +143,11 @@ pub(crate) fn block_at(source: &SourceFile, line: u32, column: u32) -> SourceFil
             continue;
         }
         if n == line {
-            out.extend(text.chars().enumerate().map(|(c, ch)| if c < start_col { ' ' } else { ch }));
+            out.extend(
+                text.chars()
+                    .enumerate()
+                    .map(|(c, ch)| if c < start_col { ' ' } else { ch }),
+            );
             continue;
         }
         let trimmed = text.trim_start();

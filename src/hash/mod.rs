@@ -86,9 +86,17 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
         format!("{}/{}", p.os.to_lowercase(), p.architecture.to_lowercase()),
         None,
     ));
-    out.push(Ingredient::new("user-managed", def.user_managed.to_string(), None));
+    out.push(Ingredient::new(
+        "user-managed",
+        def.user_managed.to_string(),
+        None,
+    ));
     if let Some(b) = &def.base_image {
-        out.push(Ingredient::new("base-image", b.canonical(), Some(&b.origin)));
+        out.push(Ingredient::new(
+            "base-image",
+            b.canonical(),
+            Some(&b.origin),
+        ));
     }
     if let Some(d) = &def.dockerfile {
         for i in &d.instructions {
@@ -100,7 +108,10 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
         }
     }
     match &def.build_context {
-        Some(BuildContext::Remote { url, dockerfile_path }) => {
+        Some(BuildContext::Remote {
+            url,
+            dockerfile_path,
+        }) => {
             out.push(Ingredient::new("build-context-url", url.clone(), None));
             out.push(Ingredient::new(
                 "build-context-dockerfile",
@@ -110,7 +121,11 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
         }
         Some(BuildContext::Local { files, .. }) => {
             for f in files {
-                out.push(Ingredient::new("context-file", format!("{}\t{}", f.path, f.sha256), None));
+                out.push(Ingredient::new(
+                    "context-file",
+                    format!("{}\t{}", f.path, f.sha256),
+                    None,
+                ));
             }
         }
         None => {}
@@ -120,9 +135,18 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
     }
     let declared = |o: &Origin| !def.is_from_build(o);
     for c in def.channels.iter().filter(|c| declared(&c.origin)) {
-        out.push(Ingredient::new("conda-channel", c.name.clone(), Some(&c.origin)));
+        out.push(Ingredient::new(
+            "conda-channel",
+            c.name.clone(),
+            Some(&c.origin),
+        ));
     }
-    push_deps(&mut out, "conda-dependency", &def.conda_dependencies, &declared);
+    push_deps(
+        &mut out,
+        "conda-dependency",
+        &def.conda_dependencies,
+        &declared,
+    );
     for o in def.pip_options.iter().filter(|o| declared(&o.origin)) {
         let value = match &o.value {
             Some(v) => format!("{} {v}", o.name),
@@ -130,8 +154,16 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
         };
         out.push(Ingredient::new("pip-option", value, Some(&o.origin)));
     }
-    for inc in def.includes.iter().filter(|i| i.is_remote() && declared(&i.origin)) {
-        out.push(Ingredient::new("pip-include-url", inc.target.clone(), Some(&inc.origin)));
+    for inc in def
+        .includes
+        .iter()
+        .filter(|i| i.is_remote() && declared(&i.origin))
+    {
+        out.push(Ingredient::new(
+            "pip-include-url",
+            inc.target.clone(),
+            Some(&inc.origin),
+        ));
     }
     push_deps(&mut out, "pip-dependency", &def.pip_dependencies, &declared);
     push_deps(&mut out, "pip-constraint", &def.pip_constraints, &declared);
@@ -144,7 +176,12 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
     for s in &def.spark_packages {
         out.push(Ingredient::new(
             "spark-package",
-            format!("{}:{}:{}", s.group, s.artifact, s.version.as_deref().unwrap_or("")),
+            format!(
+                "{}:{}:{}",
+                s.group,
+                s.artifact,
+                s.version.as_deref().unwrap_or("")
+            ),
             None,
         ));
     }
@@ -154,7 +191,12 @@ pub fn ingredients(def: &EnvDefinition) -> Vec<Ingredient> {
     out
 }
 
-fn push_deps(out: &mut Vec<Ingredient>, kind: &'static str, deps: &[Dependency], declared: &dyn Fn(&Origin) -> bool) {
+fn push_deps(
+    out: &mut Vec<Ingredient>,
+    kind: &'static str,
+    deps: &[Dependency],
+    declared: &dyn Fn(&Origin) -> bool,
+) {
     for d in deps.iter().filter(|d| declared(&d.origin)) {
         out.push(Ingredient::new(kind, d.canonical(), Some(&d.origin)));
     }
@@ -211,7 +253,10 @@ pub fn report(def: &EnvDefinition) -> HashReport {
         "`azureml_v2_anonymous_version` is not computed yet by this envaudit version".to_owned(),
     );
     if def.conda_name.is_some() {
-        notes.push("the conda file's `name:` is not an ingredient: Azure ML replaces it when building".to_owned());
+        notes.push(
+            "the conda file's `name:` is not an ingredient: Azure ML replaces it when building"
+                .to_owned(),
+        );
     }
     HashReport {
         schema_version: 1,

@@ -43,7 +43,10 @@ impl ImageRef {
 
     /// Prefix a registry (e.g. Azure ML v1 `baseImageRegistry.address`) when the reference
     /// was written without one.
-    pub fn parse_with_default_registry(s: &str, registry: Option<&str>) -> Result<Self, ImageRefError> {
+    pub fn parse_with_default_registry(
+        s: &str,
+        registry: Option<&str>,
+    ) -> Result<Self, ImageRefError> {
         match registry.map(str::trim).filter(|r| !r.is_empty()) {
             Some(reg) if !has_explicit_registry(s) => {
                 let reg = reg
@@ -84,9 +87,13 @@ impl FromStr for ImageRef {
         }
         let (name_tag, digest) = match s.split_once('@') {
             Some((left, d)) => {
-                let digest = d
-                    .parse::<Digest>()
-                    .map_err(|_| err(s, left.len() + 1, "digest must be `sha256:` followed by 64 lowercase hex digits"))?;
+                let digest = d.parse::<Digest>().map_err(|_| {
+                    err(
+                        s,
+                        left.len() + 1,
+                        "digest must be `sha256:` followed by 64 lowercase hex digits",
+                    )
+                })?;
                 (left, Some(digest))
             }
             None => (s, None),
@@ -104,10 +111,19 @@ impl FromStr for ImageRef {
             let tag_off = name.len() + 1;
             let valid = !tag.is_empty()
                 && tag.len() <= 128
-                && tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                && tag
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
             if !valid {
-                return Err(err(s, tag_off, "tag must be 1-128 of [A-Za-z0-9_.-], not starting with `.` or `-`"));
+                return Err(err(
+                    s,
+                    tag_off,
+                    "tag must be 1-128 of [A-Za-z0-9_.-], not starting with `.` or `-`",
+                ));
             }
         }
         let (registry, repo_start) = if has_explicit_registry(name) {
@@ -126,11 +142,23 @@ impl FromStr for ImageRef {
         let mut off = repo_start;
         for comp in repository.split('/') {
             let ok = !comp.is_empty()
-                && comp.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-                && comp.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                && comp.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+                && comp.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                })
+                && comp
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+                && comp
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_alphanumeric());
             if !ok {
-                return Err(err(s, off, "repository path components are lowercase letters, digits and separators (`.`, `_`, `-`)"));
+                return Err(err(
+                    s,
+                    off,
+                    "repository path components are lowercase letters, digits and separators (`.`, `_`, `-`)",
+                ));
             }
             off += comp.len() + 1;
         }
@@ -193,7 +221,10 @@ mod tests {
     #[test]
     fn registry_with_port_is_not_a_tag() {
         let r: ImageRef = "localhost:5000/x/y".parse().unwrap();
-        assert_eq!((r.registry(), r.repository(), r.tag()), ("localhost:5000", "x/y", None));
+        assert_eq!(
+            (r.registry(), r.repository(), r.tag()),
+            ("localhost:5000", "x/y", None)
+        );
     }
 
     #[test]
@@ -207,7 +238,9 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_bad_part() {
-        let e = "mcr.microsoft.com/Azureml/x:1".parse::<ImageRef>().unwrap_err();
+        let e = "mcr.microsoft.com/Azureml/x:1"
+            .parse::<ImageRef>()
+            .unwrap_err();
         assert_eq!(e.offset, 18);
         let e = "x:{{latest-image-tag}}".parse::<ImageRef>().unwrap_err();
         assert_eq!(e.offset, 2);
@@ -217,9 +250,14 @@ mod tests {
 
     #[test]
     fn default_registry_applies_only_without_one() {
-        let r = ImageRef::parse_with_default_registry("base/img:1", Some("myacr.azurecr.io")).unwrap();
+        let r =
+            ImageRef::parse_with_default_registry("base/img:1", Some("myacr.azurecr.io")).unwrap();
         assert_eq!(r.to_string(), "myacr.azurecr.io/base/img:1");
-        let r = ImageRef::parse_with_default_registry("mcr.microsoft.com/a:1", Some("myacr.azurecr.io")).unwrap();
+        let r = ImageRef::parse_with_default_registry(
+            "mcr.microsoft.com/a:1",
+            Some("myacr.azurecr.io"),
+        )
+        .unwrap();
         assert_eq!(r.registry(), "mcr.microsoft.com");
     }
 }

@@ -80,12 +80,21 @@ mod tests {
     #[test]
     fn pip_names_normalise_separators_and_case() {
         assert_eq!(PackageName::pip("Foo__Bar.baz").as_str(), "foo-bar-baz");
-        assert_eq!(PackageName::pip("scikit_learn"), PackageName::pip("Scikit-Learn"));
+        assert_eq!(
+            PackageName::pip("scikit_learn"),
+            PackageName::pip("Scikit-Learn")
+        );
     }
 
     #[test]
     fn conda_names_keep_underscores() {
-        assert_eq!(PackageName::conda("_libgcc_mutex").as_str(), "_libgcc_mutex");
-        assert_eq!(PackageName::conda("_libgcc_mutex").to_pip().as_str(), "libgcc-mutex");
+        assert_eq!(
+            PackageName::conda("_libgcc_mutex").as_str(),
+            "_libgcc_mutex"
+        );
+        assert_eq!(
+            PackageName::conda("_libgcc_mutex").to_pip().as_str(),
+            "libgcc-mutex"
+        );
     }
 }

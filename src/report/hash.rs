@@ -4,7 +4,12 @@ use super::{Format, Style};
 use crate::hash::HashReport;
 
 /// Render `envaudit hash` output.
-pub fn render_hash(report: &HashReport, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn render_hash(
+    report: &HashReport,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Json => super::json(report, out),
         Format::Table => {
@@ -22,7 +27,10 @@ pub fn render_hash(report: &HashReport, format: Format, style: Style, out: &mut 
                         (i + 1).to_string(),
                         ing.kind.to_owned(),
                         ing.value.clone(),
-                        ing.origin.as_ref().map(ToString::to_string).unwrap_or_default(),
+                        ing.origin
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
                     ]);
                 }
                 writeln!(out, "{t}")?;
@@ -33,11 +41,21 @@ pub fn render_hash(report: &HashReport, format: Format, style: Style, out: &mut 
             Ok(())
         }
         Format::Markdown => {
-            writeln!(out, "**definition hash** `{}` ({})", report.definition_hash, report.kind)?;
+            writeln!(
+                out,
+                "**definition hash** `{}` ({})",
+                report.definition_hash, report.kind
+            )?;
             if style.explain {
                 writeln!(out, "\n| # | ingredient | value |\n|---|---|---|")?;
                 for (i, ing) in report.ingredients.iter().enumerate() {
-                    writeln!(out, "| {} | {} | `{}` |", i + 1, ing.kind, super::md_cell(&ing.value))?;
+                    writeln!(
+                        out,
+                        "| {} | {} | `{}` |",
+                        i + 1,
+                        ing.kind,
+                        super::md_cell(&ing.value)
+                    )?;
                 }
             }
             Ok(())

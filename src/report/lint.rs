@@ -7,15 +7,28 @@ use crate::diag::Severity;
 use crate::lint::LintReport;
 
 /// Render `envaudit lint` output.
-pub fn render_lint(report: &LintReport, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    let open = report.findings.iter().filter(|f| f.accepted.is_none()).count();
+pub fn render_lint(
+    report: &LintReport,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let open = report
+        .findings
+        .iter()
+        .filter(|f| f.accepted.is_none())
+        .count();
     let accepted = report.findings.len() - open;
     let summary = format!(
         "{}: {} finding{}{}",
         report.path.display(),
         open,
         if open == 1 { "" } else { "s" },
-        if accepted > 0 { format!(" ({accepted} accepted)") } else { String::new() }
+        if accepted > 0 {
+            format!(" ({accepted} accepted)")
+        } else {
+            String::new()
+        }
     );
     match format {
         Format::Json => {
@@ -25,7 +38,13 @@ pub fn render_lint(report: &LintReport, format: Format, style: Style, out: &mut 
                 #[serde(flatten)]
                 report: &'a LintReport,
             }
-            super::json(&Json { schema_version: 1, report }, out)
+            super::json(
+                &Json {
+                    schema_version: 1,
+                    report,
+                },
+                out,
+            )
         }
         Format::Table => {
             if !report.findings.is_empty() {
@@ -56,7 +75,12 @@ pub fn render_lint(report: &LintReport, format: Format, style: Style, out: &mut 
                         Cell::new(f.code.as_str()),
                         Cell::new(f.package.clone().unwrap_or_default()),
                         Cell::new(message),
-                        Cell::new(f.origin.as_ref().map(ToString::to_string).unwrap_or_default()),
+                        Cell::new(
+                            f.origin
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default(),
+                        ),
                     ]);
                 }
                 if !style.color {
@@ -69,16 +93,26 @@ pub fn render_lint(report: &LintReport, format: Format, style: Style, out: &mut 
         Format::Markdown => {
             writeln!(out, "**envaudit lint** {summary}\n")?;
             if !report.findings.is_empty() {
-                writeln!(out, "| severity | code | package | message | at |\n|---|---|---|---|---|")?;
+                writeln!(
+                    out,
+                    "| severity | code | package | message | at |\n|---|---|---|---|---|"
+                )?;
                 for f in &report.findings {
-                    let sev = if f.accepted.is_some() { "accepted" } else { f.severity.as_str() };
+                    let sev = if f.accepted.is_some() {
+                        "accepted"
+                    } else {
+                        f.severity.as_str()
+                    };
                     writeln!(
                         out,
                         "| {sev} | `{}` | {} | {} | {} |",
                         f.code,
                         super::md_cell(f.package.as_deref().unwrap_or("")),
                         super::md_cell(&f.message),
-                        f.origin.as_ref().map(|o| format!("`{o}`")).unwrap_or_default()
+                        f.origin
+                            .as_ref()
+                            .map(|o| format!("`{o}`"))
+                            .unwrap_or_default()
                     )?;
                 }
             }

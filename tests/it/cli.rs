@@ -36,11 +36,17 @@ fn usage_errors_exit_2() {
 #[test]
 fn malformed_yaml_reports_file_line_and_column_and_exits_2() {
     let env = TestEnv::new();
-    env.write("environment.yml", "name: x\ndependencies:\n  - numpy\n  - [unclosed\n");
+    env.write(
+        "environment.yml",
+        "name: x\ndependencies:\n  - numpy\n  - [unclosed\n",
+    );
     let (code, out, err) = run(&env, &["lint", "environment.yml"]);
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
-    assert!(err.starts_with("error: cannot load environment definition `environment.yml`"), "{err}");
+    assert!(
+        err.starts_with("error: cannot load environment definition `environment.yml`"),
+        "{err}"
+    );
     assert!(err.contains("environment.yml:"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -75,7 +81,10 @@ fn unknown_kind_gets_a_hint_with_the_command() {
     env.write("env.cfg", "x\n");
     let (code, _, err) = run(&env, &["hash", "env.cfg"]);
     assert_eq!(code, 2);
-    assert!(err.contains("hint: say which kind it is, e.g. `envaudit hash env.cfg --kind conda`"), "{err}");
+    assert!(
+        err.contains("hint: say which kind it is, e.g. `envaudit hash env.cfg --kind conda`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -83,10 +92,40 @@ fn lint_exit_code_follows_fail_on() {
     let env = TestEnv::new();
     env.write("requirements.txt", "numpy\npandas==2.2.2\n");
     assert_eq!(run(&env, &["lint", "requirements.txt"]).0, 1);
-    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "error"]).0, 0);
-    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "never"]).0, 0);
-    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "unpinned-dependency"]).0, 1);
-    assert_eq!(run(&env, &["lint", "requirements.txt", "--fail-on", "remote-include,wildcard-pin"]).0, 0);
+    assert_eq!(
+        run(&env, &["lint", "requirements.txt", "--fail-on", "error"]).0,
+        0
+    );
+    assert_eq!(
+        run(&env, &["lint", "requirements.txt", "--fail-on", "never"]).0,
+        0
+    );
+    assert_eq!(
+        run(
+            &env,
+            &[
+                "lint",
+                "requirements.txt",
+                "--fail-on",
+                "unpinned-dependency"
+            ]
+        )
+        .0,
+        1
+    );
+    assert_eq!(
+        run(
+            &env,
+            &[
+                "lint",
+                "requirements.txt",
+                "--fail-on",
+                "remote-include,wildcard-pin"
+            ]
+        )
+        .0,
+        0
+    );
     env.write("pinned.txt", "numpy==1.26.4\n");
     assert_eq!(run(&env, &["lint", "pinned.txt"]).0, 0);
 }
@@ -105,7 +144,12 @@ fn accepted_findings_from_envaudit_toml_never_fail() {
     assert_eq!(v["findings"][0]["accepted"], "tracked in ticket 12");
     // Found from a sub-folder too.
     std::fs::create_dir_all(env.path("sub")).unwrap();
-    let out = env.envaudit().current_dir(env.path("sub")).args(["lint", "../requirements.txt"]).output().unwrap();
+    let out = env
+        .envaudit()
+        .current_dir(env.path("sub"))
+        .args(["lint", "../requirements.txt"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -127,25 +171,49 @@ fn lint_markdown_is_a_table_for_pull_requests() {
 fn readme_quickstart_commands_run_on_the_bundled_example() {
     let env = TestEnv::new();
     let example = root().join(fixture("example"));
-    let out = env.envaudit().arg("hash").arg(&example).arg("--explain").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .envaudit()
+        .arg("hash")
+        .arg(&example)
+        .arg("--explain")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = env.envaudit().arg("lint").arg(&example).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "the example has findings to show");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the example has findings to show"
+    );
 }
 
 /// docs/cli.md is the help text of every command; `ENVAUDIT_BLESS=1` regenerates it.
 #[test]
 fn cli_doc_is_the_current_help() {
     let env = TestEnv::new();
-    let mut doc = String::from("# Command-line reference\n\nGenerated from `--help`; a test keeps it current.\n");
+    let mut doc = String::from(
+        "# Command-line reference\n\nGenerated from `--help`; a test keeps it current.\n",
+    );
     for args in [&["--help"][..], &["hash", "--help"], &["lint", "--help"]] {
         let (_, out, _) = run(&env, args);
-        let title = if args.len() == 1 { "envaudit".to_owned() } else { format!("envaudit {}", args[0]) };
+        let title = if args.len() == 1 {
+            "envaudit".to_owned()
+        } else {
+            format!("envaudit {}", args[0])
+        };
         doc.push_str(&format!("\n## `{title}`\n\n```text\n{}```\n", out));
     }
     let path = root().join("docs/cli.md");
     if std::env::var_os("ENVAUDIT_BLESS").is_some() {
         std::fs::write(&path, &doc).unwrap();
     }
-    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), doc, "docs/cli.md is stale: rerun with ENVAUDIT_BLESS=1");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        doc,
+        "docs/cli.md is stale: rerun with ENVAUDIT_BLESS=1"
+    );
 }

@@ -10,7 +10,10 @@ use crate::support::{self, CorpusEntry};
 fn target(e: &CorpusEntry) -> Option<PathBuf> {
     if e.kind == "curated-asset" {
         // One load per asset folder, from its asset.yaml row.
-        return e.local_path.ends_with("asset.yaml").then(|| e.local_path.parent().unwrap().to_path_buf());
+        return e
+            .local_path
+            .ends_with("asset.yaml")
+            .then(|| e.local_path.parent().unwrap().to_path_buf());
     }
     Some(e.local_path.clone())
 }
@@ -30,7 +33,11 @@ fn corpus_checksums_match_the_copied_files() {
     for line in sums.lines().filter(|l| !l.is_empty()) {
         let (hex, path) = line.split_once("  ").unwrap();
         let bytes = std::fs::read(root.join(path)).unwrap();
-        assert_eq!(envaudit::model::Digest::sha256_of(&bytes).hex(), hex, "{path}");
+        assert_eq!(
+            envaudit::model::Digest::sha256_of(&bytes).hex(),
+            hex,
+            "{path}"
+        );
         n += 1;
     }
     assert_eq!(n, 79);
@@ -75,15 +82,46 @@ fn corpus_kinds_are_detected_from_the_path() {
 #[test]
 fn v2_yaml_conda_file_and_build_paths_resolve_relative_to_the_yaml() {
     let root = "fixtures/corpus/files/Azure__azureml-examples/cli/assets/environment";
-    let def = definition::load(Path::new(&format!("{root}/docker-image-plus-conda.yaml")), &LoadOptions::default()).unwrap();
-    assert_eq!(def.conda_file.as_deref(), Some(Path::new(&format!("{root}/conda-yamls/pydata.yml"))));
-    assert!(def.base_image.as_ref().unwrap().image.as_ref().unwrap().tag().is_none(), "untagged image");
-    let def = definition::load(Path::new(&format!("{root}/docker-context.yml")), &LoadOptions::default()).unwrap();
+    let def = definition::load(
+        Path::new(&format!("{root}/docker-image-plus-conda.yaml")),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        def.conda_file.as_deref(),
+        Some(Path::new(&format!("{root}/conda-yamls/pydata.yml")))
+    );
+    assert!(
+        def.base_image
+            .as_ref()
+            .unwrap()
+            .image
+            .as_ref()
+            .unwrap()
+            .tag()
+            .is_none(),
+        "untagged image"
+    );
+    let def = definition::load(
+        Path::new(&format!("{root}/docker-context.yml")),
+        &LoadOptions::default(),
+    )
+    .unwrap();
     let dockerfile = def.dockerfile.as_ref().unwrap();
-    assert_eq!(dockerfile.path, Path::new(&format!("{root}/docker-contexts/python-and-pip/Dockerfile")));
-    assert_eq!(def.base_image.as_ref().unwrap().canonical(), "docker.io/library/python:3.8");
+    assert_eq!(
+        dockerfile.path,
+        Path::new(&format!("{root}/docker-contexts/python-and-pip/Dockerfile"))
+    );
+    assert_eq!(
+        def.base_image.as_ref().unwrap().canonical(),
+        "docker.io/library/python:3.8"
+    );
     // requirements.txt is copied and `pip install -r`'d: its pins are declared dependencies.
-    assert!(def.pip_dependencies.iter().all(|d| d.origin.file.ends_with("requirements.txt")));
+    assert!(
+        def.pip_dependencies
+            .iter()
+            .all(|d| d.origin.file.ends_with("requirements.txt"))
+    );
     assert!(!def.pip_dependencies.is_empty());
 }
 
@@ -102,14 +140,26 @@ fn pre_ga_v2_syntax_loads_and_is_marked_legacy() {
 
 #[test]
 fn curated_assets_resolve_their_context_and_keep_release_templates() {
-    let dir = Path::new("fixtures/corpus/files/Azure__azureml-assets/assets/inference/environments/minimal-py311-inference");
+    let dir = Path::new(
+        "fixtures/corpus/files/Azure__azureml-assets/assets/inference/environments/minimal-py311-inference",
+    );
     let def = definition::load(dir, &LoadOptions::default()).unwrap();
     assert_eq!(def.kind, DefinitionKind::Curated);
-    assert_eq!(def.metadata.name.as_deref(), Some("minimal-py311-inference"));
+    assert_eq!(
+        def.metadata.name.as_deref(),
+        Some("minimal-py311-inference")
+    );
     let base = def.base_image.as_ref().unwrap();
     assert_eq!(base.pin, envaudit::pin::ImagePinState::Template);
-    assert!(def.templates.iter().any(|t| t.text.contains("latest-image-tag") || t.text.contains("latest-pypi-version")));
-    assert!(!def.conda_dependencies.is_empty(), "context/conda_dependencies.yaml is read");
+    assert!(
+        def.templates
+            .iter()
+            .any(|t| t.text.contains("latest-image-tag") || t.text.contains("latest-pypi-version"))
+    );
+    assert!(
+        !def.conda_dependencies.is_empty(),
+        "context/conda_dependencies.yaml is read"
+    );
 }
 
 #[test]

@@ -14,7 +14,11 @@ fn every_fuzz_corpus_input_runs_without_panicking() {
             let path = e.unwrap().path();
             let data = std::fs::read(&path).unwrap();
             let result = std::panic::catch_unwind(|| target(&data));
-            assert!(result.is_ok(), "fuzz target `{name}` panics on {}", path.display());
+            assert!(
+                result.is_ok(),
+                "fuzz target `{name}` panics on {}",
+                path.display()
+            );
             n += 1;
         }
         assert!(n > 0, "fuzz corpus for `{name}` is empty");

@@ -60,7 +60,10 @@ fn v1_folder(env: &TestEnv, dir: &str, conda: &str) -> PathBuf {
 fn same_environment_as_v1_folder_v2_yaml_and_conda_file_with_image_hashes_the_same() {
     let env = TestEnv::new();
     let v1 = v1_folder(&env, "v1", CONDA);
-    env.write("v2/conda.yml", CONDA.replace("project_environment", "other-name"));
+    env.write(
+        "v2/conda.yml",
+        CONDA.replace("project_environment", "other-name"),
+    );
     let v2 = env.write(
         "v2/env.yml",
         format!("$schema: https://azuremlschemas.azureedge.net/latest/environment.schema.json\nname: sklearn\nversion: \"3\"\nimage: {IMAGE}\nconda_file: conda.yml\ndescription: d\ntags: {{team: ml}}\n"),
@@ -127,9 +130,27 @@ fn name_version_and_environment_variables_do_not_change_the_hash() {
 fn reordering_dependencies_or_channels_changes_the_hash() {
     let env = TestEnv::new();
     let base = env.write("a/environment.yml", CONDA);
-    let deps = env.write("b/environment.yml", CONDA.replace("  - python=3.8.13\n  - pip=23.2.1\n", "  - pip=23.2.1\n  - python=3.8.13\n"));
-    let channels = env.write("c/environment.yml", CONDA.replace("  - anaconda\n  - conda-forge\n", "  - conda-forge\n  - anaconda\n"));
-    let pip = env.write("d/environment.yml", CONDA.replace("    - pandas==1.3.5\n    - lightgbm>=3.0\n", "    - lightgbm>=3.0\n    - pandas==1.3.5\n"));
+    let deps = env.write(
+        "b/environment.yml",
+        CONDA.replace(
+            "  - python=3.8.13\n  - pip=23.2.1\n",
+            "  - pip=23.2.1\n  - python=3.8.13\n",
+        ),
+    );
+    let channels = env.write(
+        "c/environment.yml",
+        CONDA.replace(
+            "  - anaconda\n  - conda-forge\n",
+            "  - conda-forge\n  - anaconda\n",
+        ),
+    );
+    let pip = env.write(
+        "d/environment.yml",
+        CONDA.replace(
+            "    - pandas==1.3.5\n    - lightgbm>=3.0\n",
+            "    - lightgbm>=3.0\n    - pandas==1.3.5\n",
+        ),
+    );
     let h = hash_of(&base, Some(IMAGE));
     for p in [deps, channels, pip] {
         assert_ne!(hash_of(&p, Some(IMAGE)), h, "{}", p.display());
@@ -144,28 +165,48 @@ fn what_changes_the_build_changes_the_hash() {
     // user-managed flag
     let um = v1_folder(&env, "um", CONDA);
     let j = std::fs::read_to_string(um.join("azureml_environment.json")).unwrap();
-    env.write("um/azureml_environment.json", j.replace("\"userManagedDependencies\": false", "\"userManagedDependencies\": true"));
+    env.write(
+        "um/azureml_environment.json",
+        j.replace(
+            "\"userManagedDependencies\": false",
+            "\"userManagedDependencies\": true",
+        ),
+    );
     assert_ne!(hash_of(&um, None), h, "user-managed");
     // platform
     let arm = v1_folder(&env, "arm", CONDA);
     let j = std::fs::read_to_string(arm.join("azureml_environment.json")).unwrap();
-    env.write("arm/azureml_environment.json", j.replace("\"amd64\"", "\"arm64\""));
+    env.write(
+        "arm/azureml_environment.json",
+        j.replace("\"amd64\"", "\"arm64\""),
+    );
     assert_ne!(hash_of(&arm, None), h, "platform");
     // a version
-    let ver = v1_folder(&env, "ver", &CONDA.replace("pandas==1.3.5", "pandas==1.3.4"));
+    let ver = v1_folder(
+        &env,
+        "ver",
+        &CONDA.replace("pandas==1.3.5", "pandas==1.3.4"),
+    );
     assert_ne!(hash_of(&ver, None), h, "pip version");
 }
 
 #[test]
 fn build_context_files_the_dockerfile_copies_are_ingredients() {
     let env = TestEnv::new();
-    env.write("ctx/Dockerfile", "FROM python:3.10\nCOPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\n");
+    env.write(
+        "ctx/Dockerfile",
+        "FROM python:3.10\nCOPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\n",
+    );
     env.write("ctx/requirements.txt", "numpy==1.26.4\n");
     env.write("ctx/README.md", "not copied\n");
     let yml = env.write("env.yml", "build:\n  path: ctx\n");
     let h = hash_of(&yml, None);
     env.write("ctx/README.md", "still not copied, edited\n");
-    assert_eq!(hash_of(&yml, None), h, "a file the Dockerfile does not copy");
+    assert_eq!(
+        hash_of(&yml, None),
+        h,
+        "a file the Dockerfile does not copy"
+    );
     env.write("ctx/requirements.txt", "numpy==1.26.3\n");
     assert_ne!(hash_of(&yml, None), h, "a copied file");
 }
@@ -193,11 +234,23 @@ fn vector_inputs() -> Vec<(PathBuf, Option<&'static str>)> {
     for d in ["default", "dockerfile", "pipreq", "pydata", "rich"] {
         out.push((fixture(&format!("azureml/v1-saved/{d}")), None));
     }
-    for f in ["env_image_conda.yml", "env_build.yml", "env_inference.yml", "job.yml", "job_ic.yml"] {
+    for f in [
+        "env_image_conda.yml",
+        "env_build.yml",
+        "env_inference.yml",
+        "job.yml",
+        "job_ic.yml",
+    ] {
         out.push((fixture(&format!("azureml/inputs/v2/{f}")), None));
     }
-    out.push((fixture("azureml/inputs/azureml-examples/docker-image-plus-conda.yml"), None));
-    out.push((fixture("azureml/inputs/azureml-examples/docker-context.yml"), None));
+    out.push((
+        fixture("azureml/inputs/azureml-examples/docker-image-plus-conda.yml"),
+        None,
+    ));
+    out.push((
+        fixture("azureml/inputs/azureml-examples/docker-context.yml"),
+        None,
+    ));
     for e in support::corpus() {
         if e.kind == "conda-yaml" {
             out.push((e.local_path.clone(), Some(IMAGE)));
@@ -249,13 +302,26 @@ fn checked_in_vectors_match_the_implementation() {
     let path = support::root().join(VECTORS);
     if std::env::var_os("ENVAUDIT_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, serde_json::to_string_pretty(&computed).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+        )
+        .unwrap();
     }
-    let stored: Vec<Vector> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let stored: Vec<Vector> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(stored.len() >= 60, "only {} vectors", stored.len());
-    assert_eq!(computed.len(), stored.len(), "a definition stopped or started loading; rerun with ENVAUDIT_BLESS=1 and review the diff");
+    assert_eq!(
+        computed.len(),
+        stored.len(),
+        "a definition stopped or started loading; rerun with ENVAUDIT_BLESS=1 and review the diff"
+    );
     for (c, s) in computed.iter().zip(&stored) {
-        assert_eq!(c, s, "vector for {} changed; if intended, rerun with ENVAUDIT_BLESS=1", s.path);
+        assert_eq!(
+            c, s,
+            "vector for {} changed; if intended, rerun with ENVAUDIT_BLESS=1",
+            s.path
+        );
     }
 }
 
@@ -267,7 +333,11 @@ fn independent_python_implementation_recomputes_every_vector() {
         .output()
         .expect("python3 must be installed (scripts/test installs it)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python disagrees: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python disagrees: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
 
@@ -284,8 +354,13 @@ fn hash_json_output_is_the_documented_contract() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let h = v["definition_hash"].as_str().unwrap();
-    assert!(h.starts_with("sha256:") && h.len() == 71 && h[7..].bytes().all(|b| b.is_ascii_hexdigit()));
-    assert!(v.get("azureml_v2_anonymous_version").is_some_and(serde_json::Value::is_null));
+    assert!(
+        h.starts_with("sha256:") && h.len() == 71 && h[7..].bytes().all(|b| b.is_ascii_hexdigit())
+    );
+    assert!(
+        v.get("azureml_v2_anonymous_version")
+            .is_some_and(serde_json::Value::is_null)
+    );
     assert_eq!(v["kind"], "conda");
     assert!(v["ingredients"].as_array().unwrap().len() >= 8);
     // The python implementation agrees with the CLI output itself.
@@ -295,7 +370,11 @@ fn hash_json_output_is_the_documented_contract() {
         .arg(file)
         .output()
         .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stdout));
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stdout)
+    );
 }
 
 fn conda_text(deps: &[String], channels: &[String]) -> String {

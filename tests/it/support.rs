@@ -58,7 +58,8 @@ pub struct CorpusEntry {
 }
 
 pub fn corpus() -> Vec<CorpusEntry> {
-    let text = std::fs::read_to_string(root().join("fixtures/corpus/INDEX.tsv")).expect("INDEX.tsv");
+    let text =
+        std::fs::read_to_string(root().join("fixtures/corpus/INDEX.tsv")).expect("INDEX.tsv");
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
