@@ -98,17 +98,7 @@ pub struct Instruction {
 impl Instruction {
     /// The file position of byte `offset` of `arguments`.
     pub fn origin_at(&self, offset: usize) -> Origin {
-        let Some(span) = self.spans.iter().rev().find(|s| s.offset <= offset) else {
-            return self.origin.clone();
-        };
-        let chars = self
-            .arguments
-            .get(span.offset..offset.min(self.arguments.len()))
-            .map_or(0, |s| s.chars().count());
-        let column = span
-            .column
-            .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
-        Origin::new(self.origin.file.clone(), span.line, column)
+        Positions::new(self).origin(offset)
     }
 
     /// Whether the arguments are in JSON (exec) form.
@@ -434,6 +424,12 @@ impl Dockerfile {
 
     /// Indices of the final stage and the stages it is built `FROM`, last stage first.
     fn stage_chain(&self, meta: &BTreeMap<String, String>) -> Vec<usize> {
+        let mut named: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (index, stage) in self.stages.iter().enumerate() {
+            if let Some(name) = &stage.name {
+                named.entry(name.as_str()).or_default().push(index);
+            }
+        }
         let mut chain = Vec::new();
         let Some(mut index) = self.stages.len().checked_sub(1) else {
             return chain;
@@ -441,10 +437,12 @@ impl Dockerfile {
         loop {
             chain.push(index);
             let base = expand(&self.stages[index].base, meta, self.escape).to_lowercase();
-            match self.stages[..index]
-                .iter()
-                .rposition(|s| s.name.as_deref() == Some(base.as_str()))
-            {
+            // The latest stage of that name before this one.
+            let earlier = named.get(base.as_str()).and_then(|indices| {
+                let before = indices.partition_point(|&i| i < index);
+                before.checked_sub(1).map(|k| indices[k])
+            });
+            match earlier {
                 Some(earlier) => index = earlier,
                 None => return chain,
             }
@@ -476,6 +474,7 @@ impl Dockerfile {
             {
                 continue;
             }
+            let mut positions = Positions::new(instruction);
             let paths = &words[flags..];
             let Some((_destination, paths)) = paths.split_last() else {
                 continue;
@@ -488,7 +487,7 @@ impl Dockerfile {
                 if remote || is_heredoc_word(&text) || text.is_empty() {
                     continue;
                 }
-                sources.push((text, instruction.origin_at(word.start)));
+                sources.push((text, positions.origin(word.start)));
             }
         }
         sources
@@ -498,15 +497,19 @@ impl Dockerfile {
     /// `FROM`) install.
     pub fn installs(&self) -> Installs {
         let meta = self.meta_args(&BTreeMap::new());
-        let chain = self.stage_chain(&meta);
+        let mut in_chain = vec![false; self.stages.len()];
+        for index in self.stage_chain(&meta) {
+            in_chain[index] = true;
+        }
         let mut installs = Installs::default();
         for instruction in self
             .instructions
             .iter()
-            .filter(|i| i.keyword == "RUN" && i.stage.is_some_and(|s| chain.contains(&s)))
+            .filter(|i| i.keyword == "RUN" && i.stage.is_some_and(|s| in_chain[s]))
         {
             let reader = InstallReader {
                 instruction,
+                positions: Positions::new(instruction),
                 out: &mut installs,
             };
             reader.read();
@@ -593,18 +596,47 @@ fn rebase(spans: &[Span], text: &str, start: usize) -> Vec<Span> {
 }
 
 /// Heredoc markers on the first line of `arguments`: delimiter, `<<-`, byte offset.
+/// Only words that start outside quotes count (`echo "a <<EOF"` opens no heredoc).
 fn heredoc_markers(arguments: &str) -> Vec<(String, bool, usize)> {
     let first_line = arguments.split('\n').next().unwrap_or_default();
-    let mut markers = Vec::new();
-    let mut offset = 0;
-    for word in first_line.split([' ', '\t']) {
-        let start = offset;
-        offset += word.len() + 1;
-        if let Some((delimiter, strip_tabs)) = heredoc_delimiter(word) {
-            markers.push((delimiter, strip_tabs, start));
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut quote = None;
+    let mut escaped = false;
+    for (offset, c) in first_line.char_indices() {
+        if start.is_none() {
+            if c == ' ' || c == '\t' {
+                continue;
+            }
+            start = Some(offset);
+        }
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"') | None, '\\') => escaped = true,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ' ' | '\t') => {
+                if let Some(s) = start.take() {
+                    words.push((s, offset));
+                }
+            }
+            (None, _) => {}
         }
     }
-    markers
+    if let Some(s) = start {
+        words.push((s, first_line.len()));
+    }
+    words
+        .into_iter()
+        .filter_map(|(s, e)| {
+            let (delimiter, strip_tabs) = heredoc_delimiter(&first_line[s..e])?;
+            Some((delimiter, strip_tabs, s))
+        })
+        .collect()
 }
 
 fn is_heredoc_word(word: &str) -> bool {
@@ -635,6 +667,20 @@ fn heredoc_delimiter(word: &str) -> Option<(String, bool)> {
 /// Expand `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}` and
 /// `${VAR+alt}`; unknown variables expand to nothing, `escape` followed by `$` is a `$`.
 pub fn expand(text: &str, vars: &BTreeMap<String, String>, escape: char) -> String {
+    expand_nested(text, vars, escape, 0)
+}
+
+/// Longest `${...}` expression expanded; a longer one is kept as written (this bounds the
+/// work on unterminated `${`).
+const MAX_EXPRESSION_CHARS: usize = 512;
+
+/// How deeply `${A:-${B:-...}}` defaults are expanded; deeper text is kept as written.
+const MAX_EXPANSION_NESTING: u8 = 16;
+
+fn expand_nested(text: &str, vars: &BTreeMap<String, String>, escape: char, depth: u8) -> String {
+    if depth > MAX_EXPANSION_NESTING {
+        return text.to_owned();
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut k = 0;
@@ -644,7 +690,7 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>, escape: char) -> Stri
             out.push('$');
             k += 2;
         } else if c == '$' && chars.get(k + 1) == Some(&'{') {
-            match expand_braced(&chars, k + 2, vars, escape) {
+            match expand_braced(&chars, k + 2, vars, escape, depth) {
                 Some((value, next)) => {
                     out.push_str(&value);
                     k = next;
@@ -679,6 +725,7 @@ fn expand_braced(
     start: usize,
     vars: &BTreeMap<String, String>,
     escape: char,
+    depth: u8,
 ) -> Option<(String, usize)> {
     let name_end = (start..chars.len())
         .find(|&j| !(chars[j].is_ascii_alphanumeric() || chars[j] == '_'))
@@ -688,14 +735,19 @@ fn expand_braced(
     }
     let name: String = chars[start..name_end].iter().collect();
     let value = vars.get(&name);
-    let mut depth = 1;
+    let mut braces = 1usize;
     let mut close = None;
-    for (j, &c) in chars.iter().enumerate().skip(name_end) {
+    for (j, &c) in chars
+        .iter()
+        .enumerate()
+        .skip(name_end)
+        .take(MAX_EXPRESSION_CHARS)
+    {
         match c {
-            '{' => depth += 1,
+            '{' => braces += 1,
             '}' => {
-                depth -= 1;
-                if depth == 0 {
+                braces -= 1;
+                if braces == 0 {
                     close = Some(j);
                     break;
                 }
@@ -707,7 +759,7 @@ fn expand_braced(
     let modifier: String = chars[name_end..close].iter().collect();
     let set = value.is_some();
     let non_empty = value.is_some_and(|v| !v.is_empty());
-    let word = |w: &str| expand(w, vars, escape);
+    let word = |w: &str| expand_nested(w, vars, escape, depth + 1);
     let result = if modifier.is_empty() {
         value.cloned().unwrap_or_default()
     } else if let Some(default) = modifier.strip_prefix(":-") {
@@ -765,6 +817,44 @@ impl Word {
             dynamic: self.dynamic,
             start,
         }
+    }
+}
+
+/// Maps byte offsets of an instruction's arguments to file positions; consecutive look-ups
+/// at increasing offsets count only the characters in between.
+struct Positions<'a> {
+    instruction: &'a Instruction,
+    /// The span index, byte offset and column of the previous look-up.
+    last: Option<(usize, usize, u32)>,
+}
+
+impl<'a> Positions<'a> {
+    fn new(instruction: &'a Instruction) -> Self {
+        Self {
+            instruction,
+            last: None,
+        }
+    }
+
+    fn origin(&mut self, offset: usize) -> Origin {
+        let instruction = self.instruction;
+        let offset = offset.min(instruction.arguments.len());
+        let index = instruction.spans.partition_point(|s| s.offset <= offset);
+        let Some(index) = index.checked_sub(1) else {
+            return instruction.origin.clone();
+        };
+        let span = instruction.spans[index];
+        let (from, column) = match self.last {
+            Some((i, o, c)) if i == index && o <= offset => (o, c),
+            _ => (span.offset, span.column),
+        };
+        let chars = instruction
+            .arguments
+            .get(from..offset)
+            .map_or(0, char_count);
+        let column = column.saturating_add(to_u32(chars));
+        self.last = Some((index, offset, column));
+        Origin::new(instruction.origin.file.clone(), span.line, column)
     }
 }
 
@@ -1301,6 +1391,7 @@ fn is_assignment(word: &str) -> bool {
 /// Reads one `RUN` instruction into [`Installs`].
 struct InstallReader<'a> {
     instruction: &'a Instruction,
+    positions: Positions<'a>,
     out: &'a mut Installs,
 }
 
@@ -1333,8 +1424,8 @@ impl InstallReader<'_> {
         }
     }
 
-    fn origin(&self, word: &Word) -> Origin {
-        self.instruction.origin_at(word.start)
+    fn origin(&mut self, word: &Word) -> Origin {
+        self.positions.origin(word.start)
     }
 
     fn command(&mut self, words: &[Word], depth: u8) {
@@ -2007,6 +2098,19 @@ mod tests {
     }
 
     #[test]
+    fn heredoc_markers_inside_quotes_are_text() {
+        let df = text(
+            "FROM x\nRUN echo \"a <<EOF\" 'b <<END' && cat <<'DONE'\nbody\nDONE\nRUN pip install y==1\n",
+        );
+        assert_eq!(df.instructions.len(), 3);
+        assert_eq!(
+            df.instructions[1].arguments,
+            "echo \"a <<EOF\" 'b <<END' && cat <<'DONE'\nbody\nDONE"
+        );
+        assert_eq!(names(&df.installs().pip), ["y==1"]);
+    }
+
+    #[test]
     fn unterminated_heredoc_is_located() {
         insta::assert_snapshot!(error("FROM a\nRUN cat <<EOF\nline\n"), @"Dockerfile:2:9: heredoc is not terminated; expected a line `EOF`");
     }
@@ -2161,7 +2265,42 @@ mod tests {
         assert_eq!(df.instructions[1].arguments, "A\u{a0}1");
     }
 
+    #[test]
+    fn deeply_nested_defaults_do_not_overflow_the_stack() {
+        let base = format!("{}x{}", "${A:-".repeat(20_000), "}".repeat(20_000));
+        let df = text(&format!("FROM {base}\n"));
+        assert!(df.final_base(&BTreeMap::new()).is_some());
+    }
+
+    #[test]
+    fn long_lines_and_long_stage_chains_stay_linear() {
+        let packages: Vec<String> = (0..50_000).map(|n| format!("p{n}==1")).collect();
+        let mut src = format!(
+            "FROM python AS s0\nRUN pip install {}\n",
+            packages.join(" ")
+        );
+        for n in 1..20_000 {
+            src.push_str(&format!("FROM s{} AS s{n}\n", n - 1));
+        }
+        let df = text(&src);
+        let installs = df.installs();
+        assert_eq!(installs.pip.len(), 50_000);
+        let before: usize = packages[..49_999].iter().map(|p| p.len() + 1).sum();
+        let column = "RUN pip install ".len() + 1 + before;
+        assert_eq!(installs.pip[49_999].1.column as usize, column);
+        assert_eq!(df.final_base(&BTreeMap::new()).unwrap().0, "python");
+    }
+
     proptest::proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(src in proptest::prelude::any::<String>()) {
+            if let Ok(df) = parse(&SourceFile::from_text("Dockerfile", &format!("FROM a\n{src}"))) {
+                let _ = df.final_base(&BTreeMap::new());
+                let _ = df.installs();
+                let _ = df.context_sources();
+            }
+        }
+
         #[test]
         fn parsing_never_panics(
             src in "(FROM|RUN|COPY|ADD|ARG|run|# escape=`|#|\\\\|`|\\n|\\n|\\n| |\t|<<|<<-|EOF|\"|'|\\$|\\{|\\}|\\(|\\)|\\[|\\]|,|-|=|:|a|/|pip|install|conda|-r|-c|-e|-m|python|bash|&&|\\||;|>|\u{a0}|é)*"
