@@ -101,7 +101,7 @@ impl Instruction {
         Positions::new(self).origin(offset)
     }
 
-    /// Whether the arguments are in JSON (exec) form.
+    /// The words of JSON (exec) form arguments; `None` for shell form.
     fn json_words(&self) -> Option<Vec<Word>> {
         json_array(&self.arguments)
     }
@@ -126,7 +126,8 @@ pub struct Installs {
     /// `conda install` / `conda create` / `conda update` / `mamba install` ... package
     /// arguments, unquoted.
     pub conda: Vec<(String, Origin)>,
-    /// `--index-url`, `--extra-index-url`, `--find-links`, `--trusted-host` given to pip.
+    /// `--index-url`, `--extra-index-url`, `--find-links`, `--trusted-host` given to pip
+    /// (short forms under their long names), each located at the option.
     pub pip_options: Vec<PipOption>,
     /// Files given to `pip install -r FILE`, as written.
     pub requirement_files: Vec<(String, Origin)>,
@@ -1568,7 +1569,7 @@ impl InstallReader<'_> {
                         }
                     };
                     if let Some(value) = value {
-                        self.record(target, &value);
+                        self.record(target, word, &value);
                     }
                 }
             } else if !only_positional && text.starts_with('-') && text.len() > 1 {
@@ -1581,7 +1582,7 @@ impl InstallReader<'_> {
                             args.get(k - 1).cloned()
                         };
                         if let Some(value) = value {
-                            self.record(target, &value);
+                            self.record(target, word, &value);
                         }
                         break;
                     }
@@ -1592,7 +1593,8 @@ impl InstallReader<'_> {
         }
     }
 
-    fn record(&mut self, target: Target, value: &Word) {
+    /// Record the `value` of `option`; pip options and editables are located at the option.
+    fn record(&mut self, target: Target, option: &Word, value: &Word) {
         if value.dynamic {
             return;
         }
@@ -1600,7 +1602,10 @@ impl InstallReader<'_> {
         if text.is_empty() {
             return;
         }
-        let origin = self.origin(value);
+        let origin = match target {
+            Target::PipOption(_) | Target::Editable => self.origin(option),
+            _ => self.origin(value),
+        };
         match target {
             Target::Requirement => self.out.requirement_files.push((text, origin)),
             Target::Constraint => self.out.constraint_files.push((text, origin)),
@@ -2205,7 +2210,7 @@ mod tests {
             at(&installs.pip),
             [
                 ("requests==2.32.3", 4, 2),
-                ("-e ./lib", 4, 24),
+                ("-e ./lib", 4, 21),
                 ("x==1", 6, 29)
             ]
         );
@@ -2226,8 +2231,8 @@ mod tests {
         assert_eq!(
             options,
             [
-                ("--extra-index-url", "https://pkgs.example/simple", 3, 25),
-                ("--trusted-host", "pkgs.example", 5, 39),
+                ("--extra-index-url", "https://pkgs.example/simple", 3, 7),
+                ("--trusted-host", "pkgs.example", 5, 24),
             ]
         );
     }
