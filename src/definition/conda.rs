@@ -685,6 +685,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_arbitrary_yaml_like_text_never_panics(
+            text in "(name|channels|dependencies|pip|variables|prefix|[-:\\[\\]{},'\"# \n]|[a-z0-9=<>.*|]){0,60}"
+        ) {
+            let _ = parse_text(&text);
+        }
+    }
+
     #[test]
     fn utf16_and_bom_files_parse_identically() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
