@@ -1,7 +1,44 @@
 //! conda MatchSpec parsing (the subset conda environment files use), agreeing with
 //! conda / rattler on names, versions, builds and channels.
 //!
-//! STUB: filled in by the conda parser work.
+//! # Grammar
+//!
+//! ```text
+//! spec    = [channel[/subdir]::]name[ version[ build]][\[key=value, ...\]] [# comment]
+//!         | URL-or-absolute-path-to-a-package-file[#md5 | #sha256:hex]
+//! ```
+//!
+//! The positional part follows conda's `_parse_spec_str` (as rattler implements it in
+//! its lenient mode):
+//! - `name=1.2.3` is *fuzzy*: conda appends `*`, giving `1.2.3.*`;
+//! - `name==1.2.3` and `name 1.2.3` are the exact version `==1.2.3`;
+//! - `name=1.2.3=build`, `name==1.2.3=build` and `name 1.2.3 build` are `==1.2.3` plus a
+//!   build matcher (a `*` in the build makes it a glob);
+//! - `|` (or) and `,` (and, binding tighter) combine constraints, with parentheses;
+//! - `name[version='>=1.0', build=py38*]` brackets override the positional values;
+//! - a trailing `]`-less `[` section, an unknown bracket key, a bad operator (`=>`, `>>`)
+//!   or a malformed version is an error that points at the offending byte.
+//!
+//! Versions are kept in rattler's normal form: numbers lose leading zeros (`2022.07` is
+//! `2022.7`), letters are lowercased, `1.2*` and `1.2.*.*` become `1.2.*`, a bare version
+//! becomes `==V`, `>=1.2.*` becomes `>=1.2`.
+//!
+//! Release templates (`name=={{latest-pypi-version}}`) are not conda syntax; they are kept
+//! as written in `version` and classified [`PinState::Template`].
+//!
+//! # Canonical form
+//!
+//! [`MatchSpec::canonical`] (and `Display`) print conda's own string form:
+//!
+//! ```text
+//! [channel[/subdir]::]name[ version[ build]][\[key="value",...\]]
+//! ```
+//!
+//! where `version` is the normal form above and `build` the build matcher as written. A
+//! build without a version, a build containing whitespace, a subdir without a channel, an
+//! explicit URL and its checksums, and other bracket keys (`build_number`, `fn`, ...) go in
+//! the bracket section, as rattler prints them. Without the channel part this is exactly
+//! the `str` that py-rattler 0.28 prints (`fixtures/matchspec/rattler_vectors.json`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +46,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::model::PackageName;
-use crate::pin::{Pin, PinState};
+use crate::pin::{self, Pin, PinState};
 
 /// A parsed conda match specification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,6 +61,36 @@ pub struct MatchSpec {
     pub build: Option<String>,
     /// An explicit package URL, when the spec is one.
     pub url: Option<String>,
+    /// `#<md5>` after an explicit URL, or `[md5=...]`.
+    pub md5: Option<String>,
+    /// `#sha256:<hex>` after an explicit URL, or `[sha256=...]`.
+    pub sha256: Option<String>,
+    /// Other bracket keys (`build_number`, `fn`, `license`, ...), in written order.
+    pub extra: Vec<(String, String)>,
+    /// How the version was written, which decides the pin state.
+    #[serde(skip)]
+    pub form: VersionForm,
+}
+
+/// How a spec's version was written: the same normal form can come from different texts
+/// (`=1.2` and `1.2.*` are both `1.2.*`) that say different things about intent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VersionForm {
+    /// No version.
+    #[default]
+    None,
+    /// Exactly one `==V` constraint.
+    Exact,
+    /// `=V` without a glob: conda appends `.*`.
+    Fuzzy,
+    /// A single `V.*`-style prefix match written with a `*`.
+    Wildcard,
+    /// `*`: any version.
+    Any,
+    /// Anything else: ranges, `!=`, `~=`, `|` and `,` combinations.
+    Range,
+    /// A release template such as `{{latest-pypi-version}}`.
+    Template,
 }
 
 /// Why a string is not a MatchSpec; `offset` is a byte offset into the spec.
@@ -34,10 +101,122 @@ pub struct MatchSpecError {
     pub message: String,
 }
 
+impl MatchSpecError {
+    fn new(offset: usize, message: impl Into<String>) -> Self {
+        Self {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, MatchSpecError>;
+
+/// Subdirectories conda knows; `channel/<one of these>::name` names a subdir.
+const KNOWN_SUBDIRS: &[&str] = &[
+    "noarch",
+    "linux-32",
+    "linux-64",
+    "linux-aarch64",
+    "linux-armv6l",
+    "linux-armv7l",
+    "linux-ppc64",
+    "linux-ppc64le",
+    "linux-riscv32",
+    "linux-riscv64",
+    "linux-s390x",
+    "osx-64",
+    "osx-arm64",
+    "win-32",
+    "win-64",
+    "win-arm64",
+    "emscripten-wasm32",
+    "wasi-wasm32",
+    "freebsd-64",
+    "zos-z",
+];
+
+/// Bracket keys accepted and kept in [`MatchSpec::extra`].
+const EXTRA_KEYS: &[&str] = &[
+    "build_number",
+    "fn",
+    "license",
+    "license_family",
+    "track_features",
+    "namespace",
+];
+
 impl MatchSpec {
+    fn empty() -> Self {
+        Self {
+            name: None,
+            channel: None,
+            subdir: None,
+            version: None,
+            build: None,
+            url: None,
+            md5: None,
+            sha256: None,
+            extra: Vec::new(),
+            form: VersionForm::None,
+        }
+    }
+
     /// The pin state (see `crate::pin`).
     pub fn pin(&self) -> Pin {
-        Pin::new(PinState::Unpinned, "stub")
+        if self.form == VersionForm::Template {
+            return Pin::new(
+                PinState::Template,
+                "release template; resolved only when the asset is published",
+            );
+        }
+        if let Some(url) = &self.url {
+            return if self.md5.is_some() || self.sha256.is_some() {
+                Pin::new(
+                    PinState::ExactWithBuild,
+                    "explicit package URL with a checksum",
+                )
+            } else {
+                Pin::new(
+                    PinState::Exact,
+                    format!("explicit package URL `{url}` without an `md5` or `sha256` checksum"),
+                )
+            };
+        }
+        let version = self.version.as_deref().unwrap_or("*");
+        match self.form {
+            VersionForm::None => Pin::new(PinState::Unpinned, "no version constraint"),
+            VersionForm::Any => Pin::new(PinState::Unpinned, "`*` matches any version"),
+            VersionForm::Exact => match &self.build {
+                Some(b) if !b.contains('*') => Pin::new(
+                    PinState::ExactWithBuild,
+                    format!("exact version `{}` and build `{b}`", trim_eq(version)),
+                ),
+                _ => Pin::new(
+                    PinState::Exact,
+                    format!(
+                        "exact version `{}`; the build is still free",
+                        trim_eq(version)
+                    ),
+                ),
+            },
+            VersionForm::Fuzzy => {
+                let written = version.strip_suffix(".*").unwrap_or(version);
+                Pin::new(
+                    PinState::Fuzzy,
+                    format!("conda reads `={written}` as `{version}`"),
+                )
+            }
+            VersionForm::Wildcard => Pin::new(
+                PinState::Wildcard,
+                format!("`{version}` matches every release with that prefix"),
+            ),
+            VersionForm::Range => Pin::new(
+                PinState::Range,
+                format!("`{version}` allows more than one version"),
+            ),
+            VersionForm::Template => unreachable_template(),
+        }
     }
 
     /// Canonical text: `[channel[/subdir]::]name[ version[ build]]`, as conda prints it.
@@ -46,13 +225,22 @@ impl MatchSpec {
     }
 }
 
+// `Template` is handled before the match; keep a total function without panicking.
+fn unreachable_template() -> Pin {
+    Pin::new(
+        PinState::Template,
+        "release template; resolved only when the asset is published",
+    )
+}
+
+fn trim_eq(v: &str) -> &str {
+    v.strip_prefix("==").unwrap_or(v)
+}
+
 impl FromStr for MatchSpec {
     type Err = MatchSpecError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Err(MatchSpecError {
-            offset: 0,
-            message: format!("matchspec parser not implemented: {s}"),
-        })
+    fn from_str(s: &str) -> Result<Self> {
+        parse(s)
     }
 }
 
@@ -68,12 +256,1578 @@ impl fmt::Display for MatchSpec {
         if let Some(n) = &self.name {
             write!(f, "{n}")?;
         }
-        if let Some(v) = &self.version {
-            write!(f, " {v}")?;
+        let mut brackets: Vec<(&str, &str)> = Vec::new();
+        let simple_build = self
+            .build
+            .as_deref()
+            .filter(|b| !b.contains(char::is_whitespace));
+        match (&self.version, simple_build) {
+            (Some(v), Some(b)) => write!(f, " {v} {b}")?,
+            (Some(v), None) => write!(f, " {v}")?,
+            (None, _) => {}
         }
-        if let Some(b) = &self.build {
-            write!(f, " {b}")?;
+        if let Some(b) = &self.build
+            && (self.version.is_none() || simple_build.is_none())
+        {
+            brackets.push(("build", b));
+        }
+        if self.channel.is_none()
+            && let Some(s) = &self.subdir
+        {
+            brackets.push(("subdir", s));
+        }
+        if let Some(u) = &self.url {
+            brackets.push(("url", u));
+        }
+        if let Some(m) = &self.md5 {
+            brackets.push(("md5", m));
+        }
+        if let Some(s) = &self.sha256 {
+            brackets.push(("sha256", s));
+        }
+        for (k, v) in &self.extra {
+            brackets.push((k, v));
+        }
+        if !brackets.is_empty() {
+            f.write_str("[")?;
+            for (i, (k, v)) in brackets.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(
+                    f,
+                    "{k}=\"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                )?;
+            }
+            f.write_str("]")?;
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// MatchSpec parser
+
+fn parse(s: &str) -> Result<MatchSpec> {
+    let (start, end) = trimmed_range(s, 0, s.len());
+    if start == end {
+        return Err(MatchSpecError::new(
+            0,
+            "expected a package name, found an empty spec",
+        ));
+    }
+    if pin::has_template(&s[start..end]) {
+        return parse_template(s, start, end);
+    }
+    if looks_like_url(&s[start..end]) {
+        return parse_url(s, start, end);
+    }
+    // A `#` outside a bracket section starts a comment.
+    let end = comment_start(s, start, end).unwrap_or(end);
+    let (start, end) = trimmed_range(s, start, end);
+    if start == end {
+        return Err(MatchSpecError::new(start, "expected a package name"));
+    }
+
+    let mut spec = MatchSpec::empty();
+    let mut bracket_version = None;
+    let mut bracket_build = None;
+    let mut end = end;
+    if s.as_bytes()[end - 1] == b']' {
+        let open = bracket_open(s, start, end)?;
+        let fields = parse_bracket_fields(s, open, end)?;
+        for (key, key_at, value, value_at) in fields {
+            match key.as_str() {
+                "version" => {
+                    let tree = parse_version_spec(&value, value_at, s)?;
+                    bracket_version = Some(tree);
+                }
+                "build" => bracket_build = Some(value),
+                "channel" => {
+                    let (c, sd) = split_channel(&value);
+                    spec.channel = spec.channel.or(c);
+                    spec.subdir = spec.subdir.or(sd);
+                }
+                "subdir" => spec.subdir = Some(value),
+                "url" => spec.url = Some(value),
+                "md5" => spec.md5 = Some(checked_hex(&value, 32, "md5", value_at)?),
+                "sha256" => spec.sha256 = Some(checked_hex(&value, 64, "sha256", value_at)?),
+                k if EXTRA_KEYS.contains(&k) => spec.extra.push((key, value)),
+                _ => {
+                    return Err(MatchSpecError::new(
+                        key_at,
+                        format!(
+                            "unknown bracket key `{key}`; expected `version`, `build`, `channel`, `subdir`, `url`, `md5`, `sha256`, `build_number`, `fn`, `license`, `license_family`, `track_features` or `namespace`"
+                        ),
+                    ));
+                }
+            }
+        }
+        end = trimmed_range(s, start, open).1;
+    }
+
+    // Channel: everything before the last `::`.
+    let mut name_start = start;
+    if let Some(pos) = s[start..end].rfind("::") {
+        let chan = s[start..start + pos].trim();
+        if let Some(colon) = chan.find(':').filter(|_| !chan.contains("://")) {
+            let at = start + s[start..start + pos].find(chan).unwrap_or(0) + colon;
+            return Err(MatchSpecError::new(at, "unexpected `:` in channel"));
+        }
+        let (c, sd) = split_channel(chan);
+        if spec.channel.is_none() {
+            spec.channel = c;
+            spec.subdir = spec.subdir.take().or(sd);
+        }
+        name_start = start + pos + 2;
+    } else if let Some(pos) = s[start..end].find(':') {
+        return Err(MatchSpecError::new(
+            start + pos,
+            "unexpected `:`; a channel is separated from the name by `::`",
+        ));
+    }
+    let (name_start, end) = trimmed_range(s, name_start, end);
+
+    // Name: up to whitespace or the first operator character.
+    let name_end = s[name_start..end]
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || is_operator_char(c))
+        .map_or(end, |(i, _)| name_start + i);
+    if name_end == name_start {
+        return Err(MatchSpecError::new(name_start, "expected a package name"));
+    }
+    let name = &s[name_start..name_end];
+    if let Some((i, c)) = name
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        let message = if c == '[' {
+            "unterminated bracket section; expected `]` at the end of the spec".to_owned()
+        } else {
+            format!(
+                "invalid character `{c}` in package name `{name}`; names hold letters, digits, `-`, `_` and `.`"
+            )
+        };
+        return Err(MatchSpecError::new(name_start + i, message));
+    }
+    spec.name = Some(PackageName::conda(name));
+
+    // Version and build.
+    let (rest_start, rest_end) = trimmed_range(s, name_end, end);
+    let mut positional = None;
+    let mut positional_build = None;
+    if rest_start < rest_end {
+        if let Some(pos) = s[rest_start..rest_end].find('[') {
+            return Err(MatchSpecError::new(
+                rest_start + pos,
+                "unexpected `[`; a spec has at most one bracket section, at its end",
+            ));
+        }
+        let (version, build) = parse_version_and_build(s, rest_start, rest_end)?;
+        positional = Some(version);
+        positional_build = build;
+    }
+
+    let version = bracket_version.or(positional);
+    spec.build = bracket_build.or(positional_build);
+    if let Some(tree) = version {
+        spec.form = tree.form;
+        spec.version = Some(tree.text);
+    }
+    Ok(spec)
+}
+
+fn is_operator_char(c: char) -> bool {
+    matches!(c, '>' | '<' | '=' | '!' | '~')
+}
+
+/// The byte range of `s[start..end]` without surrounding whitespace.
+fn trimmed_range(s: &str, start: usize, end: usize) -> (usize, usize) {
+    let part = &s[start..end];
+    let lead = part.len() - part.trim_start().len();
+    let trail = part.len() - part.trim_end().len();
+    if lead == part.len() {
+        return (start, start);
+    }
+    (start + lead, end - trail)
+}
+
+fn looks_like_url(s: &str) -> bool {
+    if s.contains("::") {
+        return false;
+    }
+    let b = s.as_bytes();
+    let scheme_len = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-')))
+        .unwrap_or(b.len());
+    let has_scheme =
+        scheme_len > 0 && b[0].is_ascii_alphabetic() && s[scheme_len..].starts_with("://");
+    let windows_path =
+        b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/');
+    has_scheme || s.starts_with('/') || windows_path
+}
+
+fn parse_url(s: &str, start: usize, end: usize) -> Result<MatchSpec> {
+    let text = &s[start..end];
+    let (url, fragment) = match text.find('#') {
+        Some(p) => (&text[..p], Some((start + p + 1, &text[p + 1..]))),
+        None => (text, None),
+    };
+    let url = url.trim_end();
+    let mut spec = MatchSpec::empty();
+    if let Some((at, frag)) = fragment {
+        let frag = frag.trim();
+        if let Some(hex) = frag.strip_prefix("sha256:") {
+            spec.sha256 = Some(checked_hex(hex, 64, "sha256", at + 7)?);
+        } else if frag.len() == 64 {
+            spec.sha256 = Some(checked_hex(frag, 64, "sha256", at)?);
+        } else if !frag.is_empty() {
+            spec.md5 = Some(checked_hex(frag, 32, "md5", at)?);
+        }
+    }
+    let file_at = url.rfind(['/', '\\']).map_or(0, |p| p + 1);
+    let file = &url[file_at..];
+    let stem = file
+        .strip_suffix(".tar.bz2")
+        .or_else(|| file.strip_suffix(".conda"));
+    let name = stem.and_then(|stem| {
+        let mut parts = stem.rsplitn(3, '-');
+        let (_build, _version, name) = (parts.next()?, parts.next()?, parts.next()?);
+        (!name.is_empty()).then_some(name)
+    });
+    let Some(name) = name else {
+        return Err(MatchSpecError::new(
+            start + file_at,
+            format!(
+                "expected a conda package file `<name>-<version>-<build>.tar.bz2` or `.conda` at the end of the URL, found `{file}`"
+            ),
+        ));
+    };
+    spec.name = Some(PackageName::conda(name));
+    spec.url = Some(url.to_owned());
+    Ok(spec)
+}
+
+fn checked_hex(value: &str, len: usize, what: &str, at: usize) -> Result<String> {
+    let value = value.trim();
+    if value.len() == len && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(MatchSpecError::new(
+            at,
+            format!("expected a {what} checksum of {len} hex digits, found `{value}`"),
+        ))
+    }
+}
+
+fn parse_template(s: &str, start: usize, end: usize) -> Result<MatchSpec> {
+    let mut spec = MatchSpec::empty();
+    let text = &s[start..end];
+    let mut name_start = start;
+    if let Some(pos) = text.rfind("::") {
+        let (c, sd) = split_channel(text[..pos].trim());
+        spec.channel = c;
+        spec.subdir = sd;
+        name_start = start + pos + 2;
+    }
+    let (name_start, end) = trimmed_range(s, name_start, end);
+    let name_end = s[name_start..end]
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || is_operator_char(c))
+        .map_or(end, |(i, _)| name_start + i);
+    if name_end == name_start {
+        return Err(MatchSpecError::new(name_start, "expected a package name"));
+    }
+    spec.name = Some(PackageName::conda(&s[name_start..name_end]));
+    let rest = s[name_end..end].trim();
+    if !rest.is_empty() {
+        spec.version = Some(rest.to_owned());
+    }
+    spec.form = VersionForm::Template;
+    Ok(spec)
+}
+
+/// Where a `#` comment starts, ignoring `#` inside a bracket section.
+fn comment_start(s: &str, start: usize, end: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let bytes = s.as_bytes();
+    let mut i = start;
+    while i < end {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                b'[' => depth += 1,
+                b']' => depth = depth.saturating_sub(1),
+                b'\'' | b'"' if depth > 0 => quote = Some(c),
+                b'#' if depth == 0 => return Some(i),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The `[` that opens the bracket section closing at `end - 1`.
+fn bracket_open(s: &str, start: usize, end: usize) -> Result<usize> {
+    let bytes = s.as_bytes();
+    let mut depth = 0usize;
+    let mut open = None;
+    let mut quote = None;
+    let mut i = start;
+    while i < end {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' if depth > 0 => quote = Some(c),
+            b'[' => {
+                if depth == 0 {
+                    open = Some(i);
+                }
+                depth += 1;
+            }
+            b']' => {
+                if depth == 0 {
+                    return Err(MatchSpecError::new(
+                        i,
+                        "unexpected `]` without a matching `[`",
+                    ));
+                }
+                depth -= 1;
+                if depth == 0 && i != end - 1 {
+                    open = None;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match (open, depth, quote) {
+        (Some(open), 0, None) => Ok(open),
+        (Some(open), _, _) => Err(MatchSpecError::new(open, "unterminated bracket section")),
+        _ => Err(MatchSpecError::new(
+            end - 1,
+            "unexpected `]` without a matching `[`",
+        )),
+    }
+}
+
+type BracketField = (String, usize, String, usize);
+
+/// `[key=value, key='value', key="value"]` between `open` and `end` (exclusive, `]` at `end-1`).
+fn parse_bracket_fields(s: &str, open: usize, end: usize) -> Result<Vec<BracketField>> {
+    let bytes = s.as_bytes();
+    let close = end - 1;
+    let mut fields = Vec::new();
+    let mut i = skip_ws(s, open + 1, close);
+    if i == close {
+        return Ok(fields);
+    }
+    loop {
+        let key_start = i;
+        while i < close && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-')) {
+            i += 1;
+        }
+        if i == key_start {
+            return Err(MatchSpecError::new(
+                i,
+                "expected a bracket key such as `version` or `build`",
+            ));
+        }
+        let key = s[key_start..i].to_owned();
+        i = skip_ws(s, i, close);
+        if i >= close || bytes[i] != b'=' {
+            let hint = if i >= close || bytes[i] == b',' {
+                "; conda has no pip-style `[extras]`"
+            } else {
+                ""
+            };
+            return Err(MatchSpecError::new(
+                i,
+                format!("expected `=` after bracket key `{key}`{hint}"),
+            ));
+        }
+        i = skip_ws(s, i + 1, close);
+        let value_start;
+        let value;
+        if i < close && matches!(bytes[i], b'\'' | b'"') {
+            let q = bytes[i];
+            let mut j = i + 1;
+            let mut out = String::new();
+            let mut closed = false;
+            while j < close {
+                let c = bytes[j];
+                if c == b'\\' && j + 1 < close && matches!(bytes[j + 1], b'"' | b'\'' | b'\\') {
+                    out.push(char::from(bytes[j + 1]));
+                    j += 2;
+                    continue;
+                }
+                if c == q {
+                    closed = true;
+                    break;
+                }
+                let ch = s[j..].chars().next().unwrap_or('\u{fffd}');
+                out.push(ch);
+                j += ch.len_utf8().max(1);
+            }
+            if !closed {
+                return Err(MatchSpecError::new(
+                    i,
+                    format!("unterminated quoted value for `{key}`"),
+                ));
+            }
+            value_start = i + 1;
+            value = out;
+            i = j + 1;
+        } else {
+            let mut j = i;
+            if j < close && bytes[j] == b'[' {
+                while j < close && bytes[j] != b']' {
+                    j += 1;
+                }
+                j = (j + 1).min(close);
+            } else {
+                while j < close && !matches!(bytes[j], b',' | b'\'' | b'"') {
+                    j += 1;
+                }
+            }
+            let (vs, ve) = trimmed_range(s, i, j);
+            if vs == ve {
+                return Err(MatchSpecError::new(
+                    i,
+                    format!("expected a value for bracket key `{key}`"),
+                ));
+            }
+            value_start = vs;
+            value = s[vs..ve].to_owned();
+            i = j;
+        }
+        fields.push((key, key_start, value, value_start));
+        i = skip_ws(s, i, close);
+        if i == close {
+            return Ok(fields);
+        }
+        if bytes[i] != b',' {
+            return Err(MatchSpecError::new(
+                i,
+                "expected `,` or `]` in the bracket section",
+            ));
+        }
+        i = skip_ws(s, i + 1, close);
+    }
+}
+
+fn skip_ws(s: &str, mut i: usize, end: usize) -> usize {
+    let bytes = s.as_bytes();
+    while i < end && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// Split `channel[/subdir]` and drop conda's default channel alias from URL channels.
+fn split_channel(text: &str) -> (Option<String>, Option<String>) {
+    let text = text.trim().trim_end_matches('/');
+    if text.is_empty() {
+        return (None, None);
+    }
+    let text = ["https://conda.anaconda.org/", "http://conda.anaconda.org/"]
+        .iter()
+        .find_map(|alias| text.strip_prefix(alias))
+        .unwrap_or(text);
+    if let Some((channel, subdir)) = text.rsplit_once('/')
+        && KNOWN_SUBDIRS.contains(&subdir)
+        && !channel.is_empty()
+    {
+        return (Some(channel.to_owned()), Some(subdir.to_owned()));
+    }
+    (Some(text.to_owned()), None)
+}
+
+/// Split the positional `version[ build]` text at `s[start..end]`.
+fn parse_version_and_build(
+    s: &str,
+    start: usize,
+    end: usize,
+) -> Result<(VersionTree, Option<String>)> {
+    let rec = Recognizer { s, end };
+    let version_end = match rec.group(start) {
+        Ok(e) => e,
+        Err(Fail::Soft(at) | Fail::Hard(at)) => {
+            let at = at.min(end);
+            let before = s[start..at].trim_end();
+            let found = match s[at..end].trim() {
+                "" => "the end of the spec".to_owned(),
+                rest => format!("`{rest}`"),
+            };
+            let op_len = before
+                .bytes()
+                .rev()
+                .take_while(|&b| matches!(b, b'=' | b'!' | b'<' | b'>' | b'~'))
+                .count();
+            let message = if before.ends_with([',', '|']) {
+                format!(
+                    "expected a version constraint after `{}`, found {found}",
+                    &before[before.len() - 1..]
+                )
+            } else if op_len > 0 {
+                format!(
+                    "expected a version after `{}`, found {found}",
+                    &before[before.len() - op_len..]
+                )
+            } else {
+                format!(
+                    "expected a version constraint such as `1.2.3`, `==1.2.3` or `>=1.2,<2`, found {found}"
+                )
+            };
+            return Err(MatchSpecError::new(at, message));
+        }
+    };
+    let mut build_start = version_end;
+    if build_start < end && matches!(s.as_bytes()[build_start], b' ' | b'=') {
+        build_start += 1;
+    }
+    let (bs, be) = trimmed_range(s, build_start, end);
+    let build = (bs < be).then(|| s[bs..be].to_owned());
+
+    let version: String = s[start..version_end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    // conda's legacy treatment of a leading `=` or `==`.
+    let (text, fuzzy) = strip_equals(&version, build.is_some());
+    let mut tree = parse_version_spec(&text, start, s)?;
+    if fuzzy && tree.form == VersionForm::Wildcard {
+        tree.form = VersionForm::Fuzzy;
+    }
+    Ok((tree, build))
+}
+
+/// conda's rules for a version that starts with `=`; the flag says an `*` was appended.
+fn strip_equals(version: &str, has_build: bool) -> (String, bool) {
+    let Some(rest) = version.strip_prefix('=') else {
+        return (version.to_owned(), false);
+    };
+    if let (Some(rest), false) = (rest.strip_prefix('='), has_build) {
+        return (rest.to_owned(), false);
+    }
+    if rest.contains(['=', ',', '|']) {
+        return (version.to_owned(), false);
+    }
+    if !has_build && !rest.ends_with('*') {
+        (format!("{rest}*"), true)
+    } else {
+        (rest.to_owned(), false)
+    }
+}
+
+enum Fail {
+    /// Nothing matched here; an alternative may still.
+    Soft(usize),
+    /// Committed to this alternative and it failed.
+    Hard(usize),
+}
+
+/// Finds where the version part of a positional spec ends, as conda's grammar does.
+struct Recognizer<'a> {
+    s: &'a str,
+    end: usize,
+}
+
+impl Recognizer<'_> {
+    fn byte(&self, i: usize) -> Option<u8> {
+        (i < self.end).then(|| self.s.as_bytes()[i])
+    }
+
+    fn ws(&self, mut i: usize) -> usize {
+        while self.byte(i).is_some_and(|b| b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    }
+
+    fn group(&self, i: usize) -> std::result::Result<usize, Fail> {
+        let mut end = self.item(i)?;
+        loop {
+            let j = self.ws(end);
+            if !matches!(self.byte(j), Some(b',' | b'|')) {
+                return Ok(end);
+            }
+            let k = self.ws(j + 1);
+            match self.item(k) {
+                Ok(e) => end = e,
+                Err(Fail::Soft(_)) => return Ok(end),
+                Err(hard) => return Err(hard),
+            }
+        }
+    }
+
+    fn item(&self, i: usize) -> std::result::Result<usize, Fail> {
+        if self.byte(i) == Some(b'(') {
+            match self.group(i + 1) {
+                Ok(e) if self.byte(e) == Some(b')') => return Ok(e + 1),
+                Ok(e) => return Err(Fail::Soft(e)),
+                Err(Fail::Hard(at)) => return Err(Fail::Hard(at)),
+                Err(Fail::Soft(_)) => {}
+            }
+        }
+        if let Some(e) = self.special_equality(i) {
+            return Ok(e);
+        }
+        self.constraint(i)
+    }
+
+    /// `=*`, `=1.2.3`, `=1.2.*` or `=1*`.
+    fn special_equality(&self, i: usize) -> Option<usize> {
+        if self.byte(i) != Some(b'=') {
+            return None;
+        }
+        if let Some(e) = self.version(i + 1, true) {
+            let mut e = e;
+            if self.byte(e) == Some(b'.') && self.byte(e + 1) == Some(b'*') {
+                e += 2;
+            } else if self.byte(e) == Some(b'*') {
+                e += 1;
+            }
+            return Some(e);
+        }
+        (self.byte(i + 1) == Some(b'*')).then_some(i + 2)
+    }
+
+    fn constraint(&self, i: usize) -> std::result::Result<usize, Fail> {
+        if self.byte(i) == Some(b'*') {
+            let e = i + 1;
+            if self.byte(e) == Some(b'.') && self.byte(e + 1) == Some(b'*') {
+                return Ok(e + 2);
+            }
+            return Ok(e);
+        }
+        let mut j = i;
+        let k = self.ws(i);
+        if let Some(after) = self.operator(k) {
+            j = self.ws(after);
+        }
+        // Committed: a version must follow.
+        if let Some(e) = self.version(j, true) {
+            let mut e = e;
+            while matches!(self.byte(e), Some(b'.' | b'*')) {
+                e += 1;
+            }
+            return Ok(e);
+        }
+        if self.byte(j) == Some(b'*') {
+            return Ok(j + 1);
+        }
+        Err(Fail::Hard(j))
+    }
+
+    fn operator(&self, i: usize) -> Option<usize> {
+        let two = (self.byte(i), self.byte(i + 1));
+        match two {
+            (Some(b'='), Some(b'=')) | (Some(b'!'), Some(b'=')) => Some(i + 2),
+            (Some(b'='), _) => Some(i + 1),
+            (Some(b'>' | b'<'), Some(b'=')) => Some(i + 2),
+            (Some(b'>' | b'<'), _) => Some(i + 1),
+            (Some(b'~'), Some(b'=')) => Some(i + 2),
+            _ => None,
+        }
+    }
+
+    /// `[epoch!]components[+components]`.
+    fn version(&self, i: usize, glob: bool) -> Option<usize> {
+        let mut j = i;
+        let digits = self.run(j, |b| b.is_ascii_digit());
+        if digits > j && self.byte(digits) == Some(b'!') {
+            j = digits + 1;
+        }
+        let mut e = self.components(j, glob)?;
+        if self.byte(e) == Some(b'+') {
+            e = self.components(e + 1, glob)?;
+        }
+        Some(e)
+    }
+
+    fn run(&self, mut i: usize, f: impl Fn(u8) -> bool) -> usize {
+        while self.byte(i).is_some_and(&f) {
+            i += 1;
+        }
+        i
+    }
+
+    fn component(&self, i: usize, glob: bool) -> Option<usize> {
+        match self.byte(i)? {
+            b if b.is_ascii_alphabetic() => Some(self.run(i, |b| b.is_ascii_alphabetic())),
+            b if b.is_ascii_digit() => Some(self.run(i, |b| b.is_ascii_digit())),
+            b'*' if glob => Some(i + 1),
+            _ => None,
+        }
+    }
+
+    fn components(&self, i: usize, glob: bool) -> Option<usize> {
+        let mut rest = self.component(i, glob)?;
+        loop {
+            let after_sep = self.run(rest, |b| matches!(b, b'.' | b'-' | b'_'));
+            match self.component(after_sep, glob) {
+                Some(e) => rest = e,
+                None => break,
+            }
+        }
+        Some(self.run(rest, |b| matches!(b, b'_' | b'-')))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Version specs
+
+/// A parsed version constraint: its normal form and how it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct VersionTree {
+    text: String,
+    form: VersionForm,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    Any,
+    Leaf(Op, String),
+    Group(Logic, Vec<Node>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Logic {
+    And,
+    Or,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    StartsWith,
+    NotStartsWith,
+    Compatible,
+}
+
+impl Node {
+    fn write(&self, out: &mut String, parent: Option<Logic>) {
+        match self {
+            Node::Any => out.push('*'),
+            Node::Leaf(op, v) => match op {
+                Op::StartsWith => {
+                    out.push_str(v);
+                    out.push_str(".*");
+                }
+                Op::NotStartsWith => {
+                    out.push_str("!=");
+                    out.push_str(v);
+                    out.push_str(".*");
+                }
+                _ => {
+                    out.push_str(match op {
+                        Op::Eq => "==",
+                        Op::Ne => "!=",
+                        Op::Gt => ">",
+                        Op::Ge => ">=",
+                        Op::Lt => "<",
+                        Op::Le => "<=",
+                        _ => "~=",
+                    });
+                    out.push_str(v);
+                }
+            },
+            Node::Group(logic, items) => {
+                let parens = *logic == Logic::Or && parent == Some(Logic::And);
+                if parens {
+                    out.push('(');
+                }
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(if *logic == Logic::And { ',' } else { '|' });
+                    }
+                    item.write(out, Some(*logic));
+                }
+                if parens {
+                    out.push(')');
+                }
+            }
+        }
+    }
+}
+
+/// Parse a version spec (`>=1.2,<2|==3`) at byte `base` of `spec` (for error offsets).
+fn parse_version_spec(text: &str, base: usize, spec: &str) -> Result<VersionTree> {
+    let mut p = VersionParser {
+        t: text,
+        i: 0,
+        base,
+        spec,
+        fuzzy: false,
+    };
+    let node = p.or_group()?;
+    p.skip_ws();
+    if p.i < text.len() {
+        return Err(p.error(format!(
+            "unexpected `{}` in version constraint `{text}`",
+            &text[p.i..].chars().next().unwrap_or(' ')
+        )));
+    }
+    let mut out = String::new();
+    node.write(&mut out, None);
+    let form = match &node {
+        Node::Any => VersionForm::Any,
+        Node::Leaf(Op::Eq, _) => VersionForm::Exact,
+        Node::Leaf(Op::StartsWith, _) if p.fuzzy => VersionForm::Fuzzy,
+        Node::Leaf(Op::StartsWith, _) => VersionForm::Wildcard,
+        _ => VersionForm::Range,
+    };
+    Ok(VersionTree { text: out, form })
+}
+
+struct VersionParser<'a> {
+    t: &'a str,
+    i: usize,
+    base: usize,
+    spec: &'a str,
+    /// A single `=V` constraint without a glob was seen.
+    fuzzy: bool,
+}
+
+impl VersionParser<'_> {
+    fn error(&self, message: impl Into<String>) -> MatchSpecError {
+        // Offsets map 1:1 only when the text is a slice of the spec; otherwise point at its start.
+        let offset = if self
+            .spec
+            .get(self.base..)
+            .is_some_and(|rest| rest.starts_with(self.t))
+        {
+            self.base + self.i
+        } else {
+            self.base
+        };
+        MatchSpecError::new(offset, message)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.t.as_bytes().get(self.i).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+    }
+
+    fn or_group(&mut self) -> Result<Node> {
+        let mut items = vec![self.and_group()?];
+        loop {
+            let save = self.i;
+            self.skip_ws();
+            if self.peek() != Some(b'|') {
+                self.i = save;
+                break;
+            }
+            self.i += 1;
+            self.skip_ws();
+            items.push(self.and_group()?);
+        }
+        Ok(flatten(Logic::Or, items))
+    }
+
+    fn and_group(&mut self) -> Result<Node> {
+        let mut items = vec![self.term()?];
+        loop {
+            let save = self.i;
+            self.skip_ws();
+            if self.peek() != Some(b',') {
+                self.i = save;
+                break;
+            }
+            self.i += 1;
+            self.skip_ws();
+            items.push(self.term()?);
+        }
+        Ok(flatten(Logic::And, items))
+    }
+
+    fn term(&mut self) -> Result<Node> {
+        if self.peek() == Some(b'(') {
+            self.i += 1;
+            self.skip_ws();
+            let node = self.or_group()?;
+            self.skip_ws();
+            if self.peek() != Some(b')') {
+                return Err(self.error("expected `)` to close the version group"));
+            }
+            self.i += 1;
+            return Ok(node);
+        }
+        let rest = &self.t[self.i..];
+        if rest.starts_with('^') || rest.contains('$') {
+            return Err(self.error("regular expressions are not supported in version constraints"));
+        }
+        if rest.starts_with('*') {
+            self.i += 1;
+            if self.t[self.i..].starts_with(".*") {
+                self.i += 2;
+            }
+            return Ok(Node::Any);
+        }
+        self.constraint()
+    }
+
+    fn constraint(&mut self) -> Result<Node> {
+        let op_start = self.i;
+        while self
+            .peek()
+            .is_some_and(|b| matches!(b, b'=' | b'!' | b'<' | b'>' | b'~'))
+        {
+            self.i += 1;
+        }
+        let op_text = &self.t[op_start..self.i];
+        let op = match op_text {
+            "" => None,
+            "==" => Some(Op::Eq),
+            "!=" => Some(Op::Ne),
+            "<=" => Some(Op::Le),
+            ">=" => Some(Op::Ge),
+            "<" => Some(Op::Lt),
+            ">" => Some(Op::Gt),
+            "=" => Some(Op::StartsWith),
+            "~=" => Some(Op::Compatible),
+            _ => {
+                self.i = op_start;
+                return Err(self.error(format!(
+                    "invalid operator `{op_text}`; expected one of `==`, `!=`, `<`, `<=`, `>`, `>=`, `=` or `~=`"
+                )));
+            }
+        };
+        let v_start = self.i;
+        while self.t[self.i..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '!' | '-' | '_' | '.' | '*' | '+'))
+        {
+            self.i += self.t[self.i..].chars().next().map_or(1, char::len_utf8);
+        }
+        let version_str = &self.t[v_start..self.i];
+        if version_str.is_empty() {
+            self.i = v_start;
+            return Err(self.error(match op_text {
+                "" => "expected a version".to_owned(),
+                op => format!("expected a version after `{op}`"),
+            }));
+        }
+        if version_str == "*" {
+            return match op {
+                Some(Op::Ge | Op::Le | Op::Compatible | Op::StartsWith | Op::Eq) => Ok(Node::Any),
+                _ => {
+                    self.i = v_start;
+                    Err(self.error(format!("`*` cannot follow `{op_text}`")))
+                }
+            };
+        }
+        let (version, consumed) = match normalize_version(version_str) {
+            Ok(v) => v,
+            Err((at, msg)) => {
+                self.i = v_start + at;
+                return Err(self.error(msg));
+            }
+        };
+        let rem = &version_str[consumed..];
+        let node_op = match (rem, op) {
+            ("", Some(op)) => {
+                if op == Op::StartsWith {
+                    self.fuzzy = true;
+                }
+                op
+            }
+            ("", None) => Op::Eq,
+            (r, Some(Op::Ge | Op::Gt)) if is_star_or_star_dot_star(r) => Op::Ge,
+            ("*" | ".*", Some(Op::Ne)) => Op::NotStartsWith,
+            (r, Some(op)) if is_star_or_star_dot_star(r) => op,
+            ("*" | ".*", None) => Op::StartsWith,
+            (r, None) if looks_like_infinite_starts_with(r) => Op::StartsWith,
+            _ => {
+                self.i = v_start + consumed;
+                return Err(self.error(if version_str.contains('*') {
+                    format!("`*` is only allowed at the end of a version, found `{version_str}`")
+                } else {
+                    format!("malformed version `{version_str}`: unexpected `{rem}`")
+                }));
+            }
+        };
+        Ok(Node::Leaf(node_op, version))
+    }
+}
+
+fn flatten(logic: Logic, items: Vec<Node>) -> Node {
+    if items.len() == 1 {
+        return items.into_iter().next().unwrap_or(Node::Any);
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Node::Group(l, inner) if l == logic => out.extend(inner),
+            other => out.push(other),
+        }
+    }
+    Node::Group(logic, out)
+}
+
+fn is_star_or_star_dot_star(input: &str) -> bool {
+    if input == "*" {
+        return true;
+    }
+    let mut input = input;
+    while let Some(rest) = input.strip_suffix(".*") {
+        input = rest;
+    }
+    input.is_empty()
+}
+
+fn looks_like_infinite_starts_with(input: &str) -> bool {
+    let mut input = input.strip_suffix('.').unwrap_or(input);
+    while !input.is_empty() {
+        match input.strip_suffix(".*") {
+            Some("") => return true,
+            Some(rest) => input = rest,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Parse the longest version prefix of `s` into its normal form (lowercase letters,
+/// numbers without leading zeros); returns it and the bytes consumed, or the offset and
+/// message of an error.
+fn normalize_version(s: &str) -> std::result::Result<(String, usize), (usize, String)> {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    // Epoch.
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && b.get(digits) == Some(&b'!') {
+        let epoch =
+            number(&s[..digits]).ok_or((0, format!("epoch `{}` is too large", &s[..digits])))?;
+        out.push_str(&epoch.to_string());
+        out.push('!');
+        i = digits + 1;
+    }
+    let mut dash_or_underscore = None;
+    i = version_part(s, i, &mut out, &mut dash_or_underscore)?;
+    if b.get(i) == Some(&b'+') {
+        out.push('+');
+        i = version_part(s, i + 1, &mut out, &mut dash_or_underscore)?;
+    }
+    Ok((out, i))
+}
+
+fn number(digits: &str) -> Option<u64> {
+    digits.parse().ok()
+}
+
+/// One segment: a run of numbers and letters.
+fn segment(
+    s: &str,
+    mut i: usize,
+    out: &mut String,
+) -> std::result::Result<Option<usize>, (usize, String)> {
+    let b = s.as_bytes();
+    let start = i;
+    loop {
+        match b.get(i) {
+            Some(c) if c.is_ascii_digit() => {
+                let e = i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let n = number(&s[i..e])
+                    .ok_or((i, format!("number `{}` in version is too large", &s[i..e])))?;
+                out.push_str(&n.to_string());
+                i = e;
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let e = i + b[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .count();
+                out.push_str(&s[i..e].to_ascii_lowercase());
+                i = e;
+            }
+            _ => break,
+        }
+    }
+    Ok((i > start).then_some(i))
+}
+
+fn version_part(
+    s: &str,
+    start: usize,
+    out: &mut String,
+    dash_or_underscore: &mut Option<u8>,
+) -> std::result::Result<usize, (usize, String)> {
+    let b = s.as_bytes();
+    let Some(mut i) = segment(s, start, out)? else {
+        return Err((
+            start,
+            "expected a version component such as `2` or `rc`".to_owned(),
+        ));
+    };
+    let mut check_mix = |sep: u8, at: usize| -> std::result::Result<(), (usize, String)> {
+        if matches!(sep, b'-' | b'_') {
+            match *dash_or_underscore {
+                None => *dash_or_underscore = Some(sep),
+                Some(prev) if prev != sep => {
+                    return Err((
+                        at,
+                        "cannot mix `-` and `_` as version separators".to_owned(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    loop {
+        let Some(&sep) = b.get(i).filter(|c| matches!(c, b'.' | b'-' | b'_')) else {
+            return Ok(i);
+        };
+        check_mix(sep, i)?;
+        let mut next = String::new();
+        match segment(s, i + 1, &mut next)? {
+            Some(e) => {
+                out.push(char::from(sep));
+                out.push_str(&next);
+                i = e;
+            }
+            None => {
+                if let Some(&t) = b.get(i + 1).filter(|c| matches!(c, b'-' | b'_')) {
+                    check_mix(t, i + 1)?;
+                    out.push(char::from(sep));
+                    out.push(char::from(t));
+                    return Ok(i + 2);
+                }
+                if matches!(sep, b'-' | b'_') {
+                    out.push(char::from(sep));
+                    return Ok(i + 1);
+                }
+                return Ok(i);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(s: &str) -> MatchSpec {
+        s.parse()
+            .unwrap_or_else(|e: MatchSpecError| panic!("{s:?}: {} at {}", e.message, e.offset))
+    }
+
+    fn err(s: &str) -> MatchSpecError {
+        match s.parse::<MatchSpec>() {
+            Ok(m) => panic!("{s:?} parsed as {m:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        spec: String,
+        name: Option<String>,
+        version: Option<String>,
+        build: Option<String>,
+        channel: Option<String>,
+        #[serde(default)]
+        subdir: Option<String>,
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(rename = "str")]
+        text: Option<String>,
+        #[serde(default)]
+        error: Option<String>,
+    }
+
+    fn check_vector(v: &Vector) -> std::result::Result<(), String> {
+        let m = v
+            .spec
+            .parse::<MatchSpec>()
+            .map_err(|e| format!("rejected: {} at {}", e.message, e.offset))?;
+        let got = (
+            m.name.as_ref().map(|n| n.as_str().to_owned()),
+            m.version.clone(),
+            m.build.clone(),
+            m.channel.clone(),
+        );
+        let want = (
+            v.name.clone(),
+            v.version.clone(),
+            v.build.clone(),
+            v.channel.clone(),
+        );
+        if got != want {
+            return Err(format!("got {got:?}, want {want:?}"));
+        }
+        if v.subdir.is_some() && m.subdir != v.subdir {
+            return Err(format!("subdir {:?}, want {:?}", m.subdir, v.subdir));
+        }
+        if m.url != v.url {
+            return Err(format!("url {:?}, want {:?}", m.url, v.url));
+        }
+        // rattler's `str` shows the channel; so does ours. The URL form differs only in
+        // the checksum we keep (rattler drops `#md5` as a comment).
+        let canonical = m.canonical();
+        if m.md5.is_none() && Some(&canonical) != v.text.as_ref() {
+            return Err(format!("canonical {canonical:?}, want {:?}", v.text));
+        }
+        Ok(())
+    }
+
+    /// Specs rattler rejects that envaudit accepts on purpose.
+    const ACCEPTED_EXCEPTIONS: &[(&str, &str)] = &[
+        (
+            "azureml-core={{latest-pypi-version}}",
+            "release templates are kept as written and classified `template`",
+        ),
+        (
+            "azureml-core=={{latest-pypi-version}}",
+            "release templates are kept as written and classified `template`",
+        ),
+    ];
+
+    fn run_vectors(vectors: &[Vector]) -> (usize, Vec<String>) {
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for v in vectors {
+            checked += 1;
+            if v.error.is_some() {
+                let accepted = v.spec.parse::<MatchSpec>();
+                let excused = ACCEPTED_EXCEPTIONS.iter().any(|(s, _)| *s == v.spec);
+                match (accepted, excused) {
+                    (Ok(m), false) => {
+                        failures.push(format!("{:?}: rattler rejects, we parsed {m:?}", v.spec))
+                    }
+                    (Err(e), true) => {
+                        failures.push(format!("{:?}: excused but rejected: {}", v.spec, e.message))
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if let Err(e) = check_vector(v) {
+                failures.push(format!("{:?}: {e}", v.spec));
+            }
+        }
+        (checked, failures)
+    }
+
+    #[test]
+    fn agrees_with_azureml_doc_vectors() {
+        let text = include_str!("../../fixtures/azureml/vectors/conda_matchspec_vectors.json");
+        let vectors: Vec<Vector> = serde_json::from_str(text).unwrap();
+        let (checked, failures) = run_vectors(&vectors);
+        assert_eq!(checked, 22);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn agrees_with_every_py_rattler_vector() {
+        #[derive(serde::Deserialize)]
+        struct File {
+            vectors: Vec<Vector>,
+        }
+        let text = include_str!("../../fixtures/matchspec/rattler_vectors.json");
+        let file: File = serde_json::from_str(text).unwrap();
+        let (checked, failures) = run_vectors(&file.vectors);
+        assert!(checked >= 300, "{checked}");
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn fuzzy_equals_is_fuzzy() {
+        let m = spec("python=3.8");
+        assert_eq!(m.version.as_deref(), Some("3.8.*"));
+        let pin = m.pin();
+        assert_eq!(pin.state, PinState::Fuzzy);
+        assert_eq!(pin.reason, "conda reads `=3.8` as `3.8.*`");
+    }
+
+    #[test]
+    fn pin_states_follow_the_rules() {
+        let cases = [
+            ("numpy", PinState::Unpinned),
+            ("numpy *", PinState::Unpinned),
+            ("numpy==1.18.1", PinState::Exact),
+            ("numpy 1.18.1", PinState::Exact),
+            ("xgboost==3.0.2", PinState::Exact),
+            ("numpy=1.18.1=*", PinState::Exact),
+            ("numpy=1.18.1=py38*", PinState::Exact),
+            ("numpy[version='1.18.1']", PinState::Exact),
+            ("numpy=1.18.1=py38h7e8d029_0", PinState::ExactWithBuild),
+            ("numpy==1.18.1=py38h7e8d029_0", PinState::ExactWithBuild),
+            ("numpy 1.18.1 py38h7e8d029_0", PinState::ExactWithBuild),
+            (
+                "conda-forge::numpy==1.18.1=py38_0",
+                PinState::ExactWithBuild,
+            ),
+            ("numpy=1.18.1", PinState::Fuzzy),
+            ("numpy[version='=1.2']", PinState::Fuzzy),
+            ("python=3.7.*", PinState::Wildcard),
+            ("numpy 1.2.*", PinState::Wildcard),
+            ("numpy==1.2.*", PinState::Wildcard),
+            ("numpy=1.2*", PinState::Wildcard),
+            ("numpy>=1.2,<2", PinState::Range),
+            ("python>=3.10,<3.12", PinState::Range),
+            ("numpy~=1.2", PinState::Range),
+            ("numpy=1.18.1|1.18.5", PinState::Range),
+            ("pip<=23.2.1", PinState::Range),
+            ("numpy!=1.2", PinState::Range),
+            ("azureml-core={{latest-pypi-version}}", PinState::Template),
+        ];
+        for (s, want) in cases {
+            assert_eq!(spec(s).pin().state, want, "{s}");
+        }
+    }
+
+    #[test]
+    fn pin_reasons_read_as_sentences() {
+        let reasons: Vec<String> = [
+            "numpy",
+            "numpy==1.18.1",
+            "numpy=1.18.1=py38_0",
+            "python=3.7.*",
+            "numpy>=1.2,<2",
+            "https://repo.anaconda.com/pkgs/main/linux-64/numpy-1.21.5-py37_0.conda",
+            "azureml-core=={{latest-pypi-version}}",
+        ]
+        .iter()
+        .map(|s| spec(s).pin().reason)
+        .collect();
+        insta::assert_snapshot!(reasons.join("\n"), @r"
+        no version constraint
+        exact version `1.18.1`; the build is still free
+        exact version `1.18.1` and build `py38_0`
+        `3.7.*` matches every release with that prefix
+        `>=1.2,<2` allows more than one version
+        explicit package URL `https://repo.anaconda.com/pkgs/main/linux-64/numpy-1.21.5-py37_0.conda` without an `md5` or `sha256` checksum
+        release template; resolved only when the asset is published
+        ");
+    }
+
+    #[test]
+    fn explicit_urls_pin_with_a_checksum_only() {
+        let base =
+            "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.21.5-py37h6c91a56_3.tar.bz2";
+        let plain = spec(base);
+        assert_eq!(plain.name.as_ref().unwrap().as_str(), "numpy");
+        assert_eq!(plain.pin().state, PinState::Exact);
+        let md5 = spec(&format!("{base}#0123456789ABCDEF0123456789abcdef"));
+        assert_eq!(md5.md5.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(md5.pin().state, PinState::ExactWithBuild);
+        let sha = spec(&format!("{base}#sha256:{}", "a".repeat(64)));
+        assert_eq!(sha.pin().state, PinState::ExactWithBuild);
+        assert_eq!(sha.url.as_deref(), Some(base));
+        assert_eq!(
+            err(&format!("{base}#xyz")).message,
+            "expected a md5 checksum of 32 hex digits, found `xyz`"
+        );
+    }
+
+    #[test]
+    fn templates_keep_their_text() {
+        let m = spec("azureml-core=={{latest-pypi-version}}");
+        assert_eq!(m.name.as_ref().unwrap().as_str(), "azureml-core");
+        assert_eq!(m.version.as_deref(), Some("=={{latest-pypi-version}}"));
+        assert_eq!(m.canonical(), "azureml-core =={{latest-pypi-version}}");
+    }
+
+    #[test]
+    fn channel_and_subdir_are_split() {
+        let m = spec("conda-forge/linux-64::numpy>=1.2");
+        assert_eq!(m.channel.as_deref(), Some("conda-forge"));
+        assert_eq!(m.subdir.as_deref(), Some("linux-64"));
+        assert_eq!(m.canonical(), "conda-forge/linux-64::numpy >=1.2");
+        let m = spec("pkgs/main::numpy");
+        assert_eq!(m.channel.as_deref(), Some("pkgs/main"));
+        assert_eq!(m.subdir, None);
+    }
+
+    #[test]
+    fn canonical_is_independent_of_spacing_and_case() {
+        let a = spec("NumPy >= 1.18 , < 2");
+        let b = spec("numpy>=1.18,<2");
+        assert_eq!(a.canonical(), b.canonical());
+        assert_eq!(a.canonical(), "numpy >=1.18,<2");
+        assert_eq!(spec("numpy").canonical(), "numpy");
+        assert_eq!(
+            spec("numpy[build=py38_0]").canonical(),
+            "numpy[build=\"py38_0\"]"
+        );
+    }
+
+    #[test]
+    fn canonical_round_trips() {
+        for s in [
+            "numpy",
+            "numpy=1.18.1",
+            "numpy 1.18.1 py38_0",
+            "conda-forge::numpy>=1.2,<2|==3",
+            "numpy (>=1.2|<1.0),>0.5",
+            "numpy[build=py38_0]",
+        ] {
+            let m = spec(s);
+            let again = spec(&m.canonical());
+            assert_eq!(again.canonical(), m.canonical(), "{s}");
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_bad_byte() {
+        let cases = [
+            "",
+            "numpy=>1.2",
+            "numpy>>1",
+            "numpy==",
+            "numpy>=1.2,",
+            "numpy 1.2.3.",
+            "numpy 1.2-3_4",
+            "numpy 99999999999999999999",
+            "numpy[foo=bar]",
+            "numpy]",
+            "numpy[version=1.2",
+            "numpy*",
+            "azureml-dataset-runtime[fuse]",
+            "numpy 1.2[build=x] [version=3]",
+            "conda-forge::",
+            ">=1.2",
+            "num:py",
+            "numpy<*",
+            "https://example.com/numpy.whl",
+        ];
+        let rendered: Vec<String> = cases
+            .iter()
+            .map(|s| {
+                let e = err(s);
+                format!("{s:?} @{}: {}", e.offset, e.message)
+            })
+            .collect();
+        insta::assert_snapshot!(rendered.join("\n"), @r#"
+        "" @0: expected a package name, found an empty spec
+        "numpy=>1.2" @6: expected a version after `=`, found `>1.2`
+        "numpy>>1" @6: expected a version after `>`, found `>1`
+        "numpy==" @7: expected a version after `==`, found the end of the spec
+        "numpy>=1.2," @11: expected a version constraint after `,`, found the end of the spec
+        "numpy 1.2.3." @11: malformed version `1.2.3.`: unexpected `.`
+        "numpy 1.2-3_4" @11: cannot mix `-` and `_` as version separators
+        "numpy 99999999999999999999" @6: number `99999999999999999999` in version is too large
+        "numpy[foo=bar]" @6: unknown bracket key `foo`; expected `version`, `build`, `channel`, `subdir`, `url`, `md5`, `sha256`, `build_number`, `fn`, `license`, `license_family`, `track_features` or `namespace`
+        "numpy]" @5: unexpected `]` without a matching `[`
+        "numpy[version=1.2" @5: unterminated bracket section; expected `]` at the end of the spec
+        "numpy*" @5: invalid character `*` in package name `numpy*`; names hold letters, digits, `-`, `_` and `.`
+        "azureml-dataset-runtime[fuse]" @28: expected `=` after bracket key `fuse`; conda has no pip-style `[extras]`
+        "numpy 1.2[build=x] [version=3]" @9: unexpected `[`; a spec has at most one bracket section, at its end
+        "conda-forge::" @13: expected a package name
+        ">=1.2" @0: expected a package name
+        "num:py" @3: unexpected `:`; a channel is separated from the name by `::`
+        "numpy<*" @6: `*` cannot follow `<`
+        "https://example.com/numpy.whl" @20: expected a conda package file `<name>-<version>-<build>.tar.bz2` or `.conda` at the end of the URL, found `numpy.whl`
+        "#);
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let odd = [
+            "é",
+            "numpy==é",
+            "numpy 1.é",
+            "[",
+            "]",
+            "[]",
+            "a[]",
+            "a[=]",
+            "a[b=",
+            "a[b='",
+            "a[b='\\",
+            "::",
+            ":::",
+            "a::b::c",
+            "(",
+            ")",
+            "a (",
+            "a ()",
+            "a (1",
+            "a 1|",
+            "a 1,",
+            "a |1",
+            "a 1!",
+            "a 1!!2",
+            "a 1+",
+            "a +1",
+            "a 1+é",
+            "a ==1.0é",
+            "a 1.2 é",
+            "#",
+            "a#",
+            "a[b='#']",
+            "https://",
+            "http://x/",
+            "/",
+            "C:\\x",
+            "a=1=",
+            "a==1==",
+            "a 1 2 3",
+            "a\u{3000}1",
+            "a\t1\tb",
+            "{{",
+            "{{}}",
+            "::{{x}}",
+            "a {{x}} b",
+        ];
+        for s in odd {
+            let _ = s.parse::<MatchSpec>();
+        }
+    }
+
+    mod props {
+        use super::super::*;
+        proptest::proptest! {
+            #[test]
+            fn parsing_never_panics(s in "\\PC{0,40}") {
+                let _ = s.parse::<MatchSpec>();
+            }
+
+            #[test]
+            fn parsing_spec_like_text_never_panics(s in "[a-z:/\\[\\]=<>!~*|,() .0-9'\"#_+-]{0,30}") {
+                if let Ok(m) = s.parse::<MatchSpec>() {
+                    let _ = m.pin();
+                    let _ = m.canonical();
+                }
+            }
+        }
     }
 }
