@@ -163,7 +163,7 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
     if let Some(d) = &docker {
         if let Some(image) = d.base_image.as_deref().filter(|s| !s.trim().is_empty()) {
             let origin = find_origin(source, image);
-            def.base_image = Some(BaseImage::new(image, registry.as_deref(), origin)?);
+            def.set_base_image(BaseImage::new(image, registry.as_deref(), origin)?);
         }
         if let Some(ctx) = &d.build_context
             && let Some(url) = &ctx.location
@@ -185,7 +185,7 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
         if def.base_image.is_none()
             && let Some((base, origin)) = parsed.final_base(&def.build_args)
         {
-            def.base_image = Some(BaseImage::new(&base, registry.as_deref(), origin)?);
+            def.set_base_image(BaseImage::new(&base, registry.as_deref(), origin)?);
         }
         if src.path.is_file() {
             push_unique(&mut def.files, [src.path.clone()]);

@@ -136,7 +136,7 @@ pub fn from_source(
     if let Some(image) = image {
         let (line, column) = yaml::location(image.referenced);
         let origin = source.origin(line, column);
-        def.base_image = Some(BaseImage::new(&image.value.0, None, origin)?);
+        def.set_base_image(BaseImage::new(&image.value.0, None, origin)?);
     }
     if let Some(conda_ref) = wire.conda_file {
         let (line, column) = yaml::location(conda_ref.referenced);

@@ -49,7 +49,7 @@ pub fn apply_context(
     if let Some((base, origin)) = parsed.final_base(&def.build_args)
         && !base.eq_ignore_ascii_case("scratch")
     {
-        def.base_image = Some(BaseImage::new(&base, None, origin)?);
+        def.set_base_image(BaseImage::new(&base, None, origin)?);
     }
 
     let ignore = DockerIgnore::load(dir);

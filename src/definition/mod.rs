@@ -438,8 +438,20 @@ impl EnvDefinition {
         push_unique(&mut self.files, pip.files);
     }
 
-    /// Set the base image, e.g. from `--image` on the command line.
+    /// Set the base image (from the definition, or `--image` on the command line); a
+    /// release template in it is recorded as an unresolved template.
     pub fn set_base_image(&mut self, image: BaseImage) {
+        self.templates.retain(|t| {
+            self.base_image
+                .as_ref()
+                .is_none_or(|b| b.origin != t.origin)
+        });
+        if image.pin == ImagePinState::Template && pin::has_template(&image.reference) {
+            self.templates.push(Template {
+                text: image.reference.clone(),
+                origin: image.origin.clone(),
+            });
+        }
         self.base_image = Some(image);
     }
 

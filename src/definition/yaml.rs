@@ -44,16 +44,36 @@ pub(crate) fn from_source<T: serde::de::DeserializeOwned>(
 }
 
 pub(crate) fn yaml_error(source: &SourceFile, e: &serde_saphyr::Error) -> ParseError {
-    let (line, column) = e.location().map_or((1, 1), |l| {
-        (
-            u32::try_from(l.line()).unwrap_or(1).max(1),
-            u32::try_from(l.column()).unwrap_or(1).max(1),
-        )
-    });
-    let message = e.to_string();
-    // serde-saphyr's message may carry its own location text and a snippet; keep the first line.
-    let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
-    ParseError::at(source, line, column, message)
+    let (line, column) = e.location().map_or((1, 1), location);
+    let rendered = e.without_snippet().to_string();
+    ParseError::at(source, line, column, bare_message(&rendered))
+}
+
+/// serde-saphyr's message without its own `error: line L column C: ` prefix (the location
+/// is shown once, by [`ParseError`]) and without anything after the first line.
+fn bare_message(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or("invalid YAML");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first);
+    if let Some(rest) = msg.strip_prefix("line ") {
+        if let Some((_, tail)) = rest.split_once(": ") {
+            msg = tail;
+        }
+    }
+    if let Some(at) = msg.rfind(" at line ") {
+        let tail = &msg[at + " at line ".len()..];
+        let is_location = tail.split_once(", column ").is_some_and(|(l, c)| {
+            l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
+        });
+        if is_location {
+            msg = &msg[..at];
+        }
+    }
+    let msg = msg.trim();
+    if msg.is_empty() {
+        "invalid YAML".to_owned()
+    } else {
+        msg.to_owned()
+    }
 }
 
 /// Any YAML scalar read as its text (`version: 1` and `version: "1"` are both `"1"`).
@@ -172,4 +192,19 @@ pub(crate) fn location(loc: serde_saphyr::Location) -> (u32, u32) {
         u32::try_from(loc.line()).unwrap_or(1).max(1),
         u32::try_from(loc.column()).unwrap_or(1).max(1),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_errors_show_the_location_once() {
+        let src = SourceFile::from_text("env.yml", "a: [1, 2\n");
+        let err = from_source::<serde_json::Value>(&src).unwrap_err();
+        assert!(!err.message.contains("line "), "{}", err.message);
+        assert!(!err.message.starts_with("error"), "{}", err.message);
+        insta::assert_snapshot!(err.message, @"unclosed bracket '['");
+        assert_eq!((err.line, err.column), (1, 4));
+    }
 }

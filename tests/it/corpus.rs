@@ -177,7 +177,10 @@ fn v1_json_alone_reads_inline_conda_with_positions_in_the_json() {
 fn facts(def: &envaudit::definition::EnvDefinition) -> Vec<String> {
     let mut out = vec![envaudit::hash::definition_hash(def).to_string()];
     for d in def.dependencies() {
-        out.push(format!("{} {} {} {}:{}", d.ecosystem, d.raw, d.pin.state, d.origin.line, d.origin.column));
+        out.push(format!(
+            "{} {} {} {}:{}",
+            d.ecosystem, d.raw, d.pin.state, d.origin.line, d.origin.column
+        ));
     }
     out
 }
@@ -196,7 +199,12 @@ fn every_corpus_file_reencoded_as_utf16_utf8_bom_and_crlf_loads_to_the_same_mode
         let encodings: [(&str, Vec<u8>); 3] = [
             ("utf16", support::utf16le_bom(&text)),
             ("utf8bom", support::utf8_bom(&text)),
-            ("crlf", text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()),
+            (
+                "crlf",
+                text.replace("\r\n", "\n")
+                    .replace('\n', "\r\n")
+                    .into_bytes(),
+            ),
         ];
         for (enc, bytes) in encodings {
             let copy = env.path(&format!("{i}-{enc}"));
@@ -206,7 +214,12 @@ fn every_corpus_file_reencoded_as_utf16_utf8_bom_and_crlf_loads_to_the_same_mode
                 .unwrap_or_else(|err| panic!("{} as {enc}: {err}", e.local_path.display()));
             // A Dockerfile's own bytes are not an ingredient; a COPY'd file's are, and a
             // re-encoded file is only re-encoded when it is the definition itself.
-            assert_eq!(facts(&again), facts(&original), "{} as {enc}", e.local_path.display());
+            assert_eq!(
+                facts(&again),
+                facts(&original),
+                "{} as {enc}",
+                e.local_path.display()
+            );
         }
     }
 }
@@ -219,9 +232,17 @@ fn registry_password_in_a_v1_definition_never_reaches_output() {
         .replace("\"password\": null", "\"password\": \"hunter2-secret\"")
         .replace("\"username\": null", "\"username\": \"acr-user\"");
     let p = env.write("v1/azureml_environment.json", json);
-    for args in [&["hash", "--explain"][..], &["hash", "--format", "json"], &["lint", "--format", "json"]] {
+    for args in [
+        &["hash", "--explain"][..],
+        &["hash", "--format", "json"],
+        &["lint", "--format", "json"],
+    ] {
         let out = env.envaudit().args(args).arg(&p).output().unwrap();
-        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!all.contains("hunter2"), "{args:?} leaks the password");
     }
     let def = definition::load(&p, &LoadOptions::default()).unwrap();
@@ -232,7 +253,14 @@ fn registry_password_in_a_v1_definition_never_reaches_output() {
 fn kind_option_overrides_detection() {
     let env = crate::support::TestEnv::new();
     let p = env.write("deps.cfg", "numpy==1.26.4\n");
-    let def = definition::load(&p, &LoadOptions { kind: Some(DefinitionKind::Requirements), image: None }).unwrap();
+    let def = definition::load(
+        &p,
+        &LoadOptions {
+            kind: Some(DefinitionKind::Requirements),
+            image: None,
+        },
+    )
+    .unwrap();
     assert_eq!(def.kind, DefinitionKind::Requirements);
     assert_eq!(def.pip_dependencies.len(), 1);
 }
