@@ -54,10 +54,10 @@ pub(crate) fn yaml_error(source: &SourceFile, e: &serde_saphyr::Error) -> ParseE
 fn bare_message(rendered: &str) -> String {
     let first = rendered.lines().next().unwrap_or("invalid YAML");
     let mut msg = first.strip_prefix("error: ").unwrap_or(first);
-    if let Some(rest) = msg.strip_prefix("line ") {
-        if let Some((_, tail)) = rest.split_once(": ") {
-            msg = tail;
-        }
+    if let Some(rest) = msg.strip_prefix("line ")
+        && let Some((_, tail)) = rest.split_once(": ")
+    {
+        msg = tail;
     }
     if let Some(at) = msg.rfind(" at line ") {
         let tail = &msg[at + " at line ".len()..];
