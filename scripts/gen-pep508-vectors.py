@@ -16,6 +16,7 @@ import sys
 
 import packaging
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 
@@ -41,6 +42,9 @@ INPUTS = [
     "numpy===foobar",
     "numpy===1.0,>=2",
     "numpy===",
+    "numpy===1.0,foo",
+    "numpy===1.0, >=2",
+    "numpy===1.0,,>=2",
     "numpy!=1.24.0",
     "numpy~=1.24.3",
     "numpy~=1.24",
@@ -251,7 +255,7 @@ INPUTS = [
 def record(s):
     try:
         r = Requirement(s)
-    except InvalidRequirement as e:
+    except (InvalidRequirement, InvalidSpecifier) as e:
         return None, str(e).splitlines()[0]
     return {
         "input": s,

@@ -1061,7 +1061,12 @@ impl<'a> Parser<'a> {
                     "a local version label (`+…`) can only be used with `==` or `!=`",
                 ));
             }
-            specs.push(spec);
+            if spec.operator == "===" && spec.version.contains(',') {
+                // packaging's `SpecifierSet` splits the token text at every comma.
+                self.split_arbitrary(spec, &mut specs)?;
+            } else {
+                specs.push(spec);
+            }
             self.ws();
             if !self.eat(",") {
                 break;
@@ -1069,6 +1074,45 @@ impl<'a> Parser<'a> {
             self.ws();
         }
         Ok(specs)
+    }
+
+    /// `===1.0,>=2` is one token for packaging's tokenizer, then split at the commas.
+    fn split_arbitrary(
+        &self,
+        spec: Specifier,
+        specs: &mut Vec<Specifier>,
+    ) -> Result<(), Pep508Error> {
+        let text = spec.version.as_str();
+        let base = self.pos - text.len();
+        let mut offset = 0;
+        for (i, piece) in text.split(',').enumerate() {
+            let at = base + offset;
+            offset += piece.len() + 1;
+            if i == 0 {
+                specs.push(Specifier {
+                    operator: spec.operator.clone(),
+                    version: piece.trim().to_owned(),
+                });
+                continue;
+            }
+            if piece.trim().is_empty() {
+                continue;
+            }
+            let mut p = Parser::new(piece, false);
+            p.space();
+            let parsed = p.one_specifier().map_err(|e| e.shifted(at))?;
+            p.space();
+            match parsed {
+                Some(s) if p.at_end() => specs.push(s),
+                _ => {
+                    return Err(Pep508Error::new(
+                        at + p.pos,
+                        "expected a version specifier after `,`",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One `SPECIFIER` token; `Ok(None)` when no operator starts here.
@@ -1331,4 +1375,306 @@ fn local_label_len(s: &str) -> usize {
         i += 1 + alnum(i + 1);
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn fixture(path: &str) -> Value {
+        let full = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/").to_owned() + path;
+        let text = std::fs::read_to_string(&full).expect("fixture exists");
+        serde_json::from_str(&text).expect("fixture is JSON")
+    }
+
+    fn str_list(v: &Value) -> Vec<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s.as_str().expect("string").to_owned())
+            .collect()
+    }
+
+    fn sorted_specs(r: &PipRequirement) -> Vec<String> {
+        let mut s: Vec<String> = r.specifiers.iter().map(ToString::to_string).collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+
+    fn err(s: &str) -> String {
+        let e = s.parse::<PipRequirement>().expect_err("should not parse");
+        format!("{}\n{}^ {}", s, " ".repeat(e.offset), e.message)
+    }
+
+    #[test]
+    fn agrees_with_every_packaging_vector() {
+        let v = fixture("pep508/packaging_vectors.json");
+        assert_eq!(v["packaging_version"], "25.0");
+        let accepted = v["accepted"].as_array().expect("accepted");
+        assert!(accepted.len() >= 150, "only {} vectors", accepted.len());
+        for case in accepted {
+            let input = case["input"].as_str().expect("input");
+            for (how, parsed) in [("strict", parse_pep508(input)), ("line", input.parse())] {
+                let r = parsed.unwrap_or_else(|e| panic!("{how} rejects {input:?}: {e}"));
+                let name = case["name"].as_str().expect("name");
+                assert_eq!(r.name, Some(PackageName::pip(name)), "{input:?}");
+                let mut extras = r.extras.clone();
+                extras.sort();
+                assert_eq!(extras, str_list(&case["extras"]), "{input:?}");
+                assert_eq!(sorted_specs(&r), str_list(&case["specifiers"]), "{input:?}");
+                assert_eq!(r.marker.as_deref(), case["marker"].as_str(), "{input:?}");
+                assert_eq!(r.url.as_deref(), case["url"].as_str(), "{input:?}");
+                // packaging prints `name@ URL`; the canonical form has ` @ ` (module doc)
+                let packaging = case["str"].as_str().expect("str");
+                let expected = match packaging.split_once("@ ") {
+                    Some((left, right)) if r.url.is_some() => {
+                        let bare = left.trim_start_matches(|c: char| c != '[' && c != '@');
+                        format!("{}{bare} @ {right}", PackageName::pip(name))
+                    }
+                    _ => {
+                        let rest = packaging
+                            .strip_prefix(name)
+                            .expect("str starts with the name");
+                        format!("{}{rest}", PackageName::pip(name))
+                    }
+                };
+                assert_eq!(r.canonical(), expected, "{input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_what_packaging_rejects() {
+        let v = fixture("pep508/packaging_vectors.json");
+        let rejected = v["rejected"].as_array().expect("rejected");
+        assert!(rejected.len() >= 40);
+        for case in rejected {
+            let input = case["input"].as_str().expect("input");
+            let e = parse_pep508(input).expect_err(input);
+            assert!(e.offset <= input.len(), "{input:?}: offset {}", e.offset);
+            assert!(!e.message.ends_with('.'), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn agrees_with_azureml_pip_pinning_vectors() {
+        let v = fixture("azureml/vectors/pip_pinning_vectors.json");
+        for case in v.as_array().expect("array") {
+            let line = case["line"].as_str().expect("line");
+            let r: PipRequirement = line.parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+            let name = case["name"].as_str().expect("name");
+            assert_eq!(r.name, Some(PackageName::pip(name)), "{line}");
+            assert_eq!(r.extras, str_list(&case["extras"]), "{line}");
+            assert_eq!(r.url.as_deref(), case["url"].as_str(), "{line}");
+            assert_eq!(r.marker.as_deref(), case["marker"].as_str(), "{line}");
+            let mut want = str_list(&case["specifiers"]);
+            want.sort();
+            assert_eq!(sorted_specs(&r), want, "{line}");
+            // A VCS URL at a full commit is pinned here, unlike the file's column.
+            let at_commit =
+                r.is_vcs() && line.ends_with(&"3f786850e387550fdab836ed7e6dc881de23001b");
+            let exact = case["exact_version_pin"].as_bool().expect("bool") || at_commit;
+            assert_eq!(r.pin().state.is_pinned(), exact, "{line}: {:?}", r.pin());
+        }
+    }
+
+    #[test]
+    fn pin_states_follow_the_rules() {
+        let state = |s: &str| s.parse::<PipRequirement>().expect(s).pin().state;
+        let sha = "3f786850e387550fdab836ed7e6dc881de23001b";
+        assert_eq!(state("numpy==1.24.3"), PinState::Exact);
+        assert_eq!(state("numpy===1.24.3"), PinState::Exact);
+        assert_eq!(state("numpy==1.24.*"), PinState::Wildcard);
+        assert_eq!(state("numpy~=1.24.3"), PinState::Range);
+        assert_eq!(state("numpy!=1.24.0"), PinState::Range);
+        assert_eq!(state("numpy>=1.24,<2"), PinState::Range);
+        assert_eq!(state("numpy >= 1.24 , == 1.24.3"), PinState::Range);
+        assert_eq!(state("numpy"), PinState::Unpinned);
+        assert_eq!(
+            state("x @ https://e.com/x-1.0-py3-none-any.whl"),
+            PinState::Unpinned
+        );
+        assert_eq!(
+            state("x @ https://e.com/x-1.0.tar.gz#sha256=abc"),
+            PinState::Exact
+        );
+        assert_eq!(
+            state("https://e.com/x-1.0-py3-none-any.whl --hash=sha256:abc"),
+            PinState::Exact
+        );
+        assert_eq!(
+            state(&format!("git+https://g.com/o/r.git@{sha}#egg=r")),
+            PinState::Exact
+        );
+        assert_eq!(
+            state("git+https://g.com/o/r.git@v1.0#egg=r"),
+            PinState::Unpinned
+        );
+        assert_eq!(
+            state("git+https://github.com/huggingface/peft.git"),
+            PinState::Unpinned
+        );
+        assert_eq!(state("./pkg"), PinState::Unpinned);
+        assert_eq!(state("-e ."), PinState::Unpinned);
+        assert_eq!(state("x @ file:///tmp/x"), PinState::Unpinned);
+        assert_eq!(state("pkg=={{latest-pypi-version}}"), PinState::Template);
+        assert_eq!(
+            state("pkg[x]~={{latest-pypi-version:1.2}}"),
+            PinState::Template
+        );
+    }
+
+    #[test]
+    fn pin_reasons_are_short_sentences() {
+        let reason = |s: &str| s.parse::<PipRequirement>().expect(s).pin().reason;
+        insta::assert_snapshot!(reason("numpy==1.24.3"), @"exact version `1.24.3`");
+        insta::assert_snapshot!(reason("numpy==1.24.*"), @"`==1.24.*` matches any release with that prefix");
+        insta::assert_snapshot!(reason("numpy>=1.24"), @"`>=1.24` allows a range of versions");
+        insta::assert_snapshot!(reason("numpy >= 1.24 , == 1.24.3"), @"several specifiers (`==1.24.3,>=1.24`) are effectively exact, but only a single `==` counts as pinned");
+        insta::assert_snapshot!(reason("numpy"), @"no version specifier");
+        insta::assert_snapshot!(reason("x @ git+https://g.com/o/r.git@v1.0"), @"`@v1.0` is a tag or branch, and a tag or branch can move; pin a full commit");
+        insta::assert_snapshot!(reason("x @ https://e.com/x.tar.gz"), @"direct URL without `--hash` or `#sha256=` can change");
+        insta::assert_snapshot!(reason("-e ./local_pkg"), @"editable install of local path `./local_pkg` is not pinned");
+        insta::assert_snapshot!(reason("./pkg"), @"local path `./pkg` is not pinned");
+        insta::assert_snapshot!(reason("mltable=={{latest-pypi-version}}"), @"release template `{{latest-pypi-version}}`; resolved only when the asset is published");
+    }
+
+    #[test]
+    fn templates_keep_their_text() {
+        let r: PipRequirement = "pkg[x]~={{latest-pypi-version:1.2}}; python_version>'3'"
+            .parse()
+            .expect("parses");
+        assert_eq!(r.specifiers[0].operator, "~=");
+        assert_eq!(r.specifiers[0].version, "{{latest-pypi-version:1.2}}");
+        assert_eq!(
+            r.canonical(),
+            "pkg[x]~={{latest-pypi-version:1.2}}; python_version > \"3\""
+        );
+        assert!(parse_pep508("pkg=={{latest-pypi-version}}").is_err());
+    }
+
+    #[test]
+    fn urls_and_paths_as_pip_reads_them() {
+        let sha = "3f786850e387550fdab836ed7e6dc881de23001b";
+        let r: PipRequirement = format!("git+https://github.com/org/repo.git@{sha}#egg=Repo[x]")
+            .parse()
+            .expect("vcs");
+        assert_eq!(r.name.as_ref().map(PackageName::as_str), Some("repo"));
+        assert_eq!(r.extras, ["x"]);
+        let r: PipRequirement = "git+https://github.com/huggingface/peft.git"
+            .parse()
+            .expect("bare");
+        assert_eq!(r.name, None);
+        assert_eq!(r.canonical(), "git+https://github.com/huggingface/peft.git");
+        let r: PipRequirement =
+            "https://example.com/pkgs/my_lib-2.0.0-py3-none-any.whl; python_version >= '3.8'"
+                .parse()
+                .expect("wheel");
+        assert_eq!(r.name.as_ref().map(PackageName::as_str), Some("my-lib"));
+        assert_eq!(r.wheel_version(), Some("2.0.0"));
+        assert_eq!(r.marker.as_deref(), Some("python_version >= \"3.8\""));
+        assert_eq!(
+            r.canonical(),
+            "my-lib @ https://example.com/pkgs/my_lib-2.0.0-py3-none-any.whl ; python_version >= \"3.8\""
+        );
+        let r: PipRequirement =
+            "https://aka.ms/automl-resources/packages/en_core_web_sm-3.7.1.tar.gz"
+                .parse()
+                .expect("sdist");
+        assert_eq!(r.name, None);
+        let r: PipRequirement = "-e ./local_pkg[dev]".parse().expect("editable");
+        assert!(r.editable && r.is_local_path());
+        assert_eq!(r.url.as_deref(), Some("./local_pkg"));
+        assert_eq!(r.extras, ["dev"]);
+        assert_eq!(r.canonical(), "-e ./local_pkg");
+        let r: PipRequirement = ".".parse().expect("dot");
+        assert_eq!((r.name, r.url.as_deref()), (None, Some(".")));
+        let r: PipRequirement = "-e git+https://g.com/o/r@master#egg=ldm"
+            .parse()
+            .expect("editable vcs");
+        assert!(r.editable && r.is_vcs());
+        assert_eq!(r.name.as_ref().map(PackageName::as_str), Some("ldm"));
+    }
+
+    #[test]
+    fn canonical_sorts_extras_specifiers_and_hashes() {
+        let r: PipRequirement =
+            "Foo_Bar[b,a] (<2, >=1) ; python_version>'3.8' --hash=sha256:bb --hash sha256:aa"
+                .parse()
+                .expect("parses");
+        assert_eq!(
+            r.canonical(),
+            "foo-bar[a,b]<2,>=1; python_version > \"3.8\" --hash=sha256:aa --hash=sha256:bb"
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_problem() {
+        insta::assert_snapshot!(err("numpy=="), @r"
+        numpy==
+               ^ expected a version after `==`
+        ");
+        insta::assert_snapshot!(err("numpy=1.0"), @r"
+        numpy=1.0
+             ^ expected a version operator (`==`, `>=`, …); `=` alone is not one
+        ");
+        insta::assert_snapshot!(err("numpy~=1"), @r"
+        numpy~=1
+               ^ expected a version with at least two parts (like `1.4`) after `~=`
+        ");
+        insta::assert_snapshot!(err("numpy>=1.0.*"), @r"
+        numpy>=1.0.*
+             ^ a `.*` suffix can only be used with `==` or `!=`
+        ");
+        insta::assert_snapshot!(err("numpy[a b]"), @r"
+        numpy[a b]
+                ^ expected `,` between extra names
+        ");
+        insta::assert_snapshot!(err("numpy; python_version >= 3.8"), @r#"
+        numpy; python_version >= 3.8
+                                 ^ expected a marker variable (like `python_version`) or a quoted string
+        "#);
+        insta::assert_snapshot!(err("numpy; python_version = '3'"), @r#"
+        numpy; python_version = '3'
+                              ^ expected a marker operator (`==`, `!=`, `<`, `<=`, `>`, `>=`, `~=`, `===`, `in` or `not in`)
+        "#);
+        insta::assert_snapshot!(err("numpy (>=1.0"), @r"
+        numpy (>=1.0
+                    ^ expected `)` to close the version specifier
+        ");
+        insta::assert_snapshot!(err("x @ https://e.com/x.whl extra"), @r"
+        x @ https://e.com/x.whl extra
+                                ^ expected `;` and a marker, or the end, after the URL
+        ");
+        insta::assert_snapshot!(err("pkg=={{latest-pypi-version"), @r"
+        pkg=={{latest-pypi-version
+             ^ expected `}}` to close the release template
+        ");
+        insta::assert_snapshot!(err("numpy --index-url x"), @r"
+        numpy --index-url x
+              ^ unexpected option `--index-url`; only `-e` and `--hash` go with a requirement
+        ");
+        insta::assert_snapshot!(err("-e"), @r"
+        -e
+          ^ expected a value after `--editable`
+        ");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_input(s in "\\PC{0,60}") {
+            let _ = s.parse::<PipRequirement>();
+            let _ = parse_pep508(&s);
+        }
+
+        #[test]
+        fn never_panics_on_requirement_like_input(s in "[a-z_.\\-]{0,6}[ \\[\\](),;@=<>!~*.0-9a-z'\"+{}#]{0,30}") {
+            if let Ok(r) = s.parse::<PipRequirement>() {
+                let _ = (r.pin(), r.canonical());
+            }
+            let _ = parse_pep508(&s);
+        }
+    }
 }
