@@ -475,7 +475,7 @@ fn url_requirement(url: &str, offset: usize) -> Result<PipRequirement, Pep508Err
                 "expected a package name in `#egg=`",
             ));
         }
-        name = Some(PackageName::pip(&n));
+        name = Some(PackageName::pip(n));
         extras = x;
     } else if let Some((n, _)) = wheel_name_version(url) {
         name = Some(PackageName::pip(n));
@@ -802,10 +802,14 @@ fn python_string(body: &str) -> Option<String> {
     Some(out)
 }
 
+/// How deep marker parentheses may nest (the parser recurses on them).
+const MAX_MARKER_DEPTH: usize = 64;
+
 struct Parser<'a> {
     s: &'a str,
     pos: usize,
     templates: bool,
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -814,6 +818,7 @@ impl<'a> Parser<'a> {
             s,
             pos: 0,
             templates,
+            depth: 0,
         }
     }
 
@@ -1178,8 +1183,15 @@ impl<'a> Parser<'a> {
     fn marker_atom(&mut self) -> Result<MarkerNode, Pep508Error> {
         self.ws();
         let node = if self.eat("(") {
+            self.depth += 1;
+            if self.depth > MAX_MARKER_DEPTH {
+                return Err(self.err(format!(
+                    "marker groups nested deeper than {MAX_MARKER_DEPTH} levels"
+                )));
+            }
             self.ws();
             let inner = self.marker_list()?;
+            self.depth -= 1;
             self.ws();
             if !self.eat(")") {
                 return Err(self.err("expected `)` to close the marker group, or `and`/`or`"));
@@ -1660,6 +1672,26 @@ mod tests {
         -e
           ^ expected a value after `--editable`
         ");
+    }
+
+    #[test]
+    fn deeply_nested_markers_are_an_error_not_a_stack_overflow() {
+        let s = format!(
+            "x; {}python_version > '3'{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        let e = parse_pep508(&s).expect_err("too deep");
+        insta::assert_snapshot!(e.message, @"marker groups nested deeper than 64 levels");
+        let ok = format!(
+            "x; {}python_version > '3'{}",
+            "(".repeat(60),
+            ")".repeat(60)
+        );
+        assert_eq!(
+            parse_pep508(&ok).expect("parses").marker.as_deref(),
+            Some("python_version > \"3\"")
+        );
     }
 
     proptest::proptest! {

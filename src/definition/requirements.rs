@@ -510,3 +510,486 @@ fn unquote(pos: usize, v: &str) -> (usize, &str) {
     }
     (pos, v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pin::PinState;
+
+    fn corpus(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/corpus/files")
+            .join(path)
+    }
+
+    fn names(deps: &[Dependency]) -> Vec<String> {
+        deps.iter().map(Dependency::display_name).collect()
+    }
+
+    fn unpinned(deps: &[Dependency]) -> Vec<String> {
+        deps.iter()
+            .filter(|d| d.pin.state == PinState::Unpinned)
+            .map(Dependency::display_name)
+            .collect()
+    }
+
+    fn from_text(text: &str) -> Result<PipFile, DefinitionError> {
+        parse(&SourceFile::from_text("requirements.txt", text))
+    }
+
+    fn error_at(text: &str) -> String {
+        match from_text(text) {
+            Err(DefinitionError::Parse(e)) => format!("{e}\n{}", e.snippet().unwrap_or_default()),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn whisper_marker_with_and_or_parses_and_the_rest_is_unpinned() {
+        let f = load(&corpus("openai__whisper/requirements.txt")).expect("loads");
+        assert_eq!(
+            unpinned(&f.requirements),
+            [
+                "numba",
+                "numpy",
+                "torch",
+                "tqdm",
+                "more-itertools",
+                "tiktoken"
+            ]
+        );
+        let triton = &f.requirements[6];
+        assert_eq!(
+            triton.canonical(),
+            "triton>=2.0.0; platform_machine == \"x86_64\" and sys_platform == \"linux\" or sys_platform == \"linux2\""
+        );
+        assert_eq!(triton.pin.state, PinState::Range);
+        assert_eq!((triton.origin.line, triton.origin.column), (7, 1));
+    }
+
+    #[test]
+    fn xformers_include_chain_is_followed_in_order() {
+        let root = corpus("facebookresearch__xformers/requirements-benchmark.txt");
+        let f = load(&root).expect("loads");
+        let dir = root.parent().expect("folder");
+        assert_eq!(
+            f.files,
+            [
+                root.clone(),
+                dir.join("requirements-test.txt"),
+                dir.join("requirements.txt")
+            ]
+        );
+        let from = |name: &str| {
+            let d = f
+                .requirements
+                .iter()
+                .find(|d| d.display_name() == name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            let file = d
+                .origin
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            (file.unwrap_or_default(), d.origin.line)
+        };
+        assert_eq!(from("torch"), ("requirements.txt".to_owned(), 3));
+        assert_eq!(from("flake8"), ("requirements-test.txt".to_owned(), 10));
+        assert_eq!(
+            from("torchmetrics"),
+            ("requirements-benchmark.txt".to_owned(), 10)
+        );
+        // included requirements come where the `-r` line is
+        assert_eq!(names(&f.requirements)[..3], ["torch", "numpy", "mslk"]);
+        let flake8 = f
+            .requirements
+            .iter()
+            .find(|d| d.display_name() == "flake8")
+            .expect("flake8");
+        assert_eq!(flake8.pin.state, PinState::Exact);
+        assert_eq!(flake8.canonical(), "flake8==6.1.0");
+        let tm = f.requirements.last().expect("last");
+        assert_eq!(tm.canonical(), "torchmetrics<0.10.1,>=0.7.0");
+        assert_eq!(f.includes.len(), 2);
+        assert!(
+            f.includes
+                .iter()
+                .all(|i| i.kind == IncludeKind::Requirements && !i.is_remote())
+        );
+    }
+
+    #[test]
+    fn alpaca_bare_git_url_has_no_name_and_duplicates_stay() {
+        let f = load(&corpus("tloen__alpaca-lora/requirements.txt")).expect("loads");
+        let peft = &f.requirements[8];
+        assert_eq!(peft.name, None);
+        assert_eq!(peft.raw, "git+https://github.com/huggingface/peft.git");
+        assert_eq!(peft.pin.state, PinState::Unpinned);
+        let blacks: Vec<String> = f
+            .requirements
+            .iter()
+            .filter(|d| d.name.as_ref().is_some_and(|n| n.as_str() == "black"))
+            .map(Dependency::canonical)
+            .collect();
+        assert_eq!(blacks, ["black", "black[jupyter]"]);
+    }
+
+    #[test]
+    fn dinov2_extra_index_urls_are_options_even_mid_file() {
+        let f = load(&corpus("facebookresearch__dinov2/requirements.txt")).expect("loads");
+        let opts: Vec<(&str, Option<&str>, u32)> = f
+            .options
+            .iter()
+            .map(|o| (o.name.as_str(), o.value.as_deref(), o.origin.line))
+            .collect();
+        assert_eq!(
+            opts,
+            [
+                (
+                    "--extra-index-url",
+                    Some("https://download.pytorch.org/whl/cu117"),
+                    1
+                ),
+                ("--extra-index-url", Some("https://pypi.nvidia.com"), 10),
+            ]
+        );
+        assert_eq!(f.requirements.len(), 9);
+        assert_eq!(
+            unpinned(&f.requirements),
+            ["omegaconf", "fvcore", "iopath", "submitit", "cuml-cu11"]
+        );
+    }
+
+    #[test]
+    fn acpt_crlf_file_with_release_templates() {
+        let f = load(&corpus(
+            "Azure__azureml-assets/assets/training/finetune_acft_hf_nlp/environments/acpt/context/requirements.txt",
+        ))
+        .expect("loads");
+        assert_eq!(f.requirements.len(), 27);
+        let templated: Vec<String> = f
+            .requirements
+            .iter()
+            .filter(|d| d.pin.state == PinState::Template)
+            .map(Dependency::display_name)
+            .collect();
+        assert_eq!(
+            templated,
+            [
+                "azureml-acft-accelerator",
+                "azureml-acft-common-components",
+                "azureml-acft-contrib-hf-nlp",
+                "azureml-evaluate-mlflow",
+                "mltable"
+            ]
+        );
+        assert_eq!(f.templates.len(), 5);
+        assert_eq!(f.templates[1].text, "{{latest-pypi-version}}");
+        assert_eq!(
+            (f.templates[1].origin.line, f.templates[1].origin.column),
+            (2, 33)
+        );
+        assert!(f.requirements.iter().all(|d| !d.raw.contains('\r')));
+    }
+
+    #[test]
+    fn rag_constraints_file_as_a_conda_pip_entry() {
+        let dir = corpus(
+            "Azure__azureml-assets/assets/large_language_models/rag/environments/rag_embeddings/context",
+        );
+        let conda = dir.join("conda_dependencies.yaml");
+        let entries = vec![
+            (
+                "-c /pip_constraints.txt".to_owned(),
+                Origin::new(&conda, 9, 5),
+            ),
+            (
+                "azureml-rag>=0.2.37.1".to_owned(),
+                Origin::new(&conda, 11, 5),
+            ),
+            (
+                "azureml-mlflow=={{latest-pypi-version}}".to_owned(),
+                Origin::new(&conda, 20, 5),
+            ),
+            (String::new(), Origin::new(&conda, 21, 5)),
+            ("# comment".to_owned(), Origin::new(&conda, 22, 5)),
+        ];
+        let f = parse_entries(&entries, &dir).expect("loads");
+        assert_eq!(f.files, [dir.join("pip_constraints.txt")]);
+        assert_eq!(f.includes.len(), 1);
+        assert_eq!(f.includes[0].kind, IncludeKind::Constraints);
+        assert_eq!(f.includes[0].target, "/pip_constraints.txt");
+        assert_eq!(f.constraints.len(), 12);
+        assert!(f.constraints.iter().all(|d| d.pin.state == PinState::Range));
+        assert_eq!(f.constraints[5].display_name(), "pynacl");
+        assert_eq!(f.constraints[5].origin.line, 14);
+        assert_eq!(names(&f.requirements), ["azureml-rag", "azureml-mlflow"]);
+        assert_eq!(f.requirements[1].origin, Origin::new(&conda, 20, 5));
+        assert_eq!(f.templates[0].origin, Origin::new(&conda, 20, 21));
+    }
+
+    #[test]
+    fn automl_remote_include_with_bracketed_annotation_loads() {
+        let conda = corpus(
+            "Azure__MachineLearningNotebooks/how-to-use-azureml/automated-machine-learning/automl_env_linux.yml",
+        );
+        let entries = vec![
+            (
+                "https://aka.ms/automl-resources/packages/en_core_web_sm-3.7.1.tar.gz".to_owned(),
+                Origin::new(&conda, 29, 5),
+            ),
+            (
+                "-r https://automlcesdkdataresources.blob.core.windows.net/validated-requirements/1.59.0/validated_linux_requirements.txt [--no-deps]".to_owned(),
+                Origin::new(&conda, 30, 5),
+            ),
+        ];
+        let f = parse_entries(&entries, conda.parent().expect("folder")).expect("loads");
+        assert_eq!(f.includes.len(), 1);
+        assert!(f.includes[0].is_remote());
+        assert_eq!(f.includes[0].origin, Origin::new(&conda, 30, 5));
+        assert!(f.files.is_empty());
+        assert_eq!(f.requirements[0].pin.state, PinState::Unpinned);
+    }
+
+    #[test]
+    fn hashes_vcs_wheel_editable_and_include() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/azureml/inputs/requirements-hashes.txt");
+        let f = load(&root).expect("loads");
+        let opts: Vec<&str> = f.options.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(opts, ["--index-url", "--extra-index-url"]);
+        let numpy = &f.requirements[0];
+        assert_eq!(numpy.pin.state, PinState::Exact);
+        assert_eq!((numpy.origin.line, numpy.origin.column), (3, 1));
+        let crate::definition::DependencySpec::Pip(req) = &numpy.spec else {
+            panic!("pip spec");
+        };
+        assert_eq!(
+            req.hashes,
+            [format!("sha256:{}", "0123456789abcdef".repeat(4))]
+        );
+        assert_eq!(
+            numpy.canonical(),
+            format!(
+                "numpy==1.24.3 --hash=sha256:{}",
+                "0123456789abcdef".repeat(4)
+            )
+        );
+        let states: Vec<(String, PinState, u32)> = f
+            .requirements
+            .iter()
+            .map(|d| (d.display_name(), d.pin.state, d.origin.line))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("numpy".to_owned(), PinState::Exact, 3),
+                ("pandas".to_owned(), PinState::Range, 5),
+                ("repo".to_owned(), PinState::Exact, 6),
+                ("mylib".to_owned(), PinState::Unpinned, 7),
+                ("-e ./local_pkg".to_owned(), PinState::Unpinned, 8),
+                ("scipy".to_owned(), PinState::Exact, 1),
+            ]
+        );
+        assert_eq!(f.files, [root.clone(), root.with_file_name("other.txt")]);
+        assert_eq!(
+            f.includes[0].resolved.as_deref(),
+            Some(root.with_file_name("other.txt").as_path())
+        );
+    }
+
+    #[test]
+    fn include_cycle_is_an_error_with_the_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.txt"), "numpy\n-r b.txt\n").expect("write");
+        std::fs::write(dir.path().join("b.txt"), "-r a.txt\n").expect("write");
+        let err = load(&dir.path().join("a.txt")).expect_err("cycle");
+        let DefinitionError::IncludeCycle { chain } = &err else {
+            panic!("expected a cycle, got {err:?}");
+        };
+        let names: Vec<String> = chain
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["a.txt", "b.txt", "a.txt"]);
+    }
+
+    #[test]
+    fn deep_includes_stop_at_the_limit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..=MAX_INCLUDE_DEPTH + 2 {
+            std::fs::write(
+                dir.path().join(format!("{i}.txt")),
+                format!("-r {}.txt\n", i + 1),
+            )
+            .expect("write");
+        }
+        let err = load(&dir.path().join("0.txt")).expect_err("too deep");
+        assert!(
+            matches!(
+                err,
+                DefinitionError::IncludeTooDeep {
+                    limit: MAX_INCLUDE_DEPTH,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn missing_include_names_the_including_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("req.txt");
+        std::fs::write(&root, "numpy\n  -r  missing.txt\n").expect("write");
+        let err = load(&root).expect_err("missing");
+        let DefinitionError::MissingReference { origin, target, .. } = &err else {
+            panic!("expected a missing reference, got {err:?}");
+        };
+        assert_eq!(
+            (origin.file.as_path(), origin.line, origin.column),
+            (root.as_path(), 2, 7)
+        );
+        assert_eq!(target, &dir.path().join("missing.txt"));
+    }
+
+    #[test]
+    fn utf16_and_utf8_bom_copies_read_the_same() {
+        let original = corpus("openai__whisper/requirements.txt");
+        let text = std::fs::read_to_string(&original).expect("read");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in text.replace('\n', "\r\n").encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+        bom8.extend_from_slice(text.as_bytes());
+        let base = load(&original).expect("loads");
+        let canon = |f: &PipFile| -> Vec<(String, u32, u32)> {
+            f.requirements
+                .iter()
+                .map(|d| (d.canonical(), d.origin.line, d.origin.column))
+                .collect()
+        };
+        for (name, bytes) in [("utf16.txt", utf16), ("bom8.txt", bom8)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            assert_eq!(canon(&load(&path).expect("loads")), canon(&base), "{name}");
+        }
+    }
+
+    #[test]
+    fn comments_continuations_and_options() {
+        let f = from_text(
+            "# top\n\
+             numpy==1.0 # trailing\n\
+             git+https://g.com/o/r.git@v1#egg=r\n\
+             pandas \\\n  >=1.5 \\\n  --hash=sha256:aa\n\
+             -i https://i.example/simple\n\
+             --pre\n\
+             --no-binary=:all:\n\
+             -f ./wheels\n\
+             --trusted-host i.example\n\
+             --unknown-thing value\n\
+             --require-hashes\n\
+             torch \\",
+        )
+        .expect("parses");
+        let deps: Vec<(String, u32, u32)> = f
+            .requirements
+            .iter()
+            .map(|d| (d.canonical(), d.origin.line, d.origin.column))
+            .collect();
+        assert_eq!(
+            deps,
+            [
+                ("numpy==1.0".to_owned(), 2, 1),
+                ("r @ git+https://g.com/o/r.git@v1#egg=r".to_owned(), 3, 1),
+                ("pandas>=1.5 --hash=sha256:aa".to_owned(), 4, 1),
+                ("torch".to_owned(), 14, 1),
+            ]
+        );
+        let opts: Vec<(&str, Option<&str>)> = f
+            .options
+            .iter()
+            .map(|o| (o.name.as_str(), o.value.as_deref()))
+            .collect();
+        assert_eq!(
+            opts,
+            [
+                ("--index-url", Some("https://i.example/simple")),
+                ("--pre", None),
+                ("--no-binary", Some(":all:")),
+                ("--find-links", Some("./wheels")),
+                ("--trusted-host", Some("i.example")),
+                ("--unknown-thing", Some("value")),
+                ("--require-hashes", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn remote_includes_are_recorded_not_fetched() {
+        let f = from_text("-r https://example.com/req.txt\n-c http://example.com/c.txt\n")
+            .expect("parses");
+        assert_eq!(f.includes.len(), 2);
+        assert!(f.includes.iter().all(Include::is_remote));
+        assert_eq!(f.includes[1].kind, IncludeKind::Constraints);
+        assert!(f.files.len() == 1);
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_bad_character() {
+        insta::assert_snapshot!(error_at("numpy\n  pandas==\n"), @r"
+        requirements.txt:2:11: expected a version after `==`
+          |
+        2 |   pandas==
+          |           ^
+        ");
+        insta::assert_snapshot!(error_at("torch \\\n  >=abc\n"), @r"
+        requirements.txt:2:5: expected a version after `>=`
+          |
+        2 |   >=abc
+          |     ^
+        ");
+        insta::assert_snapshot!(error_at("numpy --index-url x\n"), @r"
+        requirements.txt:1:7: unexpected option `--index-url` after a requirement; only `--hash`, `--config-settings` and `--global-option` go there
+          |
+        1 | numpy --index-url x
+          |       ^
+        ");
+        insta::assert_snapshot!(error_at("--extra-index-url\n"), @r"
+        requirements.txt:1:18: expected a value after `--extra-index-url`
+          |
+        1 | --extra-index-url
+          |                  ^
+        ");
+        insta::assert_snapshot!(error_at("x; python_version >= '3.8' xor os_name == 'nt'"), @r#"
+        requirements.txt:1:28: expected `and`, `or` or the end of the requirement
+          |
+        1 | x; python_version >= '3.8' xor os_name == 'nt'
+          |                            ^
+        "#);
+    }
+
+    #[test]
+    fn entry_errors_point_into_the_conda_file() {
+        let entries = vec![("numpy>=1.0,<".to_owned(), Origin::new("conda.yml", 7, 5))];
+        let Err(DefinitionError::Parse(e)) = parse_entries(&entries, Path::new(".")) else {
+            panic!("expected a parse error");
+        };
+        insta::assert_snapshot!(e.to_string(), @"conda.yml:7:17: expected a version after `<`");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_file(s in "(\\PC|\n|\\\\|#| |-r|-e|--hash=){0,80}") {
+            let _ = from_text(&s);
+        }
+    }
+}
