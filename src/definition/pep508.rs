@@ -107,9 +107,10 @@ impl PipRequirement {
         }
         if self.editable {
             let target = self.url.as_deref().unwrap_or(".");
+            let what = if is_local(target) { "local path " } else { "" };
             return Pin::new(
                 PinState::Unpinned,
-                format!("editable install of local path `{target}` is not pinned"),
+                format!("editable install of {what}`{target}` is not pinned"),
             );
         }
         if let Some(url) = &self.url {
@@ -1550,6 +1551,7 @@ mod tests {
         insta::assert_snapshot!(reason("x @ https://e.com/x.tar.gz"), @"direct URL without `--hash` or `#sha256=` can change");
         insta::assert_snapshot!(reason("-e ./local_pkg"), @"editable install of local path `./local_pkg` is not pinned");
         insta::assert_snapshot!(reason("./pkg"), @"local path `./pkg` is not pinned");
+        insta::assert_snapshot!(reason("-e git+https://g.com/o/r@main#egg=r"), @"editable install of `git+https://g.com/o/r@main#egg=r` is not pinned");
         insta::assert_snapshot!(reason("mltable=={{latest-pypi-version}}"), @"release template `{{latest-pypi-version}}`; resolved only when the asset is published");
     }
 

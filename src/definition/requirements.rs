@@ -752,6 +752,38 @@ mod tests {
     }
 
     #[test]
+    fn latent_diffusion_editable_entries() {
+        let conda = corpus("CompVis__latent-diffusion/environment.yaml");
+        let entries: Vec<(String, Origin)> = [
+            (25, "-e git+https://github.com/CompVis/taming-transformers.git@master#egg=taming-transformers"),
+            (26, "-e git+https://github.com/openai/CLIP.git@main#egg=clip"),
+            (27, "-e ."),
+        ]
+        .into_iter()
+        .map(|(line, text)| (text.to_owned(), Origin::new(&conda, line, 7)))
+        .collect();
+        let f = parse_entries(&entries, conda.parent().expect("folder")).expect("loads");
+        let deps: Vec<(String, PinState, bool)> = f
+            .requirements
+            .iter()
+            .map(|d| {
+                let editable =
+                    matches!(&d.spec, crate::definition::DependencySpec::Pip(r) if r.editable);
+                (d.display_name(), d.pin.state, editable)
+            })
+            .collect();
+        assert_eq!(
+            deps,
+            [
+                ("taming-transformers".to_owned(), PinState::Unpinned, true),
+                ("clip".to_owned(), PinState::Unpinned, true),
+                ("-e .".to_owned(), PinState::Unpinned, true),
+            ]
+        );
+        assert_eq!(f.requirements[2].canonical(), "-e .");
+    }
+
+    #[test]
     fn hashes_vcs_wheel_editable_and_include() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/azureml/inputs/requirements-hashes.txt");
