@@ -84,11 +84,11 @@ impl ParseError {
 /// Why bytes could not be read as text.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("invalid UTF-8 at line {line}, column {column}")]
+    #[error("invalid UTF-8")]
     InvalidUtf8 { line: u32, column: u32 },
-    #[error("invalid UTF-16 (unpaired surrogate or odd length) at byte {offset}")]
+    #[error("invalid UTF-16 (an unpaired surrogate or an odd length) at byte {offset}")]
     InvalidUtf16 { offset: usize },
-    #[error("file contains a NUL byte at line {line}, column {column}; is it binary?")]
+    #[error("a NUL byte: is this a binary file?")]
     NulByte { line: u32, column: u32 },
 }
 
@@ -191,13 +191,12 @@ pub enum ReadError {
         size: u64,
         limit: u64,
     },
-    #[error("{path}:{line}:{column}: {source}", path = .path.display())]
+    #[error("{path}:{line}:{column}: {kind}", path = .path.display())]
     Decode {
         path: PathBuf,
         line: u32,
         column: u32,
-        #[source]
-        source: DecodeError,
+        kind: DecodeError,
     },
 }
 
@@ -225,13 +224,13 @@ impl SourceFile {
         let path = path.into();
         match decode(bytes) {
             Ok(text) => Ok(Self { path, text }),
-            Err(source) => {
-                let (line, column) = source.line_col();
+            Err(kind) => {
+                let (line, column) = kind.line_col();
                 Err(ReadError::Decode {
                     path,
                     line,
                     column,
-                    source,
+                    kind,
                 })
             }
         }

@@ -44,8 +44,23 @@ pub fn render(err: &anyhow::Error) -> String {
         }
         if let Some(d) = cause.downcast_ref::<DefinitionError>() {
             hint = hint.or_else(|| hint_for(d));
+            if let DefinitionError::Parse(p) = d {
+                snippet = snippet.or_else(|| p.snippet());
+            }
         }
-        if let Some(ReadError::Decode { .. }) = cause.downcast_ref::<ReadError>() {
+        if let Some(crate::config::ConfigError::Parse(p)) =
+            cause.downcast_ref::<crate::config::ConfigError>()
+        {
+            snippet = snippet.or_else(|| p.snippet());
+        }
+        let read =
+            cause
+                .downcast_ref::<ReadError>()
+                .or(match cause.downcast_ref::<DefinitionError>() {
+                    Some(DefinitionError::Read(r)) => Some(r),
+                    _ => None,
+                });
+        if let Some(ReadError::Decode { .. }) = read {
             hint = hint.or(Some(
                 "save the file as UTF-8 (or UTF-16 with a byte-order mark)".to_owned(),
             ));

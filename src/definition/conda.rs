@@ -651,7 +651,7 @@ mod tests {
         "dependencies:\n  - pip:\n    - {a: b}\n" => env/environment.yml:3:7: expected a pip requirement, found a mapping
         "dependencies:\n  - numpy=>1.2\n" => env/environment.yml:2:11: invalid conda spec `numpy=>1.2`: expected a version after `=`, found `>1.2`
         "dependencies:\n  - 'numpy 1.2[x=1]'\n" => env/environment.yml:2:16: invalid conda spec `numpy 1.2[x=1]`: unknown bracket key `x`; expected `version`, `build`, `channel`, `subdir`, `url`, `md5`, `sha256`, `build_number`, `fn`, `license`, `license_family`, `track_features` or `namespace`
-        "dependencies: [\n" => env/environment.yml:1:15: error: line 1 column 15: unclosed bracket '['
+        "dependencies: [\n" => env/environment.yml:1:15: unclosed bracket '['
         "#);
     }
 

@@ -503,6 +503,17 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<EnvDefinition, Definit
         Some(k) => k,
         None => detect(path)?,
     };
+    // A folder holding one environment YAML stands for that file.
+    let resolved = if path.is_dir()
+        && matches!(
+            kind,
+            DefinitionKind::AzuremlV2 | DefinitionKind::AzuremlJob | DefinitionKind::Conda
+        ) {
+        folder_definition(path).unwrap_or_else(|| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    };
+    let path = resolved.as_path();
     let mut def = match kind {
         DefinitionKind::AzuremlV1 => azureml_v1::load(path)?,
         DefinitionKind::AzuremlV2 => azureml_v2::load(path)?,
@@ -530,6 +541,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<EnvDefinition, Definit
     Ok(def)
 }
 
+/// The environment file a folder stands for: `environment.yml`/`.yaml` or `env.yml`/`.yaml`.
+fn folder_definition(dir: &Path) -> Option<PathBuf> {
+    ["environment.yml", "environment.yaml", "env.yml", "env.yaml"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
 /// Tell the kind of a definition from its path (and, for YAML and JSON, a look at its keys).
 pub fn detect(path: &Path) -> Result<DefinitionKind, DefinitionError> {
     let unknown = || DefinitionError::UnknownKind {
@@ -545,7 +564,9 @@ pub fn detect(path: &Path) -> Result<DefinitionKind, DefinitionError> {
         if path.join("Dockerfile").is_file() {
             return Ok(DefinitionKind::Dockerfile);
         }
-        return Err(unknown());
+        return folder_definition(path)
+            .and_then(|f| yaml::detect_kind(&f))
+            .ok_or_else(unknown);
     }
     let file_name = path
         .file_name()

@@ -53,6 +53,20 @@ fn inference_environment_without_azureml_defaults_is_an_error() {
         &LintOptions::default(),
     );
     assert!(has(&f, Code::MissingAzuremlDefaults, None), "{f:?}");
+    // The example's pip list has no azureml-defaults: an error only when used for inference.
+    let f = codes(
+        "fixtures/example",
+        &LintOptions {
+            for_inference: true,
+        },
+    );
+    assert!(has(&f, Code::MissingAzuremlDefaults, None), "{f:?}");
+    let f = codes("fixtures/example", &LintOptions::default());
+    assert!(
+        !f.iter().any(|(c, _)| *c == Code::MissingAzuremlDefaults),
+        "{f:?}"
+    );
+    // This one pins azureml-defaults==1.38.0: nothing to report even for inference.
     let f = codes(
         "fixtures/azureml/inputs/v2/env_image_conda.yml",
         &LintOptions {
@@ -60,7 +74,7 @@ fn inference_environment_without_azureml_defaults_is_an_error() {
         },
     );
     assert!(
-        f.iter().any(|(c, _)| *c == Code::MissingAzuremlDefaults),
+        !f.iter().any(|(c, _)| *c == Code::MissingAzuremlDefaults),
         "{f:?}"
     );
 }
