@@ -75,6 +75,14 @@ pub fn lint(def: &EnvDefinition, options: &LintOptions) -> LintReport {
             ),
         ));
     }
+    // Every finding names a place: those about the definition as a whole point at its
+    // main file.
+    if let Some(main) = def.files.first() {
+        let line = def.whole_definition_line;
+        for f in findings.iter_mut().filter(|f| f.origin.is_none()) {
+            f.origin = Some(crate::source::Origin::new(main.clone(), line, 1));
+        }
+    }
     findings.sort_by(|a, b| (a.origin.as_ref(), a.code).cmp(&(b.origin.as_ref(), b.code)));
     LintReport {
         path: def.path.clone(),

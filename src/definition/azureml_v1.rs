@@ -45,6 +45,8 @@ struct EnvironmentWire<'a> {
 struct PythonWire<'a> {
     #[serde(default)]
     user_managed_dependencies: Option<bool>,
+    #[serde(default)]
+    interpreter_path: Option<String>,
     #[serde(borrow, default)]
     conda_dependencies: Option<&'a RawValue>,
 }
@@ -127,6 +129,10 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
     let python = wire.python;
     if let Some(p) = &python {
         def.user_managed = p.user_managed_dependencies.unwrap_or(false);
+        def.interpreter_path = p.interpreter_path.clone();
+        if def.user_managed {
+            def.whole_definition_line = key_line(source, "userManagedDependencies");
+        }
     }
     if let Some(conda_path) = conda_path.filter(|p| p.is_file()) {
         def.add_conda_file(conda::load(&conda_path)?);
@@ -242,6 +248,15 @@ fn find_origin(source: &SourceFile, value: &str) -> Origin {
         }
         None => source.origin(1, 1),
     }
+}
+
+/// The line of the first `"key"` in a JSON file (1 when absent).
+fn key_line(source: &SourceFile, key: &str) -> u32 {
+    let quoted = format!("\"{key}\"");
+    source
+        .text
+        .find(&quoted)
+        .map_or(1, |off| source.line_col(off).0)
 }
 
 fn json_error(source: &SourceFile, e: &serde_json::Error) -> ParseError {

@@ -29,7 +29,7 @@ struct EnvironmentWire {
     conda_file: Option<Spanned<StringOrMapping>>,
     build: Option<BuildWire>,
     os_type: Option<Text>,
-    inference_config: Option<serde_json::Value>,
+    inference_config: Option<Spanned<serde_json::Value>>,
     /// Pre-GA syntax.
     docker: Option<LegacyDockerWire>,
 }
@@ -123,7 +123,12 @@ pub fn from_source(
     if let Some(os) = wire.os_type {
         def.platform.os = os.0.to_lowercase();
     }
-    def.inference_config = wire.inference_config.filter(|v| !v.is_null());
+    if let Some(ic) = wire.inference_config.filter(|v| !v.value.is_null()) {
+        // The key is on the line above a block mapping's first entry, or on the same line.
+        let (line, _) = yaml::location(ic.referenced);
+        def.whole_definition_line = line;
+        def.inference_config = Some(ic.value);
+    }
 
     let mut legacy = false;
     let (image, build) = match wire.docker {

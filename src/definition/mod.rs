@@ -372,6 +372,12 @@ pub struct EnvDefinition {
     /// Azure ML v2 `inference_config`, as JSON.
     pub inference_config: Option<serde_json::Value>,
     pub templates: Vec<Template>,
+    /// Azure ML v1 `python.interpreterPath` (what runs in a user-managed environment).
+    pub interpreter_path: Option<String>,
+    /// The line of the main file that findings about the whole definition point at
+    /// (e.g. `userManagedDependencies`, `inference_config`); 1 when there is none.
+    #[serde(skip)]
+    pub whole_definition_line: u32,
     /// Where a definition uses syntax Azure ML no longer accepts (pre-GA v2 `docker:` / `file:`).
     pub legacy_syntax: Option<Origin>,
     /// Every file read to build this definition, in the order read.
@@ -406,6 +412,8 @@ impl EnvDefinition {
             r: None,
             inference_config: None,
             templates: Vec::new(),
+            interpreter_path: None,
+            whole_definition_line: 1,
             legacy_syntax: None,
             files: Vec::new(),
         }
