@@ -33,6 +33,17 @@ pub fn lint(def: &EnvDefinition, options: &LintOptions) -> LintReport {
     base_image(def, &mut findings);
     dependencies(def, &mut findings);
     conda_pip(def, &mut findings);
+    // `unpinned-conda-pip` already says why conda's `pip` is not pinned: one finding, not two.
+    let pip_origins: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == Code::UnpinnedCondaPip)
+        .filter_map(|f| f.origin.clone())
+        .collect();
+    findings.retain(|f| {
+        f.code == Code::UnpinnedCondaPip
+            || f.package.as_deref() != Some("pip")
+            || f.origin.as_ref().is_none_or(|o| !pip_origins.contains(o))
+    });
     duplicates(def, &mut findings);
     for inc in def.includes.iter().filter(|i| i.is_remote()) {
         findings.push(

@@ -49,7 +49,7 @@ pub fn render_lint(
         Format::Table => {
             if !report.findings.is_empty() {
                 let mut t = super::table();
-                t.set_header(vec!["severity", "code", "package", "message", "at"]);
+                t.set_header(vec!["at", "severity", "code", "message"]);
                 for f in &report.findings {
                     let sev = match &f.accepted {
                         Some(_) => Cell::new("accepted"),
@@ -71,16 +71,15 @@ pub fn render_lint(
                         None => f.message.clone(),
                     };
                     t.add_row(vec![
-                        sev,
-                        Cell::new(f.code.as_str()),
-                        Cell::new(f.package.clone().unwrap_or_default()),
-                        Cell::new(message),
                         Cell::new(
                             f.origin
                                 .as_ref()
                                 .map(ToString::to_string)
                                 .unwrap_or_default(),
                         ),
+                        sev,
+                        Cell::new(f.code.as_str()),
+                        Cell::new(message),
                     ]);
                 }
                 if !style.color {
@@ -93,26 +92,26 @@ pub fn render_lint(
         Format::Markdown => {
             writeln!(out, "**envaudit lint** {summary}\n")?;
             if !report.findings.is_empty() {
-                writeln!(
-                    out,
-                    "| severity | code | package | message | at |\n|---|---|---|---|---|"
-                )?;
+                writeln!(out, "| at | severity | code | message |\n|---|---|---|---|")?;
                 for f in &report.findings {
                     let sev = if f.accepted.is_some() {
                         "accepted"
                     } else {
                         f.severity.as_str()
                     };
+                    let message = match &f.accepted {
+                        Some(reason) => format!("{} (accepted: {reason})", f.message),
+                        None => f.message.clone(),
+                    };
                     writeln!(
                         out,
-                        "| {sev} | `{}` | {} | {} | {} |",
-                        f.code,
-                        super::md_cell(f.package.as_deref().unwrap_or("")),
-                        super::md_cell(&f.message),
+                        "| {} | {sev} | `{}` | {} |",
                         f.origin
                             .as_ref()
                             .map(|o| format!("`{o}`"))
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        f.code,
+                        super::md_cell(&message),
                     )?;
                 }
             }

@@ -160,9 +160,9 @@ fn lint_markdown_is_a_table_for_pull_requests() {
     insta::assert_snapshot!(out, @r"
     **envaudit lint** requirements.txt: 1 finding
 
-    | severity | code | package | message | at |
-    |---|---|---|---|---|
-    | warning | `unpinned-dependency` | numpy | pip `numpy`: no version specifier | `requirements.txt:1:1` |
+    | at | severity | code | message |
+    |---|---|---|---|
+    | `requirements.txt:1:1` | warning | `unpinned-dependency` | pip `numpy`: no version specifier |
     ");
 }
 
