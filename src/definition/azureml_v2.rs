@@ -14,8 +14,8 @@ use serde_saphyr::Spanned;
 
 use super::yaml::{self, StringOrMapping, Text};
 use super::{
-    AzuremlV2Inputs, BaseImage, BuildContext, DefinitionError, DefinitionKind, EnvDefinition, Template, conda,
-    docker_build, pin,
+    AzuremlV2Inputs, BaseImage, BuildContext, DefinitionError, DefinitionKind, EnvDefinition,
+    Template, conda, docker_build, pin,
 };
 use crate::source::{ParseError, SourceFile};
 
@@ -158,7 +158,9 @@ pub fn from_source(
                     None => p.as_str(),
                 };
                 let conda_path = base_dir.join(rel);
-                inputs.conda_text = crate::source::SourceFile::read(&conda_path).ok().map(|s| s.text);
+                inputs.conda_text = crate::source::SourceFile::read(&conda_path)
+                    .ok()
+                    .map(|s| s.text);
                 let file = conda::load(&conda_path).map_err(|e| match e {
                     DefinitionError::Read(crate::source::ReadError::Io { source: io, .. }) => {
                         DefinitionError::MissingReference {

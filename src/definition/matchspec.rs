@@ -1139,35 +1139,33 @@ impl VersionParser<'_> {
     }
 
     fn or_group(&mut self) -> Result<Node> {
-        let mut items = vec![self.and_group()?];
-        loop {
-            let save = self.i;
-            self.skip_ws();
-            if self.peek() != Some(b'|') {
-                self.i = save;
-                break;
-            }
-            self.i += 1;
-            self.skip_ws();
-            items.push(self.and_group()?);
-        }
-        Ok(flatten(Logic::Or, items))
+        self.separated(b'|', Logic::Or, Self::and_group)
     }
 
     fn and_group(&mut self) -> Result<Node> {
-        let mut items = vec![self.term()?];
+        self.separated(b',', Logic::And, Self::term)
+    }
+
+    /// `item (sep item)*`, white space allowed around `sep`.
+    fn separated(
+        &mut self,
+        sep: u8,
+        logic: Logic,
+        item: fn(&mut Self) -> Result<Node>,
+    ) -> Result<Node> {
+        let mut items = vec![item(self)?];
         loop {
             let save = self.i;
             self.skip_ws();
-            if self.peek() != Some(b',') {
+            if self.peek() != Some(sep) {
                 self.i = save;
                 break;
             }
             self.i += 1;
             self.skip_ws();
-            items.push(self.term()?);
+            items.push(item(self)?);
         }
-        Ok(flatten(Logic::And, items))
+        Ok(flatten(logic, items))
     }
 
     fn term(&mut self) -> Result<Node> {

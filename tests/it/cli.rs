@@ -90,41 +90,18 @@ fn unknown_kind_gets_a_hint_with_the_command() {
 fn lint_exit_code_follows_fail_on() {
     let env = TestEnv::new();
     env.write("requirements.txt", "numpy\npandas==2.2.2\n");
-    assert_eq!(run(&env, &["lint", "requirements.txt"]).0, 1);
-    assert_eq!(
-        run(&env, &["lint", "requirements.txt", "--fail-on", "error"]).0,
-        0
-    );
-    assert_eq!(
-        run(&env, &["lint", "requirements.txt", "--fail-on", "never"]).0,
-        0
-    );
-    assert_eq!(
-        run(
-            &env,
-            &[
-                "lint",
-                "requirements.txt",
-                "--fail-on",
-                "unpinned-dependency"
-            ]
-        )
-        .0,
-        1
-    );
-    assert_eq!(
-        run(
-            &env,
-            &[
-                "lint",
-                "requirements.txt",
-                "--fail-on",
-                "remote-include,wildcard-pin"
-            ]
-        )
-        .0,
-        0
-    );
+    let cases: &[(&[&str], i32)] = &[
+        (&[], 1),
+        (&["--fail-on", "error"], 0),
+        (&["--fail-on", "never"], 0),
+        (&["--fail-on", "unpinned-dependency"], 1),
+        (&["--fail-on", "remote-include,wildcard-pin"], 0),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["lint", "requirements.txt"];
+        args.extend_from_slice(extra);
+        assert_eq!(run(&env, &args).0, *expected, "{args:?}");
+    }
     env.write("pinned.txt", "numpy==1.26.4\n");
     assert_eq!(run(&env, &["lint", "pinned.txt"]).0, 0);
 }
