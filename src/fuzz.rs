@@ -31,7 +31,7 @@ pub fn requirements_file(data: &[u8]) {
     }
 }
 
-/// One PEP 508 requirement; a parsed one must print and re-parse to the same value.
+/// One PEP 508 requirement; the canonical form (strict PEP 508) re-parses to itself.
 pub fn pep508(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
@@ -39,10 +39,12 @@ pub fn pep508(data: &[u8]) {
     if let Ok(req) = s.parse::<definition::PipRequirement>() {
         let _ = req.pin();
         let canonical = req.canonical();
-        if req.url.is_none()
-            && !req.editable
+        // Only a named requirement without URL, path, hashes or template is plain PEP 508.
+        let plain = req.name.is_some() && req.url.is_none() && !req.editable;
+        if plain
             && req.hashes.is_empty()
-            && let Ok(again) = canonical.parse::<definition::PipRequirement>()
+            && req.template().is_none()
+            && let Ok(again) = definition::pep508::parse_pep508(&canonical)
         {
             assert_eq!(again.canonical(), canonical, "canonical form is not stable");
         }
