@@ -37,7 +37,7 @@ use std::rc::Rc;
 use sha2::{Digest as _, Sha256};
 
 use super::gitwildmatch::IgnoreRules;
-use super::pyyaml::{self, DumpError};
+use super::pyyaml;
 use super::yaml11::{self, Mapping, PyObject, Value, Yaml11Error};
 use crate::model::to_hex;
 
@@ -55,6 +55,148 @@ pub struct AnonymousInput {
     pub conda_text: Option<String>,
     pub inference_config: Option<InferenceConfigInput>,
     pub build: Option<BuildInput>,
+}
+
+impl AnonymousInput {
+    /// The inputs of an SDK/CLI v2 environment YAML used inline (anonymously), as
+    /// azure-ai-ml's `EnvironmentSchema` reads them: `image`, `conda_file` (a path relative to
+    /// the YAML, or an inline mapping), `build.path` / `build.dockerfile_path` and
+    /// `inference_config`. `name` and `version` are ignored; unknown fields, top-level
+    /// `channels`/`dependencies` (a conda file passed by mistake) and wrongly typed fields are
+    /// rejected as the schema rejects them.
+    pub fn from_env_yaml(path: &Path) -> Result<Self, AnonymousError> {
+        let invalid = |why: String| AnonymousError::InvalidEnvironment {
+            path: path.to_owned(),
+            why,
+        };
+        let raw = fs::read(path).map_err(|source| AnonymousError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let text = String::from_utf8(raw).map_err(|_| invalid("the file is not UTF-8".into()))?;
+        let doc = yaml11::safe_load(&yaml11::python_text(&text)).map_err(|e| {
+            AnonymousError::EnvironmentYaml {
+                path: path.to_owned(),
+                source: e,
+            }
+        })?;
+        let empty = Mapping::new();
+        let map = match &doc {
+            Value::Map(m) => m.as_ref(),
+            Value::Null => &empty,
+            other => {
+                return Err(invalid(format!(
+                    "expected a mapping, found `{}`",
+                    other.type_name()
+                )));
+            }
+        };
+        const KNOWN: &[&str] = &[
+            "$schema",
+            "name",
+            "version",
+            "description",
+            "tags",
+            "properties",
+            "image",
+            "build",
+            "conda_file",
+            "inference_config",
+            "os_type",
+            "datastore",
+            "auto_delete_setting",
+        ];
+        for (k, _) in map.entries() {
+            match k.as_str() {
+                Some("channels" | "dependencies") => {
+                    return Err(invalid(
+                        "`channels` and `dependencies` belong in the conda file, not the environment".into(),
+                    ));
+                }
+                Some(k) if KNOWN.contains(&k) => {}
+                _ => return Err(invalid(format!("unknown field `{}`", key_text(k)))),
+            }
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let string = |key: &str| -> Result<Option<String>, AnonymousError> {
+            match map.get(key) {
+                None => Ok(None),
+                Some(Value::Str(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(invalid(format!(
+                    "`{key}` must be a string, found `{}`",
+                    other.type_name()
+                ))),
+            }
+        };
+        let image = string("image")?;
+        let conda_text = match map.get("conda_file") {
+            None => None,
+            Some(Value::Str(rel)) if rel.is_empty() => None,
+            Some(Value::Str(rel)) => {
+                let p = base.join(rel);
+                let raw = fs::read(&p).map_err(|source| AnonymousError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                Some(
+                    String::from_utf8(raw)
+                        .map_err(|_| invalid(format!("`{}` is not UTF-8", p.display())))?,
+                )
+            }
+            // an inline mapping is the loaded value itself; its dump loads back to the same value
+            Some(v @ Value::Map(_)) => Some(pyyaml::dump(v)),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "`conda_file` must be a path or a mapping, found `{}`",
+                    other.type_name()
+                )));
+            }
+        };
+        let build = match map.get("build") {
+            None => None,
+            Some(Value::Map(b)) => {
+                for (k, _) in b.entries() {
+                    if !matches!(k.as_str(), Some("path" | "dockerfile_path")) {
+                        return Err(invalid(format!("unknown field `build.{}`", key_text(k))));
+                    }
+                }
+                let dockerfile_path = match b.get("dockerfile_path") {
+                    None => None,
+                    Some(Value::Str(s)) => Some(s.clone()),
+                    Some(_) => {
+                        return Err(invalid("`build.dockerfile_path` must be a string".into()));
+                    }
+                };
+                match b.get("path") {
+                    Some(Value::Str(p)) => {
+                        let build = BuildInput::from_path(p, dockerfile_path, base);
+                        if let BuildInput::Local { path: dir, .. } = &build
+                            && !dir.exists()
+                        {
+                            return Err(invalid(format!(
+                                "build context `{}` does not exist",
+                                dir.display()
+                            )));
+                        }
+                        Some(build)
+                    }
+                    None => None,
+                    Some(_) => return Err(invalid("`build.path` must be a string".into())),
+                }
+            }
+            Some(_) => return Err(invalid("`build` must be a mapping".into())),
+        };
+        let inference_config = map
+            .get("inference_config")
+            .map(InferenceConfigInput::from_yaml)
+            .transpose()?;
+        Ok(AnonymousInput {
+            image,
+            conda_text,
+            inference_config,
+            build,
+        })
+    }
 }
 
 /// A Docker build context.
@@ -94,8 +236,13 @@ pub fn is_url(v: &str) -> bool {
     let Some((scheme, rest)) = v.split_once(':') else {
         return false;
     };
-    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     let Some(after) = rest.strip_prefix("//") else {
         return false;
     };
@@ -171,11 +318,11 @@ impl InferenceConfigInput {
         })
     }
 
-    /// `yaml.dump(inference_config, sort_keys=True)`.
-    pub fn dumped(&self) -> Result<Option<String>, DumpError> {
+    /// `yaml.dump(inference_config, sort_keys=True)`, `None` when it is falsy.
+    pub fn dumped(&self) -> Option<String> {
         match self {
-            InferenceConfigInput::Dict(v) if !v.is_truthy() => Ok(None),
-            InferenceConfigInput::Dict(v) => pyyaml::dump(v).map(Some),
+            InferenceConfigInput::Dict(v) if !v.is_truthy() => None,
+            InferenceConfigInput::Dict(v) => Some(pyyaml::dump(v)),
             InferenceConfigInput::Routes {
                 liveness,
                 readiness,
@@ -204,7 +351,7 @@ impl InferenceConfigInput {
                         ]),
                     )],
                 }));
-                pyyaml::dump(&obj).map(Some)
+                Some(pyyaml::dump(&obj))
             }
         }
     }
@@ -243,10 +390,6 @@ pub struct AnonymousVersion {
 pub enum AnonymousError {
     #[error("the conda file is not valid yaml for `yaml.safe_load` at {0}")]
     CondaYaml(#[source] Yaml11Error),
-    #[error("the conda file cannot be dumped: {0}")]
-    CondaDump(#[source] DumpError),
-    #[error("the inference config cannot be dumped: {0}")]
-    InferenceDump(#[source] DumpError),
     #[error("invalid `inference_config`: {0}")]
     InvalidInferenceConfig(String),
     #[error("cannot hash the build context `{path}`: {source}")]
@@ -255,6 +398,20 @@ pub enum AnonymousError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{path}` is not valid yaml: {source}")]
+    EnvironmentYaml {
+        path: PathBuf,
+        #[source]
+        source: Yaml11Error,
+    },
+    #[error("`{path}` is not an environment azure-ai-ml accepts: {why}")]
+    InvalidEnvironment { path: PathBuf, why: String },
     #[error("an environment needs an `image` or a `build` context")]
     NothingToHash,
 }
@@ -266,7 +423,7 @@ pub fn translate_conda(raw: &str) -> Result<Option<String>, AnonymousError> {
     if !value.is_truthy() {
         return Ok(None);
     }
-    pyyaml::dump(&value).map(Some).map_err(AnonymousError::CondaDump)
+    Ok(Some(pyyaml::dump(&value)))
 }
 
 fn sha_hex(s: &str) -> String {
@@ -343,7 +500,7 @@ pub fn anonymous_version(input: &AnonymousInput) -> Result<AnonymousVersion, Ano
     }
     if let Some(image) = input.image.as_deref().filter(|i| !i.is_empty()) {
         let ic = match &input.inference_config {
-            Some(ic) => ic.dumped().map_err(AnonymousError::InferenceDump)?,
+            Some(ic) => ic.dumped(),
             None => None,
         };
         let mut texts = vec![image];
@@ -391,8 +548,12 @@ fn load_ignore_rules(root: &Path) -> io::Result<Option<IgnoreRules>> {
         let p = root.join(name);
         if fs::symlink_metadata(&p).is_ok() && p.exists() {
             let raw = fs::read(&p)?;
-            let text = String::from_utf8(raw)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("`{}` is not UTF-8: {e}", p.display())))?;
+            let text = String::from_utf8(raw).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("`{}` is not UTF-8: {e}", p.display()),
+                )
+            })?;
             let text = yaml11::python_text(&text);
             let rules = IgnoreRules::parse(&text)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -444,7 +605,10 @@ fn hash_dir(
         if rules.is_some_and(|r| r.is_excluded(&relpath(&path, root))) {
             continue;
         }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         h.update(name.as_bytes());
         let meta = fs::symlink_metadata(&path)?;
         let target = if meta.file_type().is_symlink() {

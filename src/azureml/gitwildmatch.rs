@@ -236,7 +236,8 @@ fn match_at(toks: &[Tok], s: &[char], j: usize) -> bool {
         Tok::Lit(c) => s.get(j) == Some(c) && match_at(rest, s, j + 1),
         Tok::One => s.get(j).is_some_and(|&c| c != '/') && match_at(rest, s, j + 1),
         Tok::Class { negated, items } => {
-            s.get(j).is_some_and(|&c| items.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated)
+            s.get(j)
+                .is_some_and(|&c| items.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated)
                 && match_at(rest, s, j + 1)
         }
         Tok::Star | Tok::Seg => {
@@ -325,7 +326,9 @@ mod tests {
     use super::*;
 
     fn excluded(rules: &str, path: &str) -> bool {
-        IgnoreRules::parse(rules).map(|r| r.is_excluded(path)).unwrap_or(false)
+        IgnoreRules::parse(rules)
+            .map(|r| r.is_excluded(path))
+            .unwrap_or(false)
     }
 
     #[test]

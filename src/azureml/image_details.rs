@@ -64,13 +64,18 @@ pub fn image_hash(name: &str) -> Option<String> {
     let last = repo.rsplit('/').next().unwrap_or(repo);
     let last = last.split(':').next().unwrap_or(last);
     let hex = last.strip_prefix("azureml_")?;
-    (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| hex.to_owned())
+    (hex.len() == 32
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| hex.to_owned())
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageDetailsError {
-    #[error("invalid image details in `{path}` at line {line}, column {column}: {message}\n{snippet}")]
+    #[error(
+        "invalid image details in `{path}` at line {line}, column {column}: {message}\n{snippet}"
+    )]
     Syntax {
         path: PathBuf,
         line: usize,
@@ -224,7 +229,10 @@ mod tests {
 
     #[test]
     fn malformed_json_error_points_at_file_line_and_column() {
-        let err = ImageDetails::from_json("{\n  \"dockerImage\": {\"name\": 3}\n}", Path::new("d.json"));
+        let err = ImageDetails::from_json(
+            "{\n  \"dockerImage\": {\"name\": 3}\n}",
+            Path::new("d.json"),
+        );
         let msg = err.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
         insta::assert_snapshot!(msg, @r#"
         invalid image details in `d.json` at line 2, column 27: invalid type: integer `3`, expected a string

@@ -14,7 +14,10 @@ pub mod pyyaml;
 pub mod yaml11;
 
 pub use anonymous::{
-    anonymous_version, upload_hash, AnonymousError, AnonymousInput, AnonymousVersion, BuildInput,
-    InferenceConfigInput,
+    AnonymousError, AnonymousInput, AnonymousVersion, BuildInput, InferenceConfigInput,
+    anonymous_version, upload_hash,
 };
 pub use image_details::{ImageDetails, ImageDetailsError};
+
+#[cfg(test)]
+mod vectors;

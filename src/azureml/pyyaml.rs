@@ -19,27 +19,20 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::yaml11::{py_cmp, resolve_plain, Value};
+use super::yaml11::{Value, py_cmp, resolve_plain};
 
 const WIDTH: usize = 80;
 const INDENT: usize = 2;
 const CORE: &str = "tag:yaml.org,2002:";
 
-/// Why a value cannot be dumped (Python would raise while sorting keys).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DumpError {
-    #[error("cannot sort mapping keys of types `{0}` and `{1}` (python raises `TypeError`)")]
-    UnorderableKeys(&'static str, &'static str),
-}
-
 /// `yaml.dump(value, sort_keys=True)` with PyYAML 6 defaults.
-pub fn dump(value: &Value) -> Result<String, DumpError> {
+pub fn dump(value: &Value) -> String {
     let mut rep = Representer::default();
-    let root = rep.represent(value)?;
+    let root = rep.represent(value);
     let anchors = assign_anchors(&root);
     let mut e = Emitter::new(anchors);
     e.emit_document(&root);
-    Ok(e.out)
+    e.out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -47,9 +40,18 @@ pub fn dump(value: &Value) -> Result<String, DumpError> {
 
 #[derive(Debug)]
 enum Node {
-    Scalar { tag: String, value: String },
-    Seq { tag: String, items: Vec<Rc<Node>> },
-    Map { tag: String, pairs: Vec<(Rc<Node>, Rc<Node>)> },
+    Scalar {
+        tag: String,
+        value: String,
+    },
+    Seq {
+        tag: String,
+        items: Vec<Rc<Node>>,
+    },
+    Map {
+        tag: String,
+        pairs: Vec<(Rc<Node>, Rc<Node>)>,
+    },
 }
 
 #[derive(Default)]
@@ -74,17 +76,17 @@ fn scalar(tag: &str, value: String) -> Rc<Node> {
 }
 
 impl Representer {
-    fn shared(&mut self, ptr: usize, make: impl FnOnce(&mut Self) -> Result<Node, DumpError>) -> Result<Rc<Node>, DumpError> {
+    fn shared(&mut self, ptr: usize, make: impl FnOnce(&mut Self) -> Node) -> Rc<Node> {
         if let Some(n) = self.seen.get(&ptr) {
-            return Ok(Rc::clone(n));
+            return Rc::clone(n);
         }
-        let node = Rc::new(make(self)?);
+        let node = Rc::new(make(self));
         self.seen.insert(ptr, Rc::clone(&node));
-        Ok(node)
+        node
     }
 
-    fn represent(&mut self, v: &Value) -> Result<Rc<Node>, DumpError> {
-        Ok(match v {
+    fn represent(&mut self, v: &Value) -> Rc<Node> {
+        match v {
             Value::Null => scalar("null", "null".into()),
             Value::Bool(b) => scalar("bool", if *b { "true" } else { "false" }.into()),
             Value::Int(i) => scalar("int", i.to_string()),
@@ -92,37 +94,32 @@ impl Representer {
             Value::Str(s) => scalar("str", s.clone()),
             Value::Timestamp(t) => {
                 let ptr = Rc::as_ptr(t) as usize;
-                self.shared(ptr, |_| {
-                    Ok(Node::Scalar {
-                        tag: format!("{CORE}timestamp"),
-                        value: t.iso(),
-                    })
-                })?
+                self.shared(ptr, |_| Node::Scalar {
+                    tag: format!("{CORE}timestamp"),
+                    value: t.iso(),
+                })
             }
             Value::Seq(items) => {
                 let ptr = Rc::as_ptr(items) as usize;
-                self.shared(ptr, |r| {
-                    let items = items.iter().map(|i| r.represent(i)).collect::<Result<_, _>>()?;
-                    Ok(Node::Seq {
-                        tag: format!("{CORE}seq"),
-                        items,
-                    })
-                })?
+                self.shared(ptr, |r| Node::Seq {
+                    tag: format!("{CORE}seq"),
+                    items: items.iter().map(|i| r.represent(i)).collect(),
+                })
             }
             Value::Map(m) => {
                 let ptr = Rc::as_ptr(m) as *const u8 as usize;
                 self.shared(ptr, |r| {
                     let mut entries: Vec<&(Value, Value)> = m.entries().iter().collect();
-                    sort_pairs(&mut entries)?;
+                    sort_pairs(&mut entries);
                     let pairs = entries
                         .into_iter()
-                        .map(|(k, v)| Ok((r.represent(k)?, r.represent(v)?)))
-                        .collect::<Result<_, DumpError>>()?;
-                    Ok(Node::Map {
+                        .map(|(k, v)| (r.represent(k), r.represent(v)))
+                        .collect();
+                    Node::Map {
                         tag: format!("{CORE}map"),
                         pairs,
-                    })
-                })?
+                    }
+                })
             }
             Value::Object(o) => {
                 let ptr = Rc::as_ptr(o) as *const u8 as usize;
@@ -131,35 +128,33 @@ impl Representer {
                     state.sort_by(|a, b| a.0.cmp(&b.0));
                     let pairs = state
                         .into_iter()
-                        .map(|(k, v)| Ok((scalar("str", k.clone()), r.represent(v)?)))
-                        .collect::<Result<_, DumpError>>()?;
-                    Ok(Node::Map {
+                        .map(|(k, v)| (scalar("str", k.clone()), r.represent(v)))
+                        .collect();
+                    Node::Map {
                         tag: format!("{CORE}python/object:{}", o.class_path),
                         pairs,
-                    })
-                })?
+                    }
+                })
             }
-        })
+        }
     }
 }
 
-/// `sorted(mapping.items())`: keys of different kinds cannot be ordered in Python 3.
-fn sort_pairs(entries: &mut [&(Value, Value)]) -> Result<(), DumpError> {
+/// PyYAML's `try: mapping = sorted(mapping) except TypeError: pass`: keys of different kinds
+/// cannot be ordered in Python 3 (any sort would have to compare two of them), and the
+/// mapping then keeps its insertion order.
+fn sort_pairs(entries: &mut [&(Value, Value)]) {
     if entries.len() < 2 {
-        return Ok(());
+        return;
     }
     let first = &entries[0].0;
     for (k, _) in entries.iter().skip(1) {
-        if key_class(k) != key_class(first) || key_class(k) == 3 {
-            return Err(DumpError::UnorderableKeys(first.type_name(), k.type_name()));
-        }
-        if let Err((a, b)) = py_cmp(first, k) {
-            return Err(DumpError::UnorderableKeys(a, b));
+        if key_class(k) != key_class(first) || key_class(k) == 3 || py_cmp(first, k).is_err() {
+            return;
         }
     }
     // all keys are mutually comparable now; `py_cmp` is a total order on one class
     entries.sort_by(|a, b| py_cmp(&a.0, &b.0).unwrap_or(std::cmp::Ordering::Equal));
-    Ok(())
 }
 
 /// PyYAML's `represent_float`: `repr(f).lower()` with `.0` added before a bare exponent.
@@ -240,7 +235,9 @@ fn assign_anchors(root: &Rc<Node>) -> HashMap<usize, String> {
     let mut seen = HashMap::new();
     let mut counter = 0;
     visit(root, &mut seen, &mut counter);
-    seen.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+    seen.into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,7 +255,10 @@ fn is_break(c: char) -> bool {
 }
 
 fn is_blank_or_break(c: char) -> bool {
-    matches!(c, '\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    matches!(
+        c,
+        '\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// PyYAML's `analyze_scalar` with `allow_unicode=False`, block context only.
@@ -441,7 +441,7 @@ impl Emitter {
     }
 
     fn write_indicator(&mut self, ind: &str, need_ws: bool, whitespace: bool, indention: bool) {
-        if !(self.whitespace || !need_ws) {
+        if !self.whitespace && need_ws {
             self.out.push(' ');
             self.column += 1;
         }
@@ -485,27 +485,19 @@ impl Emitter {
         let mut length = anchor.as_ref().map_or(0, String::len);
         match &**n {
             _ if alias => length < 128,
+            // the serializer always sets a tag, so its short form always counts
             Node::Scalar { value, tag } => {
                 let chars: Vec<char> = value.chars().collect();
                 let a = analyze(&chars);
-                length += chars.len();
-                let implicit0 = resolved(value) == tag.as_str();
-                let implicit1 = tag == &format!("{CORE}str");
-                if !implicit0 && !implicit1 {
-                    length += prepare_tag(tag).chars().count();
-                }
+                length += chars.len() + prepare_tag(tag).chars().count();
                 length < 128 && !a.empty && !a.multiline
             }
             Node::Seq { items, tag } => {
-                if tag != &format!("{CORE}seq") {
-                    length += prepare_tag(tag).chars().count();
-                }
+                length += prepare_tag(tag).chars().count();
                 length < 128 && items.is_empty()
             }
             Node::Map { pairs, tag } => {
-                if tag != &format!("{CORE}map") {
-                    length += prepare_tag(tag).chars().count();
-                }
+                length += prepare_tag(tag).chars().count();
                 length < 128 && pairs.is_empty()
             }
         }
@@ -598,17 +590,16 @@ impl Emitter {
         let a = analyze(&text);
         let implicit0 = resolved(value) == tag;
         let implicit1 = tag == format!("{CORE}str");
-        let style = if implicit0
-            && !(ctx.simple_key && (a.empty || a.multiline))
-            && a.allow_block_plain
-        {
-            Style::Plain
-        } else if a.allow_single_quoted && !(ctx.simple_key && a.multiline) {
-            Style::Single
-        } else {
-            Style::Double
-        };
-        let tagged = !((style == Style::Plain && implicit0) || (style != Style::Plain && implicit1));
+        let style =
+            if implicit0 && !(ctx.simple_key && (a.empty || a.multiline)) && a.allow_block_plain {
+                Style::Plain
+            } else if a.allow_single_quoted && !(ctx.simple_key && a.multiline) {
+                Style::Single
+            } else {
+                Style::Double
+            };
+        let tagged =
+            !((style == Style::Plain && implicit0) || (style != Style::Plain && implicit1));
         if tagged {
             self.write_indicator(&prepare_tag(tag), true, false, false);
         }
@@ -711,8 +702,10 @@ impl Emitter {
         for end in 0..=n {
             let ch = text.get(end).copied();
             let needs_escape = ch.is_none_or(|c| {
-                matches!(c, '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-                    || !('\u{20}'..='\u{7e}').contains(&c)
+                matches!(
+                    c,
+                    '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+                ) || !('\u{20}'..='\u{7e}').contains(&c)
             });
             if needs_escape {
                 if start < end {
@@ -728,7 +721,8 @@ impl Emitter {
             if 0 < end
                 && end + 1 < n
                 && (ch == Some(' ') || start >= end)
-                && self.column + end.saturating_sub(start) > WIDTH
+                // `end - start` is -1 right after an escape
+                && (self.column + end) as isize - start as isize > WIDTH as isize
                 && split
             {
                 let mut s: String = if start < end {
@@ -823,7 +817,7 @@ mod tests {
 
     fn roundtrip(src: &str) -> String {
         let v = safe_load(&python_text(src)).unwrap_or_else(|e| panic!("{e}"));
-        dump(&v).unwrap_or_else(|e| panic!("{e}"))
+        dump(&v)
     }
 
     #[test]
@@ -850,7 +844,10 @@ mod tests {
 
     #[test]
     fn strings_that_would_resolve_to_other_types_are_single_quoted() {
-        assert_eq!(roundtrip("a: '3.10'\nb: 'yes'\nc: ''\nd: '~'\n"), "a: '3.10'\nb: 'yes'\nc: ''\nd: '~'\n");
+        assert_eq!(
+            roundtrip("a: '3.10'\nb: 'yes'\nc: ''\nd: '~'\n"),
+            "a: '3.10'\nb: 'yes'\nc: ''\nd: '~'\n"
+        );
     }
 
     #[test]
@@ -864,7 +861,23 @@ mod tests {
     }
 
     #[test]
+    fn unorderable_keys_keep_insertion_order() {
+        assert_eq!(roundtrip("name: x\n1: a\n"), "name: x\n1: a\n");
+    }
+
+    #[test]
+    fn keys_of_123_characters_are_complex_because_the_tag_counts() {
+        let k = "k".repeat(123);
+        assert_eq!(roundtrip(&format!("{k}: v\n")), format!("? {k}\n: v\n"));
+        let k = "k".repeat(122);
+        assert_eq!(roundtrip(&format!("{k}: v\n")), format!("{k}: v\n"));
+    }
+
+    #[test]
     fn shared_lists_get_anchors() {
-        assert_eq!(roundtrip("a: &x [1]\nb: *x\n"), "a: &id001\n- 1\nb: *id001\n");
+        assert_eq!(
+            roundtrip("a: &x [1]\nb: *x\n"),
+            "a: &id001\n- 1\nb: *id001\n"
+        );
     }
 }

@@ -162,7 +162,9 @@ impl Int {
     pub fn to_i64(&self) -> Option<i64> {
         let mut m: i128 = 0;
         for limb in self.limbs.iter().rev() {
-            m = m.checked_mul(i128::from(LIMB as u32))?.checked_add(i128::from(*limb))?;
+            m = m
+                .checked_mul(i128::from(LIMB as u32))?
+                .checked_add(i128::from(*limb))?;
             if m > i128::from(i64::MAX) + 1 {
                 return None;
             }
@@ -264,7 +266,9 @@ impl Timestamp {
     /// Comparable key: (is datetime, aware, instant-ish tuple).
     fn sort_key(&self) -> (u8, i64, u32) {
         match *self {
-            Timestamp::Date { year, month, day } => (0, days_from_civil(year, month, day) * 86400, 0),
+            Timestamp::Date { year, month, day } => {
+                (0, days_from_civil(year, month, day) * 86400, 0)
+            }
             Timestamp::DateTime {
                 year,
                 month,
@@ -280,7 +284,11 @@ impl Timestamp {
                     + i64::from(minute) * 60
                     + i64::from(second)
                     - i64::from(offset_minutes.unwrap_or(0)) * 60;
-                (if offset_minutes.is_some() { 2 } else { 1 }, secs, microsecond)
+                (
+                    if offset_minutes.is_some() { 2 } else { 1 },
+                    secs,
+                    microsecond,
+                )
             }
         }
     }
@@ -377,7 +385,11 @@ fn cmp_num(a: &Num<'_>, b: &Num<'_>) -> Option<Ordering> {
                 return None;
             }
             if f.is_infinite() {
-                return Some(if *f > 0.0 { Ordering::Less } else { Ordering::Greater });
+                return Some(if *f > 0.0 {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                });
             }
             // exact: compare with the integral part, then the fraction
             let fl = f.floor();
@@ -424,7 +436,14 @@ pub(crate) fn py_eq(a: &Value, b: &Value) -> bool {
 pub(crate) fn py_cmp(a: &Value, b: &Value) -> Result<Ordering, (&'static str, &'static str)> {
     let incomparable = || (a.type_name(), b.type_name());
     if let (Some(x), Some(y)) = (as_num(a), as_num(b)) {
-        return Ok(cmp_num(&x, &y).unwrap_or(Ordering::Equal));
+        // NaN sorts last so the order stays total (Python's own result is arbitrary there)
+        let nan = |n: &Num<'_>| matches!(n, Num::Float(f) if f.is_nan());
+        return Ok(match (nan(&x), nan(&y)) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ => cmp_num(&x, &y).unwrap_or(Ordering::Equal),
+        });
     }
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
@@ -466,6 +485,10 @@ pub enum Yaml11ErrorKind {
     InvalidValue { tag: String, value: String },
     #[error("found unhashable key")]
     UnhashableKey,
+    #[error("found duplicate anchor `{0}`")]
+    DuplicateAnchor(String),
+    #[error("escaped UTF-16 surrogates (`\\uD800`-`\\uDFFF`) are not supported")]
+    SurrogateEscape,
     #[error("recursive aliases are not supported")]
     RecursiveAlias,
     #[error("expected a mapping or list of mappings for merging")]
@@ -578,8 +601,12 @@ fn tag_string(tag: Option<&serde_saphyr::granit_parser::Tag>) -> Option<String> 
 fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
     let options = serde_saphyr::granit_parser::options! {
         block_scalar_eof_without_line_feed: true,
-        emit_comments: false,
+        emit_anchor_events: true,
     };
+    // PyYAML only skips spaces between tokens: a tab anywhere but inside a quoted or block
+    // scalar or a comment is an error there. Collect where tabs are allowed (char offsets).
+    let mut tab_ok: Vec<(usize, usize)> = Vec::new();
+    let mut anchor_names: HashMap<String, (usize, usize)> = HashMap::new();
     let parser = Parser::new_from_str_with_options(text, options);
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -588,6 +615,33 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
     for item in parser {
         let (event, span) = item.map_err(|e| scan_error(&e))?;
         let (line, column) = (span.start.line(), span.start.col() + 1);
+        match &event {
+            Event::Comment(..) => tab_ok.push((span.start.index(), span.end.index())),
+            Event::Scalar(_, style, ..) if *style != ScalarStyle::Plain => {
+                tab_ok.push((span.start.index(), span.end.index()));
+                if *style == ScalarStyle::DoubleQuoted
+                    && has_surrogate_escape(text, span.start.index(), span.end.index())
+                {
+                    return Err(Yaml11Error {
+                        line,
+                        column,
+                        kind: Yaml11ErrorKind::SurrogateEscape,
+                    });
+                }
+            }
+            Event::Anchor(_, name)
+                if anchor_names
+                    .insert(name.to_string(), (line, column))
+                    .is_some() =>
+            {
+                return Err(Yaml11Error {
+                    line,
+                    column,
+                    kind: Yaml11ErrorKind::DuplicateAnchor(name.to_string()),
+                });
+            }
+            _ => {}
+        }
         let node = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
@@ -699,7 +753,81 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
             None => root = Some(node),
         }
     }
+    check_tabs(text, &mut tab_ok)?;
     Ok(root)
+}
+
+/// Whether a double-quoted scalar's source (char range) escapes a UTF-16 surrogate
+/// (`"\ud83d\ude00"`): PyYAML keeps each as a lone surrogate code point, which a Rust
+/// string cannot hold, so such input is refused rather than read differently.
+fn has_surrogate_escape(text: &str, start: usize, end: usize) -> bool {
+    if !text.contains("\\u") && !text.contains("\\U") {
+        return false;
+    }
+    let chars: Vec<char> = text
+        .chars()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' {
+            i += 1;
+            continue;
+        }
+        let width = match chars.get(i + 1) {
+            Some('u') => 4,
+            Some('U') => 8,
+            _ => {
+                i += 2; // any other escape, including `\\`
+                continue;
+            }
+        };
+        let hex: String = chars.iter().skip(i + 2).take(width).collect();
+        if let Ok(code) = u32::from_str_radix(&hex, 16)
+            && (0xd800..=0xdfff).contains(&code)
+        {
+            return true;
+        }
+        i += 2;
+    }
+    false
+}
+
+fn check_tabs(text: &str, allowed: &mut [(usize, usize)]) -> Result<(), Yaml11Error> {
+    if !text.contains('\t') {
+        return Ok(());
+    }
+    allowed.sort_unstable();
+    let (mut line, mut column) = (1, 1);
+    let mut next = 0;
+    for (i, c) in text.chars().enumerate() {
+        if c == '\t' {
+            while next < allowed.len() && allowed[next].1 <= i {
+                next += 1;
+            }
+            let inside = allowed[next..]
+                .iter()
+                .take_while(|r| r.0 <= i)
+                .any(|r| i < r.1);
+            if !inside {
+                return Err(Yaml11Error {
+                    line,
+                    column,
+                    kind: Yaml11ErrorKind::Syntax(
+                        "found character `\\t` that cannot start any token".to_owned(),
+                    ),
+                });
+            }
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -771,7 +899,10 @@ struct Cur<'a> {
 
 impl<'a> Cur<'a> {
     fn new(s: &'a str) -> Self {
-        Self { s: s.as_bytes(), i: 0 }
+        Self {
+            s: s.as_bytes(),
+            i: 0,
+        }
     }
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
@@ -862,9 +993,7 @@ fn is_int(v: &str) -> bool {
         },
         |c| {
             c.sign();
-            c.eat(b'0')
-                && c.eat(b'x')
-                && c.eat_while(|b| b.is_ascii_hexdigit() || b == b'_') > 0
+            c.eat(b'0') && c.eat(b'x') && c.eat_while(|b| b.is_ascii_hexdigit() || b == b'_') > 0
         },
         |c| {
             c.sign();
@@ -1030,7 +1159,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         _ => 28,
     }
 }
@@ -1056,7 +1187,11 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
     while !frac.is_empty() && frac.len() < 6 {
         frac.push('0');
     }
-    let microsecond = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let microsecond = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let offset_minutes = match f.tz {
         None => None,
         Some(None) => Some(0),
@@ -1145,11 +1280,13 @@ fn construct_int(raw: &str) -> Option<Int> {
         python_int(&value, 10)?
     };
     let negative = negative != int.negative;
-    Some(Int {
-        negative: false,
-        limbs: int.limbs,
-    }
-    .negate_if(negative))
+    Some(
+        Int {
+            negative: false,
+            limbs: int.limbs,
+        }
+        .negate_if(negative),
+    )
 }
 
 fn add_nonneg(a: &Int, b: &Int) -> Option<Int> {
@@ -1180,12 +1317,18 @@ fn add_nonneg(a: &Int, b: &Int) -> Option<Int> {
 /// Python `float(s)` for what PyYAML passes it (Rust's parser accepts the same spellings:
 /// sign, `inf`/`infinity`/`nan` in any case, `1.`, `.5`, exponents).
 fn python_float(s: &str) -> Option<f64> {
-    s.trim_matches(|c: char| c.is_whitespace()).parse::<f64>().ok()
+    s.trim_matches(|c: char| c.is_whitespace())
+        .parse::<f64>()
+        .ok()
 }
 
 /// PyYAML's `construct_yaml_float`.
 fn construct_float(raw: &str) -> Option<f64> {
-    let mut value: String = raw.chars().filter(|&c| c != '_').collect::<String>().to_lowercase();
+    let mut value: String = raw
+        .chars()
+        .filter(|&c| c != '_')
+        .collect::<String>()
+        .to_lowercase();
     let mut sign = 1.0;
     match value.chars().next()? {
         '-' => {
@@ -1322,33 +1465,39 @@ impl Constructor {
                 }
                 Ok(Value::Map(Rc::new(map)))
             }
-            (_, t @ ("binary" | "set" | "omap" | "pairs")) => Err(err(
+            (_, t @ ("binary" | "set" | "omap" | "pairs")) => {
+                Err(err(node, Yaml11ErrorKind::UnsupportedTag(display_tag(t))))
+            }
+            (
+                NodeBody::Seq(_),
+                t @ ("map" | "str" | "int" | "float" | "bool" | "null" | "timestamp"),
+            ) => Err(err(
                 node,
-                Yaml11ErrorKind::UnsupportedTag(display_tag(t)),
+                Yaml11ErrorKind::WrongNodeKind {
+                    tag: display_tag(t),
+                    expected: if t == "map" { "mapping" } else { "scalar" },
+                },
             )),
-            (NodeBody::Seq(_), t @ ("map" | "str" | "int" | "float" | "bool" | "null" | "timestamp")) => {
-                Err(err(
-                    node,
-                    Yaml11ErrorKind::WrongNodeKind {
-                        tag: display_tag(t),
-                        expected: if t == "map" { "mapping" } else { "scalar" },
-                    },
-                ))
-            }
-            (NodeBody::Map(_), t @ ("seq" | "str" | "int" | "float" | "bool" | "null" | "timestamp")) => {
-                Err(err(
-                    node,
-                    Yaml11ErrorKind::WrongNodeKind {
-                        tag: display_tag(t),
-                        expected: if t == "seq" { "sequence" } else { "scalar" },
-                    },
-                ))
-            }
+            (
+                NodeBody::Map(_),
+                t @ ("seq" | "str" | "int" | "float" | "bool" | "null" | "timestamp"),
+            ) => Err(err(
+                node,
+                Yaml11ErrorKind::WrongNodeKind {
+                    tag: display_tag(t),
+                    expected: if t == "seq" { "sequence" } else { "scalar" },
+                },
+            )),
             (_, t) => Err(err(node, Yaml11ErrorKind::UnknownTag(display_tag(t)))),
         }
     }
 
-    fn construct_scalar(&mut self, node: &Node, value: &str, tag: &str) -> Result<Value, Yaml11Error> {
+    fn construct_scalar(
+        &mut self,
+        node: &Node,
+        value: &str,
+        tag: &str,
+    ) -> Result<Value, Yaml11Error> {
         let invalid = || {
             err(
                 node,
@@ -1432,13 +1581,22 @@ mod tests {
 
     fn scalar(s: &str) -> Value {
         let v = load(&format!("k: {s}\n"));
-        v.as_map().and_then(|m| m.get("k")).cloned().unwrap_or(Value::Null)
+        v.as_map()
+            .and_then(|m| m.get("k"))
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     fn show(v: &Value) -> String {
         match v {
             Value::Null => "None".into(),
-            Value::Bool(b) => if *b { "True".into() } else { "False".into() },
+            Value::Bool(b) => {
+                if *b {
+                    "True".into()
+                } else {
+                    "False".into()
+                }
+            }
             Value::Int(i) => format!("int {i}"),
             Value::Float(f) => format!("float {f:?}"),
             Value::Str(s) => format!("str {s:?}"),
@@ -1469,9 +1627,15 @@ mod tests {
             ("~", "None"),
             ("", "None"),
             ("2021-01-02", "ts 2021-01-02"),
-            ("2001-12-14t21:59:43.10-05:00", "ts 2001-12-14 21:59:43.100000-05:00"),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                "ts 2001-12-14 21:59:43.100000-05:00",
+            ),
             ("2021-1-2", "str \"2021-1-2\""),
-            ("123456789012345678901234567890", "int 123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "int 123456789012345678901234567890",
+            ),
             ("'123'", "str \"123\""),
             ("! 123", "int 123"),
             ("!!str 123", "str \"123\""),
@@ -1503,9 +1667,24 @@ mod tests {
     #[test]
     fn merge_keys_put_merged_pairs_first_and_own_values_win() {
         let v = load("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n");
-        let d = v.as_map().and_then(|m| m.get("d")).and_then(Value::as_map).cloned();
-        let d = d.map(|m| m.entries().iter().map(|(k, v)| format!("{}={}", show(k), show(v))).collect::<Vec<_>>());
-        assert_eq!(d, Some(vec!["str \"x\"=int 1".to_owned(), "str \"y\"=int 3".to_owned()]));
+        let d = v
+            .as_map()
+            .and_then(|m| m.get("d"))
+            .and_then(Value::as_map)
+            .cloned();
+        let d = d.map(|m| {
+            m.entries()
+                .iter()
+                .map(|(k, v)| format!("{}={}", show(k), show(v)))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            d,
+            Some(vec![
+                "str \"x\"=int 1".to_owned(),
+                "str \"y\"=int 3".to_owned()
+            ])
+        );
     }
 
     #[test]
@@ -1531,6 +1710,35 @@ mod tests {
         assert!(matches!(
             safe_load("a: \u{1}\n").map_err(|e| e.kind),
             Err(Yaml11ErrorKind::UnacceptableCharacter(1))
+        ));
+    }
+
+    #[test]
+    fn tabs_outside_quoted_scalars_and_comments_are_rejected() {
+        for bad in [
+            "a: b\t\n",
+            "a:\tb\n",
+            "a: [b,\tc]\n",
+            "\ta: b\n",
+            "a: 'x'\t\n",
+        ] {
+            assert!(safe_load(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "a: |\n  x\ty\n",
+            "a: b # c\td\n",
+            "a: \"x\ty\"\n",
+            "a: 'x\ty'\n",
+        ] {
+            assert!(safe_load(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_anchor_names_are_rejected() {
+        assert!(matches!(
+            safe_load("a: &x 1\nb: &x 2\n").map_err(|e| e.kind),
+            Err(Yaml11ErrorKind::DuplicateAnchor(_))
         ));
     }
 
