@@ -276,6 +276,19 @@ def conda_matrix():
     add("error-tab-indent", "a:\n\t- b\n")
     add("error-unhashable", "? [a]\n: b\n")
     add("error-binary-free", "a: 1\nb: 2\n- c\n")
+    # seeded random strings from a palette of emitter triggers, at several nesting depths,
+    # long enough to fold (a differential test of quoting and folding)
+    import random
+    rng = random.Random(20240521)
+    palette = list("abcxyz0123456789") + [" ", " ", " ", "  ", "-", ":", "#", "'", '"', "\\", ",", "[", "]", "{",
+                                          "}", "?", "*", "&", "!", "%", "@", "`", "|", ">", ".", "~", "=", "<",
+                                          "\n", "\t", "é", "\u00a0", "\u2028", "\x85", "\ufeff", "日",
+                                          "\U0001F600", "\x01", "\r", "==", ": ", " #", "- ", "1.0", "yes", "null"]
+    for i in range(160):
+        n = rng.choice([1, 2, 3, 5, 8, 13, 30, 60, 90, 140])
+        s = "".join(rng.choice(palette) for _ in range(n))
+        key = "".join(rng.choice(palette) for _ in range(rng.choice([1, 3, 10, 40])))
+        add(f"random-{i:03}", f"name: x\n{q(key)}: {q(s)}\ndependencies:\n  - {q(s)}\n  - pip:\n    - {q(s)}\n    - {{{q(key)}: [{q(s)}]}}\n")
     return cases
 
 
