@@ -79,6 +79,10 @@ def q(s):
 # Inputs azure-ai-ml accepts that envaudit refuses on purpose (with the reason).
 UNSUPPORTED = {
     "conda/surrogate-pair-escape": "PyYAML keeps escaped UTF-16 surrogates as lone code points; a Rust string cannot",
+    "conda/syntax-50": "PyYAML reads `\"y\"#z` as a quoted scalar then a comment; the YAML 1.2 parser wants a space before `#`",
+    "conda/syntax-73": "`!!omap` (also `!!pairs`, `!!set`, `!!binary`) become Python tuples/sets/bytes, dumped with Python-specific tags",
+    "conda/tag-set": "`!!set` is a Python set, dumped as `!!set`",
+    "conda/tag-binary": "`!!binary` is Python bytes, dumped as a `!!binary |` block",
 }
 
 
@@ -235,6 +239,8 @@ def conda_matrix():
     add("tag-unknown", "a: !foo x\n")
     add("tag-python", "a: !!python/name:os.system x\n")
     add("tag-verbatim-str", "a: !<tag:yaml.org,2002:str> 5\n")
+    add("tag-set", "a: !!set {x, y}\n")
+    add("tag-binary", "a: !!binary aGVsbG8=\n")
     add("tag-seq-on-scalar", "a: !!seq x\n")
     # yes/no/on/off everywhere
     add("bool-words", "name: x\nflags: [yes, no, on, off, Yes, No, On, Off, YES, NO, ON, OFF, y, n, Y, N, true, false]\n")
@@ -276,6 +282,24 @@ def conda_matrix():
     add("error-tab-indent", "a:\n\t- b\n")
     add("error-unhashable", "? [a]\n: b\n")
     add("error-binary-free", "a: 1\nb: 2\n- c\n")
+    # syntax corners where YAML 1.1 (PyYAML) and YAML 1.2 parsers may differ
+    syntax = ["a: x\x85y\n", "a: x\u2028y\n", "a: x\u2029y\n", "a: 'x\u2028y'\n", "# c\u2028\na: b\n",
+              "a: b: c\n", "- - a\n  - b\n- c\n", "? a\n: b\n", "&a a: b\n", "a: !!str\n", "[a, b]: c\n",
+              "{a: b}: c\n", "a:\n- b\n- c\n", "a: 'multi\n  line'\n", 'a: "x\\\n  y"\n',
+              "key:    value   # comment\n", '"a": 1\n', "? |\n  block key\n: v\n", "a: -\n", "a: - b\n",
+              "a: ---\n", "--- a\n", "a: @x\n", "a: `x\n", "a: %x\n", "a: x%y\n", "a: {b, c}\n", "a: [b: c]\n",
+              "a: [? b : c]\n", "a: b#c\n", "a: :b\n", "a: ::\n", "a: -1-\n", "a: 1:2:3\n", 'a: "\\x"\n',
+              "a: '\\n'\n", "a: [a,b,]\n", "a: {a: 1,}\n", "a: [,]\n", "a: b\n  c\n", "a:\n  b\n  c: d\n",
+              "a: |2\n   x\n", "a: >+\n  x\n\n", "a: |\n\n  x\n", "a:\n  - b\n  -\n  - c\n", "-\n- a\n",
+              "a: &x\nb: *x\n", "a: !!str &x y\nb: *x\n", "a: &x !!int '5'\nb: *x\n", "?\n: v\n",
+              "a: 'x' # c\nb: \"y\"#z\n", "a: [x]y\n", "a: 日本: x\n", "a: x\n...\n", "a: x\n...\n# c\n",
+              "%YAML 1.2\n---\na: b\n", "%YAML 2.0\n---\na: b\n", "a: \"\\u00e9\\U0001F600\"\n",
+              "a:   \n  - x\n", "a: [\n  b,\n  c\n]\n", "a: {\n b: c\n}\n", "a: [b\n  c]\n",
+              "a: 'a\n\n\n  b'\n", "a: >\n  a\n   b\n  c\n", "a: |-\n  a\n\n", "a: |+\n  a\n\n\n",
+              "a: x\r\n  y\r\n", "a:\n  - &anchor-with-dash x\n  - *anchor-with-dash\n", "a: [&x 1, *x]\n",
+              "'a\n\n b': 1\n", "a: x #\n", "a: '#'\n", "a: !!python/none\n", "a: !!omap [b: 1]\n"]
+    for i, text in enumerate(syntax):
+        add(f"syntax-{i:02}", text)
     # seeded random strings from a palette of emitter triggers, at several nesting depths,
     # long enough to fold (a differential test of quoting and folding)
     import random

@@ -15,6 +15,7 @@
 //! - `.` in the generated expression does not match a newline, and `$` also matches before a
 //!   final newline, as in Python.
 
+use std::collections::HashSet;
 use std::fmt;
 
 /// A pattern line that azure-ai-ml would refuse (it raises while reading the ignore file).
@@ -149,7 +150,8 @@ impl Pattern {
     /// Python `re.match(regex, path) is not None`.
     pub fn matches(&self, path: &str) -> bool {
         let s: Vec<char> = path.chars().collect();
-        match_at(&self.toks, &s, 0)
+        let mut failed = std::collections::HashSet::new();
+        match_at(&self.toks, &s, 0, &mut failed)
     }
 }
 
@@ -227,18 +229,32 @@ fn at_end(s: &[char], j: usize) -> bool {
     j == s.len() || (j + 1 == s.len() && s[j] == '\n')
 }
 
-fn match_at(toks: &[Tok], s: &[char], j: usize) -> bool {
+/// Backtracking match of the remaining tokens from `s[j]`; `failed` remembers
+/// `(tokens left, position)` states already known not to match, so patterns with many `*`
+/// stay polynomial.
+fn match_at(toks: &[Tok], s: &[char], j: usize, failed: &mut HashSet<(usize, usize)>) -> bool {
+    if failed.contains(&(toks.len(), j)) {
+        return false;
+    }
+    let ok = match_tok(toks, s, j, failed);
+    if !ok {
+        failed.insert((toks.len(), j));
+    }
+    ok
+}
+
+fn match_tok(toks: &[Tok], s: &[char], j: usize, failed: &mut HashSet<(usize, usize)>) -> bool {
     let Some((tok, rest)) = toks.split_first() else {
         return at_end(s, j);
     };
     let dot = |c: char| c != '\n';
     match tok {
-        Tok::Lit(c) => s.get(j) == Some(c) && match_at(rest, s, j + 1),
-        Tok::One => s.get(j).is_some_and(|&c| c != '/') && match_at(rest, s, j + 1),
+        Tok::Lit(c) => s.get(j) == Some(c) && match_at(rest, s, j + 1, failed),
+        Tok::One => s.get(j).is_some_and(|&c| c != '/') && match_at(rest, s, j + 1, failed),
         Tok::Class { negated, items } => {
             s.get(j)
                 .is_some_and(|&c| items.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated)
-                && match_at(rest, s, j + 1)
+                && match_at(rest, s, j + 1, failed)
         }
         Tok::Star | Tok::Seg => {
             let min = usize::from(*tok == Tok::Seg);
@@ -246,22 +262,22 @@ fn match_at(toks: &[Tok], s: &[char], j: usize) -> bool {
             while k < s.len() && s[k] != '/' {
                 k += 1;
             }
-            (j + min..=k).rev().any(|e| match_at(rest, s, e))
+            (j + min..=k).rev().any(|e| match_at(rest, s, e, failed))
         }
         Tok::Any => {
             let mut k = j;
             while k < s.len() && dot(s[k]) {
                 k += 1;
             }
-            (j + 1..=k).rev().any(|e| match_at(rest, s, e))
+            (j + 1..=k).rev().any(|e| match_at(rest, s, e, failed))
         }
         Tok::LeadingDirs => {
-            if match_at(rest, s, j) {
+            if match_at(rest, s, j, failed) {
                 return true;
             }
             let mut k = j;
             while k < s.len() && dot(s[k]) {
-                if k > j && s[k] == '/' && match_at(rest, s, k + 1) {
+                if k > j && s[k] == '/' && match_at(rest, s, k + 1, failed) {
                     return true;
                 }
                 k += 1;
@@ -270,7 +286,7 @@ fn match_at(toks: &[Tok], s: &[char], j: usize) -> bool {
         }
         Tok::SlashRest | Tok::OptSlashRest | Tok::InnerDirs => {
             let optional = *tok != Tok::SlashRest;
-            if optional && match_at(rest, s, j) {
+            if optional && match_at(rest, s, j, failed) {
                 return true;
             }
             if s.get(j) != Some(&'/') {
@@ -281,7 +297,9 @@ fn match_at(toks: &[Tok], s: &[char], j: usize) -> bool {
             while k < s.len() && dot(s[k]) {
                 k += 1;
             }
-            (j + 1 + min..=k).rev().any(|e| match_at(rest, s, e))
+            (j + 1 + min..=k)
+                .rev()
+                .any(|e| match_at(rest, s, e, failed))
         }
     }
 }
@@ -365,6 +383,12 @@ mod tests {
         assert!(excluded("a/**/b\n", "a/x/y/b"));
         assert!(excluded("**/\n", "a/b"));
         assert!(!excluded("**/\n", "a"));
+    }
+
+    #[test]
+    fn many_stars_do_not_explode() {
+        let rules = format!("{}b\n", "*a".repeat(30));
+        assert!(!excluded(&rules, &"a".repeat(200)));
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub struct PyObject {
 #[derive(Clone, Debug, Default)]
 pub struct Mapping {
     entries: Vec<(Value, Value)>,
+    /// Position of each string key (string keys are only ever equal to strings).
+    str_index: HashMap<String, usize>,
 }
 
 impl Mapping {
@@ -88,14 +90,24 @@ impl Mapping {
 
     /// The value under a string key.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find_map(|(k, v)| match k {
-            Value::Str(s) if s == key => Some(v),
-            _ => None,
-        })
+        self.str_index
+            .get(key)
+            .and_then(|&i| self.entries.get(i))
+            .map(|(_, v)| v)
     }
 
     /// `dict[key] = value`: an equal key keeps its place and its original key object.
     pub fn insert(&mut self, key: Value, value: Value) {
+        if let Value::Str(s) = &key {
+            match self.str_index.get(s) {
+                Some(&i) => self.entries[i].1 = value,
+                None => {
+                    self.str_index.insert(s.clone(), self.entries.len());
+                    self.entries.push((key, value));
+                }
+            }
+            return;
+        }
         if let Some(slot) = self.entries.iter_mut().find(|(k, _)| py_eq(k, &key)) {
             slot.1 = value;
         } else {
@@ -485,6 +497,8 @@ pub enum Yaml11ErrorKind {
     InvalidValue { tag: String, value: String },
     #[error("found unhashable key")]
     UnhashableKey,
+    #[error("U+{0:04X} is a line break for PyYAML (YAML 1.1) here; envaudit does not read it")]
+    UnicodeLineBreak(u32),
     #[error("found duplicate anchor `{0}`")]
     DuplicateAnchor(String),
     #[error("escaped UTF-16 surrogates (`\\uD800`-`\\uDFFF`) are not supported")]
@@ -606,6 +620,10 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
     // PyYAML only skips spaces between tokens: a tab anywhere but inside a quoted or block
     // scalar or a comment is an error there. Collect where tabs are allowed (char offsets).
     let mut tab_ok: Vec<(usize, usize)> = Vec::new();
+    // PyYAML also breaks lines at NEL, LS and PS (YAML 1.1); they are only safe to read the
+    // YAML 1.2 way inside quoted scalars, or at the very end of a comment line
+    let mut quoted: Vec<(usize, usize)> = Vec::new();
+    let mut comments: Vec<(usize, usize)> = Vec::new();
     let mut anchor_names: HashMap<String, (usize, usize)> = HashMap::new();
     let parser = Parser::new_from_str_with_options(text, options);
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
@@ -616,9 +634,15 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
         let (event, span) = item.map_err(|e| scan_error(&e))?;
         let (line, column) = (span.start.line(), span.start.col() + 1);
         match &event {
-            Event::Comment(..) => tab_ok.push((span.start.index(), span.end.index())),
+            Event::Comment(..) => {
+                tab_ok.push((span.start.index(), span.end.index()));
+                comments.push((span.start.index(), span.end.index()));
+            }
             Event::Scalar(_, style, ..) if *style != ScalarStyle::Plain => {
                 tab_ok.push((span.start.index(), span.end.index()));
+                if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
+                    quoted.push((span.start.index(), span.end.index()));
+                }
                 if *style == ScalarStyle::DoubleQuoted
                     && has_surrogate_escape(text, span.start.index(), span.end.index())
                 {
@@ -754,7 +778,46 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
         }
     }
     check_tabs(text, &mut tab_ok)?;
+    check_unicode_breaks(text, &quoted, &comments)?;
     Ok(root)
+}
+
+fn check_unicode_breaks(
+    text: &str,
+    quoted: &[(usize, usize)],
+    comments: &[(usize, usize)],
+) -> Result<(), Yaml11Error> {
+    let is_break = |c: char| matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}');
+    if !text.contains(is_break) {
+        return Ok(());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let within = |ranges: &[(usize, usize)], i: usize| ranges.iter().any(|&(a, b)| a <= i && i < b);
+    let (mut line, mut column) = (1, 1);
+    for (i, &c) in chars.iter().enumerate() {
+        if is_break(c) && !within(quoted, i) {
+            let rest_blank = chars[i + 1..]
+                .iter()
+                .take_while(|&&c| c != '\n')
+                .all(|&c| c == ' ' || is_break(c));
+            let comment_end =
+                (within(comments, i) || within(comments, i.saturating_sub(1))) && rest_blank;
+            if !comment_end {
+                return Err(Yaml11Error {
+                    line,
+                    column,
+                    kind: Yaml11ErrorKind::UnicodeLineBreak(u32::from(c)),
+                });
+            }
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a double-quoted scalar's source (char range) escapes a UTF-16 surrogate
@@ -1740,6 +1803,17 @@ mod tests {
             safe_load("a: &x 1\nb: &x 2\n").map_err(|e| e.kind),
             Err(Yaml11ErrorKind::DuplicateAnchor(_))
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn loading_never_panics_and_dumps_reload_to_the_same_dump(s in "[a-z0-9 :#'\"\\-\\[\\]{},&*!|>%@`?\n\t.~é]{0,60}") {
+            if let Ok(v) = safe_load(&s) {
+                let once = super::super::pyyaml::dump(&v);
+                let again = safe_load(&once).map(|v| super::super::pyyaml::dump(&v));
+                proptest::prop_assert_eq!(again, Ok(once));
+            }
+        }
     }
 
     #[test]
