@@ -35,7 +35,8 @@ def run(make):
     try:
         e = make()
     except Exception as exc:  # azure-ai-ml's rejection is an answer too
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return {"error": f"{type(exc).__name__}: {first}".replace(str(ROOT) + "/", "").strip()}
     out = {"version": e.version if e.name == "CliV2AnonymousEnvironment" else None}
     if getattr(e, "_translated_conda_file", None):
         out["translated_conda_file"] = e._translated_conda_file
