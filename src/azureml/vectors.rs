@@ -189,3 +189,81 @@ fn every_azure_ai_ml_vector_agrees_byte_for_byte() {
     // each of these carries its reason in vectors.json; a new one needs a deliberate decision
     assert!(unsupported <= 5, "{unsupported} vectors refused on purpose");
 }
+
+/// The hand-checked vectors of AZUREML.md 2.2 (`fixtures/azureml/vectors/v2_anon_vectors.json`
+/// and `v2_examples_vectors.json`), on the inputs checked in beside them.
+#[test]
+fn documented_azureml_vectors_d_to_i_agree() {
+    let inputs = repo().join("fixtures/azureml/inputs");
+    let build = |dir: &str, dockerfile: Option<&str>| AnonymousInput {
+        build: Some(BuildInput::Local {
+            path: inputs.join(dir),
+            dockerfile_path: dockerfile.map(str::to_owned),
+        }),
+        ..AnonymousInput::default()
+    };
+    let cases = [
+        (
+            build("build_ctx", None),
+            "3a33b54efe541900a59c2c6cf621b6512c9d5541e4a3ec8b313ec863615d620e",
+            "27738bc9c41ebf6557da56d7d4c92a4293ad3f71238048d28beeff0110c19b91",
+        ),
+        (
+            build("build_ctx", Some("Dockerfile")),
+            "3a33b54efe541900a59c2c6cf621b6512c9d5541e4a3ec8b313ec863615d620e",
+            "0ef394649b8d570028e4d7768186707e2dad96fadd0a1de5d25cd7b6649f4dc4",
+        ),
+        (
+            build("build_ctx2", None),
+            "d00e13467da753381440100cb1b4c44c3bbc19813e93a0dcdd2076679f1b7a74",
+            "207e2bac53b9bc1fa75e16977a77d0f8db59f946f40b8659deece6d7f1f55402",
+        ),
+        (
+            build("azureml-examples/docker-contexts/python-and-pip", None),
+            "cbc5c94f4ff493e70b4a6e608f5e355d79940f6017eba6fdd1de76ca5013e4d1",
+            "9b715f3ba3c08d7fd9d90486815e207bdd40bd279a8b8380339a1b7830420d08",
+        ),
+        (
+            build(
+                "azureml-examples/docker-contexts/python-and-pip",
+                Some("Dockerfile"),
+            ),
+            "cbc5c94f4ff493e70b4a6e608f5e355d79940f6017eba6fdd1de76ca5013e4d1",
+            "e8aa360b2857ec1c784255c8eb569c2ff025f10a0200b172dcf2e59a5536b90f",
+        ),
+    ];
+    for (input, upload, version) in cases {
+        let out = anonymous_version(&input).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.upload_hash.as_deref(), Some(upload));
+        assert_eq!(out.version.as_deref(), Some(version));
+    }
+    // I: image + inference_config given as a Python dict
+    let ic = yaml11::safe_load(
+        "liveness_route: {port: 5001, path: /}\nreadiness_route: {port: 5001, path: /}\nscoring_route: {port: 5001, path: /score}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = anonymous_version(&AnonymousInput {
+        image: Some(
+            "mcr.microsoft.com/azureml/minimal-ubuntu20.04-py38-cpu-inference:latest".into(),
+        ),
+        inference_config: Some(InferenceConfigInput::Dict(ic)),
+        ..AnonymousInput::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.version.as_deref(),
+        Some("1946323864244e5f947b1f2f67f9a95aa79b449e4e809471747e77f0e13976d1")
+    );
+    // G: pydata.yml with the :latest image
+    let out = anonymous_version(&AnonymousInput {
+        image: Some("mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest".into()),
+        conda_text: read_text("fixtures/azureml/inputs/azureml-examples/conda-yamls/pydata.yml")
+            .ok(),
+        ..AnonymousInput::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.version.as_deref(),
+        Some("2663e0731c5ba417f8847eaa04128daa1684c92abe2557c4523bf29842156c6f")
+    );
+}
