@@ -80,8 +80,19 @@ impl AnonymousInput {
                 source: e,
             }
         })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_env_value(&doc, base, path)
+    }
+
+    /// The inputs of an environment mapping already loaded (e.g. a job's inline
+    /// `environment:`), with relative paths resolved against `base`; `path` labels errors.
+    pub fn from_env_value(doc: &Value, base: &Path, path: &Path) -> Result<Self, AnonymousError> {
+        let invalid = |why: String| AnonymousError::InvalidEnvironment {
+            path: path.to_owned(),
+            why,
+        };
         let empty = Mapping::new();
-        let map = match &doc {
+        let map = match doc {
             Value::Map(m) => m.as_ref(),
             Value::Null => &empty,
             other => {
@@ -117,7 +128,6 @@ impl AnonymousInput {
                 _ => return Err(invalid(format!("unknown field `{}`", key_text(k)))),
             }
         }
-        let base = path.parent().unwrap_or(Path::new("."));
         let string = |key: &str| -> Result<Option<String>, AnonymousError> {
             match map.get(key) {
                 None => Ok(None),

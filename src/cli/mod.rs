@@ -79,6 +79,11 @@ struct HashArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = HashFormat::Table)]
     format: HashFormat,
+
+    /// Record Azure ML SDK v1's service image from a saved `Environment.get_image_details` JSON
+    /// (its registry password is never read)
+    #[arg(long, value_name = "FILE")]
+    azureml_image_details: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -170,7 +175,13 @@ fn write_or_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
 
 fn hash(args: &HashArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let def = load(&args.definition)?;
-    let report = crate::hash::report(&def);
+    let v1 = args
+        .azureml_image_details
+        .as_deref()
+        .map(crate::azureml::ImageDetails::load)
+        .transpose()
+        .context("cannot read the Azure ML image details")?;
+    let report = crate::hash::report(&def, crate::azureml::v2_identity(&def), v1);
     let format = match args.format {
         HashFormat::Table => Format::Table,
         HashFormat::Json => Format::Json,

@@ -240,30 +240,34 @@ pub struct HashReport {
     pub definition_hash: Digest,
     /// Azure ML SDK v2's client-side version of this environment given inline.
     pub azureml_v2_anonymous_version: Option<String>,
+    /// Azure ML SDK v1's service image (from `--azureml-image-details`); never its password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azureml_v1_image: Option<crate::azureml::ImageDetails>,
     pub ingredients: Vec<Ingredient>,
-    /// Remarks for `--explain` (e.g. where Azure's identity and ours disagree).
+    /// Remarks for `--explain`: why Azure's version is missing, where Azure's identity and
+    /// the definition hash disagree.
     pub notes: Vec<String>,
 }
 
-/// Hash a definition and explain the result.
-pub fn report(def: &EnvDefinition) -> HashReport {
+/// Hash a definition and explain the result, next to Azure ML's identities of it.
+pub fn report(
+    def: &EnvDefinition,
+    azureml_v2: crate::azureml::V2Identity,
+    azureml_v1_image: Option<crate::azureml::ImageDetails>,
+) -> HashReport {
     let ingredients = ingredients(def);
     let mut notes = Vec::new();
-    notes.push(
-        "`azureml_v2_anonymous_version` is not computed yet by this envaudit version".to_owned(),
-    );
-    if def.conda_name.is_some() {
-        notes.push(
-            "the conda file's `name:` is not an ingredient: Azure ML replaces it when building"
-                .to_owned(),
-        );
+    if let Some(reason) = &azureml_v2.reason {
+        notes.push(format!("no Azure ML v2 anonymous version: {reason}"));
     }
+    notes.extend(azureml_v2.notes);
     HashReport {
         schema_version: 1,
         path: def.path.clone(),
         kind: def.kind,
         definition_hash: hash_ingredients(&ingredients),
-        azureml_v2_anonymous_version: None,
+        azureml_v2_anonymous_version: azureml_v2.version,
+        azureml_v1_image,
         ingredients,
         notes,
     }

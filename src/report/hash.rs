@@ -19,6 +19,21 @@ pub fn render_hash(
                 Some(v) => writeln!(out, "azureml v2 anonymous version: {v}")?,
                 None => writeln!(out, "azureml v2 anonymous version: none")?,
             }
+            if let Some(v1) = &report.azureml_v1_image {
+                writeln!(
+                    out,
+                    "azureml v1 image: {} (hash {}, {})",
+                    v1.image()
+                        .or_else(|| v1.image_name.clone())
+                        .unwrap_or_default(),
+                    v1.image_hash.as_deref().unwrap_or("unknown"),
+                    if v1.exists {
+                        "exists in the registry"
+                    } else {
+                        "not built yet"
+                    }
+                )?;
+            }
             if style.explain {
                 let mut t = super::table();
                 t.set_header(vec!["#", "ingredient", "value", "declared at"]);

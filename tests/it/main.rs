@@ -1,5 +1,6 @@
 //! envaudit's integration tests: one binary, shared helpers in `support`.
 
+mod azureml;
 mod cli;
 mod corpus;
 mod fuzz_replay;
