@@ -105,6 +105,32 @@ pub fn config(data: &[u8]) {
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
+/// A conda file through PyYAML's `safe_load` and `dump` as envaudit emulates them: a dump
+/// must load back and dump to the same text.
+pub fn pyyaml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(value) = crate::azureml::yaml11::safe_load(text) {
+        let dumped = crate::azureml::pyyaml::dump(&value);
+        if let Ok(again) = crate::azureml::yaml11::safe_load(&dumped) {
+            assert_eq!(
+                crate::azureml::pyyaml::dump(&again),
+                dumped,
+                "dump is not stable"
+            );
+        }
+    }
+}
+
+/// A saved `Environment.get_image_details` response.
+pub fn image_details(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = crate::azureml::ImageDetails::from_json(text, Path::new("details.json"));
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
@@ -115,4 +141,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("azureml_v1", azureml_v1),
     ("azureml_v2", azureml_v2),
     ("config", config),
+    ("pyyaml", pyyaml),
+    ("image_details", image_details),
 ];
