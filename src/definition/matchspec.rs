@@ -389,14 +389,7 @@ fn parse(s: &str) -> Result<MatchSpec> {
     }
     let (name_start, end) = trimmed_range(s, name_start, end);
 
-    // Name: up to whitespace or the first operator character.
-    let name_end = s[name_start..end]
-        .char_indices()
-        .find(|&(_, c)| c.is_whitespace() || is_operator_char(c))
-        .map_or(end, |(i, _)| name_start + i);
-    if name_end == name_start {
-        return Err(MatchSpecError::new(name_start, "expected a package name"));
-    }
+    let name_end = name_end(s, name_start, end)?;
     let name = &s[name_start..name_end];
     if let Some((i, c)) = name
         .char_indices()
@@ -533,13 +526,7 @@ fn parse_template(s: &str, start: usize, end: usize) -> Result<MatchSpec> {
         name_start = start + pos + 2;
     }
     let (name_start, end) = trimmed_range(s, name_start, end);
-    let name_end = s[name_start..end]
-        .char_indices()
-        .find(|&(_, c)| c.is_whitespace() || is_operator_char(c))
-        .map_or(end, |(i, _)| name_start + i);
-    if name_end == name_start {
-        return Err(MatchSpecError::new(name_start, "expected a package name"));
-    }
+    let name_end = name_end(s, name_start, end)?;
     spec.name = Some(PackageName::conda(&s[name_start..name_end]));
     let rest = s[name_end..end].trim();
     if !rest.is_empty() {
@@ -1431,6 +1418,19 @@ fn version_part(
             }
         }
     }
+}
+
+/// Where a package name starting at `start` ends: at white space or the first operator
+/// character; an empty name is an error.
+fn name_end(s: &str, start: usize, end: usize) -> Result<usize> {
+    let name_end = s[start..end]
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || is_operator_char(c))
+        .map_or(end, |(i, _)| start + i);
+    if name_end == start {
+        return Err(MatchSpecError::new(start, "expected a package name"));
+    }
+    Ok(name_end)
 }
 
 #[cfg(test)]
