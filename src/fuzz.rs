@@ -40,7 +40,14 @@ pub fn pep508(data: &[u8]) {
         let _ = req.pin();
         let canonical = req.canonical();
         // Only a named requirement without URL, path, hashes or template is plain PEP 508.
-        let plain = req.name.is_some() && req.url.is_none() && !req.editable;
+        // Marker strings are printed back unescaped, as `packaging` prints them, so one with
+        // a backslash or a quote does not round-trip (in packaging either).
+        let plain = req.name.is_some()
+            && req.url.is_none()
+            && !req.editable
+            && !req.marker.as_deref().is_some_and(|m| {
+                m.contains('\\') || m.matches('"').count() % 2 != 0 || m.contains("'")
+            });
         if plain
             && req.hashes.is_empty()
             && req.template().is_none()
