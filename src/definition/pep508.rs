@@ -599,8 +599,11 @@ pub(crate) fn split_option(tok: &str) -> (String, Option<(usize, &str)>) {
             None => (tok.to_owned(), None),
         };
     }
+    if !tok.starts_with('-') {
+        return (tok.to_owned(), None);
+    }
     let mut chars = tok.char_indices().skip(1);
-    let Some((_, letter)) = chars.next() else {
+    let Some((at, letter)) = chars.next() else {
         return (tok.to_owned(), None);
     };
     let long = match letter {
@@ -611,12 +614,22 @@ pub(crate) fn split_option(tok: &str) -> (String, Option<(usize, &str)>) {
         'f' => "--find-links",
         _ => return (tok.to_owned(), None),
     };
-    let split = 1 + letter.len_utf8();
+    let split = at + letter.len_utf8();
     let value = &tok[split..];
     let value = value
         .strip_prefix('=')
         .map_or((split, value), |v| (split + 1, v));
     (long.to_owned(), (!value.1.is_empty()).then_some(value))
+}
+
+#[cfg(test)]
+#[test]
+fn short_option_split_respects_multibyte_characters() {
+    assert_eq!(split_option("뢎ee="), ("뢎ee=".to_owned(), None));
+    assert_eq!(
+        split_option("-eé"),
+        ("--editable".to_owned(), Some((2, "é")))
+    );
 }
 
 /// Whitespace-separated tokens with their byte offsets.
