@@ -27,6 +27,17 @@ pub struct ImageRefError {
 
 pub const DOCKER_HUB: &str = "docker.io";
 
+impl ImageRefError {
+    /// The reference with a caret under the bad part.
+    pub fn snippet(&self) -> String {
+        let col = self
+            .reference
+            .get(..self.offset)
+            .map_or(self.offset, |p| p.chars().count());
+        format!("  {}\n  {}^", self.reference, " ".repeat(col))
+    }
+}
+
 impl ImageRef {
     pub fn registry(&self) -> &str {
         &self.registry

@@ -2,7 +2,10 @@
 
 mod cli;
 mod corpus;
+mod faults;
 mod fuzz_replay;
 mod hash;
 mod lint;
+mod local_image;
+mod registry;
 mod support;
