@@ -103,7 +103,7 @@ fn registry_hint(e: &crate::registry::RegistryError) -> Option<String> {
     match e {
         E::Unauthorized {
             registry,
-            with_credentials: false,
+            credentials: None,
             ..
         } => Some(format!(
             "log in with `docker login {registry}` (or pass `--username USER --password-stdin`); for Azure Container Registry: `az acr login --name NAME --expose-token --output tsv --query accessToken | envaudit resolve --username 00000000-0000-0000-0000-000000000000 --password-stdin REF`"

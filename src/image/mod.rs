@@ -267,6 +267,30 @@ pub async fn resolve_all<R: Registry>(
         .await
 }
 
+/// Everything resolution does with one untrusted document, for the fuzz target.
+#[doc(hidden)]
+pub fn fuzz_document(data: &[u8]) {
+    let digest = Digest::sha256_of(data);
+    for declared in [None, Some(crate::registry::media_type::DOCKER_LIST)] {
+        match document::parse(&digest, declared, data) {
+            Ok((_, Document::Index(index))) => {
+                for e in &index.manifests {
+                    let _ = document::entry_descriptor(&digest, e);
+                }
+                let _ = document::select(&index, &Platform::linux_amd64());
+            }
+            Ok((_, Document::Manifest(m))) => {
+                let _ = document::descriptor(&digest, &m.config);
+                for l in &m.layers {
+                    let _ = document::descriptor(&digest, l);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    let _ = document::parse_config(&digest, data);
+}
+
 /// From the document a reference named (an index or a manifest) to the resolved image.
 pub(crate) async fn resolve_root<S: Store>(
     store: &S,

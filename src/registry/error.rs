@@ -20,11 +20,12 @@ pub enum RegistryError {
         repository: String,
         digest: Digest,
     },
-    #[error("`{registry}` refused access to `{repository}` (HTTP 401){}", if *.with_credentials { " with the credentials found" } else { " without credentials" })]
+    #[error("`{registry}` refused access to `{repository}` (HTTP 401) {}", match .credentials { Some(origin) => format!("with the credentials from {origin}"), None => "without credentials".to_owned() })]
     Unauthorized {
         registry: String,
         repository: String,
-        with_credentials: bool,
+        /// Where the credentials that were refused came from.
+        credentials: Option<String>,
     },
     #[error("`{registry}` denied access to `{repository}` (HTTP 403)")]
     Forbidden {
@@ -82,6 +83,8 @@ pub enum RegistryError {
         #[source]
         source: CredentialError,
     },
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
 }
@@ -99,10 +102,5 @@ impl RegistryError {
                 source: e,
             },
         }
-    }
-
-    /// The plain-HTTP hint applies: a TLS failure talking to a registry.
-    pub fn is_transport(&self) -> bool {
-        matches!(self, RegistryError::Transport { .. })
     }
 }

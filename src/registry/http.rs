@@ -59,7 +59,9 @@ impl HttpRegistry {
         credentials: CredentialStore,
     ) -> Result<Self, RegistryError> {
         install_crypto_provider();
+        let tls = super::tls::client_config().map_err(|e| RegistryError::Tls(e.to_string()))?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .connect_timeout(policy.connect_timeout)
             .read_timeout(policy.read_timeout)
             .user_agent(USER_AGENT)
@@ -156,17 +158,18 @@ impl HttpRegistry {
         &self,
         repo: &ImageRef,
         challenge: Option<&HeaderValue>,
-    ) -> Result<bool, RegistryError> {
+    ) -> Result<Option<String>, RegistryError> {
         let creds = self.credentials(repo.registry()).await?;
+        let origin = creds.as_ref().map(|c| c.origin.clone());
         let scheme = challenge
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.split_whitespace().next())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let unauthorized = |with_credentials| RegistryError::Unauthorized {
+        let unauthorized = |credentials| RegistryError::Unauthorized {
             registry: repo.registry().to_owned(),
             repository: repo.repository().to_owned(),
-            with_credentials,
+            credentials,
         };
         if scheme == "bearer" {
             let auth = match &creds {
@@ -188,16 +191,16 @@ impl HttpRegistry {
                     reason: scrub(&e.to_string(), creds.as_ref()),
                 })?;
             let Some(token) = token else {
-                return Err(unauthorized(creds.is_some()));
+                return Err(unauthorized(origin));
             };
             self.auth
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(scope_key(repo), Secret::new(format!("Bearer {token}")));
-            return Ok(creds.is_some());
+            return Ok(origin);
         }
         let Some(c) = creds else {
-            return Err(unauthorized(false));
+            return Err(unauthorized(None));
         };
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
@@ -208,7 +211,7 @@ impl HttpRegistry {
             repo.registry().to_owned(),
             Secret::new(format!("Basic {basic}")),
         );
-        Ok(true)
+        Ok(origin)
     }
 
     /// GET `url` under the transport policy: authenticate on the first 401, retry what is
@@ -222,7 +225,7 @@ impl HttpRegistry {
         let shown = RedactedUrl::new(url);
         let mut attempts = 0u32;
         let mut authenticated = false;
-        let mut used_credentials = false;
+        let mut used_credentials = None;
         loop {
             attempts += 1;
             let mut req = self.http.get(url);
@@ -259,7 +262,7 @@ impl HttpRegistry {
                             return Err(RegistryError::Unauthorized {
                                 registry: repo.registry().to_owned(),
                                 repository: repo.repository().to_owned(),
-                                with_credentials: used_credentials,
+                                credentials: used_credentials,
                             });
                         }
                         StatusCode::FORBIDDEN => {

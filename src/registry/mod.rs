@@ -13,6 +13,7 @@ mod auth;
 mod cache;
 mod error;
 mod http;
+mod tls;
 mod transport;
 pub mod verify;
 

@@ -504,7 +504,10 @@ fn password_stdin_authenticates_and_never_shows_the_password() {
     );
     assert_eq!(code, 2);
     let all = format!("{out}{err}");
-    assert!(all.contains("with the credentials found"), "{all}");
+    assert!(
+        all.contains("with the credentials from `--username`"),
+        "{all}"
+    );
     for secret in [registry::PASSWORD, "wrong-Pw-4242"] {
         assert!(!all.contains(secret), "{all}");
     }
@@ -621,4 +624,51 @@ fn the_test_registries_run_as_real_processes_known_by_pid() {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         assert!(cmdline.contains("docker-registry serve"), "{cmdline}");
     }
+}
+
+#[test]
+fn skopeo_pushes_a_layout_and_agrees_on_the_digest() {
+    let reg = registry::plain();
+    let env = TestEnv::new();
+    let idx = amd64_arm64("skopeo");
+    img::write_layout(
+        &env.path("layout"),
+        &[img::LayoutEntry::Index(&idx, Some("v1"))],
+    );
+    let skopeo = |args: &[&str]| {
+        let out = std::process::Command::new("skopeo")
+            .args(args)
+            .output()
+            .expect("`skopeo` must be installed (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "skopeo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let layout = format!("oci:{}:v1", env.path("layout").display());
+    let dest = format!("docker://{}/skopeo/copied:v1", reg.addr);
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &layout,
+        &dest,
+    ]);
+    let inspected = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &dest,
+    ]);
+
+    let r = resolve(&format!("{}/skopeo/copied:v1", reg.addr), None).unwrap();
+    let local = resolve(&layout, None).unwrap();
+    assert_eq!(r.index.as_ref().unwrap().digest.to_string(), inspected);
+    assert_eq!(inspected, idx.digest);
+    assert_eq!(r.identity(), local.identity());
 }

@@ -120,6 +120,7 @@ impl Drop for FaultServer {
 
 fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency: Duration) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = conn.set_nodelay(true);
     let mut writer = match conn.try_clone() {
         Ok(w) => w,
         Err(_) => return,
@@ -162,7 +163,10 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency:
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
-                if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&body).is_err() {
+                // One write: a separate small body write would wait for a delayed ACK.
+                let mut response = head.into_bytes();
+                response.extend_from_slice(&body);
+                if writer.write_all(&response).is_err() {
                     return;
                 }
             }
