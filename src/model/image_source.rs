@@ -144,6 +144,14 @@ impl FromStr for ImageSource {
 impl fmt::Display for ImageSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // `oci:5000/x` is a registry `oci` on port 5000 to the parser only with
+            // `docker://` in front.
+            ImageSource::Registry(r)
+                if r.registry().starts_with("oci:")
+                    || r.registry().starts_with("docker-archive:") =>
+            {
+                write!(f, "{DOCKER}{r}")
+            }
             ImageSource::Registry(r) => write!(f, "{r}"),
             ImageSource::OciLayout { dir, tag } => {
                 write!(f, "{OCI}{}", dir.display())?;
@@ -212,6 +220,17 @@ mod tests {
             s.to_string(),
             "docker-archive:img.tar:docker.io/library/python:3.10"
         );
+    }
+
+    #[test]
+    fn a_registry_named_like_a_transport_prints_with_docker_prefix() {
+        let s: ImageSource = "docker://oci:5000/x:1".parse().unwrap();
+        assert_eq!(s.to_string(), "docker://oci:5000/x:1");
+        assert_eq!(s.to_string().parse::<ImageSource>().unwrap(), s);
+        assert!(matches!(
+            "oci:5000/x".parse(),
+            Ok(ImageSource::OciLayout { .. })
+        ));
     }
 
     #[test]

@@ -335,6 +335,15 @@ const PASSWORD: &str = "fault-Pw-5150";
 /// A registry that wants a bearer token from its `/token` endpoint; with `basic`, the
 /// endpoint wants those credentials.
 fn token_server(basic: Option<(&'static str, &'static str)>) -> FaultServer {
+    token_server_answering(basic, "token")
+}
+
+/// As [`token_server`], the token under `field` (`token`, or `access_token` as Azure
+/// Container Registry answers).
+fn token_server_answering(
+    basic: Option<(&'static str, &'static str)>,
+    field: &'static str,
+) -> FaultServer {
     let addr_cell: Arc<Mutex<String>> = Arc::default();
     let cell = addr_cell.clone();
     let server = serve(image(), move |req, _| {
@@ -362,7 +371,7 @@ fn token_server(basic: Option<(&'static str, &'static str)>) -> FaultServer {
             {
                 return Some(Reply::status(400, &[]));
             }
-            return Some(Reply::ok(format!(r#"{{"token":"{TOKEN}"}}"#), &[]));
+            return Some(Reply::ok(format!(r#"{{"{field}":"{TOKEN}"}}"#), &[]));
         }
         let bearer = format!("Bearer {TOKEN}");
         (req.header("authorization") != Some(bearer.as_str()))
@@ -403,6 +412,21 @@ fn a_token_challenge_with_credentials_sends_them_to_the_token_endpoint() {
             .starts_with("cannot get a token for `fault/img`"),
         "{e}"
     );
+}
+
+#[test]
+fn an_acr_style_refresh_token_is_exchanged_with_the_null_guid_user() {
+    const NULL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+    let server = token_server_answering(Some((NULL_GUID, PASSWORD)), "access_token");
+    let env = TestEnv::new();
+    let r = format!("{}/fault/img:1", server.addr);
+    let (code, all) = cli(
+        &env,
+        &["resolve", "--username", NULL_GUID, "--password-stdin", &r],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{all}");
+    assert!(!all.contains(PASSWORD) && !all.contains(TOKEN), "{all}");
 }
 
 fn cli(env: &TestEnv, args: &[&str], password: &str) -> (i32, String) {
