@@ -109,6 +109,35 @@ pub fn config(data: &[u8]) {
     }
 }
 
+/// An image reference of any transport, and a platform; a parsed reference prints and
+/// re-parses to itself.
+pub fn image_reference(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(r) = s.parse::<crate::model::ImageSource>() {
+        let printed = r.to_string();
+        let again = printed
+            .parse::<crate::model::ImageSource>()
+            .unwrap_or_else(|e| panic!("`{printed}` does not re-parse: {e}"));
+        assert_eq!(
+            again, r,
+            "`{s}` → `{printed}` re-parses to another reference"
+        );
+    }
+    if let Ok(p) = s.parse::<crate::model::Platform>() {
+        assert_eq!(
+            p.to_string().parse::<crate::model::Platform>().ok(),
+            Some(p)
+        );
+    }
+}
+
+/// A manifest, index or config as a registry or layout might hold it.
+pub fn image_document(data: &[u8]) {
+    crate::image::fuzz_document(data);
+}
+
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
@@ -150,4 +179,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config", config),
     ("pyyaml", pyyaml),
     ("image_details", image_details),
+    ("image_reference", image_reference),
+    ("image_document", image_document),
 ];

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod error;
+mod resolve;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     Hash(HashArgs),
     /// Report unpinned dependencies, floating base images and other reproducibility risks
     Lint(LintArgs),
+    /// Resolve image references to digests: index, platform manifest, config and layers
+    Resolve(resolve::ResolveArgs),
 }
 
 /// Which definition to read.
@@ -144,6 +147,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let exit = match &cli.command {
         Command::Hash(args) => hash(args, &mut out)?,
         Command::Lint(args) => lint_cmd(args, color, &mut out)?,
+        Command::Resolve(args) => resolve::run(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

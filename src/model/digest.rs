@@ -55,6 +55,54 @@ impl Digest {
     }
 }
 
+/// A running hash that ends in a [`Digest`] of the same algorithm as the one it checks.
+#[derive(Clone)]
+pub enum DigestHasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl DigestHasher {
+    pub fn new(algorithm: DigestAlgorithm) -> Self {
+        use sha2::Digest as _;
+        match algorithm {
+            DigestAlgorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
+            DigestAlgorithm::Sha512 => Self::Sha512(sha2::Sha512::new()),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            Self::Sha256(h) => h.update(bytes),
+            Self::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    pub fn finish(self) -> Digest {
+        use sha2::Digest as _;
+        match self {
+            Self::Sha256(h) => Digest {
+                algorithm: DigestAlgorithm::Sha256,
+                hex: to_hex(&h.finalize()),
+            },
+            Self::Sha512(h) => Digest {
+                algorithm: DigestAlgorithm::Sha512,
+                hex: to_hex(&h.finalize()),
+            },
+        }
+    }
+}
+
+impl Digest {
+    /// The digest of `bytes` with the same algorithm as `self`, to check content against it.
+    pub fn recompute(&self, bytes: &[u8]) -> Digest {
+        let mut h = DigestHasher::new(self.algorithm);
+        h.update(bytes);
+        h.finish()
+    }
+}
+
 /// Lowercase hex of bytes (sha2 0.11 no longer formats digests as hex itself).
 pub fn to_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -27,6 +27,17 @@ pub struct ImageRefError {
 
 pub const DOCKER_HUB: &str = "docker.io";
 
+impl ImageRefError {
+    /// The reference with a caret under the bad part.
+    pub fn snippet(&self) -> String {
+        let col = self
+            .reference
+            .get(..self.offset)
+            .map_or(self.offset, |p| p.chars().count());
+        format!("  {}\n  {}^", self.reference, " ".repeat(col))
+    }
+}
+
 impl ImageRef {
     pub fn registry(&self) -> &str {
         &self.registry
@@ -65,6 +76,41 @@ fn has_explicit_registry(s: &str) -> bool {
         Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
         None => false,
     }
+}
+
+/// `HOST[:PORT]` with a DNS-like host (letters, digits, `.`, `-`) or `[IPv6]`, as docker's
+/// reference grammar has it.
+fn valid_registry(r: &str) -> bool {
+    let (host, port) = if let Some(rest) = r.strip_prefix('[') {
+        let Some((h, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+            match after {
+                "" => return true,
+                p => (None, p.strip_prefix(':').unwrap_or("x")),
+            }
+        } else {
+            return false;
+        }
+    } else {
+        match r.split_once(':') {
+            Some((h, p)) => (Some(h), p),
+            None => (Some(r), ""),
+        }
+    };
+    let port_ok = port.is_empty() && !r.ends_with(':')
+        || (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = host.is_none_or(|h| {
+        !h.is_empty()
+            && h.split('.').all(|label| {
+                !label.is_empty()
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    });
+    port_ok && host_ok
 }
 
 fn err(reference: &str, offset: usize, reason: &'static str) -> ImageRefError {
@@ -132,8 +178,12 @@ impl FromStr for ImageRef {
         } else {
             (DOCKER_HUB.to_owned(), 0)
         };
-        if registry.is_empty() || registry.starts_with(['.', '-', ':']) {
-            return Err(err(s, 0, "invalid registry host"));
+        if !valid_registry(&registry) {
+            return Err(err(
+                s,
+                0,
+                "registry must be `HOST[:PORT]`: letters, digits, `.` and `-`, or `[IPv6]`",
+            ));
         }
         let mut repository = name[repo_start..].to_owned();
         if repository.is_empty() {
@@ -246,6 +296,31 @@ mod tests {
         assert_eq!(e.offset, 2);
         let e = "x@sha256:12".parse::<ImageRef>().unwrap_err();
         assert_eq!(e.offset, 2);
+    }
+
+    #[test]
+    fn registry_hosts_follow_the_reference_grammar() {
+        for ok in [
+            "localhost:5000/x",
+            "[::1]:5000/x",
+            "[::1]/x",
+            "a-b.example.com/x",
+            "r.io:443/x",
+        ] {
+            assert!(ok.parse::<ImageRef>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "docker-archive:a:b:3/x",
+            "a..b/x",
+            "-a.io/x",
+            "a.io:/x",
+            "a.io:99999x/x",
+            "[zz]:1/x",
+            "my_reg.io/x",
+        ] {
+            let e = bad.parse::<ImageRef>().unwrap_err();
+            assert_eq!(e.offset, 0, "{bad}");
+        }
     }
 
     #[test]

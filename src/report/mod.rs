@@ -3,11 +3,13 @@
 
 mod hash;
 mod lint;
+mod resolve;
 
 use std::io::{self, Write};
 
 pub use hash::render_hash;
 pub use lint::render_lint;
+pub use resolve::{ResolveReport, render_resolve};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

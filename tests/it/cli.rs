@@ -21,6 +21,8 @@ fn help_lists_the_commands() {
     insta::assert_snapshot!("lint_help", out);
     let (_, out, _) = run(&env, &["hash", "--help"]);
     insta::assert_snapshot!("hash_help", out);
+    let (_, out, _) = run(&env, &["resolve", "--help"]);
+    insta::assert_snapshot!("resolve_help", out);
 }
 
 #[test]
@@ -174,7 +176,12 @@ fn cli_doc_is_the_current_help() {
     let mut doc = String::from(
         "# Command-line reference\n\nGenerated from `--help`; a test keeps it current.\n",
     );
-    for args in [&["--help"][..], &["hash", "--help"], &["lint", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["hash", "--help"],
+        &["lint", "--help"],
+        &["resolve", "--help"],
+    ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {
             "envaudit".to_owned()

@@ -3,7 +3,10 @@
 mod azureml;
 mod cli;
 mod corpus;
+mod faults;
 mod fuzz_replay;
 mod hash;
 mod lint;
+mod local_image;
+mod registry;
 mod support;

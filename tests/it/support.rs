@@ -103,3 +103,8 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+pub mod fault;
+pub mod http;
+pub mod image;
+pub mod registry;

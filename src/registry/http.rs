@@ -1,0 +1,457 @@
+//! [`Registry`] over the OCI distribution HTTP API.
+//!
+//! Requests go straight to the registry with the current `Authorization` (none at first).
+//! On a 401 the `WWW-Authenticate` challenge decides: `Basic` sends the credentials found
+//! for the registry; `Bearer` has `oci-client` run the token handshake (anonymous, or with
+//! the credentials), and the token is kept per repository. So an anonymous registry costs
+//! one request per manifest or blob, and a token registry one handshake per repository.
+//!
+//! Retries, timeouts and plain HTTP follow [`TransportPolicy`]. oci-client's own request
+//! methods are not used for manifests and blobs: they do not expose `Retry-After` or the
+//! response headers, and they ping `/v2/` before every anonymous request.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::TryStreamExt as _;
+use oci_client::secrets::RegistryAuth;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+
+use super::auth::{CredentialStore, Credentials};
+use super::transport::{TransportPolicy, parse_retry_after, retryable_status};
+use super::verify::VerifyingReader;
+use super::{
+    BlobReader, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, Manifest, ManifestRef, Registry,
+    RegistryError,
+};
+use crate::model::{DOCKER_HUB, Digest, ImageRef, RedactedUrl, Secret};
+
+/// The registry API over HTTP(S).
+pub struct HttpRegistry {
+    http: reqwest::Client,
+    policy: TransportPolicy,
+    credentials: CredentialStore,
+    /// `Authorization` values per `registry/repository` (bearer) or `registry` (basic).
+    auth: Mutex<HashMap<String, Secret>>,
+    /// Credentials looked up per registry (`None`: there are none).
+    found: Mutex<HashMap<String, Option<Credentials>>>,
+    oci_http: OnceLock<oci_client::Client>,
+    oci_https: OnceLock<oci_client::Client>,
+}
+
+/// Install rustls' `ring` provider as the process default, once (reqwest is built without one).
+fn install_crypto_provider() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        // Err means another provider was installed first, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+const USER_AGENT: &str = concat!("envaudit/", env!("CARGO_PKG_VERSION"));
+
+impl HttpRegistry {
+    pub fn new(
+        policy: TransportPolicy,
+        credentials: CredentialStore,
+    ) -> Result<Self, RegistryError> {
+        install_crypto_provider();
+        let tls = super::tls::client_config().map_err(|e| RegistryError::Tls(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(policy.connect_timeout)
+            .read_timeout(policy.read_timeout)
+            .user_agent(USER_AGENT)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(RegistryError::Client)?;
+        Ok(Self {
+            http,
+            policy,
+            credentials,
+            auth: Mutex::default(),
+            found: Mutex::default(),
+            oci_http: OnceLock::new(),
+            oci_https: OnceLock::new(),
+        })
+    }
+
+    pub fn policy(&self) -> &TransportPolicy {
+        &self.policy
+    }
+
+    /// The API host: Docker Hub's is `registry-1.docker.io`.
+    fn host(registry: &str) -> &str {
+        if registry == DOCKER_HUB {
+            "registry-1.docker.io"
+        } else {
+            registry
+        }
+    }
+
+    fn url(&self, repo: &ImageRef, tail: &str) -> String {
+        let host = Self::host(repo.registry());
+        format!(
+            "{}://{host}/v2/{}/{tail}",
+            self.policy.scheme_for(host),
+            repo.repository()
+        )
+    }
+
+    fn oci(&self, registry: &str) -> &oci_client::Client {
+        let plain = self.policy.scheme_for(Self::host(registry)) == "http";
+        let (cell, protocol) = if plain {
+            (&self.oci_http, oci_client::client::ClientProtocol::Http)
+        } else {
+            (&self.oci_https, oci_client::client::ClientProtocol::Https)
+        };
+        cell.get_or_init(|| {
+            oci_client::Client::new(oci_client::client::ClientConfig {
+                protocol,
+                connect_timeout: Some(self.policy.connect_timeout),
+                read_timeout: Some(self.policy.read_timeout),
+                user_agent: USER_AGENT,
+                ..Default::default()
+            })
+        })
+    }
+
+    fn auth_header(&self, repo: &ImageRef) -> Option<Secret> {
+        let map = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&scope_key(repo))
+            .or_else(|| map.get(repo.registry()))
+            .cloned()
+    }
+
+    async fn credentials(&self, registry: &str) -> Result<Option<Credentials>, RegistryError> {
+        if let Some(c) = self
+            .found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(registry)
+        {
+            return Ok(c.clone());
+        }
+        let store = self.credentials.clone();
+        let reg = registry.to_owned();
+        // Helpers are programs: keep them off the async threads.
+        let found = tokio::task::spawn_blocking(move || store.lookup(&reg))
+            .await
+            .unwrap_or(Ok(None))
+            .map_err(|source| RegistryError::Credentials {
+                registry: registry.to_owned(),
+                source,
+            })?;
+        self.found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(registry.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// Answer a 401 challenge. Returns whether credentials were used.
+    async fn authenticate(
+        &self,
+        repo: &ImageRef,
+        challenge: Option<&HeaderValue>,
+    ) -> Result<Option<String>, RegistryError> {
+        let creds = self.credentials(repo.registry()).await?;
+        let origin = creds.as_ref().map(|c| c.origin.clone());
+        let scheme = challenge
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.split_whitespace().next())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let unauthorized = |credentials| RegistryError::Unauthorized {
+            registry: repo.registry().to_owned(),
+            repository: repo.repository().to_owned(),
+            credentials,
+        };
+        if scheme == "bearer" {
+            let auth = match &creds {
+                Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.expose().to_owned()),
+                None => RegistryAuth::Anonymous,
+            };
+            let reference = oci_client::Reference::with_tag(
+                repo.registry().to_owned(),
+                repo.repository().to_owned(),
+                "latest".to_owned(),
+            );
+            let token = self
+                .oci(repo.registry())
+                .auth(&reference, &auth, oci_client::RegistryOperation::Pull)
+                .await
+                .map_err(|e| RegistryError::Token {
+                    registry: repo.registry().to_owned(),
+                    repository: repo.repository().to_owned(),
+                    reason: scrub(&e.to_string(), creds.as_ref()),
+                })?;
+            let Some(token) = token else {
+                return Err(unauthorized(origin));
+            };
+            self.auth
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(scope_key(repo), Secret::new(format!("Bearer {token}")));
+            return Ok(origin);
+        }
+        let Some(c) = creds else {
+            return Err(unauthorized(None));
+        };
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            c.username,
+            c.password.expose()
+        ));
+        self.auth.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            repo.registry().to_owned(),
+            Secret::new(format!("Basic {basic}")),
+        );
+        Ok(origin)
+    }
+
+    /// GET `url` under the transport policy: authenticate on the first 401, retry what is
+    /// worth retrying, and return the first successful response. 404 comes back as `None`.
+    async fn get(
+        &self,
+        repo: &ImageRef,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Option<reqwest::Response>, RegistryError> {
+        let shown = RedactedUrl::new(url);
+        let mut attempts = 0u32;
+        let mut authenticated = false;
+        let mut used_credentials = None;
+        loop {
+            attempts += 1;
+            let mut req = self.http.get(url);
+            if let Some(a) = accept {
+                req = req.header(ACCEPT, a);
+            }
+            if let Some(h) = self.auth_header(repo) {
+                let mut v =
+                    HeaderValue::from_str(h.expose()).map_err(|_| RegistryError::Token {
+                        registry: repo.registry().to_owned(),
+                        repository: repo.repository().to_owned(),
+                        reason: "the token is not a valid header value".to_owned(),
+                    })?;
+                v.set_sensitive(true);
+                req = req.header(AUTHORIZATION, v);
+            }
+            let retry_wait = match req.send().await {
+                Ok(res) => {
+                    let status = res.status();
+                    if status.is_success() {
+                        return Ok(Some(res));
+                    }
+                    match status {
+                        StatusCode::NOT_FOUND => return Ok(None),
+                        StatusCode::UNAUTHORIZED if !authenticated => {
+                            authenticated = true;
+                            attempts -= 1;
+                            used_credentials = self
+                                .authenticate(repo, res.headers().get(WWW_AUTHENTICATE))
+                                .await?;
+                            continue;
+                        }
+                        StatusCode::UNAUTHORIZED => {
+                            return Err(RegistryError::Unauthorized {
+                                registry: repo.registry().to_owned(),
+                                repository: repo.repository().to_owned(),
+                                credentials: used_credentials,
+                            });
+                        }
+                        StatusCode::FORBIDDEN => {
+                            return Err(RegistryError::Forbidden {
+                                registry: repo.registry().to_owned(),
+                                repository: repo.repository().to_owned(),
+                            });
+                        }
+                        s if retryable_status(s.as_u16()) => {
+                            if attempts >= self.policy.max_attempts {
+                                return Err(RegistryError::RetriesExhausted {
+                                    url: shown,
+                                    status: s.as_u16(),
+                                    attempts,
+                                });
+                            }
+                            let asked = res
+                                .headers()
+                                .get(RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(parse_retry_after);
+                            if let Some(after) = asked
+                                && after > self.policy.max_delay
+                            {
+                                return Err(RegistryError::RetryAfterTooLong {
+                                    url: shown,
+                                    after,
+                                    limit: self.policy.max_delay,
+                                });
+                            }
+                            asked.unwrap_or_else(|| self.policy.backoff(attempts))
+                        }
+                        s => {
+                            return Err(RegistryError::Status {
+                                url: shown,
+                                status: s.as_u16(),
+                            });
+                        }
+                    }
+                }
+                Err(e) => {
+                    let retry = e.is_timeout() || e.is_connect() || e.is_request();
+                    if !retry || attempts >= self.policy.max_attempts {
+                        return Err(if e.is_timeout() {
+                            RegistryError::Timeout {
+                                url: shown,
+                                timeout: self.policy.read_timeout,
+                                attempts,
+                            }
+                        } else {
+                            RegistryError::Transport {
+                                url: shown,
+                                attempts,
+                                source: e.without_url(),
+                            }
+                        });
+                    }
+                    self.policy.backoff(attempts)
+                }
+            };
+            tokio::time::sleep(retry_wait).await;
+        }
+    }
+}
+
+/// The key of a bearer token: tokens are scoped to one repository.
+fn scope_key(repo: &ImageRef) -> String {
+    format!("{}/{}", repo.registry(), repo.repository())
+}
+
+/// Remove the password from a message a server sent back, should it echo it.
+fn scrub(message: &str, creds: Option<&Credentials>) -> String {
+    let mut m: String = message.chars().take(300).collect();
+    if let Some(c) = creds
+        && !c.password.is_empty()
+    {
+        m = m.replace(c.password.expose(), "****");
+    }
+    m
+}
+
+impl Registry for HttpRegistry {
+    async fn manifest(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+    ) -> Result<Manifest, RegistryError> {
+        let url = self.url(repo, &format!("manifests/{reference}"));
+        let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        let not_found = || RegistryError::ManifestNotFound {
+            registry: repo.registry().to_owned(),
+            repository: repo.repository().to_owned(),
+            reference: reference.to_string(),
+        };
+        let res = self
+            .get(repo, &url, Some(&accept))
+            .await?
+            .ok_or_else(not_found)?;
+        let header_digest = res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok());
+        let content_type = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+        if res.content_length().is_some_and(|l| l > MAX_MANIFEST_BYTES) {
+            return Err(RegistryError::TooLarge {
+                what: format!("manifest `{reference}`"),
+                limit: MAX_MANIFEST_BYTES,
+            });
+        }
+        let mut bytes = Vec::new();
+        let mut stream = res.bytes_stream();
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|e| RegistryError::Transport {
+                url: RedactedUrl::new(&url),
+                attempts: 1,
+                source: e.without_url(),
+            })?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+                return Err(RegistryError::TooLarge {
+                    what: format!("manifest `{reference}`"),
+                    limit: MAX_MANIFEST_BYTES,
+                });
+            }
+        }
+        // The expected digest: the one asked for, else the registry's claim. Either way
+        // the bytes decide.
+        let expected = match reference {
+            ManifestRef::Digest(d) => Some(d.clone()),
+            ManifestRef::Tag(_) => header_digest,
+        };
+        let digest = match &expected {
+            Some(e) => {
+                let actual = e.recompute(&bytes);
+                if &actual != e {
+                    return Err(super::IntegrityError::DigestMismatch {
+                        what: format!("manifest `{reference}` of `{}`", repo_name(repo)),
+                        expected: e.clone(),
+                        actual,
+                    }
+                    .into());
+                }
+                actual
+            }
+            None => Digest::sha256_of(&bytes),
+        };
+        Ok(Manifest {
+            digest,
+            content_type,
+            bytes: bytes.into(),
+        })
+    }
+
+    async fn blob(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<BlobReader, RegistryError> {
+        let url = self.url(repo, &format!("blobs/{digest}"));
+        let res = self
+            .get(repo, &url, None)
+            .await?
+            .ok_or_else(|| RegistryError::BlobNotFound {
+                registry: repo.registry().to_owned(),
+                repository: repo.repository().to_owned(),
+                digest: digest.clone(),
+            })?;
+        let stream = res
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(e.without_url()));
+        let reader = tokio_util::io::StreamReader::new(stream);
+        Ok(BlobReader::new(VerifyingReader::new(
+            reader,
+            "blob",
+            digest.clone(),
+            size,
+        )))
+    }
+}
+
+fn repo_name(repo: &ImageRef) -> String {
+    format!("{}/{}", repo.registry(), repo.repository())
+}

@@ -1,0 +1,197 @@
+//! Reading manifests and blobs from OCI distribution registries.
+//!
+//! [`Registry`] is the small interface the image code needs: a manifest by tag or digest,
+//! and a blob as a verified stream. [`HttpRegistry`] implements it over HTTP (the token
+//! handshake through the `oci-client` crate, the transport policy of [`TransportPolicy`]);
+//! [`CachingRegistry`] wraps any registry and remembers manifests and small blobs.
+//!
+//! Everything returned is checked against its digest: a manifest before it is returned, a
+//! blob while it streams ([`verify::VerifyingReader`]). `Docker-Content-Digest` is compared
+//! with what was computed, never trusted alone.
+
+mod auth;
+mod cache;
+mod error;
+mod http;
+mod tls;
+mod transport;
+pub mod verify;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt as _, ReadBuf};
+
+use crate::model::{Digest, ImageRef};
+
+pub use auth::{CredentialError, CredentialStore, Credentials};
+pub use cache::CachingRegistry;
+pub use error::RegistryError;
+pub use http::HttpRegistry;
+pub use transport::TransportPolicy;
+pub use verify::IntegrityError;
+
+/// The manifest media types envaudit understands, in the order of preference sent in `Accept`.
+pub const MANIFEST_MEDIA_TYPES: &[&str] = &[
+    media_type::OCI_INDEX,
+    media_type::OCI_MANIFEST,
+    media_type::DOCKER_LIST,
+    media_type::DOCKER_MANIFEST,
+];
+
+/// Media type names (OCI image spec and Docker image manifest v2 schema 2).
+pub mod media_type {
+    pub const OCI_INDEX: &str = oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE;
+    pub const OCI_MANIFEST: &str = oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
+    pub const DOCKER_LIST: &str = oci_client::manifest::IMAGE_MANIFEST_LIST_MEDIA_TYPE;
+    pub const DOCKER_MANIFEST: &str = oci_client::manifest::IMAGE_MANIFEST_MEDIA_TYPE;
+    pub const OCI_CONFIG: &str = oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE;
+    pub const DOCKER_CONFIG: &str = oci_client::manifest::IMAGE_DOCKER_CONFIG_MEDIA_TYPE;
+    pub const DOCKER_LAYER_TAR: &str = oci_client::manifest::IMAGE_DOCKER_LAYER_TAR_MEDIA_TYPE;
+    pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+    pub const DOCKER_SCHEMA1_SIGNED: &str =
+        "application/vnd.docker.distribution.manifest.v1+prettyjws";
+}
+
+/// The largest manifest envaudit reads (as containerd: 4 MiB).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// Which manifest of a repository: a tag or a digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestRef<'a> {
+    Tag(&'a str),
+    Digest(&'a Digest),
+}
+
+impl std::fmt::Display for ManifestRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManifestRef::Tag(t) => f.write_str(t),
+            ManifestRef::Digest(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+/// A manifest as the registry sent it, its digest computed from the bytes.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The digest of `bytes` (checked against the requested digest and `Docker-Content-Digest`).
+    pub digest: Digest,
+    /// The `Content-Type` the registry sent, if any.
+    pub content_type: Option<String>,
+    pub bytes: bytes::Bytes,
+}
+
+/// A blob being read, checked against its digest as it streams: the last read fails instead
+/// of reaching end-of-file when the bytes are not the digest's.
+pub struct BlobReader {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl BlobReader {
+    pub fn new(inner: impl AsyncRead + Send + 'static) -> Self {
+        Self {
+            inner: Box::pin(inner),
+        }
+    }
+}
+
+impl AsyncRead for BlobReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.inner.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl std::fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlobReader")
+    }
+}
+
+/// A source of manifests and blobs, addressed by repository (the `registry` and
+/// `repository` of an [`ImageRef`]; its tag and digest are ignored).
+pub trait Registry: Send + Sync {
+    /// The manifest a tag or digest names, verified (by digest: equal to it; by tag: equal
+    /// to `Docker-Content-Digest` when the registry sends one).
+    fn manifest(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+    ) -> impl Future<Output = Result<Manifest, RegistryError>> + Send;
+
+    /// A blob as a stream verified against `digest` (and `size` when known).
+    fn blob(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> impl Future<Output = Result<BlobReader, RegistryError>> + Send;
+
+    /// A small blob (an image config) read whole and verified; at most `limit` bytes.
+    fn blob_bytes(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+        size: Option<u64>,
+        limit: u64,
+    ) -> impl Future<Output = Result<bytes::Bytes, RegistryError>> + Send {
+        async move {
+            if let Some(size) = size
+                && size > limit
+            {
+                return Err(RegistryError::TooLarge {
+                    what: format!("blob `{digest}`"),
+                    limit,
+                });
+            }
+            let reader = self.blob(repo, digest, size).await?;
+            let mut out = Vec::with_capacity(size.unwrap_or(0).min(limit) as usize);
+            let mut limited = reader.take(limit + 1);
+            limited
+                .read_to_end(&mut out)
+                .await
+                .map_err(|e| RegistryError::from_read(repo, digest, e))?;
+            if out.len() as u64 > limit {
+                return Err(RegistryError::TooLarge {
+                    what: format!("blob `{digest}`"),
+                    limit,
+                });
+            }
+            Ok(out.into())
+        }
+    }
+}
+
+impl<R: Registry> Registry for &R {
+    fn manifest(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+    ) -> impl Future<Output = Result<Manifest, RegistryError>> + Send {
+        (**self).manifest(repo, reference)
+    }
+
+    fn blob(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> impl Future<Output = Result<BlobReader, RegistryError>> + Send {
+        (**self).blob(repo, digest, size)
+    }
+
+    fn blob_bytes(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+        size: Option<u64>,
+        limit: u64,
+    ) -> impl Future<Output = Result<bytes::Bytes, RegistryError>> + Send {
+        (**self).blob_bytes(repo, digest, size, limit)
+    }
+}

@@ -1,0 +1,194 @@
+//! Readers that check content against its digest and size while it streams through.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::model::{Digest, DigestHasher};
+
+/// Content did not match what its descriptor promised.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IntegrityError {
+    #[error("digest mismatch for {what}: expected `{expected}`, got `{actual}`")]
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("{what} `{digest}` ended after {read} of {expected} bytes")]
+    Truncated {
+        what: String,
+        digest: Digest,
+        read: u64,
+        expected: u64,
+    },
+    #[error("{what} `{digest}` is longer than the {expected} bytes its descriptor declares")]
+    TooLong {
+        what: String,
+        digest: Digest,
+        expected: u64,
+    },
+}
+
+/// An [`AsyncRead`] that hashes what passes through and fails at the end (instead of
+/// returning end-of-file) when the content is not `digest`, or not `size` bytes long. It
+/// holds no buffer of its own: memory stays that of the caller's buffer.
+///
+/// The error is an `io::Error` of kind `InvalidData` wrapping an [`IntegrityError`].
+pub struct VerifyingReader<R> {
+    inner: R,
+    what: &'static str,
+    expected: Digest,
+    size: Option<u64>,
+    hasher: Option<DigestHasher>,
+    read: u64,
+}
+
+impl<R> VerifyingReader<R> {
+    pub fn new(inner: R, what: &'static str, expected: Digest, size: Option<u64>) -> Self {
+        let hasher = DigestHasher::new(expected.algorithm());
+        Self {
+            inner,
+            what,
+            expected,
+            size,
+            hasher: Some(hasher),
+            read: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    fn fail(&self, e: IntegrityError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let Some(hasher) = self.hasher.take() else {
+            return Ok(());
+        };
+        if let Some(size) = self.size
+            && self.read < size
+        {
+            return Err(self.fail(IntegrityError::Truncated {
+                what: self.what.to_owned(),
+                digest: self.expected.clone(),
+                read: self.read,
+                expected: size,
+            }));
+        }
+        let actual = hasher.finish();
+        if actual != self.expected {
+            return Err(self.fail(IntegrityError::DigestMismatch {
+                what: self.what.to_owned(),
+                expected: self.expected.clone(),
+                actual,
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.hasher.is_none() {
+            // Verified (or failed) already: stay at end-of-file.
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => {
+                this.hasher = None;
+                Poll::Ready(Err(e))
+            }
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if new.is_empty() {
+                    return Poll::Ready(this.finish());
+                }
+                this.read += new.len() as u64;
+                if let Some(size) = this.size
+                    && this.read > size
+                {
+                    this.hasher = None;
+                    buf.set_filled(before);
+                    return Poll::Ready(Err(this.fail(IntegrityError::TooLong {
+                        what: this.what.to_owned(),
+                        digest: this.expected.clone(),
+                        expected: size,
+                    })));
+                }
+                if let Some(h) = this.hasher.as_mut() {
+                    h.update(new);
+                }
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+/// The [`IntegrityError`] inside an `io::Error` from a [`VerifyingReader`], if that is what it is.
+pub fn integrity_error(e: &io::Error) -> Option<&IntegrityError> {
+    e.get_ref()?.downcast_ref::<IntegrityError>()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt as _;
+
+    use super::*;
+
+    fn read_all(data: &[u8], digest: Digest, size: Option<u64>) -> io::Result<Vec<u8>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut r = VerifyingReader::new(data, "blob", digest, size);
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).await.map(|_| out)
+        })
+    }
+
+    #[test]
+    fn matching_content_reads_through() {
+        let d = Digest::sha256_of(b"hello");
+        assert_eq!(read_all(b"hello", d, Some(5)).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn wrong_content_names_expected_and_actual_digest() {
+        let d = Digest::sha256_of(b"hello");
+        let e = read_all(b"hellO", d, Some(5)).unwrap_err();
+        insta::assert_snapshot!(integrity_error(&e).unwrap(), @"digest mismatch for blob: expected `sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824`, got `sha256:04a6f55face2f46be8c23f627d539827615851e10751b63ec59db6d2c706b770`");
+    }
+
+    #[test]
+    fn short_and_long_content_are_errors() {
+        let d = Digest::sha256_of(b"hello");
+        let e = read_all(b"hel", d.clone(), Some(5)).unwrap_err();
+        assert!(matches!(
+            integrity_error(&e),
+            Some(IntegrityError::Truncated {
+                read: 3,
+                expected: 5,
+                ..
+            })
+        ));
+        let e = read_all(b"hello!", d, Some(5)).unwrap_err();
+        assert!(matches!(
+            integrity_error(&e),
+            Some(IntegrityError::TooLong { .. })
+        ));
+    }
+}
