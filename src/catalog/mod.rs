@@ -344,6 +344,9 @@ pub fn catalog_view(view: &FsView) -> Catalog {
 }
 
 fn host_path(root: &Path, view_path: &str) -> String {
+    if view_path == "/" {
+        return root.display().to_string();
+    }
     root.join(view_path.trim_start_matches('/'))
         .display()
         .to_string()

@@ -41,6 +41,8 @@ struct Budget {
     total: Cell<u64>,
     header_start: Cell<Option<u64>>,
     stop: Cell<Option<Stop>>,
+    /// Whether the stream ended (a read returned nothing).
+    eof: Cell<bool>,
 }
 
 struct BudgetReader<R> {
@@ -66,6 +68,9 @@ impl<R: Read> Read for BudgetReader<R> {
             .len()
             .min(usize::try_from(allowed).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 && want > 0 {
+            b.eof.set(true);
+        }
         let total = total + n as u64;
         b.total.set(total);
         if total > self.max_total {
@@ -189,7 +194,17 @@ fn walk_tar<R: Read>(
         let next = entries.next();
         budget.header_start.set(None);
         let mut entry = match next {
-            None => return,
+            None => {
+                if budget.eof.get() {
+                    findings.push(
+                        FsFinding::Malformed {
+                            message: "the archive ends without its end-of-archive marker; it may be truncated".into(),
+                        },
+                        limits.max_findings,
+                    );
+                }
+                return;
+            }
             Some(Ok(entry)) => entry,
             Some(Err(e)) => {
                 findings.push(read_error(&e, budget, limits), limits.max_findings);
@@ -206,18 +221,33 @@ fn walk_tar<R: Read>(
             );
             return;
         }
-        match entry_fact(&mut entry, limits, findings) {
+        let content_start = budget.total.get();
+        let declared = entry.size();
+        let sparse = entry.header().entry_type() == tar::EntryType::GNUSparse;
+        let fact = entry_fact(&mut entry, limits, findings);
+        // Drain what was not read, so that the next header read is all header.
+        let drained = io::copy(&mut entry, &mut io::sink());
+        let short = !sparse && budget.total.get() - content_start < declared;
+        let fact = match (fact, drained) {
+            (Err(e), _) | (_, Err(e)) => Err(e),
+            (Ok(_), Ok(_)) if short => {
+                findings.push(
+                    FsFinding::Malformed {
+                        message: "the archive ends inside an entry; it is truncated".into(),
+                    },
+                    limits.max_findings,
+                );
+                return;
+            }
+            (Ok(f), Ok(_)) => Ok(f),
+        };
+        match fact {
             Ok(Some(fact)) => facts.entries.push(fact),
             Ok(None) => {}
             Err(e) => {
                 findings.push(read_error(&e, budget, limits), limits.max_findings);
                 return;
             }
-        }
-        // Drain what was not read, so that the next header read is all header.
-        if let Err(e) = io::copy(&mut entry, &mut io::sink()) {
-            findings.push(read_error(&e, budget, limits), limits.max_findings);
-            return;
         }
     }
 }
