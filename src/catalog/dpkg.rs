@@ -104,7 +104,7 @@ pub(super) fn dpkg(view: &FsView) -> CatalogResult {
     }
     files.extend(
         view.under(STATUS_D)
-            .filter(|(p, _)| super::super::layer::interest(p) != crate::layer::Interest::None)
+            .filter(|(p, _)| crate::layer::interest(p) != crate::layer::Interest::None)
             .map(|(p, _)| p.to_owned()),
     );
     for path in files {

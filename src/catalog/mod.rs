@@ -22,12 +22,18 @@ use crate::layer::{self, FsView, LayerFacts, Limits, ViewOrigin};
 use crate::model::{Digest, Ecosystem, PackageName};
 pub use os_release::Distro;
 
-pub use apk::parse_installed as parse_apk_installed;
+pub use apk::{ApkEntry, ApkError, parse_installed as parse_apk_installed};
 pub use conda::{
-    CondaHistory, parse_history as parse_conda_history, parse_record as parse_conda_record,
+    CondaHistory, CondaRecord, parse_history as parse_conda_history,
+    parse_record as parse_conda_record,
 };
-pub use dpkg::parse_status as parse_dpkg_status;
-pub use python::{CoreMetadata, parse_metadata as parse_python_metadata};
+pub use dpkg::{
+    DpkgEntry, copyright_licenses as parse_copyright_licenses, parse_status as parse_dpkg_status,
+};
+pub use python::{
+    CoreMetadata, parse_direct_url, parse_metadata as parse_python_metadata,
+    requires_txt as parse_requires_txt,
+};
 
 /// One installed package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

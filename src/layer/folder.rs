@@ -61,7 +61,7 @@ impl Walker<'_> {
     }
 
     fn dir(&mut self, dir: &Path, view: String, depth: usize) {
-        if depth > self.limits.max_depth {
+        if depth >= self.limits.max_path_depth {
             return;
         }
         let read = match fs::read_dir(dir) {

@@ -9,6 +9,8 @@ use crate::model::Digest;
 
 /// At most this many symlinks are followed to resolve one path.
 const MAX_SYMLINK_HOPS: usize = 40;
+/// Components still to resolve, bounded so that symlinks cannot grow a path without end.
+const MAX_PENDING_COMPONENTS: usize = 4096;
 
 /// One path of the merged view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,26 +159,29 @@ fn resolve(nodes: &BTreeMap<String, Node>, path: &str, follow_last: bool) -> Opt
         .filter(|c| !c.is_empty())
         .map(str::to_owned)
         .collect();
+    // `current` holds the resolved components; `joined` is their path, kept in step.
     let mut current: Vec<String> = Vec::new();
-    let mut hops = 0;
     let mut joined = String::new();
+    let mut hops = 0;
+    let pop = |current: &mut Vec<String>, joined: &mut String| {
+        if let Some(last) = current.pop() {
+            joined.truncate(joined.len() - last.len() - 1);
+        }
+    };
     while let Some(c) = pending.pop() {
         match c.as_str() {
             "." => continue,
             ".." => {
-                current.pop();
+                pop(&mut current, &mut joined);
                 continue;
             }
             _ => {}
         }
+        joined.push('/');
+        joined.push_str(&c);
         current.push(c);
         if pending.is_empty() && !follow_last {
             break;
-        }
-        joined.clear();
-        for part in &current {
-            joined.push('/');
-            joined.push_str(part);
         }
         if let Some(Node {
             kind: NodeKind::Symlink { target },
@@ -184,12 +189,13 @@ fn resolve(nodes: &BTreeMap<String, Node>, path: &str, follow_last: bool) -> Opt
         }) = nodes.get(&joined)
         {
             hops += 1;
-            if hops > MAX_SYMLINK_HOPS {
+            if hops > MAX_SYMLINK_HOPS || pending.len() > MAX_PENDING_COMPONENTS {
                 return None;
             }
-            current.pop();
+            pop(&mut current, &mut joined);
             if target.starts_with('/') {
                 current.clear();
+                joined.clear();
             }
             pending.extend(
                 target

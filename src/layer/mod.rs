@@ -58,12 +58,12 @@ pub struct Limits {
     pub max_entries: u64,
     /// Bytes in one path.
     pub max_path_len: usize,
+    /// Components in one path.
+    pub max_path_depth: usize,
     /// Bytes of tar header data (PAX records, GNU long names) before one entry.
     pub max_header_bytes: u64,
     /// Findings kept per layer; the rest are counted.
     pub max_findings: usize,
-    /// Directory depth of a folder walk.
-    pub max_depth: usize,
 }
 
 impl Default for Limits {
@@ -72,9 +72,9 @@ impl Default for Limits {
             max_layer_bytes: 8 << 30,
             max_entries: 2_000_000,
             max_path_len: 4096,
+            max_path_depth: 128,
             max_header_bytes: 1 << 20,
             max_findings: 100,
-            max_depth: 64,
         }
     }
 }
@@ -87,6 +87,8 @@ pub enum FsFinding {
     NonUtf8Name { lossy: String },
     #[error("entry name of {len} bytes exceeds the limit of {limit}; it was skipped")]
     PathTooLong { len: usize, limit: usize },
+    #[error("entry name with {depth} components exceeds the limit of {limit}; it was skipped")]
+    PathTooDeep { depth: usize, limit: usize },
     #[error("`{path}` has {size} bytes; only the first {kept} were read")]
     FileTruncated { path: String, size: u64, kept: u64 },
     #[error("more than {limit} entries; the rest were not read")]

@@ -289,6 +289,17 @@ fn entry_fact<R: Read>(
     let Some(path) = super::normalize(&raw_path) else {
         return Ok(None);
     };
+    let depth = path.bytes().filter(|&b| b == b'/').count();
+    if depth > limits.max_path_depth {
+        findings.push(
+            FsFinding::PathTooDeep {
+                depth,
+                limit: limits.max_path_depth,
+            },
+            limits.max_findings,
+        );
+        return Ok(None);
+    }
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", &path));
     if let Some(hidden) = name.strip_prefix(".wh.") {
         if hidden == ".wh..opq" {

@@ -872,3 +872,113 @@ fn a_real_venv_catalog_agrees_with_pip_list() {
     assert!(expected.iter().any(|(n, _)| n == "beta-thing"));
     assert_eq!(c.completeness, Completeness::Complete);
 }
+
+#[test]
+fn egg_info_directories_and_files_are_read_with_requires_txt() {
+    let site = "/usr/lib/python3/dist-packages";
+    let l = Layer::new()
+        .file(
+            &format!("{site}/legacy_pkg-0.9.egg-info/PKG-INFO"),
+            "Metadata-Version: 1.2\nName: legacy-pkg\nVersion: 0.9\nLicense: BSD\n",
+        )
+        .file(
+            &format!("{site}/legacy_pkg-0.9.egg-info/requires.txt"),
+            "six\n\n[test]\npytest\n",
+        )
+        .file(
+            &format!("{site}/single-1.2.egg-info"),
+            "Metadata-Version: 1.0\nName: single\nVersion: 1.2\n",
+        );
+    let c = scan(vec![l.tar()]);
+    assert_eq!(
+        names(&c, Ecosystem::Pip),
+        ["legacy-pkg==0.9", "single==1.2"]
+    );
+    let legacy = find(&c, "legacy-pkg");
+    assert_eq!(legacy.requires, ["six", "pytest; extra == \"test\""]);
+    assert_eq!(legacy.environment.as_deref(), Some("/usr"));
+    assert_eq!(legacy.licenses, ["BSD"]);
+}
+
+#[test]
+fn distroless_dpkg_status_d_files_are_read() {
+    let l = Layer::new()
+        .file(
+            "/var/lib/dpkg/status.d/base-files",
+            "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n",
+        )
+        .file(
+            "/var/lib/dpkg/status.d/base-files.md5sums",
+            "abc  etc/issue\n",
+        )
+        .file(
+            "/var/lib/dpkg/status.d/tzdata",
+            "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n",
+        );
+    let c = scan(vec![l.tar()]);
+    assert_eq!(
+        names(&c, Ecosystem::Deb),
+        ["base-files==12.4+deb12u5", "tzdata==2024a-0+deb12u1"]
+    );
+    assert_eq!(c.completeness, Completeness::Complete);
+}
+
+#[test]
+fn a_bare_site_packages_folder_is_its_own_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = dir.path().join("six-1.16.0.dist-info/METADATA");
+    std::fs::create_dir_all(meta.parent().unwrap()).unwrap();
+    std::fs::write(&meta, metadata("six", "1.16.0")).unwrap();
+    let c = catalog::catalog_folder(dir.path());
+    assert_eq!(names(&c, Ecosystem::Pip), ["six==1.16.0"]);
+    assert_eq!(
+        find(&c, "six").environment.as_deref(),
+        Some(dir.path().to_str().unwrap())
+    );
+}
+
+#[test]
+fn an_empty_folder_has_nothing_to_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = catalog::catalog_folder(dir.path());
+    assert!(c.packages.is_empty());
+    assert_eq!(c.completeness, Completeness::Complete);
+    assert!(
+        c.catalogers
+            .iter()
+            .all(|r| r.completeness == Completeness::NotApplicable)
+    );
+}
+
+#[test]
+fn packages_name_the_digest_of_their_layer_and_whether_it_is_base() {
+    let digest: envaudit::model::Digest = format!("sha256:{}", "1".repeat(64)).parse().unwrap();
+    let l1 = dist_info(Layer::new(), SITE, "base-pkg", "1.0");
+    let l2 = dist_info(Layer::new(), SITE, "app-pkg", "2.0");
+    let mut facts = catalog::walk_layers(
+        vec![Cursor::new(l1.tar()), Cursor::new(l2.gz())],
+        &Limits::default(),
+    );
+    facts[1].digest = Some(digest.clone());
+    let mut view = layer::merge(&facts);
+    view.mark_base_layers(1);
+    let c = catalog::catalog_view(&view);
+    let app = find(&c, "app-pkg").location.layer.clone().unwrap();
+    assert_eq!(
+        (app.index, app.digest, app.from_base),
+        (1, Some(digest), Some(false))
+    );
+    let base = find(&c, "base-pkg").location.layer.clone().unwrap();
+    assert_eq!(base.from_base, Some(true));
+}
+
+#[test]
+fn deep_paths_are_skipped_with_a_finding() {
+    let deep = format!("/{}x.dist-info/METADATA", "d/".repeat(200));
+    let facts = layer::walk(
+        Cursor::new(Layer::new().file(&deep, "Name: x\n").tar()),
+        &Limits::default(),
+    );
+    assert!(facts.entries.is_empty());
+    insta::assert_snapshot!(facts.findings[0].to_string(), @"entry name with 202 components exceeds the limit of 128; it was skipped");
+}
