@@ -296,7 +296,9 @@ pub fn merge(layers: &[LayerFacts]) -> FsView {
                 EntryKind::Opaque => true,
                 _ => continue,
             };
-            let Some(real) = place(&nodes, &e.path) else {
+            // `.wh.NAME` removes NAME itself (a symlink too); `DIR/.wh..wh..opq` empties
+            // the directory DIR leads to.
+            let Some(real) = resolve(&nodes, &e.path, keep_self) else {
                 note(
                     FsFinding::SymlinkLoop {
                         path: e.path.clone(),

@@ -64,6 +64,9 @@ pub struct Limits {
     pub max_header_bytes: u64,
     /// Findings kept per layer; the rest are counted.
     pub max_findings: usize,
+    /// The largest zstd window (as a power of two) a layer may ask for: 27 (128 MiB)
+    /// admits `zstd --long`; the usual levels use 8 MiB or less.
+    pub max_zstd_window_log: u32,
 }
 
 impl Default for Limits {
@@ -75,6 +78,7 @@ impl Default for Limits {
             max_path_depth: 128,
             max_header_bytes: 1 << 20,
             max_findings: 100,
+            max_zstd_window_log: 27,
         }
     }
 }

@@ -125,8 +125,8 @@ pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(stream)),
         Compression::Zstd => match zstd::stream::read::Decoder::new(stream) {
             Ok(mut d) => {
-                // Bounds the decoder's window (and so its memory) to 128 MiB.
-                let _ = d.window_log_max(27);
+                // Bounds the decoder's window, and so its memory.
+                let _ = d.window_log_max(limits.max_zstd_window_log);
                 Box::new(d)
             }
             Err(e) => {

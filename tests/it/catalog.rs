@@ -982,3 +982,32 @@ fn deep_paths_are_skipped_with_a_finding() {
     assert!(facts.entries.is_empty());
     insta::assert_snapshot!(facts.findings[0].to_string(), @"entry name with 202 components exceeds the limit of 128; it was skipped");
 }
+
+#[test]
+fn an_opaque_marker_under_a_symlinked_directory_empties_the_real_directory() {
+    let l1 = dist_info(
+        Layer::new()
+            .dir("/opt/venv/lib")
+            .symlink("/opt/venv/lib64", "lib"),
+        SITE,
+        "foo",
+        "1.0",
+    );
+    let l2 = Layer::new().opaque("/opt/venv/lib64");
+    let c = scan(vec![l1.tar(), l2.tar()]);
+    assert!(c.packages.is_empty(), "{:#?}", c.packages);
+}
+
+#[test]
+fn an_oversized_pax_header_is_stopped_before_it_is_read_into_memory() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    let size = 4 << 20;
+    h.set_size(size);
+    h.set_path("pax").unwrap();
+    h.set_cksum();
+    b.append(&h, std::io::repeat(b'a').take(size)).unwrap();
+    let facts = layer::walk(Cursor::new(b.into_inner().unwrap()), &Limits::default());
+    insta::assert_snapshot!(facts.partial.unwrap(), @"more than 1048576 bytes of tar header data before one entry; the rest was not read");
+}
