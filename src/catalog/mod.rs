@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 
 pub use crate::layer::Completeness;
-use crate::layer::{self, FsView, LayerFacts, Limits, ViewOrigin};
+use crate::layer::{self, FsView, LayerFacts, Limits, ViewFinding, ViewOrigin};
 use crate::model::{Digest, Ecosystem, PackageName};
 pub use os_release::Distro;
 
@@ -245,17 +245,85 @@ pub struct CatalogerRun {
     pub packages: usize,
 }
 
+/// An environment prefix packages belong to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Environment {
+    pub prefix: String,
+    pub kind: EnvironmentKind,
+    /// The Python version a venv's `pyvenv.cfg` names.
+    pub python_version: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvironmentKind {
+    /// A prefix with `conda-meta/`.
+    Conda,
+    /// A prefix with `pyvenv.cfg`.
+    Venv,
+    /// The system: `/`, `/usr`, `/usr/local`.
+    System,
+    /// Anything else, such as a bare site-packages directory.
+    Other,
+}
+
+fn environments(view: &FsView, packages: &[InstalledPackage]) -> Vec<Environment> {
+    let prefixes: std::collections::BTreeSet<&str> = packages
+        .iter()
+        .flat_map(|p| {
+            std::iter::once(p)
+                .chain(p.linked.as_deref())
+                .filter_map(|p| p.environment.as_deref())
+        })
+        .collect();
+    prefixes
+        .into_iter()
+        .map(|prefix| {
+            let join = |rel: &str| {
+                if prefix == "/" {
+                    format!("/{rel}")
+                } else {
+                    format!("{prefix}/{rel}")
+                }
+            };
+            let venv = view.read(&join("pyvenv.cfg"));
+            let kind = if view.under(&join("conda-meta")).next().is_some() {
+                EnvironmentKind::Conda
+            } else if venv.is_some() {
+                EnvironmentKind::Venv
+            } else if matches!(prefix, "/" | "/usr" | "/usr/local") {
+                EnvironmentKind::System
+            } else {
+                EnvironmentKind::Other
+            };
+            let python_version = venv.and_then(|cfg| {
+                text(cfg).lines().find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    matches!(k.trim(), "version" | "version_info").then(|| v.trim().to_owned())
+                })
+            });
+            Environment {
+                prefix: prefix.to_owned(),
+                kind,
+                python_version,
+            }
+        })
+        .collect()
+}
+
 /// Everything installed in one filesystem.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Catalog {
     pub distro: Option<Distro>,
+    /// The environment prefixes packages were found in.
+    pub environments: Vec<Environment>,
     pub packages: Vec<InstalledPackage>,
     /// Partial when a layer or folder was not read completely, or any cataloger was partial.
     pub completeness: Completeness,
     pub catalogers: Vec<CatalogerRun>,
     pub findings: Vec<CatalogFinding>,
     /// What reading the layers or folder noted (limits, malformed archives, odd names).
-    pub filesystem_findings: Vec<String>,
+    pub filesystem_findings: Vec<ViewFinding>,
 }
 
 impl Catalog {
@@ -311,9 +379,13 @@ pub fn catalog_view(view: &FsView) -> Catalog {
     let history = conda::histories(view);
     conda::apply_history(&mut packages, &history);
     let mut packages = conda::link_python(packages);
+    let mut envs = environments(view, &packages);
     if let ViewOrigin::Folder(root) = &view.origin {
         for p in &mut packages {
             to_host(root, p);
+        }
+        for e in &mut envs {
+            e.prefix = host_path(root, &e.prefix);
         }
     }
     packages.sort_by(|a, b| {
@@ -334,18 +406,12 @@ pub fn catalog_view(view: &FsView) -> Catalog {
     });
     Catalog {
         distro: os_release::distro(view),
+        environments: envs,
         packages,
         completeness,
         catalogers: runs,
         findings,
-        filesystem_findings: view
-            .findings
-            .iter()
-            .map(|f| match f.layer {
-                Some(i) => format!("layer {i}: {}", f.finding),
-                None => f.finding.to_string(),
-            })
-            .collect(),
+        filesystem_findings: view.findings.clone(),
     }
 }
 

@@ -51,7 +51,7 @@ pub struct LayerInfo {
 }
 
 /// A finding with the layer it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ViewFinding {
     pub layer: Option<usize>,
     pub finding: FsFinding,
@@ -65,6 +65,15 @@ pub struct FsView {
     pub origin: ViewOrigin,
     pub findings: Vec<ViewFinding>,
     pub completeness: Completeness,
+}
+
+impl std::fmt::Display for ViewFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.layer {
+            Some(i) => write!(f, "layer {i}: {}", self.finding),
+            None => write!(f, "{}", self.finding),
+        }
+    }
 }
 
 impl FsView {

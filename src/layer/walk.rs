@@ -189,6 +189,7 @@ fn walk_tar<R: Read>(
             return;
         }
     };
+    let mut scratch = vec![0u8; 64 * 1024];
     loop {
         budget.header_start.set(Some(budget.total.get()));
         let next = entries.next();
@@ -226,7 +227,7 @@ fn walk_tar<R: Read>(
         let sparse = entry.header().entry_type() == tar::EntryType::GNUSparse;
         let fact = entry_fact(&mut entry, limits, findings);
         // Drain what was not read, so that the next header read is all header.
-        let drained = io::copy(&mut entry, &mut io::sink());
+        let drained = drain(&mut entry, &mut scratch);
         let short = !sparse && budget.total.get() - content_start < declared;
         let fact = match (fact, drained) {
             (Err(e), _) | (_, Err(e)) => Err(e),
@@ -248,6 +249,18 @@ fn walk_tar<R: Read>(
                 findings.push(read_error(&e, budget, limits), limits.max_findings);
                 return;
             }
+        }
+    }
+}
+
+/// Reads `r` to its end through `buf`, keeping nothing.
+fn drain(r: &mut impl Read, buf: &mut [u8]) -> io::Result<()> {
+    loop {
+        match r.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
