@@ -43,15 +43,20 @@ pub struct MalformedLine {
     pub text: String,
 }
 
-/// Splits `text` into paragraphs. Malformed lines are skipped and returned beside them.
+/// Splits `text` into paragraphs, as Debian control files are: a line of only spaces
+/// and tabs separates paragraphs too. Malformed lines are skipped and returned beside them.
 pub fn paragraphs(text: &str) -> (Vec<Paragraph>, Vec<MalformedLine>) {
+    split(text, true)
+}
+
+fn split(text: &str, whitespace_separates: bool) -> (Vec<Paragraph>, Vec<MalformedLine>) {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     let mut current = Paragraph::default();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
+        if line.is_empty() || (whitespace_separates && line.trim().is_empty()) {
             if !current.fields.is_empty() {
                 out.push(std::mem::take(&mut current));
             }
@@ -88,12 +93,14 @@ pub fn paragraphs(text: &str) -> (Vec<Paragraph>, Vec<MalformedLine>) {
 }
 
 /// The header paragraph of a core metadata file (the body after it is the description).
+/// As in Python's email parser, only an empty line ends the headers: a line of spaces is
+/// a continuation line.
 pub fn headers(text: &str) -> (Paragraph, Vec<MalformedLine>) {
     let end = text
         .find("\n\n")
         .or_else(|| text.find("\r\n\r\n"))
         .map_or(text.len(), |i| i + 1);
-    let (mut paras, bad) = paragraphs(&text[..end]);
+    let (mut paras, bad) = split(&text[..end], false);
     let first = if paras.is_empty() {
         Paragraph::default()
     } else {
@@ -121,6 +128,17 @@ mod tests {
         assert_eq!(p.get("license"), Some("line one\nline two"));
         assert_eq!(p.get("version"), Some("1"));
         assert_eq!(p.get("body"), None);
+    }
+
+    #[test]
+    fn a_line_of_spaces_continues_a_metadata_field_but_separates_dpkg_paragraphs() {
+        let text = "Name: a\nLicense: MIT\n        \n        more\nVersion: 1\n";
+        let (p, bad) = headers(text);
+        assert!(bad.is_empty());
+        assert_eq!(p.get("license"), Some("MIT\n\nmore"));
+        assert_eq!(p.get("version"), Some("1"));
+        let (paras, _) = paragraphs("Package: a\n  \nPackage: b\n");
+        assert_eq!(paras.len(), 2);
     }
 
     #[test]
