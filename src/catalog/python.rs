@@ -239,6 +239,13 @@ fn read_metadata(
     meta
 }
 
+/// Whether a metadata directory sits in a package's `_vendor` directory (setuptools ships
+/// its dependencies that way); those are not installed distributions and pip does not
+/// list them.
+fn is_vendored(dir: &str) -> bool {
+    dir.split('/').any(|c| c == "_vendor")
+}
+
 /// `*.dist-info` directories.
 pub(super) fn dist_info(view: &FsView) -> CatalogResult {
     let mut result = CatalogResult::new();
@@ -248,6 +255,9 @@ pub(super) fn dist_info(view: &FsView) -> CatalogResult {
         .filter(|d| d.ends_with(".dist-info"))
         .collect();
     for dir in dirs {
+        if is_vendored(dir) {
+            continue;
+        }
         result.applies();
         let metadata_path = format!("{dir}/METADATA");
         let meta = if view.file(&metadata_path).is_some() {
@@ -311,6 +321,9 @@ pub(super) fn egg_info(view: &FsView) -> CatalogResult {
         } else {
             continue;
         };
+        if is_vendored(dir) {
+            continue;
+        }
         result.applies();
         let mut meta = read_metadata(view, metadata_path, EGG_INFO, &mut result);
         if format == "egg-info"

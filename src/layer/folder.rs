@@ -160,9 +160,9 @@ impl Walker<'_> {
                     return;
                 }
                 self.bytes += buf.len() as u64;
-                if self.bytes > self.limits.max_layer_bytes {
-                    self.note(FsFinding::SizeLimit {
-                        limit: self.limits.max_layer_bytes,
+                if self.bytes > self.limits.max_kept_bytes {
+                    self.note(FsFinding::KeptLimit {
+                        limit: self.limits.max_kept_bytes,
                     });
                     self.stop = true;
                     return;

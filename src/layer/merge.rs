@@ -9,6 +9,8 @@ use crate::model::Digest;
 
 /// At most this many symlinks are followed to resolve one path.
 const MAX_SYMLINK_HOPS: usize = 40;
+/// Findings the merge itself keeps (dangling hardlinks, symlink loops); the rest are counted.
+const MAX_MERGE_FINDINGS: usize = 1000;
 /// Components still to resolve, bounded so that symlinks cannot grow a path without end.
 const MAX_PENDING_COMPONENTS: usize = 4096;
 
@@ -275,6 +277,8 @@ pub fn merge(layers: &[LayerFacts]) -> FsView {
         Completeness::Complete
     };
     let mut infos = Vec::with_capacity(layers.len());
+    let mut merge_findings = 0usize;
+    let mut dropped = 0u64;
     for (index, layer) in layers.iter().enumerate() {
         infos.push(LayerInfo {
             digest: layer.digest.clone(),
@@ -292,10 +296,15 @@ pub fn merge(layers: &[LayerFacts]) -> FsView {
                 *completeness = std::mem::replace(completeness, Completeness::Complete)
                     .and(Completeness::Partial(finding.to_string()));
             }
-            findings.push(ViewFinding {
-                layer: Some(index),
-                finding,
-            });
+            if merge_findings < MAX_MERGE_FINDINGS {
+                findings.push(ViewFinding {
+                    layer: Some(index),
+                    finding,
+                });
+            } else {
+                dropped += 1;
+            }
+            merge_findings += 1;
         };
         // Whiteouts first: they hide lower layers only.
         let mut hidden: HashMap<String, Node> = HashMap::new();
@@ -409,6 +418,12 @@ pub fn merge(layers: &[LayerFacts]) -> FsView {
                 },
             );
         }
+    }
+    if dropped > 0 {
+        findings.push(ViewFinding {
+            layer: None,
+            finding: FsFinding::MoreFindings { count: dropped },
+        });
     }
     FsView::from_parts(nodes, ViewOrigin::Layers(infos), findings, completeness)
 }

@@ -54,6 +54,9 @@ pub struct Limits {
     /// Decompressed bytes read from one layer (or file bytes kept from a folder) before the
     /// walk stops with a partial result.
     pub max_layer_bytes: u64,
+    /// Bytes of file content kept from one layer or folder (the sum of the metadata files
+    /// read into memory).
+    pub max_kept_bytes: u64,
     /// Entries in one layer or folder.
     pub max_entries: u64,
     /// Bytes in one path.
@@ -73,6 +76,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_layer_bytes: 8 << 30,
+            max_kept_bytes: 256 << 20,
             max_entries: 2_000_000,
             max_path_len: 4096,
             max_path_depth: 128,
@@ -99,6 +103,8 @@ pub enum FsFinding {
     TooManyEntries { limit: u64 },
     #[error("more than {limit} bytes after decompression; the rest was not read")]
     SizeLimit { limit: u64 },
+    #[error("more than {limit} bytes of metadata files; the rest were not read")]
+    KeptLimit { limit: u64 },
     #[error("more than {limit} bytes of tar header data before one entry; the rest was not read")]
     HeaderTooLarge { limit: u64 },
     #[error("malformed layer: {message}")]
@@ -122,6 +128,7 @@ impl FsFinding {
             self,
             FsFinding::TooManyEntries { .. }
                 | FsFinding::SizeLimit { .. }
+                | FsFinding::KeptLimit { .. }
                 | FsFinding::HeaderTooLarge { .. }
                 | FsFinding::Malformed { .. }
                 | FsFinding::Unreadable { .. }

@@ -190,6 +190,7 @@ fn walk_tar<R: Read>(
         }
     };
     let mut scratch = vec![0u8; 64 * 1024];
+    let mut kept = 0u64;
     loop {
         budget.header_start.set(Some(budget.total.get()));
         let next = entries.next();
@@ -243,7 +244,24 @@ fn walk_tar<R: Read>(
             (Ok(f), Ok(_)) => Ok(f),
         };
         match fact {
-            Ok(Some(fact)) => facts.entries.push(fact),
+            Ok(Some(fact)) => {
+                if let EntryKind::File {
+                    content: Some(c), ..
+                } = &fact.kind
+                {
+                    kept += c.len() as u64;
+                    if kept > limits.max_kept_bytes {
+                        findings.push(
+                            FsFinding::KeptLimit {
+                                limit: limits.max_kept_bytes,
+                            },
+                            limits.max_findings,
+                        );
+                        return;
+                    }
+                }
+                facts.entries.push(fact);
+            }
             Ok(None) => {}
             Err(e) => {
                 findings.push(read_error(&e, budget, limits), limits.max_findings);

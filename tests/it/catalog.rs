@@ -1018,3 +1018,29 @@ fn an_oversized_pax_header_is_stopped_before_it_is_read_into_memory() {
     let facts = layer::walk(Cursor::new(b.into_inner().unwrap()), &Limits::default());
     insta::assert_snapshot!(facts.partial.unwrap(), @"more than 1048576 bytes of tar header data before one entry; the rest was not read");
 }
+
+#[test]
+fn many_large_metadata_files_are_stopped_by_the_kept_bytes_limit() {
+    let mut l = Layer::new();
+    let big = "x".repeat(100 * 1024);
+    for i in 0..20 {
+        l = l.file(&format!("/opt/conda/conda-meta/p{i}-1-0.json"), &big);
+    }
+    let limits = Limits {
+        max_kept_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let facts = layer::walk(Cursor::new(l.gz()), &limits);
+    assert!(facts.entries.len() <= 11, "{}", facts.entries.len());
+    insta::assert_snapshot!(facts.partial.unwrap(), @"more than 1048576 bytes of metadata files; the rest were not read");
+}
+
+#[test]
+fn distributions_vendored_inside_a_package_are_not_installed_packages() {
+    let l = dist_info(Layer::new(), SITE, "setuptools", "75.0.0").file(
+        &format!("{SITE}/setuptools/_vendor/jaraco.text-3.12.1.dist-info/METADATA"),
+        metadata("jaraco.text", "3.12.1"),
+    );
+    let c = scan(vec![l.tar()]);
+    assert_eq!(names(&c, Ecosystem::Pip), ["setuptools==75.0.0"]);
+}
