@@ -246,6 +246,15 @@ fn is_vendored(dir: &str) -> bool {
     dir.split('/').any(|c| c == "_vendor")
 }
 
+/// Whether a metadata directory sits in a conda package cache (`PREFIX/pkgs/NAME/...` of
+/// a prefix with `conda-meta/`): extracted packages waiting to be linked, not installed.
+fn in_conda_package_cache(view: &FsView, dir: &str) -> bool {
+    dir.match_indices("/pkgs/").any(|(i, _)| {
+        let root = &dir[..i];
+        view.under(&format!("{root}/conda-meta")).next().is_some()
+    })
+}
+
 /// `*.dist-info` directories.
 pub(super) fn dist_info(view: &FsView) -> CatalogResult {
     let mut result = CatalogResult::new();
@@ -255,7 +264,7 @@ pub(super) fn dist_info(view: &FsView) -> CatalogResult {
         .filter(|d| d.ends_with(".dist-info"))
         .collect();
     for dir in dirs {
-        if is_vendored(dir) {
+        if is_vendored(dir) || in_conda_package_cache(view, dir) {
             continue;
         }
         result.applies();
@@ -321,7 +330,7 @@ pub(super) fn egg_info(view: &FsView) -> CatalogResult {
         } else {
             continue;
         };
-        if is_vendored(dir) {
+        if is_vendored(dir) || in_conda_package_cache(view, dir) {
             continue;
         }
         result.applies();

@@ -1044,3 +1044,20 @@ fn distributions_vendored_inside_a_package_are_not_installed_packages() {
     let c = scan(vec![l.tar()]);
     assert_eq!(names(&c, Ecosystem::Pip), ["setuptools==75.0.0"]);
 }
+
+#[test]
+fn conda_package_cache_copies_are_not_installed_packages() {
+    let prefix = "/opt/conda";
+    let l = dist_info(
+        Layer::new().file(
+            &format!("{prefix}/conda-meta/six-1.16.0-0.json"),
+            conda_record("six", "1.16.0", &[]),
+        ),
+        &format!("{prefix}/pkgs/six-1.16.0-0/lib/python3.11/site-packages"),
+        "six",
+        "1.16.0",
+    );
+    let c = scan(vec![l.tar()]);
+    assert!(c.of(Ecosystem::Pip).next().is_none(), "{:#?}", c.packages);
+    assert_eq!(names(&c, Ecosystem::Conda), ["six==1.16.0"]);
+}
