@@ -22,6 +22,11 @@ use serde::{Deserialize, Serialize};
 pub use merge::{FsView, LayerInfo, Node, NodeKind, ViewFinding, ViewOrigin, merge};
 pub use walk::{Compression, walk};
 
+/// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
+/// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
+/// changes what a layer's facts contain.
+pub const FACTS_VERSION: u32 = 1;
+
 /// Whether a result covers everything it should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
