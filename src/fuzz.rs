@@ -167,6 +167,51 @@ pub fn image_details(data: &[u8]) {
     let _ = crate::azureml::ImageDetails::from_json(text, Path::new("details.json"));
 }
 
+/// Python core metadata (`METADATA`, `PKG-INFO`) and `requires.txt`.
+pub fn python_metadata(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (meta, _) = crate::catalog::parse_python_metadata(&text);
+    let _ = meta.licenses();
+    let _ = crate::catalog::parse_requires_txt(&text);
+    let _ = crate::catalog::parse_direct_url(data);
+}
+
+/// A `conda-meta/*.json` record, and the same bytes as `conda-meta/history`.
+pub fn conda_meta(data: &[u8]) {
+    if let Ok(record) = crate::catalog::parse_conda_record(data) {
+        let _ = record.python_metadata();
+    }
+    let _ = crate::catalog::parse_conda_history(&String::from_utf8_lossy(data));
+}
+
+/// A dpkg status file, and the same bytes as a `copyright` file.
+pub fn dpkg_status(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (entries, _) = crate::catalog::parse_dpkg_status(&text);
+    for e in &entries {
+        let _ = e.is_installed();
+    }
+    let _ = crate::catalog::parse_copyright_licenses(&text);
+}
+
+/// Alpine's `lib/apk/db/installed`.
+pub fn apk_installed(data: &[u8]) {
+    let _ = crate::catalog::parse_apk_installed(&String::from_utf8_lossy(data));
+}
+
+/// A layer (tar, gzip or zstd) through the walker, the merge (twice, as two layers) and
+/// every cataloger, with small limits.
+pub fn layer_walk(data: &[u8]) {
+    let limits = crate::layer::Limits {
+        max_layer_bytes: 8 << 20,
+        max_entries: 10_000,
+        ..Default::default()
+    };
+    let facts = crate::layer::walk(data, &limits);
+    let view = crate::layer::merge(&[facts.clone(), facts]);
+    let _ = crate::catalog::catalog_view(&view);
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
@@ -181,4 +226,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("image_details", image_details),
     ("image_reference", image_reference),
     ("image_document", image_document),
+    ("python_metadata", python_metadata),
+    ("conda_meta", conda_meta),
+    ("dpkg_status", dpkg_status),
+    ("apk_installed", apk_installed),
+    ("layer_walk", layer_walk),
 ];

@@ -3,6 +3,7 @@
 //! The library never prints and never exits; the `envaudit` binary (`cli`) does both.
 
 pub mod azureml;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod definition;
@@ -10,6 +11,7 @@ pub mod diag;
 pub mod fuzz;
 pub mod hash;
 pub mod image;
+pub mod layer;
 pub mod lint;
 pub mod model;
 pub mod pin;

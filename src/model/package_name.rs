@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum Ecosystem {
     Conda,
+    /// Python distributions (`*.dist-info`, `*.egg-info`), however they were installed.
     Pip,
+    /// Debian packages (dpkg).
+    Deb,
+    /// Alpine packages (apk).
+    Apk,
 }
 
 impl fmt::Display for Ecosystem {
@@ -15,6 +20,8 @@ impl fmt::Display for Ecosystem {
         f.write_str(match self {
             Ecosystem::Conda => "conda",
             Ecosystem::Pip => "pip",
+            Ecosystem::Deb => "deb",
+            Ecosystem::Apk => "apk",
         })
     }
 }
@@ -50,10 +57,22 @@ impl PackageName {
         Self(name.trim().to_lowercase())
     }
 
+    /// Debian package names are lowercase by policy; lowercase anything else.
+    pub fn deb(name: &str) -> Self {
+        Self(name.trim().to_lowercase())
+    }
+
+    /// Alpine package names are kept as written (apk compares them exactly).
+    pub fn apk(name: &str) -> Self {
+        Self(name.trim().to_owned())
+    }
+
     pub fn new(ecosystem: Ecosystem, name: &str) -> Self {
         match ecosystem {
             Ecosystem::Conda => Self::conda(name),
             Ecosystem::Pip => Self::pip(name),
+            Ecosystem::Deb => Self::deb(name),
+            Ecosystem::Apk => Self::apk(name),
         }
     }
 

@@ -1,6 +1,7 @@
 //! envaudit's integration tests: one binary, shared helpers in `support`.
 
 mod azureml;
+mod catalog;
 mod cli;
 mod corpus;
 mod faults;

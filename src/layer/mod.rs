@@ -1,0 +1,414 @@
+//! Filesystems as path-level facts: what a layer (or a local folder) holds that the
+//! catalogers need, and the merged view of an image's layers.
+//!
+//! Design goals:
+//! - A layer is walked once, streaming, and reduced to [`LayerFacts`]: the entries the
+//!   catalogers care about (metadata files with their bytes, up to a cap), every directory
+//!   and symlink, hardlinks to wanted paths, whiteouts and opaque directories. Facts are
+//!   serialisable, so a cache keyed by the layer digest can store them.
+//! - An image's view is [`merge`]d from its layers' facts in order, applying whiteouts and
+//!   resolving symlinks and hardlinks inside the image. Caching package lists per layer and
+//!   taking their union would be wrong as soon as an upper layer upgrades a package.
+//! - Layers are untrusted: every read is bounded ([`Limits`]); a limit that stops a walk, or
+//!   a malformed archive, makes the result [`Completeness::Partial`], never an error or a
+//!   panic. Layer content is never written to disk.
+
+pub mod folder;
+mod merge;
+mod walk;
+
+use serde::{Deserialize, Serialize};
+
+pub use merge::{FsView, LayerInfo, Node, NodeKind, ViewFinding, ViewOrigin, merge};
+pub use walk::{Compression, walk};
+
+/// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
+/// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
+/// changes what a layer's facts contain.
+pub const FACTS_VERSION: u32 = 1;
+
+/// Whether a result covers everything it should.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
+pub enum Completeness {
+    Complete,
+    /// Something was not read or not understood; the reason says what.
+    Partial(String),
+    /// There was nothing of this kind to look at.
+    NotApplicable,
+}
+
+impl Completeness {
+    /// The less complete of two results (the first reason wins among partial ones).
+    pub fn and(self, other: Completeness) -> Completeness {
+        match (self, other) {
+            (p @ Completeness::Partial(_), _) | (_, p @ Completeness::Partial(_)) => p,
+            (Completeness::Complete, _) | (_, Completeness::Complete) => Completeness::Complete,
+            _ => Completeness::NotApplicable,
+        }
+    }
+
+    pub fn is_partial(&self) -> bool {
+        matches!(self, Completeness::Partial(_))
+    }
+}
+
+/// Bounds on what one layer or folder may make envaudit read or keep.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Decompressed bytes read from one layer (or file bytes kept from a folder) before the
+    /// walk stops with a partial result.
+    pub max_layer_bytes: u64,
+    /// Bytes of file content kept from one layer or folder (the sum of the metadata files
+    /// read into memory).
+    pub max_kept_bytes: u64,
+    /// Entries in one layer or folder.
+    pub max_entries: u64,
+    /// Bytes in one path.
+    pub max_path_len: usize,
+    /// Components in one path.
+    pub max_path_depth: usize,
+    /// Bytes of tar header data (PAX records, GNU long names) before one entry.
+    pub max_header_bytes: u64,
+    /// Findings kept per layer; the rest are counted.
+    pub max_findings: usize,
+    /// The largest zstd window (as a power of two) a layer may ask for: 27 (128 MiB)
+    /// admits `zstd --long`; the usual levels use 8 MiB or less.
+    pub max_zstd_window_log: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_layer_bytes: 8 << 30,
+            max_kept_bytes: 256 << 20,
+            max_entries: 2_000_000,
+            max_path_len: 4096,
+            max_path_depth: 128,
+            max_header_bytes: 1 << 20,
+            max_findings: 100,
+            max_zstd_window_log: 27,
+        }
+    }
+}
+
+/// What a layer or folder showed that deserves a note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FsFinding {
+    #[error("entry name is not valid UTF-8: `{lossy}`; it was skipped")]
+    NonUtf8Name { lossy: String },
+    #[error("entry name of {len} bytes exceeds the limit of {limit}; it was skipped")]
+    PathTooLong { len: usize, limit: usize },
+    #[error("entry name with {depth} components exceeds the limit of {limit}; it was skipped")]
+    PathTooDeep { depth: usize, limit: usize },
+    #[error("`{path}` has {size} bytes; only the first {kept} were read")]
+    FileTruncated { path: String, size: u64, kept: u64 },
+    #[error("more than {limit} entries; the rest were not read")]
+    TooManyEntries { limit: u64 },
+    #[error("more than {limit} bytes after decompression; the rest was not read")]
+    SizeLimit { limit: u64 },
+    #[error("more than {limit} bytes of metadata files; the rest were not read")]
+    KeptLimit { limit: u64 },
+    #[error("more than {limit} bytes of tar header data before one entry; the rest was not read")]
+    HeaderTooLarge { limit: u64 },
+    #[error("malformed layer: {message}")]
+    Malformed { message: String },
+    #[error("cannot read `{path}`: {message}")]
+    Unreadable { path: String, message: String },
+    #[error("hardlink `{path}` points to `{target}`, which is not in the image")]
+    DanglingHardlink { path: String, target: String },
+    #[error("hardlink `{path}` points to `{target}`, whose content was not kept")]
+    HardlinkTargetNotKept { path: String, target: String },
+    #[error("symlinks under `{path}` loop or nest too deeply")]
+    SymlinkLoop { path: String },
+    #[error("{count} more findings were not kept")]
+    MoreFindings { count: u64 },
+}
+
+impl FsFinding {
+    /// Whether this finding means some entries were not read at all.
+    pub fn makes_partial(&self) -> bool {
+        matches!(
+            self,
+            FsFinding::TooManyEntries { .. }
+                | FsFinding::SizeLimit { .. }
+                | FsFinding::KeptLimit { .. }
+                | FsFinding::HeaderTooLarge { .. }
+                | FsFinding::Malformed { .. }
+                | FsFinding::Unreadable { .. }
+                | FsFinding::SymlinkLoop { .. }
+        )
+    }
+}
+
+/// The path-level facts of one layer, in archive order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerFacts {
+    /// The layer's digest (its diff_id or blob digest), when the caller knows it.
+    pub digest: Option<crate::model::Digest>,
+    pub entries: Vec<Entry>,
+    pub findings: Vec<FsFinding>,
+    /// Whether every entry was read.
+    pub partial: Option<String>,
+    /// Entries seen, kept or not.
+    pub entry_count: u64,
+    /// Decompressed bytes read.
+    pub bytes_read: u64,
+}
+
+impl LayerFacts {
+    pub fn completeness(&self) -> Completeness {
+        match &self.partial {
+            Some(reason) => Completeness::Partial(reason.clone()),
+            None => Completeness::Complete,
+        }
+    }
+}
+
+/// One entry of a layer. Paths are absolute (`/usr/lib/...`), normalised, inside the image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub path: String,
+    pub kind: EntryKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// A regular file; `content` holds its first bytes when a cataloger reads it, and is
+    /// `None` when only its presence matters.
+    File {
+        size: u64,
+        content: Option<Vec<u8>>,
+        truncated: bool,
+    },
+    Dir,
+    /// A symlink with its target as written (relative or absolute).
+    Symlink {
+        target: String,
+    },
+    /// A hardlink to another path of the image (absolute, normalised).
+    Hardlink {
+        target: String,
+    },
+    /// `.wh.NAME`: `path` and everything under it in lower layers is gone.
+    Whiteout,
+    /// `.wh..wh..opq`: everything under the directory `path` in lower layers is gone.
+    Opaque,
+}
+
+/// How much of a file the catalogers need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Nothing: the file is skipped.
+    None,
+    /// Only that it exists (and which layer wrote it).
+    Presence,
+    /// Its first `cap` bytes; with `headers_only`, only up to the first blank line.
+    Content { cap: u64, headers_only: bool },
+}
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * 1024;
+
+/// Which files the catalogers read, decided from the path alone so that a layer can be
+/// reduced to facts without knowing the layers under it.
+pub fn interest(path: &str) -> Interest {
+    let (parent, name) = match path.rsplit_once('/') {
+        Some(split) => split,
+        None => ("", path),
+    };
+    let parent_name = parent.rsplit('/').next().unwrap_or("");
+    let content = |cap| Interest::Content {
+        cap,
+        headers_only: false,
+    };
+    if parent_name.ends_with(".dist-info") {
+        return match name {
+            "METADATA" => Interest::Content {
+                cap: 512 * KIB,
+                headers_only: true,
+            },
+            "INSTALLER" => content(4 * KIB),
+            "direct_url.json" => content(64 * KIB),
+            "RECORD" | "REQUESTED" => Interest::Presence,
+            _ => Interest::None,
+        };
+    }
+    if parent_name.ends_with(".egg-info") {
+        return match name {
+            "PKG-INFO" => Interest::Content {
+                cap: 512 * KIB,
+                headers_only: true,
+            },
+            "requires.txt" => content(MIB),
+            "installed-files.txt" => Interest::Presence,
+            _ => Interest::None,
+        };
+    }
+    if name.ends_with(".egg-info") {
+        return Interest::Content {
+            cap: 512 * KIB,
+            headers_only: true,
+        };
+    }
+    if parent_name == "conda-meta" {
+        if name.ends_with(".json") {
+            return content(32 * MIB);
+        }
+        if name == "history" {
+            return content(8 * MIB);
+        }
+        return Interest::None;
+    }
+    if name == "pyvenv.cfg" {
+        return content(64 * KIB);
+    }
+    match path {
+        "/var/lib/dpkg/status" | "/lib/apk/db/installed" => return content(64 * MIB),
+        "/etc/os-release" | "/usr/lib/os-release" => return content(64 * KIB),
+        _ => {}
+    }
+    if parent == "/var/lib/dpkg/status.d" && !name.ends_with(".md5sums") {
+        return content(MIB);
+    }
+    if parent == "/var/lib/dpkg/info" && name.ends_with(".list") {
+        return Interest::Presence;
+    }
+    if name == "copyright"
+        && let Some(rest) = parent.strip_prefix("/usr/share/doc/")
+        && !rest.is_empty()
+        && !rest.contains('/')
+    {
+        return content(256 * KIB);
+    }
+    Interest::None
+}
+
+/// Normalises an archive or folder path to an absolute path inside the image: `.` and empty
+/// components dropped, `..` resolved without ever leaving the root. `None` for the root.
+pub fn normalize(raw: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in raw.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(raw.len() + 1);
+    for p in parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    Some(out)
+}
+
+/// Cuts RFC 822 style text after its first blank line (the headers of a METADATA file).
+pub(crate) fn keep_headers(buf: &mut Vec<u8>) -> bool {
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i] == b'\n' {
+            let rest = &buf[i + 1..];
+            if rest.first() == Some(&b'\n') || rest.starts_with(b"\r\n") {
+                buf.truncate(i + 1);
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A finding list that stops growing at a limit and counts what it dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    pub kept: Vec<FsFinding>,
+    pub dropped: u64,
+    pub partial: Option<String>,
+}
+
+impl Findings {
+    pub fn push(&mut self, finding: FsFinding, limit: usize) {
+        if finding.makes_partial() && self.partial.is_none() {
+            self.partial = Some(finding.to_string());
+        }
+        if self.kept.len() < limit {
+            self.kept.push(finding);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub fn finish(mut self) -> (Vec<FsFinding>, Option<String>) {
+        if self.dropped > 0 {
+            self.kept.push(FsFinding::MoreFindings {
+                count: self.dropped,
+            });
+        }
+        (self.kept, self.partial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_dot_never_leaves_the_root() {
+        assert_eq!(
+            normalize("../../etc/./passwd").as_deref(),
+            Some("/etc/passwd")
+        );
+        assert_eq!(normalize("./a//b/../c").as_deref(), Some("/a/c"));
+        assert_eq!(normalize("./"), None);
+    }
+
+    #[test]
+    fn metadata_files_are_wanted_and_others_skipped() {
+        assert!(matches!(
+            interest("/x/site-packages/a-1.dist-info/METADATA"),
+            Interest::Content {
+                headers_only: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            interest("/x/site-packages/a-1.dist-info/RECORD"),
+            Interest::Presence
+        );
+        assert_eq!(interest("/x/site-packages/a/__init__.py"), Interest::None);
+        assert!(matches!(
+            interest("/azureml-envs/azureml_abc/conda-meta/numpy-1.0-0.json"),
+            Interest::Content { .. }
+        ));
+        assert!(matches!(
+            interest("/usr/share/doc/bash/copyright"),
+            Interest::Content { .. }
+        ));
+        assert_eq!(interest("/usr/share/doc/bash/x/copyright"), Interest::None);
+    }
+
+    #[test]
+    fn headers_are_kept_up_to_the_blank_line() {
+        let mut b = b"Name: a\nVersion: 1\n\nlong description".to_vec();
+        assert!(keep_headers(&mut b));
+        assert_eq!(b, b"Name: a\nVersion: 1\n");
+    }
+
+    #[test]
+    fn partial_wins_over_complete() {
+        let p = Completeness::Partial("x".into());
+        assert_eq!(Completeness::Complete.and(p.clone()), p);
+        assert_eq!(
+            Completeness::NotApplicable.and(Completeness::Complete),
+            Completeness::Complete
+        );
+    }
+}
