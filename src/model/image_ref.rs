@@ -241,18 +241,7 @@ impl fmt::Display for ImageRef {
     }
 }
 
-impl TryFrom<String> for ImageRef {
-    type Error = ImageRefError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<ImageRef> for String {
-    fn from(r: ImageRef) -> String {
-        r.to_string()
-    }
-}
+super::serde_via_string!(ImageRef, ImageRefError);
 
 #[cfg(test)]
 mod tests {

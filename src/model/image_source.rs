@@ -171,18 +171,7 @@ impl fmt::Display for ImageSource {
     }
 }
 
-impl TryFrom<String> for ImageSource {
-    type Error = ImageRefError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<ImageSource> for String {
-    fn from(s: ImageSource) -> String {
-        s.to_string()
-    }
-}
+super::serde_via_string!(ImageSource, ImageRefError);
 
 #[cfg(test)]
 mod tests {

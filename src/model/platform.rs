@@ -103,18 +103,7 @@ impl fmt::Display for Platform {
     }
 }
 
-impl TryFrom<String> for Platform {
-    type Error = PlatformError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Platform> for String {
-    fn from(p: Platform) -> String {
-        p.to_string()
-    }
-}
+super::serde_via_string!(Platform, PlatformError);
 
 #[cfg(test)]
 mod tests {
