@@ -68,7 +68,19 @@ pub(crate) enum ResolveFormat {
 pub(crate) fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let mut sources = Vec::with_capacity(args.refs.len());
     for r in &args.refs {
-        sources.push(r.parse::<ImageSource>()?);
+        let source = r.parse::<ImageSource>()?;
+        // `resolve ./layout` would otherwise ask Docker Hub for `library/layout`.
+        if source.image_ref().is_some() && !r.contains("://") && std::path::Path::new(r).exists() {
+            let kind = if std::path::Path::new(r).is_dir() {
+                "oci"
+            } else {
+                "docker-archive"
+            };
+            bail!(
+                "`{r}` is a local path, not a registry reference: write `{kind}:{r}` (`oci:DIR` for an OCI image layout, `docker-archive:FILE` for a `docker save` archive)"
+            );
+        }
+        sources.push(source);
     }
     let mut credentials = CredentialStore::from_env();
     if let Some(user) = &args.username {

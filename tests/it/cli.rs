@@ -200,3 +200,16 @@ fn cli_doc_is_the_current_help() {
         "docs/cli.md is stale: rerun with ENVAUDIT_BLESS=1"
     );
 }
+
+#[test]
+fn resolve_of_a_local_path_says_which_transport_to_write() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("layout")).unwrap();
+    let (code, _, err) = run(&env, &["resolve", "layout"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("write `oci:layout`"), "{err}");
+    env.write("img.tar", "x");
+    let (code, _, err) = run(&env, &["resolve", "img.tar"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("write `docker-archive:img.tar`"), "{err}");
+}
