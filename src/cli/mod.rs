@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 findings (per `--fail-on`), 2 usage or input error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod catalog;
 mod error;
 mod resolve;
 
@@ -53,6 +54,8 @@ enum Command {
     Lint(LintArgs),
     /// Resolve image references to digests: index, platform manifest, config and layers
     Resolve(resolve::ResolveArgs),
+    /// List the packages installed in a folder or an image (Python, conda, Debian, Alpine)
+    Catalog(catalog::CatalogArgs),
 }
 
 /// Which definition to read.
@@ -148,6 +151,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Hash(args) => hash(args, &mut out)?,
         Command::Lint(args) => lint_cmd(args, color, &mut out)?,
         Command::Resolve(args) => resolve::run(args, &mut out)?,
+        Command::Catalog(args) => catalog::run(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

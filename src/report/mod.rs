@@ -1,12 +1,14 @@
 //! Renderers: every command builds a report value first; these turn it into a table,
 //! Markdown or JSON on any `io::Write`.
 
+mod catalog;
 mod hash;
 mod lint;
 mod resolve;
 
 use std::io::{self, Write};
 
+pub use catalog::render_catalog;
 pub use hash::render_hash;
 pub use lint::render_lint;
 pub use resolve::{ResolveReport, render_resolve};

@@ -181,6 +181,7 @@ fn cli_doc_is_the_current_help() {
         &["hash", "--help"],
         &["lint", "--help"],
         &["resolve", "--help"],
+        &["catalog", "--help"],
     ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {

@@ -2,6 +2,7 @@
 
 mod azureml;
 mod catalog;
+mod catalog_cli;
 mod cli;
 mod corpus;
 mod faults;

@@ -1,0 +1,70 @@
+use std::io::{self, Write};
+
+use crate::catalog::Catalog;
+use crate::layer::Completeness;
+
+use super::Format;
+
+/// Render `envaudit catalog` output.
+pub fn render_catalog(
+    source: &str,
+    catalog: &Catalog,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            #[derive(serde::Serialize)]
+            struct Json<'a> {
+                schema_version: u32,
+                source: &'a str,
+                #[serde(flatten)]
+                catalog: &'a Catalog,
+            }
+            super::json(
+                &Json {
+                    schema_version: 1,
+                    source,
+                    catalog,
+                },
+                out,
+            )
+        }
+        Format::Table | Format::Markdown => {
+            if !catalog.packages.is_empty() {
+                let mut t = super::table();
+                t.set_header(vec!["ecosystem", "name", "version", "environment", "layer"]);
+                for p in &catalog.packages {
+                    t.add_row(vec![
+                        p.ecosystem.to_string(),
+                        p.display_name.clone(),
+                        p.version.clone(),
+                        p.environment.clone().unwrap_or_default(),
+                        p.location
+                            .layer
+                            .as_ref()
+                            .map(|l| l.index.to_string())
+                            .unwrap_or_default(),
+                    ]);
+                }
+                writeln!(out, "{t}")?;
+            }
+            writeln!(
+                out,
+                "{source}: {} package{} in {} environment{}",
+                catalog.packages.len(),
+                if catalog.packages.len() == 1 { "" } else { "s" },
+                catalog.environments.len(),
+                if catalog.environments.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+            )?;
+            if let Completeness::Partial(reason) = &catalog.completeness {
+                writeln!(out, "results may be incomplete: {reason}")?;
+            }
+            Ok(())
+        }
+    }
+}
