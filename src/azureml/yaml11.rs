@@ -543,9 +543,23 @@ pub fn safe_load(text: &str) -> Result<Value, Yaml11Error> {
     }
 }
 
+/// Each character with its index (in characters) and 1-based line and column.
+fn positioned(
+    chars: impl Iterator<Item = char>,
+) -> impl Iterator<Item = (usize, char, usize, usize)> {
+    chars.enumerate().scan((1, 1), |pos, (i, c)| {
+        let (line, column) = *pos;
+        *pos = if c == '\n' {
+            (line + 1, 1)
+        } else {
+            (line, column + 1)
+        };
+        Some((i, c, line, column))
+    })
+}
+
 fn check_printable(text: &str) -> Result<(), Yaml11Error> {
-    let (mut line, mut column) = (1, 1);
-    for c in text.chars() {
+    for (_, c, line, column) in positioned(text.chars()) {
         let ok = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}');
         if !ok {
             return Err(Yaml11Error {
@@ -553,12 +567,6 @@ fn check_printable(text: &str) -> Result<(), Yaml11Error> {
                 column,
                 kind: Yaml11ErrorKind::UnacceptableCharacter(u32::from(c)),
             });
-        }
-        if c == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
         }
     }
     Ok(())
@@ -793,8 +801,7 @@ fn check_unicode_breaks(
     }
     let chars: Vec<char> = text.chars().collect();
     let within = |ranges: &[(usize, usize)], i: usize| ranges.iter().any(|&(a, b)| a <= i && i < b);
-    let (mut line, mut column) = (1, 1);
-    for (i, &c) in chars.iter().enumerate() {
+    for (i, c, line, column) in positioned(chars.iter().copied()) {
         if is_break(c) && !within(quoted, i) {
             let rest_blank = chars[i + 1..]
                 .iter()
@@ -809,12 +816,6 @@ fn check_unicode_breaks(
                     kind: Yaml11ErrorKind::UnicodeLineBreak(u32::from(c)),
                 });
             }
-        }
-        if c == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
         }
     }
     Ok(())
@@ -862,9 +863,8 @@ fn check_tabs(text: &str, allowed: &mut [(usize, usize)]) -> Result<(), Yaml11Er
         return Ok(());
     }
     allowed.sort_unstable();
-    let (mut line, mut column) = (1, 1);
     let mut next = 0;
-    for (i, c) in text.chars().enumerate() {
+    for (i, c, line, column) in positioned(text.chars()) {
         if c == '\t' {
             while next < allowed.len() && allowed[next].1 <= i {
                 next += 1;
@@ -882,12 +882,6 @@ fn check_tabs(text: &str, allowed: &mut [(usize, usize)]) -> Result<(), Yaml11Er
                     ),
                 });
             }
-        }
-        if c == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
         }
     }
     Ok(())
