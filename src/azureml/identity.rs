@@ -78,17 +78,19 @@ fn input_for(def: &EnvDefinition) -> Result<AnonymousInput, String> {
             let base = def.path.parent().unwrap_or(Path::new("."));
             AnonymousInput::from_env_value(env, base, &def.path).map_err(reject)
         }
-        DefinitionKind::Conda => {
-            let inputs = def.azureml_v2.as_ref();
-            match inputs.and_then(|i| i.image.clone()) {
-                Some(image) => Ok(AnonymousInput {
-                    image: Some(image),
-                    conda_text: inputs.and_then(|i| i.conda_text.clone()),
-                    ..AnonymousInput::default()
-                }),
-                None => Err("a conda file alone is not an Azure ML environment: give the image with `--image`".to_owned()),
-            }
-        }
+        DefinitionKind::Conda => match (&def.base_image, &def.conda_file) {
+            // `--image` as written: Azure hashes the text, not the normalised reference.
+            (Some(image), Some(conda_file)) => Ok(AnonymousInput {
+                image: Some(image.reference.clone()),
+                conda_text: Some(
+                    crate::source::SourceFile::read(conda_file)
+                        .map_err(|e| format!("cannot read the conda file: {e}"))?
+                        .text,
+                ),
+                ..AnonymousInput::default()
+            }),
+            _ => Err("a conda file alone is not an Azure ML environment: give the image with `--image`".to_owned()),
+        },
         DefinitionKind::Dockerfile => match &def.build_context {
             Some(BuildContext::Local { path, dockerfile_path, .. }) => Ok(AnonymousInput {
                 build: Some(BuildInput::Local {

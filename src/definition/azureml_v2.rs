@@ -14,8 +14,8 @@ use serde_saphyr::Spanned;
 
 use super::yaml::{self, StringOrMapping, Text};
 use super::{
-    AzuremlV2Inputs, BaseImage, BuildContext, DefinitionError, DefinitionKind, EnvDefinition,
-    Template, conda, docker_build, pin,
+    BaseImage, BuildContext, DefinitionError, DefinitionKind, EnvDefinition, Template, conda,
+    docker_build, pin,
 };
 use crate::source::{ParseError, SourceFile};
 
@@ -102,7 +102,6 @@ pub fn from_source(
     let wire: EnvironmentWire = yaml::from_source(source)?;
     let mut def = EnvDefinition::empty(kind, &source.path);
     def.files.push(source.path.clone());
-    let mut inputs = AzuremlV2Inputs::default();
     for field in [&wire.name, &wire.version].into_iter().flatten() {
         if pin::has_template(&field.value.0) {
             let (line, column) = yaml::location(field.referenced);
@@ -126,8 +125,7 @@ pub fn from_source(
     }
     if let Some(ic) = wire.inference_config.filter(|v| !v.value.is_null()) {
         // The key is on the line above a block mapping's first entry, or on the same line.
-        let (line, column) = yaml::location(ic.referenced);
-        inputs.inference_config_yaml = Some(yaml::block_at(source, line, column).text);
+        let (line, _) = yaml::location(ic.referenced);
         def.whole_definition_line = line;
         def.inference_config = Some(ic.value);
     }
@@ -141,7 +139,6 @@ pub fn from_source(
         None => (wire.image, wire.build),
     };
     if let Some(image) = image {
-        inputs.image = Some(image.value.0.clone());
         let (line, column) = yaml::location(image.referenced);
         let origin = source.origin(line, column);
         def.set_base_image(BaseImage::new(&image.value.0, None, origin)?);
@@ -158,9 +155,6 @@ pub fn from_source(
                     None => p.as_str(),
                 };
                 let conda_path = base_dir.join(rel);
-                inputs.conda_text = crate::source::SourceFile::read(&conda_path)
-                    .ok()
-                    .map(|s| s.text);
                 let file = conda::load(&conda_path).map_err(|e| match e {
                     DefinitionError::Read(crate::source::ReadError::Io { source: io, .. }) => {
                         DefinitionError::MissingReference {
@@ -175,7 +169,6 @@ pub fn from_source(
             }
             StringOrMapping::Mapping => {
                 let block = yaml::block_at(source, line, column);
-                inputs.conda_text = Some(block.text.clone());
                 let mut file = conda::parse(&block)?;
                 file.files.clear();
                 def.add_conda_file(file);
@@ -184,11 +177,9 @@ pub fn from_source(
     }
     if let Some(build) = build {
         let dockerfile_path = build.dockerfile_path.map(|t| t.0);
-        inputs.dockerfile_path.clone_from(&dockerfile_path);
         if let Some(p) = build.path {
             let (line, column) = yaml::location(p.referenced);
             let text = p.value.0;
-            inputs.build_path = Some(text.clone());
             if pin::has_template(&text) {
                 def.templates.push(Template {
                     text: text.clone(),
@@ -211,13 +202,10 @@ pub fn from_source(
                         ),
                     });
                 }
-                inputs.build_dir = Some(dir.clone());
                 docker_build::apply_context(&mut def, &dir, dockerfile_path.as_deref())?;
             }
         }
     }
-    // Azure ML no longer reads the pre-GA syntax, so it has no identity for it.
-    def.azureml_v2 = (!legacy).then_some(inputs);
     if legacy {
         let line = find_line(source, "docker:").min(find_line(source, "file:"));
         def.legacy_syntax = Some(source.origin(line, 1));

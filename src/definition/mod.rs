@@ -325,22 +325,6 @@ pub struct Template {
     pub origin: Origin,
 }
 
-/// What Azure ML SDK v2 would send for this environment given inline, as written: the
-/// inputs of its client-side anonymous-environment version (see `azureml::anonymous`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct AzuremlV2Inputs {
-    /// `image:` exactly as written (Azure hashes the text, not a normalised reference).
-    pub image: Option<String>,
-    /// The conda file's text as read (Azure re-emits it with PyYAML before hashing).
-    pub conda_text: Option<String>,
-    /// The `inference_config:` mapping as YAML text.
-    pub inference_config_yaml: Option<String>,
-    /// `build.path` as written, and the local folder it names (when it is not a URL).
-    pub build_path: Option<String>,
-    pub build_dir: Option<PathBuf>,
-    pub dockerfile_path: Option<String>,
-}
-
 /// Name, version and other facts that do not change what gets built.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Metadata {
@@ -388,9 +372,6 @@ pub struct EnvDefinition {
     /// Azure ML v2 `inference_config`, as JSON.
     pub inference_config: Option<serde_json::Value>,
     pub templates: Vec<Template>,
-    /// The inputs of Azure ML SDK v2's anonymous-environment version, for formats it reads.
-    #[serde(skip)]
-    pub azureml_v2: Option<AzuremlV2Inputs>,
     /// Azure ML v1 `python.interpreterPath` (what runs in a user-managed environment).
     pub interpreter_path: Option<String>,
     /// The line of the main file that findings about the whole definition point at
@@ -431,7 +412,6 @@ impl EnvDefinition {
             r: None,
             inference_config: None,
             templates: Vec::new(),
-            azureml_v2: None,
             interpreter_path: None,
             whole_definition_line: 1,
             legacy_syntax: None,
@@ -550,10 +530,6 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<EnvDefinition, Definit
         DefinitionKind::Conda => {
             let file = conda::load(path)?;
             let mut def = EnvDefinition::empty(kind, path);
-            def.azureml_v2 = Some(AzuremlV2Inputs {
-                conda_text: Some(crate::source::SourceFile::read(path)?.text),
-                ..AzuremlV2Inputs::default()
-            });
             def.metadata.name = file.name.clone();
             def.add_conda_file(file);
             def
@@ -567,9 +543,6 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<EnvDefinition, Definit
         DefinitionKind::Dockerfile => docker_build::load(path)?,
     };
     if let Some(image) = &options.image {
-        if let Some(inputs) = def.azureml_v2.as_mut() {
-            inputs.image = Some(image.clone());
-        }
         let origin = Origin::new("<command line>", 1, 1);
         def.set_base_image(BaseImage::new(image, None, origin)?);
     }
