@@ -155,16 +155,8 @@ pub fn from_source(
                     None => p.as_str(),
                 };
                 let conda_path = base_dir.join(rel);
-                let file = conda::load(&conda_path).map_err(|e| match e {
-                    DefinitionError::Read(crate::source::ReadError::Io { source: io, .. }) => {
-                        DefinitionError::MissingReference {
-                            origin: source.origin(line, column),
-                            target: conda_path.clone(),
-                            source: io,
-                        }
-                    }
-                    other => other,
-                })?;
+                let file = conda::load(&conda_path)
+                    .map_err(|e| e.referenced_from(&source.origin(line, column), &conda_path))?;
                 def.add_conda_file(file);
             }
             StringOrMapping::Mapping => {

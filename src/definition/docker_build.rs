@@ -96,7 +96,7 @@ pub fn apply_context(
     }
     for (target, origin) in &installs.conda_files {
         if let Some(local) = find_in_context(dir, &files, target) {
-            let file = conda::load(&local).map_err(|e| with_reference(e, origin, &local))?;
+            let file = conda::load(&local).map_err(|e| e.referenced_from(origin, &local))?;
             def.add_conda_file(file);
         }
     }
@@ -106,7 +106,7 @@ pub fn apply_context(
         .chain(&installs.constraint_files)
     {
         if let Some(local) = find_in_context(dir, &files, target) {
-            let pip = requirements::load(&local).map_err(|e| with_reference(e, origin, &local))?;
+            let pip = requirements::load(&local).map_err(|e| e.referenced_from(origin, &local))?;
             def.add_pip_file(pip);
         }
     }
@@ -125,23 +125,6 @@ pub fn apply_context(
     });
     def.dockerfile = Some(parsed);
     Ok(())
-}
-
-fn with_reference(
-    e: DefinitionError,
-    origin: &crate::source::Origin,
-    target: &Path,
-) -> DefinitionError {
-    match e {
-        DefinitionError::Read(crate::source::ReadError::Io { source, .. }) => {
-            DefinitionError::MissingReference {
-                origin: origin.clone(),
-                target: target.to_path_buf(),
-                source,
-            }
-        }
-        other => other,
-    }
 }
 
 /// A file named in a `RUN` step (an in-image path) found among the context files the

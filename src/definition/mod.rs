@@ -95,6 +95,20 @@ pub enum DefinitionError {
 }
 
 impl DefinitionError {
+    /// A file named at `origin` could not be read: say where it was named.
+    pub(crate) fn referenced_from(self, origin: &Origin, target: &Path) -> Self {
+        match self {
+            DefinitionError::Read(ReadError::Io { source, .. }) => {
+                DefinitionError::MissingReference {
+                    origin: origin.clone(),
+                    target: target.to_path_buf(),
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The file, line and column the error points at, when it has one.
     pub fn origin(&self) -> Option<Origin> {
         match self {
