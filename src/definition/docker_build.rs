@@ -7,14 +7,13 @@
 //! so their dependencies are declared dependencies), and the packages named on
 //! `pip install` / `conda install` command lines.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{
     BaseImage, BuildContext, Channel, ContextFile, DefinitionError, DefinitionKind, Dependency,
     EnvDefinition, MatchSpec, PipRequirement, conda, dockerfile, push_unique, requirements,
 };
-use crate::model::to_hex;
+use crate::model::Digest;
 use crate::source::SourceFile;
 
 /// Most files a build context may contribute to the hash.
@@ -142,18 +141,7 @@ fn find_in_context(dir: &Path, copied: &[PathBuf], target: &str) -> Option<PathB
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use sha2::Digest as _;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(to_hex(&h.finalize()))
+    Digest::sha256_of_reader(std::fs::File::open(path)?).map(|d| d.hex().to_owned())
 }
 
 /// `.dockerignore` patterns (gitwildmatch-like, `!` negates, the last match wins).

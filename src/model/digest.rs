@@ -38,6 +38,20 @@ impl Digest {
         }
     }
 
+    /// The sha256 digest of everything `reader` yields, read in blocks.
+    pub fn sha256_of_reader(mut reader: impl std::io::Read) -> std::io::Result<Self> {
+        let mut h = DigestHasher::new(DigestAlgorithm::Sha256);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(h.finish()),
+                Ok(n) => h.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// A sha256 digest from an already computed hash value.
     pub fn from_sha256_bytes(bytes: &[u8]) -> Self {
         Self {
@@ -160,6 +174,15 @@ mod tests {
         assert_eq!(
             Digest::sha256_of(b"").to_string(),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn reader_digest_equals_slice_digest() {
+        let data = vec![7u8; 200_000];
+        assert_eq!(
+            Digest::sha256_of_reader(&data[..]).unwrap(),
+            Digest::sha256_of(&data)
         );
     }
 
