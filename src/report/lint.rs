@@ -66,10 +66,7 @@ pub fn render_lint(
                             }
                         }
                     };
-                    let message = match &f.accepted {
-                        Some(reason) => format!("{} (accepted: {reason})", f.message),
-                        None => f.message.clone(),
-                    };
+                    let message = message(f);
                     t.add_row(vec![
                         Cell::new(
                             f.origin
@@ -99,10 +96,7 @@ pub fn render_lint(
                     } else {
                         f.severity.as_str()
                     };
-                    let message = match &f.accepted {
-                        Some(reason) => format!("{} (accepted: {reason})", f.message),
-                        None => f.message.clone(),
-                    };
+                    let message = message(f);
                     writeln!(
                         out,
                         "| {} | {sev} | `{}` | {} |",
@@ -117,5 +111,13 @@ pub fn render_lint(
             }
             Ok(())
         }
+    }
+}
+
+/// A finding's message, with the reason it was accepted when it was.
+fn message(f: &crate::diag::Finding) -> String {
+    match &f.accepted {
+        Some(reason) => format!("{} (accepted: {reason})", f.message),
+        None => f.message.clone(),
     }
 }
