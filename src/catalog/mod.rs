@@ -11,6 +11,7 @@ mod dpkg;
 mod os_release;
 mod python;
 pub mod rfc822;
+mod scan;
 
 use std::io::Read;
 use std::path::Path;
@@ -21,6 +22,7 @@ pub use crate::layer::Completeness;
 use crate::layer::{self, FsView, LayerFacts, Limits, ViewFinding, ViewOrigin};
 use crate::model::{Digest, Ecosystem, PackageName};
 pub use os_release::Distro;
+pub use scan::{NoProgress, Progress, ScanOptions, ScanStats, base_layer_count, scan_image};
 
 pub use apk::{ApkEntry, ApkError, parse_installed as parse_apk_installed};
 pub use conda::{
@@ -447,6 +449,16 @@ pub fn catalog_folder_with(path: &Path, limits: &Limits) -> Catalog {
 /// Walks layers (tar streams, bottom first; gzip, zstd or uncompressed), in parallel
 /// across the available cores.
 pub fn walk_layers<R: Read + Send>(readers: Vec<R>, limits: &Limits) -> Vec<LayerFacts> {
+    walk_layers_with(readers, limits, |_, _| {})
+}
+
+/// [`walk_layers`], calling `done` with each layer's index and facts as soon as it is walked
+/// (from the walking thread).
+pub fn walk_layers_with<R: Read + Send>(
+    readers: Vec<R>,
+    limits: &Limits,
+    done: impl Fn(usize, &LayerFacts) + Sync,
+) -> Vec<LayerFacts> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut slots: Vec<Option<LayerFacts>> = vec![None; readers.len()];
     let mut work: Vec<(usize, R)> = readers.into_iter().enumerate().collect();
@@ -460,6 +472,7 @@ pub fn walk_layers<R: Read + Send>(readers: Vec<R>, limits: &Limits) -> Vec<Laye
                     let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
                     let Some((i, reader)) = next else { break };
                     let facts = layer::walk(reader, limits);
+                    done(i, &facts);
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(facts);
                     }

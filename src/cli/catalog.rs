@@ -3,13 +3,18 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Exit;
-use crate::catalog::{self, Catalog};
+use crate::catalog::{self, Catalog, Progress, ScanOptions};
 use crate::image::{self, ResolveOptions};
-use crate::layer::{self, Limits};
+use crate::layer::{LayerCache, Limits};
 use crate::model::{Ecosystem, ImageSource, Platform};
 use crate::registry::{CachingRegistry, CredentialStore, HttpRegistry, TransportPolicy};
 use crate::report::{self, Format};
@@ -35,6 +40,42 @@ pub(crate) struct CatalogArgs {
     /// Registry host (HOST[:PORT]) to reach over plain HTTP (loopback hosts always may)
     #[arg(long, value_name = "HOST")]
     insecure_registry: Vec<String>,
+
+    /// The definition's base image: the image's layers that repeat its layers are marked as
+    /// the base image's (same forms as SOURCE)
+    #[arg(long, value_name = "IMAGE")]
+    base_image: Option<String>,
+
+    /// Read every layer, neither using nor filling the layer cache
+    /// (`$ENVAUDIT_CACHE_DIR`, else the user cache folder)
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Stop reading a layer (or a folder's metadata files) after this many bytes, with a
+    /// partial result: a number with an optional K, M, G or T suffix (powers of 1024)
+    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_size)]
+    max_layer_size: u64,
+}
+
+/// `123`, `64K`, `512M`, `8G`, `1T` (also `KiB`, `MB`, ...: all powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as `512M` or `8G`"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(format!("`{text}` has an unknown unit (use K, M, G or T)")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,11 +105,16 @@ enum CatalogFormat {
 
 pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let folder = Path::new(&args.source);
+    let limits = Limits {
+        max_layer_bytes: args.max_layer_size,
+        ..Limits::default()
+    };
     let mut catalog = if folder.is_dir() {
-        catalog::catalog_folder(folder)
+        catalog::catalog_folder_with(folder, &limits)
     } else {
         let source: ImageSource = args.source.parse()?;
-        catalog_image(args, &source).with_context(|| format!("cannot catalog `{source}`"))?
+        catalog_image(args, &source, limits)
+            .with_context(|| format!("cannot catalog `{source}`"))?
     };
     if !args.ecosystem.is_empty() {
         let keep: Vec<Ecosystem> = args
@@ -87,8 +133,12 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     Ok(Exit::Ok)
 }
 
-/// Stream every layer of an image, verified as it is read, through the layer walker.
-fn catalog_image(args: &CatalogArgs, source: &ImageSource) -> anyhow::Result<Catalog> {
+/// Catalog an image: layers from the cache or streamed and verified, walked in parallel.
+fn catalog_image(
+    args: &CatalogArgs,
+    source: &ImageSource,
+    limits: Limits,
+) -> anyhow::Result<Catalog> {
     let policy = TransportPolicy {
         insecure_registries: args.insecure_registry.clone(),
         ..TransportPolicy::default()
@@ -103,23 +153,96 @@ fn catalog_image(args: &CatalogArgs, source: &ImageSource) -> anyhow::Result<Cat
     let options = ResolveOptions {
         platform: args.platform.clone(),
     };
-    runtime.block_on(async {
-        let image = image::open(&registry, source, &options).await?;
-        let layers = image.resolved.layers.clone();
-        let mut readers = Vec::with_capacity(layers.len());
-        for i in 0..layers.len() {
-            readers.push(tokio_util::io::SyncIoBridge::new(
-                image.open_layer(&registry, i).await?,
-            ));
+    let base: Option<ImageSource> = args
+        .base_image
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .context("invalid --base-image")?;
+    let progress = Arc::new(Bar::new());
+    let scan = ScanOptions {
+        limits,
+        cache: if args.no_cache {
+            None
+        } else {
+            LayerCache::default_dir().map(LayerCache::new)
+        },
+        progress: progress.clone(),
+        base_diff_ids: None,
+    };
+    let (catalog, stats) = runtime.block_on(async {
+        let mut scan = scan;
+        if let Some(base) = &base {
+            let resolved = image::resolve(&registry, base, &options)
+                .await
+                .with_context(|| format!("cannot resolve the base image `{base}`"))?;
+            scan.base_diff_ids = Some(resolved.layers.iter().map(|l| l.diff_id.clone()).collect());
         }
-        let catalog = tokio::task::spawn_blocking(move || {
-            let mut facts = catalog::walk_layers(readers, &Limits::default());
-            for (f, l) in facts.iter_mut().zip(&layers) {
-                f.digest = Some(l.digest.clone());
-            }
-            catalog::catalog_view(&layer::merge(&facts))
-        })
-        .await?;
-        Ok(catalog)
-    })
+        let image = image::open(&registry, source, &options).await?;
+        anyhow::Ok(catalog::scan_image(&registry, &image, &scan).await?)
+    })?;
+    progress.bar.finish_and_clear();
+    for e in &stats.cache_errors {
+        eprintln!("warning: {e}");
+    }
+    if stats.base_matched == Some(false) {
+        eprintln!(
+            "warning: the image does not start with the layers of the base image `{}`; no package is marked as the base image's",
+            args.base_image.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(catalog)
+}
+
+/// A progress bar on standard error (drawn only on a terminal): bytes read, layers done.
+struct Bar {
+    bar: ProgressBar,
+    layers: AtomicUsize,
+    total: AtomicUsize,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} layers {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Bar {
+            bar,
+            layers: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+        }
+    }
+
+    fn layer(&self) {
+        let done = self.layers.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar
+            .set_message(format!("{done}/{}", self.total.load(Ordering::Relaxed)));
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, layers: usize, bytes: u64) {
+        self.total.store(layers, Ordering::Relaxed);
+        self.bar.set_length(bytes);
+        self.bar.set_message(format!("0/{layers}"));
+        self.bar.enable_steady_tick(Duration::from_millis(120));
+    }
+
+    fn cached(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        self.layer();
+    }
+
+    fn read(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn layer_done(&self) {
+        self.layer();
+    }
 }

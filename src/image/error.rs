@@ -74,6 +74,8 @@ pub enum ImageError {
         count: usize,
         available: Vec<String>,
     },
+    #[error("the layer walk was interrupted: {0}")]
+    WalkInterrupted(String),
     #[error("cannot read layer `{digest}`")]
     LayerRead {
         digest: Digest,

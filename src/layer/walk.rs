@@ -104,6 +104,9 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// Walks one layer (a tar stream, compressed or not) and keeps the facts the catalogers
 /// need. Never fails: an unreadable or malformed layer, or one that hits a limit, gives
 /// facts with a finding and a partial reason.
+///
+/// When the archive ends before the stream does, the rest of the stream is read (not
+/// decompressed), so that a reader which verifies a digest at its end gets to check it.
 pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
     let mut findings = Findings::default();
     let mut magic = [0u8; 4];
@@ -119,7 +122,7 @@ pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
             return finish(LayerFacts::default(), findings);
         }
     };
-    let stream = io::Cursor::new(magic[..n].to_vec()).chain(raw);
+    let stream = io::Cursor::new(magic[..n].to_vec()).chain(&mut raw);
     let decoded: Box<dyn Read + '_> = match Compression::detect(&magic[..n]) {
         Compression::None => Box::new(stream),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(stream)),
@@ -150,6 +153,19 @@ pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
     let mut facts = LayerFacts::default();
     walk_tar(reader, &budget, limits, &mut facts, &mut findings);
     facts.bytes_read = budget.total.get();
+    if findings.partial.is_none()
+        && let Err(e) = io::copy(
+            &mut (&mut raw).take(limits.max_layer_bytes),
+            &mut io::sink(),
+        )
+    {
+        findings.push(
+            FsFinding::Malformed {
+                message: format!("the stream failed after the archive ended: {e}"),
+            },
+            limits.max_findings,
+        );
+    }
     finish(facts, findings)
 }
 

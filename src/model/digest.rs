@@ -155,13 +155,19 @@ impl FromStr for Digest {
 
 super::serde_via_string!(Digest, DigestError);
 
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let alg = match self.algorithm {
+impl DigestAlgorithm {
+    /// The name digests spell it with: `sha256`, `sha512`.
+    pub fn name(self) -> &'static str {
+        match self {
             DigestAlgorithm::Sha256 => "sha256",
             DigestAlgorithm::Sha512 => "sha512",
-        };
-        write!(f, "{alg}:{}", self.hex)
+        }
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm.name(), self.hex)
     }
 }
 

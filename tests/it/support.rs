@@ -34,7 +34,9 @@ impl TestEnv {
     /// The envaudit binary, run in this folder, without colour.
     pub fn envaudit(&self) -> Command {
         let mut c = Command::cargo_bin("envaudit").expect("binary");
-        c.current_dir(self.dir.path()).env("NO_COLOR", "1");
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("ENVAUDIT_CACHE_DIR", self.dir.path().join(".cache"));
         c
     }
 }
