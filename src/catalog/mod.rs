@@ -378,6 +378,7 @@ pub fn catalog_view(view: &FsView) -> Catalog {
     {
         completeness = Completeness::Complete;
     }
+    findings.extend(python::duplicates(&packages));
     let history = conda::histories(view);
     conda::apply_history(&mut packages, &history);
     let mut packages = conda::link_python(packages);

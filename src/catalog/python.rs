@@ -352,6 +352,38 @@ pub(super) fn egg_info(view: &FsView) -> CatalogResult {
     result
 }
 
+/// Two or more distributions of one name in one directory (a failed or interrupted
+/// upgrade, or files copied over an install): Python imports whichever its finder meets
+/// first, and `pip list` shows one of them. Every one is reported, with a finding.
+pub(super) fn duplicates(packages: &[InstalledPackage]) -> Vec<super::CatalogFinding> {
+    let mut seen: std::collections::BTreeMap<(&str, &PackageName), Vec<&InstalledPackage>> =
+        std::collections::BTreeMap::new();
+    for p in packages.iter().filter(|p| p.ecosystem == Ecosystem::Pip) {
+        let path = p.location.path.as_str();
+        let meta_dir = path
+            .rfind(".dist-info")
+            .or_else(|| path.rfind(".egg-info"))
+            .map_or(path, |i| &path[..i]);
+        let dir = meta_dir.rsplit_once('/').map_or("", |(d, _)| d);
+        seen.entry((dir, &p.name)).or_default().push(p);
+    }
+    seen.into_iter()
+        .filter(|(_, ps)| ps.len() > 1)
+        .map(|((dir, name), ps)| {
+            let versions: Vec<&str> = ps.iter().map(|p| p.version.as_str()).collect();
+            super::CatalogFinding {
+                cataloger: DIST_INFO,
+                path: dir.to_owned(),
+                message: format!(
+                    "{} distributions of `{name}` ({}) in one directory; Python imports whichever it finds first",
+                    ps.len(),
+                    versions.join(", ")
+                ),
+            }
+        })
+        .collect()
+}
+
 /// setuptools' `requires.txt`: plain requirements, then `[extra:marker]` sections, turned
 /// into Requires-Dist form (`name; extra == "x" and (marker)`).
 pub fn requires_txt(input: &str) -> Vec<String> {

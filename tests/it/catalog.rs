@@ -225,6 +225,32 @@ fn pip_upgrade_in_an_upper_layer_replaces_the_old_version() {
 }
 
 #[test]
+fn an_upgrade_without_removing_the_old_dist_info_reports_both_with_a_finding() {
+    let l1 = dist_info(Layer::new(), SITE, "foo", "1.0");
+    let l2 = dist_info(Layer::new(), SITE, "foo", "1.1");
+    let c = scan(vec![l1.gz(), l2.gz()]);
+    assert_eq!(names(&c, Ecosystem::Pip), ["foo==1.0", "foo==1.1"]);
+    let messages: Vec<&str> = c.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "2 distributions of `foo` (1.0, 1.1) in one directory; Python imports whichever it finds first"
+        ]
+    );
+    assert_eq!(c.findings[0].path, SITE);
+    // The same name in two environments is no finding.
+    let l3 = dist_info(
+        Layer::new(),
+        "/opt/other/lib/python3.11/site-packages",
+        "foo",
+        "1.0",
+    );
+    let l1 = dist_info(Layer::new(), SITE, "foo", "1.0");
+    let c = scan(vec![l1.gz(), l3.gz()]);
+    assert!(c.findings.is_empty(), "{:?}", c.findings);
+}
+
+#[test]
 fn a_hardlink_to_a_file_whited_out_in_the_same_layer_keeps_its_content() {
     let json = conda_record("zlib", "1.3", &[]);
     let l1 = Layer::new().file("/opt/a/conda-meta/zlib-1.3-0.json", &json);
