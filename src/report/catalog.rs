@@ -43,7 +43,10 @@ pub fn render_catalog(
                         p.location
                             .layer
                             .as_ref()
-                            .map(|l| l.index.to_string())
+                            .map(|l| match l.from_base {
+                                Some(true) => format!("{} (base)", l.index),
+                                _ => l.index.to_string(),
+                            })
                             .unwrap_or_default(),
                     ]);
                 }
@@ -61,6 +64,12 @@ pub fn render_catalog(
                     "s"
                 },
             )?;
+            for f in &catalog.filesystem_findings {
+                writeln!(out, "note: {f}")?;
+            }
+            for f in &catalog.findings {
+                writeln!(out, "note: {}: `{}`: {}", f.cataloger, f.path, f.message)?;
+            }
             if let Completeness::Partial(reason) = &catalog.completeness {
                 writeln!(out, "results may be incomplete: {reason}")?;
             }
