@@ -7,6 +7,15 @@
 //! package = "azureml-defaults"     # optional: only for this package
 //! file = "envs/train/conda.yml"    # optional: only in this file (relative to envaudit.toml)
 //! reason = "pinned by the base image release process"   # required
+//!
+//! # Environments `envaudit lock` (with no definition) locks, each into the lockfile.
+//! [[environment]]
+//! name = "train"                                      # optional: default the definition's name
+//! definition = "envs/train/environment.yml"           # required, relative to envaudit.toml
+//! image = "myacr.azurecr.io/azureml/azureml_0123abcd" # the image that ran
+//! base-image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
+//! platform = "linux/amd64"
+//! insecure-registry = false                           # plain HTTP to the image's registry
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -24,6 +33,33 @@ pub const FILE_NAME: &str = "envaudit.toml";
 struct ConfigWire {
     #[serde(default)]
     accept: Vec<AcceptWire>,
+    #[serde(default)]
+    environment: Vec<EnvironmentWire>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct EnvironmentWire {
+    name: Option<String>,
+    definition: String,
+    image: Option<String>,
+    base_image: Option<String>,
+    platform: Option<toml::Spanned<String>>,
+    insecure_registry: Option<bool>,
+}
+
+/// An environment `envaudit lock` locks when given no definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvironmentConfig {
+    /// The lockfile name (default: the definition's name, else its path).
+    pub name: Option<String>,
+    /// Relative to `envaudit.toml`'s folder.
+    pub definition: PathBuf,
+    pub image: Option<String>,
+    pub base_image: Option<String>,
+    pub platform: Option<crate::model::Platform>,
+    /// Reach the image's registry over plain HTTP.
+    pub insecure_registry: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -50,6 +86,7 @@ pub struct Config {
     /// The `envaudit.toml` it was read from (`None` when there is none).
     pub path: Option<PathBuf>,
     pub accept: Vec<Accept>,
+    pub environments: Vec<EnvironmentConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,9 +139,29 @@ impl Config {
                 reason: a.reason,
             });
         }
+        let mut environments = Vec::new();
+        for e in wire.environment {
+            let platform = match &e.platform {
+                Some(p) => Some(p.get_ref().parse().map_err(
+                    |err: crate::model::PlatformError| {
+                        ParseError::at_offset(source, p.span().start, err.to_string())
+                    },
+                )?),
+                None => None,
+            };
+            environments.push(EnvironmentConfig {
+                name: e.name,
+                definition: base.join(e.definition),
+                image: e.image,
+                base_image: e.base_image,
+                platform,
+                insecure_registry: e.insecure_registry.unwrap_or(false),
+            });
+        }
         Ok(Self {
             path: Some(source.path.clone()),
             accept,
+            environments,
         })
     }
 

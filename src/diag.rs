@@ -73,6 +73,12 @@ codes! {
     UserManagedConda = "user-managed-conda", Note, "a user-managed environment: Azure ML installs nothing from its conda list";
     LegacySyntax = "legacy-syntax", Warning, "pre-GA Azure ML v2 syntax (`docker: image:`, `conda_file: file:`) that Azure no longer accepts";
     RemoteBuildContext = "remote-build-context", Note, "the build context is a URL; its files are not part of the definition hash";
+    SilentDrift = "silent-drift", Error, "installed packages or the image changed while the definition hash stayed the same";
+    Changed = "changed", Note, "an environment's definition, image or installed packages changed";
+    Downgrade = "downgrade", Warning, "an installed package went to a lower version";
+    PinLoosened = "pin-loosened", Warning, "a declared dependency is pinned less firmly than before";
+    IncompleteCatalog = "incomplete-catalog", Warning, "the installed packages were not all read (a limit, a malformed layer); results may be incomplete";
+    StaleLock = "stale-lock", Error, "the lockfile no longer matches the definition or the image behind its tag";
 }
 
 impl fmt::Display for Code {

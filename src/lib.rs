@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod definition;
 pub mod diag;
+pub mod diff;
 pub mod fuzz;
 pub mod hash;
 pub mod image;

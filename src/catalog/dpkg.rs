@@ -85,7 +85,12 @@ pub fn copyright_licenses(input: &str) -> Vec<String> {
         return Vec::new();
     }
     let mut out: Vec<String> = Vec::new();
-    for p in &paras {
+    // The header's and the `Files:` paragraphs' licenses apply to the package; stand-alone
+    // `License:` paragraphs only hold the texts of licenses named there.
+    for (i, p) in paras.iter().enumerate() {
+        if i > 0 && p.get("Files").is_none() {
+            continue;
+        }
         for l in p.all("License") {
             let name = l.lines().next().unwrap_or("").trim();
             if !name.is_empty() && !out.iter().any(|o| o == name) {
@@ -199,5 +204,10 @@ mod tests {
                     Files: lib/*\nLicense: LGPL-2.1+\n\nLicense: GPL-3+\n The text...\n";
         assert_eq!(copyright_licenses(text), ["GPL-3+", "LGPL-2.1+"]);
         assert!(copyright_licenses("This is free software.\n").is_empty());
+        // A stand-alone license text names no license of its own.
+        let text = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
+                    Files: *\nLicense: BSD-3-clause or GPL-2\n\n\
+                    License: BSD-3-clause\n Redistribution...\n\nLicense: GPL-2\n text\n";
+        assert_eq!(copyright_licenses(text), ["BSD-3-clause or GPL-2"]);
     }
 }

@@ -298,12 +298,24 @@ fn environments(view: &FsView, packages: &[InstalledPackage]) -> Vec<Environment
             } else {
                 EnvironmentKind::Other
             };
-            let python_version = venv.and_then(|cfg| {
-                text(cfg).lines().find_map(|l| {
-                    let (k, v) = l.split_once('=')?;
-                    matches!(k.trim(), "version" | "version_info").then(|| v.trim().to_owned())
+            let python_version = venv
+                .and_then(|cfg| {
+                    text(cfg).lines().find_map(|l| {
+                        let (k, v) = l.split_once('=')?;
+                        matches!(k.trim(), "version" | "version_info").then(|| v.trim().to_owned())
+                    })
                 })
-            });
+                .or_else(|| {
+                    // A conda prefix: its `python` package.
+                    packages
+                        .iter()
+                        .find(|p| {
+                            p.ecosystem == Ecosystem::Conda
+                                && p.name.as_str() == "python"
+                                && p.environment.as_deref() == Some(prefix)
+                        })
+                        .map(|p| p.version.clone())
+                });
             Environment {
                 prefix: prefix.to_owned(),
                 kind,

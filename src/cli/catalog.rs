@@ -139,63 +139,134 @@ fn catalog_image(
     source: &ImageSource,
     limits: Limits,
 ) -> anyhow::Result<Catalog> {
-    let policy = TransportPolicy {
-        insecure_registries: args.insecure_registry.clone(),
-        ..TransportPolicy::default()
-    };
-    let registry = CachingRegistry::new(HttpRegistry::new(policy, CredentialStore::from_env())?);
-    // Multi-threaded: the walker's threads block on reads that the runtime serves.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let options = ResolveOptions {
-        platform: args.platform.clone(),
-    };
+    let scanner = Scanner::new(
+        &args.insecure_registry,
+        args.platform.clone(),
+        args.no_cache,
+        limits,
+    )?;
     let base: Option<ImageSource> = args
         .base_image
         .as_deref()
         .map(str::parse)
         .transpose()
         .context("invalid --base-image")?;
-    let progress = Arc::new(Bar::new());
-    let scan = ScanOptions {
-        limits,
-        cache: if args.no_cache {
-            None
-        } else {
-            LayerCache::default_dir().map(LayerCache::new)
-        },
-        progress: progress.clone(),
-        base_diff_ids: None,
-    };
-    let (catalog, stats) = runtime.block_on(async {
-        let mut scan = scan;
-        if let Some(base) = &base {
-            let resolved = image::resolve(&registry, base, &options)
-                .await
-                .with_context(|| format!("cannot resolve the base image `{base}`"))?;
-            scan.base_diff_ids = Some(resolved.layers.iter().map(|l| l.diff_id.clone()).collect());
+    let scanned = scanner.scan(source, base.as_ref())?;
+    Ok(scanned.catalog)
+}
+
+/// The registry client, the async runtime and the scan settings that image commands share.
+pub(crate) struct Scanner {
+    registry: CachingRegistry<HttpRegistry>,
+    runtime: tokio::runtime::Runtime,
+    options: ResolveOptions,
+    scan: ScanOptions,
+    progress: Arc<Bar>,
+}
+
+/// An image scanned: what it resolved to and what is installed in it.
+pub(crate) struct Scanned {
+    pub image: crate::image::ResolvedImage,
+    pub catalog: Catalog,
+    /// The base image (when given) and how many of the image's layers are its.
+    pub base: Option<(crate::image::ResolvedImage, Option<usize>)>,
+}
+
+impl Scanner {
+    pub(crate) fn new(
+        insecure_registries: &[String],
+        platform: Option<Platform>,
+        no_cache: bool,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
+        let policy = TransportPolicy {
+            insecure_registries: insecure_registries.to_vec(),
+            ..TransportPolicy::default()
+        };
+        let registry =
+            CachingRegistry::new(HttpRegistry::new(policy, CredentialStore::from_env())?);
+        // Multi-threaded: the walker's threads block on reads that the runtime serves.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let progress = Arc::new(Bar::new());
+        let scan = ScanOptions {
+            limits,
+            cache: if no_cache {
+                None
+            } else {
+                LayerCache::default_dir().map(LayerCache::new)
+            },
+            progress: progress.clone(),
+            base_diff_ids: None,
+        };
+        Ok(Scanner {
+            registry,
+            runtime,
+            options: ResolveOptions { platform },
+            scan,
+            progress,
+        })
+    }
+
+    /// Resolves an image without reading its layers.
+    pub(crate) fn resolve(
+        &self,
+        source: &ImageSource,
+    ) -> anyhow::Result<crate::image::ResolvedImage> {
+        Ok(self
+            .runtime
+            .block_on(image::resolve(&self.registry, source, &self.options))?)
+    }
+
+    /// Resolves and catalogs an image; with a base image, marks the layers that are its.
+    pub(crate) fn scan(
+        &self,
+        source: &ImageSource,
+        base: Option<&ImageSource>,
+    ) -> anyhow::Result<Scanned> {
+        let mut scan = self.scan.clone();
+        let (resolved, catalog, stats, base_resolved) = self.runtime.block_on(async {
+            let mut base_resolved = None;
+            if let Some(base) = base {
+                let resolved = image::resolve(&self.registry, base, &self.options)
+                    .await
+                    .with_context(|| format!("cannot resolve the base image `{base}`"))?;
+                scan.base_diff_ids =
+                    Some(resolved.layers.iter().map(|l| l.diff_id.clone()).collect());
+                base_resolved = Some(resolved);
+            }
+            let image = image::open(&self.registry, source, &self.options).await?;
+            let (catalog, stats) = catalog::scan_image(&self.registry, &image, &scan).await?;
+            anyhow::Ok((image.resolved, catalog, stats, base_resolved))
+        })?;
+        self.progress.bar.finish_and_clear();
+        for e in &stats.cache_errors {
+            eprintln!("warning: {e}");
         }
-        let image = image::open(&registry, source, &options).await?;
-        anyhow::Ok(catalog::scan_image(&registry, &image, &scan).await?)
-    })?;
-    progress.bar.finish_and_clear();
-    for e in &stats.cache_errors {
-        eprintln!("warning: {e}");
+        if let (Some(false), Some(base)) = (stats.base_matched, base) {
+            eprintln!(
+                "warning: the image does not start with the layers of the base image `{base}`; no package is marked as the base image's"
+            );
+        }
+        let base = base_resolved.map(|b| {
+            let diff_ids: Vec<_> = resolved.layers.iter().map(|l| l.diff_id.clone()).collect();
+            let base_ids: Vec<_> = b.layers.iter().map(|l| l.diff_id.clone()).collect();
+            let count = catalog::base_layer_count(&diff_ids, &base_ids);
+            (b, count)
+        });
+        Ok(Scanned {
+            image: resolved,
+            catalog,
+            base,
+        })
     }
-    if stats.base_matched == Some(false) {
-        eprintln!(
-            "warning: the image does not start with the layers of the base image `{}`; no package is marked as the base image's",
-            args.base_image.as_deref().unwrap_or_default()
-        );
-    }
-    Ok(catalog)
 }
 
 /// A progress bar on standard error (drawn only on a terminal): bytes read, layers done.
-struct Bar {
+pub(crate) struct Bar {
     bar: ProgressBar,
     layers: AtomicUsize,
     total: AtomicUsize,

@@ -26,6 +26,30 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// An error with the hint that says what to do about it.
+#[derive(Debug)]
+pub(crate) struct Hinted {
+    message: String,
+    hint: String,
+}
+
+impl Hinted {
+    pub(crate) fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Hinted {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
 /// Print an error with its causes, the offending line and a hint; exit 2.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     eprint!("{}", render(err));
@@ -43,6 +67,18 @@ pub fn render(err: &anyhow::Error) -> String {
         }
         if let Some(p) = cause.downcast_ref::<ParseError>() {
             snippet = snippet.or_else(|| p.snippet());
+        }
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            hint = hint.or_else(|| Some(h.hint.clone()));
+        }
+        match lockfile_error(cause) {
+            Some(crate::lockfile::LockfileError::Parse(p)) => {
+                snippet = snippet.or_else(|| p.snippet());
+            }
+            Some(crate::lockfile::LockfileError::NewerVersion { .. }) => {
+                hint = hint.or(Some("upgrade envaudit to read it".to_owned()));
+            }
+            _ => {}
         }
         if let Some(d) = cause.downcast_ref::<DefinitionError>() {
             hint = hint.or_else(|| hint_for(d));
@@ -96,6 +132,24 @@ pub fn render(err: &anyhow::Error) -> String {
         s.push_str(&format!("hint: {h}\n"));
     }
     s
+}
+
+/// A lockfile error, also when a store or git error wraps it transparently.
+fn lockfile_error<'a>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a crate::lockfile::LockfileError> {
+    use crate::lockfile::git::GitError;
+    use crate::lockfile::store::StoreError;
+    cause
+        .downcast_ref::<crate::lockfile::LockfileError>()
+        .or(match cause.downcast_ref::<StoreError>() {
+            Some(StoreError::Lockfile(l)) => Some(l),
+            _ => None,
+        })
+        .or(match cause.downcast_ref::<GitError>() {
+            Some(GitError::Lockfile(l)) => Some(l),
+            _ => None,
+        })
 }
 
 fn registry_hint(e: &crate::registry::RegistryError) -> Option<String> {

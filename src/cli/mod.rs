@@ -4,7 +4,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod catalog;
+mod diff;
 mod error;
+mod lock;
 mod resolve;
 
 use std::io::{IsTerminal, Write};
@@ -56,6 +58,12 @@ enum Command {
     Resolve(resolve::ResolveArgs),
     /// List the packages installed in a folder or an image (Python, conda, Debian, Alpine)
     Catalog(catalog::CatalogArgs),
+    /// Record an environment's definition, image and installed packages in envaudit.lock
+    Lock(lock::LockArgs),
+    /// Show what changed in the lockfile between two revisions, silent drift apart
+    Diff(diff::DiffArgs),
+    /// Show an environment's history across the commits of the lockfile
+    Log(diff::LogArgs),
 }
 
 /// Which definition to read.
@@ -152,6 +160,9 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Lint(args) => lint_cmd(args, color, &mut out)?,
         Command::Resolve(args) => resolve::run(args, &mut out)?,
         Command::Catalog(args) => catalog::run(args, &mut out)?,
+        Command::Lock(args) => lock::run(args, &mut out)?,
+        Command::Diff(args) => diff::run_diff(args, color, &mut out)?,
+        Command::Log(args) => diff::run_log(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

@@ -104,6 +104,11 @@ impl Walker<'_> {
                 continue;
             }
             let Ok(ft) = child.file_type() else { continue };
+            // A live root filesystem (`lock --rootfs /`): kernel and device folders hold
+            // no packages and can be endless.
+            if depth == 0 && ft.is_dir() && matches!(name, "proc" | "sys" | "dev") {
+                continue;
+            }
             let host = child.path();
             if ft.is_symlink() {
                 match fs::read_link(&host) {

@@ -212,8 +212,9 @@ impl Repo {
             let bytes = std::fs::read(f).map_err(|e| {
                 git2::Error::from_str(&format!("cannot read `{}`: {e}", f.display()))
             })?;
-            let entry = index_entry(&rel, bytes.len());
-            scratch.add_frombuffer(&entry, &bytes)?;
+            let mut entry = index_entry(&rel, bytes.len());
+            entry.id = repo.blob(&bytes)?;
+            scratch.add(&entry)?;
             rels.push(rel);
         }
         let tree_id = scratch.write_tree_to(repo)?;

@@ -2,6 +2,7 @@
 //! Markdown or JSON on any `io::Write`.
 
 mod catalog;
+mod diff;
 mod hash;
 mod lint;
 mod resolve;
@@ -9,6 +10,7 @@ mod resolve;
 use std::io::{self, Write};
 
 pub use catalog::render_catalog;
+pub use diff::{render_diff, render_log, summary_line};
 pub use hash::render_hash;
 pub use lint::render_lint;
 pub use resolve::{ResolveReport, render_resolve};

@@ -10,5 +10,6 @@ mod fuzz_replay;
 mod hash;
 mod lint;
 mod local_image;
+mod lock;
 mod registry;
 mod support;

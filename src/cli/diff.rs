@@ -1,0 +1,197 @@
+//! `envaudit diff` and `envaudit log`: the lockfile across revisions.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::Exit;
+use super::error::Hinted;
+use crate::config::Config;
+use crate::diag::FailOn;
+use crate::diff;
+use crate::lockfile::git::{GitError, Repo};
+use crate::lockfile::spec::SnapshotSpec;
+use crate::lockfile::store;
+use crate::lockfile::{Lockfile, LockfileError};
+use crate::report::{self, Format, Style};
+use crate::source::SourceFile;
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The old side: `@REV[:PATH][#ENV]` (`@HEAD`, `@main`, `@:old.lock`); default `@HEAD`
+    old: Option<String>,
+
+    /// The new side, same form; default `@` (the working tree)
+    new: Option<String>,
+
+    /// The lockfile
+    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
+    lockfile: PathBuf,
+
+    /// Only this environment
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+
+    /// Output format (`markdown` is a PR comment)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Exit 1 on findings of this severity or worse (`error`, `warning`, `note`, `never`),
+    /// or on any of a comma-separated list of finding codes (`silent-drift`, `changed`, ...)
+    #[arg(long, value_name = "SEVERITY|CODES", default_value = "error")]
+    fail_on: FailOn,
+
+    /// Project configuration (default: the nearest `envaudit.toml` above the current folder)
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// Only this environment
+    env: Option<String>,
+
+    /// Start after this revision (default: the first commit of the lockfile)
+    #[arg(long, value_name = "REV")]
+    since: Option<String>,
+
+    /// The lockfile
+    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
+    lockfile: PathBuf,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LogFormat::Table)]
+    format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Table,
+    Json,
+}
+
+fn parse_spec(text: &str, default: &str) -> anyhow::Result<SnapshotSpec> {
+    let text = if text.is_empty() { default } else { text };
+    text.parse::<SnapshotSpec>().map_err(|e| {
+        let hint = if Path::new(text).exists() {
+            format!("to read the file `{text}`, write `@:{text}`")
+        } else {
+            "`@HEAD` is the last commit, `@` the working tree, `@main:path/envaudit.lock` a file at a revision".to_owned()
+        };
+        anyhow::Error::new(Hinted::new(e.to_string(), hint))
+    })
+}
+
+/// Reads one side; a lockfile that does not exist at a revision is empty (its environments
+/// are all added on the other side).
+fn load_side(spec: &SnapshotSpec, lockfile: &Path) -> anyhow::Result<Lockfile> {
+    let path = spec.path.as_deref().unwrap_or(lockfile);
+    match &spec.revision {
+        None => {
+            if !path.exists() {
+                return Err(Hinted::new(
+                    format!("`{}` does not exist", path.display()),
+                    "create it with `envaudit lock`, or name another with `--lockfile`",
+                )
+                .into());
+            }
+            Ok(Lockfile::load(path)?)
+        }
+        Some(rev) => {
+            let repo = Repo::discover(path)?;
+            let rel = repo.relative(path)?;
+            match repo.lockfile_at(rev, &rel) {
+                Err(GitError::NotAtRevision { .. }) => Ok(Lockfile::default()),
+                other => Ok(other?),
+            }
+        }
+    }
+}
+
+pub(crate) fn run_diff(args: &DiffArgs, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let old = parse_spec(args.old.as_deref().unwrap_or(""), "@HEAD")?;
+    let new = parse_spec(args.new.as_deref().unwrap_or(""), "@")?;
+    let environment = args
+        .env
+        .clone()
+        .or_else(|| new.environment.clone())
+        .or_else(|| old.environment.clone());
+    let a = load_side(&old, &args.lockfile).with_context(|| format!("cannot read `{old}`"))?;
+    let b = load_side(&new, &args.lockfile).with_context(|| format!("cannot read `{new}`"))?;
+    let mut report = diff::lockfiles(
+        &a,
+        &b,
+        &old.to_string(),
+        &new.to_string(),
+        environment.as_deref(),
+    );
+    let config = match &args.config {
+        Some(p) => Config::load(p),
+        None => Config::discover(&std::env::current_dir().unwrap_or_default()),
+    }
+    .context("cannot read the project configuration")?;
+    config.apply(&mut report.findings);
+    super::write_or_pipe(report::render_diff(
+        &report,
+        args.format,
+        Style {
+            color,
+            explain: false,
+        },
+        out,
+    ))?;
+    Ok(if report.findings.iter().any(|f| args.fail_on.fails(f)) {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
+}
+
+pub(crate) fn run_log(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let repo = Repo::discover(&args.lockfile)?;
+    let rel = repo.relative(&args.lockfile)?;
+    let revisions = repo.history(&rel, args.since.as_deref(), None)?;
+    // Parse each distinct blob once (a revert brings an old blob back).
+    let mut parsed: HashMap<String, Arc<Lockfile>> = HashMap::new();
+    let mut states = Vec::with_capacity(revisions.len());
+    for rev in revisions {
+        let state = match &rev.blob {
+            None => None,
+            Some(blob) => Some(match parsed.get(blob) {
+                Some(l) => Arc::clone(l),
+                None => {
+                    let bytes = repo.blob(blob)?;
+                    let label = format!("{}:{}", &rev.commit[..12], rel.display());
+                    let source =
+                        SourceFile::from_bytes(label, &bytes).map_err(LockfileError::from)?;
+                    let l = Arc::new(Lockfile::parse(&source)?);
+                    parsed.insert(blob.clone(), Arc::clone(&l));
+                    l
+                }
+            }),
+        };
+        states.push((rev, state));
+    }
+    let initial = match &args.since {
+        Some(rev) => match repo.lockfile_at(rev, &rel) {
+            Err(GitError::NotAtRevision { .. }) => None,
+            other => Some(other?),
+        },
+        None => None,
+    };
+    let report = diff::LogReport {
+        schema_version: diff::SCHEMA_VERSION,
+        lockfile: rel.display().to_string(),
+        entries: diff::history(initial.as_ref(), &states, args.env.as_deref()),
+    };
+    let r = match args.format {
+        LogFormat::Json => report::render_log(&report, Format::Json, out),
+        LogFormat::Table => report::render_log(&report, Format::Table, out),
+    };
+    super::write_or_pipe(r)?;
+    Ok(Exit::Ok)
+}

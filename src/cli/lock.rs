@@ -1,0 +1,524 @@
+//! `envaudit lock`: hash the definition, resolve and catalog the image that ran, record the
+//! snapshot (and a run) in the lockfile.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+
+use super::Exit;
+use super::catalog::Scanner;
+use super::error::Hinted;
+use crate::catalog;
+use crate::config::{Config, EnvironmentConfig};
+use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
+use crate::diff;
+use crate::layer::Limits;
+use crate::lockfile::build::{Observed, snapshot};
+use crate::lockfile::git::Repo;
+use crate::lockfile::store::{self, Store};
+use crate::lockfile::{RunRecord, Snapshot};
+use crate::model::{ImageSource, Platform};
+
+#[derive(Debug, Args)]
+pub(crate) struct LockArgs {
+    /// Environment definition (file or folder); without it, every `[[environment]]` of
+    /// `envaudit.toml` is locked
+    env: Option<PathBuf>,
+
+    /// Read the definition as this kind instead of detecting it from the path
+    #[arg(long, value_enum)]
+    kind: Option<DefinitionKind>,
+
+    /// The image the run used: `REG/REPO:TAG[@DIGEST]`, `oci:DIR[:TAG]`, `docker-archive:FILE`
+    /// (default: the definition's own image, where that is what runs)
+    #[arg(long, value_name = "REF")]
+    image: Option<String>,
+
+    /// Catalog this live filesystem instead of image layers (e.g. `--rootfs /` as the last step
+    /// of a training script); `--image` is then recorded as given, not read
+    #[arg(long, value_name = "DIR")]
+    rootfs: Option<PathBuf>,
+
+    /// The definition's base image, to mark the packages that came with it (also the base
+    /// image of a conda or pip file that names none)
+    #[arg(long, value_name = "IMAGE")]
+    base_image: Option<String>,
+
+    /// The environment's name in the lockfile (default: the definition's name, else its path)
+    #[arg(long)]
+    name: Option<String>,
+
+    /// The run's id (default: `$AZUREML_RUN_ID`, else a generated one)
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+
+    /// The model the run trained, `NAME:VERSION`
+    #[arg(long, value_name = "NAME:VERSION")]
+    model: Option<String>,
+
+    /// The lockfile
+    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
+    lockfile: PathBuf,
+
+    /// Commit the lockfile and its run and snapshot files (only them) with your git identity
+    #[arg(long)]
+    commit: bool,
+
+    /// The commit message (with `--commit`)
+    #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
+    message: Option<String>,
+
+    /// Write nothing; exit 1 when the lock is stale (the definition hash changed, or the image
+    /// reference now resolves to another image)
+    #[arg(long, conflicts_with_all = ["commit", "rootfs"])]
+    check: bool,
+
+    /// Record Azure ML SDK v1's service image from a saved `Environment.get_image_details`
+    /// JSON; its image is then the one locked unless `--image` is given
+    #[arg(long, value_name = "FILE")]
+    azureml_image_details: Option<PathBuf>,
+
+    /// Platform to take from a multi-platform image (default linux/amd64)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<Platform>,
+
+    /// Read every layer, neither using nor filling the layer cache
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Registry host (HOST[:PORT]) to reach over plain HTTP (loopback hosts always may)
+    #[arg(long, value_name = "HOST")]
+    insecure_registry: Vec<String>,
+
+    /// Project configuration (default: the nearest `envaudit.toml` above the current folder)
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+/// One environment to lock, from the arguments or from `envaudit.toml`.
+struct Target {
+    definition: PathBuf,
+    name: Option<String>,
+    image: Option<String>,
+    base_image: Option<String>,
+    platform: Option<Platform>,
+    insecure_registry: Vec<String>,
+}
+
+pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let targets = match &args.env {
+        Some(env) => vec![Target {
+            definition: env.clone(),
+            name: args.name.clone(),
+            image: args.image.clone(),
+            base_image: args.base_image.clone(),
+            platform: args.platform.clone(),
+            insecure_registry: args.insecure_registry.clone(),
+        }],
+        None => {
+            let config = match &args.config {
+                Some(p) => Config::load(p),
+                None => Config::discover(&std::env::current_dir().unwrap_or_default()),
+            }
+            .context("cannot read the project configuration")?;
+            if config.environments.is_empty() {
+                return Err(Hinted::new(
+                    "no environment to lock",
+                    "name a definition (`envaudit lock envs/train/environment.yml --image REF`) or list environments in envaudit.toml under `[[environment]]` (see docs/lockfile.md)",
+                )
+                .into());
+            }
+            config
+                .environments
+                .iter()
+                .map(|e: &EnvironmentConfig| Target {
+                    definition: e.definition.clone(),
+                    name: e.name.clone(),
+                    image: args.image.clone().or_else(|| e.image.clone()),
+                    base_image: args.base_image.clone().or_else(|| e.base_image.clone()),
+                    platform: args.platform.clone().or_else(|| e.platform.clone()),
+                    insecure_registry: if e.insecure_registry {
+                        let mut v = args.insecure_registry.clone();
+                        v.extend(e.image.as_deref().and_then(registry_host));
+                        v
+                    } else {
+                        args.insecure_registry.clone()
+                    },
+                })
+                .collect()
+        }
+    };
+    let mut exit = Exit::Ok;
+    let mut committed = Vec::new();
+    for t in &targets {
+        let (e, written) = lock_one(args, t, out)?;
+        if e == Exit::Findings {
+            exit = Exit::Findings;
+        }
+        committed.extend(written);
+    }
+    if args.commit {
+        commit(args, &targets, &committed, out)?;
+    }
+    Ok(exit)
+}
+
+fn registry_host(image: &str) -> Option<String> {
+    let (host, _) = image.split_once('/')?;
+    (host.contains('.') || host.contains(':') || host == "localhost").then(|| host.to_owned())
+}
+
+/// Loads the definition; a conda or pip file that names no base image takes `--base-image`
+/// when it is a registry reference, as Azure ML would build on it.
+fn load(args: &LockArgs, t: &Target) -> anyhow::Result<EnvDefinition> {
+    let load = |image: Option<String>| {
+        let options = LoadOptions {
+            kind: args.kind,
+            image,
+        };
+        definition::load(&t.definition, &options).with_context(|| {
+            format!(
+                "cannot load environment definition `{}`",
+                t.definition.display()
+            )
+        })
+    };
+    let def = load(None)?;
+    match &t.base_image {
+        Some(b) if def.base_image.is_none() && b.parse::<crate::model::ImageRef>().is_ok() => {
+            load(Some(b.clone()))
+        }
+        _ => Ok(def),
+    }
+}
+
+/// The image that ran: given, from the Azure ML image details, or the definition's own image
+/// where nothing is built on top of it.
+fn image_that_ran(
+    args: &LockArgs,
+    t: &Target,
+    def: &EnvDefinition,
+    details: Option<&crate::azureml::ImageDetails>,
+) -> anyhow::Result<Option<String>> {
+    if let Some(i) = &t.image {
+        return Ok(Some(i.clone()));
+    }
+    if args.rootfs.is_some() {
+        return Ok(None);
+    }
+    if let Some(d) = details
+        && let (Some(reg), Some(name)) = (&d.registry_address, &d.image_name)
+    {
+        return Ok(Some(format!("{reg}/{name}")));
+    }
+    let installs = !def.conda_dependencies.is_empty()
+        || !def.pip_dependencies.is_empty()
+        || def.conda_file.is_some()
+        || def.dockerfile.is_some()
+        || def.build_context.is_some();
+    let own_image_runs = match def.kind {
+        DefinitionKind::AzuremlV2 | DefinitionKind::AzuremlJob | DefinitionKind::Curated => {
+            !installs
+        }
+        DefinitionKind::AzuremlV1 => def.user_managed && def.dockerfile.is_none(),
+        _ => false,
+    };
+    match (&def.base_image, own_image_runs) {
+        (Some(b), true) => Ok(Some(b.reference.clone())),
+        (Some(b), false) => Err(Hinted::new(
+            format!(
+                "`{}` builds on the base image `{}`; the image that ran is the one built on top of it, which envaudit cannot guess",
+                def.path.display(),
+                b.reference
+            ),
+            "pass the built image with `--image REF` (for Azure ML: `WORKSPACE_ACR/azureml/azureml_<hash>`, shown on the job's environment page), or `--azureml-image-details FILE` from `Environment.get_image_details`; locking the base image would record the wrong packages",
+        )
+        .into()),
+        (None, _) => Err(Hinted::new(
+            format!("`{}` names no image", def.path.display()),
+            "pass the image that ran with `--image REF`, or catalog the live filesystem with `--rootfs /`",
+        )
+        .into()),
+    }
+}
+
+fn lock_one(
+    args: &LockArgs,
+    t: &Target,
+    out: &mut dyn Write,
+) -> anyhow::Result<(Exit, Vec<PathBuf>)> {
+    let def = load(args, t)?;
+    let details = args
+        .azureml_image_details
+        .as_deref()
+        .map(crate::azureml::ImageDetails::load)
+        .transpose()
+        .context("cannot read the Azure ML image details")?;
+    let hash = crate::hash::report(&def, crate::azureml::v2_identity(&def), details.clone());
+    let name = t
+        .name
+        .clone()
+        .or_else(|| def.metadata.name.clone())
+        .unwrap_or_else(|| {
+            crate::lockfile::build::relative_to(&t.definition, &lockfile_dir(&args.lockfile))
+        });
+    let image = image_that_ran(args, t, &def, details.as_ref())?;
+    let store = Store::new(&args.lockfile);
+    if args.check {
+        return check(args, t, &store, &name, &hash, image.as_deref(), out)
+            .map(|e| (e, Vec::new()));
+    }
+    let scanner = Scanner::new(
+        &t.insecure_registry,
+        t.platform.clone(),
+        args.no_cache,
+        Limits::default(),
+    )?;
+    let lock_dir = lockfile_dir(&args.lockfile);
+    let snap = if let Some(rootfs) = &args.rootfs {
+        let catalog = catalog::catalog_folder(rootfs);
+        let mut s = snapshot(&Observed {
+            definition: &def,
+            hash: &hash,
+            lockfile_dir: &lock_dir,
+            image: None,
+            base_image_digest: None,
+            base_layers: None,
+            rootfs: Some(rootfs),
+            catalog: &catalog,
+        });
+        if let Some(i) = &image {
+            s.image = Some(i.clone());
+            s.image_manifest = i
+                .parse::<crate::model::ImageRef>()
+                .ok()
+                .and_then(|r| r.digest().cloned());
+            s.seal();
+        }
+        s
+    } else {
+        let reference = image.clone().unwrap_or_default();
+        let source: ImageSource = reference.parse()?;
+        let base: Option<ImageSource> = t
+            .base_image
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .context("invalid --base-image")?;
+        let scanned = scanner
+            .scan(&source, base.as_ref())
+            .with_context(|| format!("cannot catalog `{source}`"))?;
+        let (base_digest, base_layers) = match &scanned.base {
+            Some((b, count)) => (b.manifest.as_ref().map(|m| m.digest.clone()), *count),
+            None => (None, None),
+        };
+        snapshot(&Observed {
+            definition: &def,
+            hash: &hash,
+            lockfile_dir: &lock_dir,
+            image: Some((&reference, &scanned.image)),
+            base_image_digest: base_digest,
+            base_layers,
+            rootfs: None,
+            catalog: &scanned.catalog,
+        })
+    };
+    let repo = Repo::discover(&lock_dir).ok();
+    let run = RunRecord {
+        run: args
+            .run_id
+            .clone()
+            .or_else(|| {
+                std::env::var("AZUREML_RUN_ID")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            })
+            .unwrap_or_else(generated_run_id),
+        environment: name.clone(),
+        snapshot: snap.id.clone(),
+        time: store::now_rfc3339(),
+        commit: repo.as_ref().and_then(Repo::head_commit),
+        model: args.model.clone(),
+    };
+    if let Some(m) = &args.model
+        && !m.contains(':')
+    {
+        bail!(Hinted::new(
+            format!("`{m}` is not a model `NAME:VERSION`"),
+            "write the model as registered, e.g. `--model churn-classifier:3`",
+        ));
+    }
+    let recorded = store
+        .record(&name, &snap, Some(&run))
+        .with_context(|| format!("cannot write `{}`", args.lockfile.display()))?;
+    let state = match &recorded.previous {
+        None => "new environment",
+        Some(p) if p.id == snap.id => "unchanged",
+        Some(_) => "new snapshot",
+    };
+    writeln!(
+        out,
+        "locked `{name}`: snapshot {} ({state}), {} packages in {} prefix{}; run `{}` recorded",
+        snap.id,
+        snap.packages.len(),
+        snap.prefixes.len(),
+        if snap.prefixes.len() == 1 { "" } else { "es" },
+        run.run
+    )?;
+    if snap.completeness != "complete" {
+        writeln!(out, "results may be incomplete: {}", snap.completeness)?;
+    }
+    if let Some(prev) = recorded.previous.as_ref().filter(|p| p.id != snap.id) {
+        report_change(&name, prev, &snap, out)?;
+    }
+    Ok((Exit::Ok, recorded.written))
+}
+
+/// What changed since the previous snapshot, in a few lines.
+fn report_change(
+    name: &str,
+    prev: &Snapshot,
+    snap: &Snapshot,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let d = diff::snapshots(name, Some(prev), Some(snap));
+    writeln!(
+        out,
+        "  since {}: definition {}, image {}, {} package change{}",
+        prev.id,
+        if d.definition_changed {
+            "changed"
+        } else {
+            "unchanged"
+        },
+        if d.image_changed {
+            "changed"
+        } else {
+            "unchanged"
+        },
+        d.packages.len(),
+        if d.packages.len() == 1 { "" } else { "s" }
+    )?;
+    if d.silent_drift {
+        writeln!(
+            out,
+            "warning[silent-drift]: `{name}`: installed packages changed while the definition hash stayed the same; see `envaudit diff`"
+        )?;
+    }
+    Ok(())
+}
+
+fn check(
+    args: &LockArgs,
+    t: &Target,
+    store: &Store,
+    name: &str,
+    hash: &crate::hash::HashReport,
+    image: Option<&str>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let lockfile = store.load()?;
+    let Some(current) = lockfile.environments.get(name) else {
+        writeln!(
+            out,
+            "stale-lock: `{name}` is not in `{}`",
+            args.lockfile.display()
+        )?;
+        return Ok(Exit::Findings);
+    };
+    let mut stale = Vec::new();
+    if current.definition_hash != hash.definition_hash {
+        stale.push(format!(
+            "the definition hash changed ({} → {})",
+            current.definition_hash, hash.definition_hash
+        ));
+    }
+    if let Some(reference) = image {
+        let scanner = Scanner::new(
+            &t.insecure_registry,
+            t.platform.clone(),
+            true,
+            Limits::default(),
+        )?;
+        let source: ImageSource = reference.parse()?;
+        let resolved = scanner
+            .resolve(&source)
+            .with_context(|| format!("cannot resolve `{source}`"))?;
+        let now = resolved.manifest.as_ref().map(|m| &m.digest);
+        if now != current.image_manifest.as_ref()
+            || Some(&resolved.config.digest) != current.image_config.as_ref()
+        {
+            stale.push(format!(
+                "`{reference}` now resolves to {} (locked: {})",
+                now.map_or_else(|| resolved.config.digest.to_string(), ToString::to_string),
+                current
+                    .image_manifest
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string)
+            ));
+        }
+    }
+    if stale.is_empty() {
+        writeln!(out, "`{name}`: up to date (snapshot {})", current.id)?;
+        Ok(Exit::Ok)
+    } else {
+        for s in &stale {
+            writeln!(out, "error[stale-lock]: `{name}`: {s}")?;
+        }
+        Ok(Exit::Findings)
+    }
+}
+
+fn commit(
+    args: &LockArgs,
+    targets: &[Target],
+    written: &[PathBuf],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let lock_dir = lockfile_dir(&args.lockfile);
+    let repo = Repo::discover(&lock_dir).context("cannot commit the lockfile")?;
+    if written.is_empty() {
+        writeln!(out, "nothing to commit: the lockfile is unchanged")?;
+        return Ok(());
+    }
+    let message = args.message.clone().unwrap_or_else(|| {
+        let names: Vec<String> = targets
+            .iter()
+            .map(|t| t.definition.display().to_string())
+            .collect();
+        format!("envaudit lock {}", names.join(" "))
+    });
+    let id = repo
+        .commit_files(written, &message)
+        .context("cannot commit the lockfile")?;
+    writeln!(
+        out,
+        "committed {} file{} as {}",
+        written.len(),
+        if written.len() == 1 { "" } else { "s" },
+        &id.to_string()[..12]
+    )?;
+    Ok(())
+}
+
+fn lockfile_dir(lockfile: &Path) -> PathBuf {
+    match lockfile.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `lock-YYYYMMDDTHHMMSSZ-XXXXXX`: time, and randomness from the clock, process and address
+/// space so that concurrent locks get distinct ids.
+fn generated_run_id() -> String {
+    let time = store::now_rfc3339().replace(['-', ':'], "");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let local = 0u8;
+    let seed = format!("{nanos}:{}:{:p}", std::process::id(), &local);
+    let h = crate::model::Digest::sha256_of(seed.as_bytes());
+    format!("lock-{time}-{}", &h.hex()[..8])
+}
