@@ -169,6 +169,56 @@ fn readme_quickstart_commands_run_on_the_bundled_example() {
     );
 }
 
+/// The README's main job: lock the regenerated example image, diff it against the committed
+/// lock of the first build. Run from the package root, as the README does.
+#[test]
+fn readme_main_job_locks_the_example_and_shows_silent_drift() {
+    let env = TestEnv::new();
+    let lock = env.path("envaudit.lock");
+    let lock_arg = format!("@:{}", lock.display());
+    let out = env
+        .envaudit()
+        .current_dir(root())
+        .args(["lock", "fixtures/example/environment.yml"])
+        .args(["--image", "oci:fixtures/example/image:v2"])
+        .args(["--base-image", "oci:fixtures/example/image:base"])
+        .arg("--lockfile")
+        .arg(&lock)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .envaudit()
+        .current_dir(root())
+        .args(["diff", "@:fixtures/example/envaudit.lock", &lock_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 environment: 1 changed (1 silent drift)"), "{text}");
+    // Locking the first build again reproduces the committed snapshot's content.
+    let out = env
+        .envaudit()
+        .current_dir(root())
+        .args(["lock", "fixtures/example/environment.yml"])
+        .args(["--image", "oci:fixtures/example/image:v1"])
+        .args(["--base-image", "oci:fixtures/example/image:base"])
+        .arg("--lockfile")
+        .arg(&lock)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .envaudit()
+        .current_dir(root())
+        .args(["diff", "@:fixtures/example/envaudit.lock", &lock_arg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 package changes"), "{text}");
+}
+
 /// docs/cli.md is the help text of every command; `ENVAUDIT_BLESS=1` regenerates it.
 #[test]
 fn cli_doc_is_the_current_help() {
@@ -182,6 +232,9 @@ fn cli_doc_is_the_current_help() {
         &["lint", "--help"],
         &["resolve", "--help"],
         &["catalog", "--help"],
+        &["lock", "--help"],
+        &["diff", "--help"],
+        &["log", "--help"],
     ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {
