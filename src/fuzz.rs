@@ -109,6 +109,27 @@ pub fn config(data: &[u8]) {
     }
 }
 
+/// `envaudit.lock`, a stored snapshot, a run record, and a snapshot spec: a lockfile that
+/// parses prints and re-parses to itself.
+pub fn lockfile(data: &[u8]) {
+    use crate::lockfile::{Lockfile, RunRecord, StoredSnapshot, spec::SnapshotSpec};
+    if let Some(src) = source("envaudit.lock", data) {
+        if let Ok(l) = Lockfile::parse(&src) {
+            let text = l.to_toml();
+            let again = Lockfile::parse(&crate::source::SourceFile::from_text("again", &text))
+                .expect("a written lockfile parses");
+            assert_eq!(again.to_toml(), text, "a lockfile round-trips");
+        }
+        let _ = StoredSnapshot::parse(&src);
+        let _ = RunRecord::parse(&src);
+    }
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Ok(spec) = s.parse::<SnapshotSpec>()
+    {
+        assert_eq!(spec.to_string().parse::<SnapshotSpec>().ok(), Some(spec));
+    }
+}
+
 /// An image reference of any transport, and a platform; a parsed reference prints and
 /// re-parses to itself.
 pub fn image_reference(data: &[u8]) {
@@ -222,6 +243,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("azureml_v1", azureml_v1),
     ("azureml_v2", azureml_v2),
     ("config", config),
+    ("lockfile", lockfile),
     ("pyyaml", pyyaml),
     ("image_details", image_details),
     ("image_reference", image_reference),

@@ -186,7 +186,11 @@ fn readme_main_job_locks_the_example_and_shows_silent_drift() {
         .arg(&lock)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = env
         .envaudit()
         .current_dir(root())
@@ -195,7 +199,10 @@ fn readme_main_job_locks_the_example_and_shows_silent_drift() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("1 environment: 1 changed (1 silent drift)"), "{text}");
+    assert!(
+        text.contains("1 environment: 1 changed (1 silent drift)"),
+        "{text}"
+    );
     // Locking the first build again reproduces the committed snapshot's content.
     let out = env
         .envaudit()
@@ -207,7 +214,11 @@ fn readme_main_job_locks_the_example_and_shows_silent_drift() {
         .arg(&lock)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = env
         .envaudit()
         .current_dir(root())
