@@ -168,6 +168,7 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         version: p.version.clone(),
         build,
         channel,
+        python_dist: p.linked.as_ref().map(|l| l.name.clone()),
         prefix: p.environment.clone(),
         licenses: p.licenses.clone(),
         base: p.location.layer.as_ref().and_then(|l| l.from_base),
