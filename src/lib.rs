@@ -15,6 +15,7 @@ pub mod image;
 pub mod layer;
 pub mod lint;
 pub mod lockfile;
+pub mod marker;
 pub mod model;
 pub mod pin;
 pub mod registry;
