@@ -5,6 +5,7 @@ mod catalog;
 mod catalog_cli;
 mod cli;
 mod corpus;
+mod drift;
 mod faults;
 mod fuzz_replay;
 mod hash;
