@@ -356,7 +356,7 @@ def main():
             RUNS,
         )
         log(f"{fmt}: timing syft ({args.syft_runs} runs)")
-        t.update(timed({"syft": f"{syft} -q oci-dir:{shlex.quote(layout)} -o json"}, args.syft_runs, warmup=1))
+        t.update(timed({"syft": f"{syft} -q oci-dir:{shlex.quote(layout)} -o json"}, args.syft_runs, warmup=0))
         R[fmt] = {"times": t, "compressed": img["compressed"], "uncompressed": img["uncompressed"], "layers": len(img["layers"])}
         R[fmt]["rss_kib"] = max(peak_rss_kib(shlex.split(scan)) for _ in range(3))
 
