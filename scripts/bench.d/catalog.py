@@ -289,8 +289,9 @@ def versions(envaudit, bins):
         "uv": first_line([str(bins["uv"] / "uv"), "--version"]),
         "pip": first_line([str(bins["venv"] / "bin" / "python"), "-m", "pip", "--version"]).split(" from ")[0],
         "pipdeptree": "pipdeptree " + first_line([str(bins["pytools"] / "pipdeptree"), "--version"]),
-        "libdeflate-gunzip": first_line(["libdeflate-gunzip", "-V"]),
-        "zstd": first_line(["zstd", "-V"]),
+        # "gzip compression program v1.14" is libdeflate's own version.
+        "libdeflate-gunzip": "libdeflate-gunzip " + first_line(["libdeflate-gunzip", "-V"]).split()[-1].lstrip("v"),
+        "zstd": "zstd " + re.search(r"v(\d[\d.]*)", first_line(["zstd", "-V"])).group(1),
         "hyperfine": first_line(["hyperfine", "--version"]) if shutil.which("hyperfine") else "not installed (own timing loop)",
         "python": "Python " + platform.python_version(),
     }
@@ -384,9 +385,16 @@ def main():
         "next_vs_expected": diff("envaudit", envaudit_python(docs[("gzip", "next")]), "expected", extra_expected),
         "removed_reported": any(n == pep503(REMOVED) for n, _ in ea_py),
     }
-    # Layer digests differ between the formats; compare without them.
+    # Layer digests differ between the formats (blobs), nothing else may.
     def strip(doc):
-        return json.dumps([{k: v for k, v in p.items() if k != "location"} for p in doc["packages"]], sort_keys=True)
+        def drop(v):
+            if isinstance(v, dict):
+                return {k: drop(x) for k, x in v.items() if k != "digest"}
+            if isinstance(v, list):
+                return [drop(x) for x in v]
+            return v
+
+        return json.dumps(drop(doc["packages"]), sort_keys=True)
 
     R["image"]["zstd_same_as_gzip"] = strip(docs[("zstd", "base")]) == strip(base_doc)
 
@@ -477,7 +485,7 @@ def report(R):
     if not R["no_cache_flag"]:
         p("The binary measured has no `--no-cache` flag (no layer cache yet); it was left out.")
     p("")
-    p("| target | measured | ratio | result |")
+    p("| target | measured | envaudit ÷ reference | result |")
     p("|---|---|---|---|")
     for target, measured, ratio, ok in rows:
         p(f"| {target} | {measured} | {'' if ratio is None else f'{ratio:.2f}×'} | {'pass' if ok else 'FAIL'} |")

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{TestEnv, which};
+use crate::support::TestEnv;
 
 /// Writes minimal wheels (METADATA, WHEEL, RECORD and one module) with Python's `zipfile`.
 /// The names are written as projects write them (`Foo_Bar`, `zope.fake`), not normalised.
@@ -41,6 +41,14 @@ wheel(out, "zope.fake", "4.2.post1", "zope_fake", ["Foo-Bar>=1.0"])
 wheel(out, "tiny-RC", "2.0rc1", "tiny_rc")
 wheel(out, "plain", "2024.1.15", "plain")
 "#;
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
 
 /// PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`.
 fn pep503(name: &str) -> String {

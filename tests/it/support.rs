@@ -39,15 +39,6 @@ impl TestEnv {
     }
 }
 
-/// A command on `PATH`.
-pub fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(cmd))
-            .find(|p| p.is_file())
-    })
-}
-
 /// The package root (integration tests run with it as the current folder).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

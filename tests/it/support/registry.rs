@@ -5,11 +5,12 @@
 //! watchdog kills the registry by PID and removes its storage. No orphans.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::{http, which};
+use super::http;
 
 pub const USER: &str = "envaudit-test";
 pub const PASSWORD: &str = "pw-Zq7-registry-secret";
@@ -33,6 +34,14 @@ pub fn plain() -> &'static RegistryServer {
 pub fn with_htpasswd() -> &'static RegistryServer {
     static R: OnceLock<RegistryServer> = OnceLock::new();
     R.get_or_init(|| start(true))
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(cmd))
+            .find(|p| p.is_file())
+    })
 }
 
 fn free_port() -> u16 {
