@@ -357,7 +357,14 @@ def main():
             RUNS,
         )
         log(f"{fmt}: timing syft ({args.syft_runs} runs)")
-        t.update(timed({"syft": f"{syft} -q oci-dir:{shlex.quote(layout)} -o json"}, args.syft_runs, warmup=0))
+        syft_cmd = {"syft": f"{syft} -q oci-dir:{shlex.quote(layout)} -o json"}
+        try:
+            t.update(timed(syft_cmd, args.syft_runs, warmup=0))
+        except subprocess.CalledProcessError:
+            # syft unpacks every layer into TMPDIR (1.6 GB here); on a shared machine that
+            # can meet a full disk. One more try, then give up with syft's own message.
+            log("syft failed; trying once more (it needs ~2 GB free in TMPDIR)")
+            t.update(timed(syft_cmd, args.syft_runs, warmup=0))
         R[fmt] = {"times": t, "compressed": img["compressed"], "uncompressed": img["uncompressed"], "layers": len(img["layers"])}
         R[fmt]["rss_kib"] = max(peak_rss_kib(shlex.split(scan)) for _ in range(3))
 
