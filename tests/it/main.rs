@@ -3,6 +3,7 @@
 mod azureml;
 mod catalog;
 mod catalog_cli;
+mod catalog_venv;
 mod cli;
 mod corpus;
 mod drift;
