@@ -388,10 +388,7 @@ fn strip_marker(text: &str) -> &str {
 type FindFn<'a> = dyn Fn(Option<&str>, Ecosystem, &str) -> Option<usize> + 'a;
 
 /// The declared dependencies, found in the prefix that holds most of them.
-fn roots(
-    snapshot: &Snapshot,
-    find: &FindFn<'_>,
-) -> (Vec<Root>, Option<String>, Vec<String>) {
+fn roots(snapshot: &Snapshot, find: &FindFn<'_>) -> (Vec<Root>, Option<String>, Vec<String>) {
     let mut prefixes: Vec<Option<&str>> = snapshot
         .packages
         .iter()

@@ -163,7 +163,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
             stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let mut out = stdout.lock();
+    // Buffered: stdout is line-buffered, and pretty JSON is many short lines.
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let exit = match &cli.command {
         Command::Hash(args) => hash(args, &mut out)?,
         Command::Lint(args) => lint_cmd(args, color, &mut out)?,
