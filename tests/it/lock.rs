@@ -560,3 +560,42 @@ fn log_shows_each_change_with_its_commit() {
         .collect();
     assert_eq!(subjects, ["rebuilt", "pin pandas"]);
 }
+
+#[test]
+fn lock_rootfs_catalogs_a_live_filesystem_and_records_the_image_as_given() {
+    let env = project();
+    let site = "rootfs/azureml-envs/azureml_abc/lib/python3.10/site-packages";
+    env.write(
+        &format!("{site}/numpy-1.26.4.dist-info/METADATA"),
+        meta("numpy", "1.26.4", &[]),
+    );
+    env.write(&format!("{site}/numpy/core/__init__.py"), "# code, not read\n");
+    env.write("rootfs/proc/1/status", "not a package\n");
+    let digest = format!("sha256:{}", "a".repeat(64));
+    let image = format!("myacr.azurecr.io/azureml/azureml_abc@{digest}");
+    ok(&lock(&env, &["--rootfs", "rootfs", "--image", &image]));
+    let s = &lockfile(&env).environments["train"];
+    assert_eq!(s.rootfs.as_deref(), Some("rootfs"));
+    assert_eq!(s.image.as_deref(), Some(image.as_str()));
+    assert_eq!(s.image_manifest.as_ref().map(ToString::to_string), Some(digest));
+    let names: Vec<&str> = s.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["numpy"]);
+}
+
+#[test]
+fn lock_without_a_definition_locks_the_environments_of_envaudit_toml() {
+    let env = project();
+    env.write(
+        "envaudit.toml",
+        "[[environment]]\nname = \"a\"\ndefinition = \"env/conda.yml\"\nimage = \"oci:layout:v1\"\n\n\
+         [[environment]]\nname = \"b\"\ndefinition = \"env/conda.yml\"\nimage = \"oci:layout:v2\"\n",
+    );
+    let out = ok(&env.envaudit().arg("lock").output().unwrap());
+    assert!(out.contains("locked `a`") && out.contains("locked `b`"), "{out}");
+    let l = lockfile(&env);
+    assert_eq!(l.environments.keys().collect::<Vec<_>>(), ["a", "b"]);
+    env.write("envaudit.toml", "");
+    let out = env.envaudit().arg("lock").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: name a definition"));
+}
