@@ -314,6 +314,9 @@ fn packages(rng: &mut Rng, count: usize) -> Vec<LockedPackage> {
             version: version(rng, ecosystem),
             build: (ecosystem == Ecosystem::Conda).then(|| conda_build(rng)),
             channel: (ecosystem == Ecosystem::Conda).then(|| "conda-forge".to_owned()),
+            // Two conda packages in five are Python distributions.
+            python_dist: (ecosystem == Ecosystem::Conda && i % 5 < 2)
+                .then(|| PackageName::pip(&name)),
             prefix: Some(match ecosystem {
                 Ecosystem::Deb => "/".to_owned(),
                 _ => CONDA_PREFIX.to_owned(),

@@ -78,6 +78,8 @@ codes! {
     Downgrade = "downgrade", Warning, "an installed package went to a lower version";
     PinLoosened = "pin-loosened", Warning, "a declared dependency is pinned less firmly than before";
     IncompleteCatalog = "incomplete-catalog", Warning, "the installed packages were not all read (a limit, a malformed layer); results may be incomplete";
+    Drift = "drift", Warning, "installed packages changed between two snapshots of an environment";
+    PinViolated = "pin-violated", Error, "a package declared with an exact version is installed at another version";
     StaleLock = "stale-lock", Error, "the lockfile no longer matches the definition or the image behind its tag";
 }
 

@@ -460,6 +460,7 @@ mod tests {
             version: version.into(),
             build: build.map(Into::into),
             channel: None,
+            python_dist: None,
             prefix: Some("/env".into()),
             licenses: vec![],
             base: None,

@@ -221,6 +221,15 @@ impl Scanner {
             .block_on(image::resolve(&self.registry, source, &self.options))?)
     }
 
+    /// Resolves several images concurrently, in order.
+    pub(crate) fn resolve_all(
+        &self,
+        sources: &[ImageSource],
+    ) -> Vec<Result<crate::image::ResolvedImage, crate::image::ImageError>> {
+        self.runtime
+            .block_on(image::resolve_all(&self.registry, sources, &self.options))
+    }
+
     /// Resolves and catalogs an image; with a base image, marks the layers that are its.
     pub(crate) fn scan(
         &self,

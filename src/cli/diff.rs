@@ -74,7 +74,7 @@ enum LogFormat {
     Json,
 }
 
-fn parse_spec(text: &str, default: &str) -> anyhow::Result<SnapshotSpec> {
+pub(crate) fn parse_spec(text: &str, default: &str) -> anyhow::Result<SnapshotSpec> {
     let text = if text.is_empty() { default } else { text };
     text.parse::<SnapshotSpec>().map_err(|e| {
         let hint = if Path::new(text).exists() {
@@ -88,7 +88,7 @@ fn parse_spec(text: &str, default: &str) -> anyhow::Result<SnapshotSpec> {
 
 /// Reads one side; a lockfile that does not exist at a revision is empty (its environments
 /// are all added on the other side).
-fn load_side(spec: &SnapshotSpec, lockfile: &Path) -> anyhow::Result<Lockfile> {
+pub(crate) fn load_side(spec: &SnapshotSpec, lockfile: &Path) -> anyhow::Result<Lockfile> {
     let path = spec.path.as_deref().unwrap_or(lockfile);
     match &spec.revision {
         None => {

@@ -280,8 +280,7 @@ fn lock_one(
     let snap = if let Some(rootfs) = &args.rootfs {
         let catalog = catalog::catalog_folder(rootfs);
         let mut s = snapshot(&Observed {
-            definition: &def,
-            hash: &hash,
+            definition: Some((&def, &hash)),
             lockfile_dir: &lock_dir,
             image: None,
             base_image_digest: None,
@@ -315,8 +314,7 @@ fn lock_one(
             None => (None, None),
         };
         snapshot(&Observed {
-            definition: &def,
-            hash: &hash,
+            definition: Some((&def, &hash)),
             lockfile_dir: &lock_dir,
             image: Some((&reference, &scanned.image)),
             base_image_digest: base_digest,

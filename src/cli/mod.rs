@@ -5,6 +5,7 @@
 
 mod catalog;
 mod diff;
+mod drift;
 mod error;
 mod lock;
 mod resolve;
@@ -64,6 +65,14 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Show an environment's history across the commits of the lockfile
     Log(diff::LogArgs),
+    /// Compare two snapshots, images or folders, attributing each change to what let it move
+    Drift(drift::DriftArgs),
+    /// For CI and cron: find regenerated images behind unchanged tags and definitions edited but not locked
+    Check(drift::CheckArgs),
+    /// Show every path from the declared dependencies to an installed package
+    Why(drift::WhyArgs),
+    /// Print an environment's installed dependency graph (tree, Graphviz dot or JSON)
+    Graph(drift::GraphArgs),
 }
 
 /// Which definition to read.
@@ -154,7 +163,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
             stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let mut out = stdout.lock();
+    // Buffered: stdout is line-buffered, and pretty JSON is many short lines.
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let exit = match &cli.command {
         Command::Hash(args) => hash(args, &mut out)?,
         Command::Lint(args) => lint_cmd(args, color, &mut out)?,
@@ -163,6 +173,10 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Lock(args) => lock::run(args, &mut out)?,
         Command::Diff(args) => diff::run_diff(args, color, &mut out)?,
         Command::Log(args) => diff::run_log(args, &mut out)?,
+        Command::Drift(args) => drift::run_drift(args, &mut out)?,
+        Command::Check(args) => drift::run_check(args, &mut out)?,
+        Command::Why(args) => drift::run_why(args, &mut out)?,
+        Command::Graph(args) => drift::run_graph(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

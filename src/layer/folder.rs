@@ -134,6 +134,12 @@ impl Walker<'_> {
                     }),
                 }
             } else if ft.is_dir() {
+                // Inside site-packages only the metadata folders hold what catalogers read:
+                // the packages' own trees (most of a venv's entries) are not walked.
+                let in_site = view.ends_with("/site-packages") || view.ends_with("/dist-packages");
+                if in_site && !(name.ends_with(".dist-info") || name.ends_with(".egg-info")) {
+                    continue;
+                }
                 self.dir(&host, path, depth + 1);
             } else if ft.is_file() {
                 self.file(&host, path);

@@ -13,8 +13,9 @@ use crate::model::{Digest, Ecosystem};
 
 /// What a snapshot is made of.
 pub struct Observed<'a> {
-    pub definition: &'a EnvDefinition,
-    pub hash: &'a HashReport,
+    /// The definition and its hash; `None` for an image or folder compared on its own
+    /// (`envaudit drift IMAGE IMAGE`).
+    pub definition: Option<(&'a EnvDefinition, &'a HashReport)>,
     /// The folder of the lockfile: paths are recorded relative to it.
     pub lockfile_dir: &'a Path,
     /// The image reference as written, with what it resolved to.
@@ -28,60 +29,68 @@ pub struct Observed<'a> {
 
 /// The snapshot of what was observed, sealed (sorted, with its id).
 pub fn snapshot(o: &Observed<'_>) -> Snapshot {
-    let def = o.definition;
     let mut files = Vec::new();
-    let mut add_file = |p: &Path| {
-        if let Ok(bytes) = std::fs::read(p) {
-            files.push(FileRecord {
-                path: relative_to(p, o.lockfile_dir),
-                blob: git_blob_id(&bytes),
-            });
+    let mut declared = Vec::new();
+    if let Some((def, _)) = o.definition {
+        let mut add_file = |p: &Path| {
+            if let Ok(bytes) = std::fs::read(p) {
+                files.push(FileRecord {
+                    path: relative_to(p, o.lockfile_dir),
+                    blob: git_blob_id(&bytes),
+                });
+            }
+        };
+        if def.path.is_file() {
+            add_file(&def.path);
         }
-    };
-    if def.path.is_file() {
-        add_file(&def.path);
-    }
-    if let Some(c) = &def.conda_file {
-        add_file(c);
-    }
-    if let Some(d) = &def.dockerfile {
-        add_file(&d.path);
-    }
-    for i in &def.includes {
-        if let Some(p) = &i.resolved {
-            add_file(p);
+        if let Some(c) = &def.conda_file {
+            add_file(c);
         }
+        if let Some(d) = &def.dockerfile {
+            add_file(&d.path);
+        }
+        for i in &def.includes {
+            if let Some(p) = &i.resolved {
+                add_file(p);
+            }
+        }
+        files.dedup();
+        declared = def
+            .conda_dependencies
+            .iter()
+            .chain(&def.pip_dependencies)
+            .map(|d| Declared {
+                ecosystem: d.ecosystem,
+                name: d
+                    .name
+                    .as_ref()
+                    .map(|n| n.as_str().to_owned())
+                    .unwrap_or_default(),
+                spec: d.raw.clone(),
+                pin: d.pin.state,
+            })
+            .collect();
     }
-    files.dedup();
-    let declared = def
-        .conda_dependencies
-        .iter()
-        .chain(&def.pip_dependencies)
-        .map(|d| Declared {
-            ecosystem: d.ecosystem,
-            name: d
-                .name
-                .as_ref()
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_default(),
-            spec: d.raw.clone(),
-            pin: d.pin.state,
-        })
-        .collect();
+    let def = o.definition.map(|(d, _)| d);
+    let hash = o.definition.map(|(_, h)| h);
     let image_platform = o
         .image
         .and_then(|(_, r)| r.platform.as_ref().map(ToString::to_string));
     let mut snapshot = Snapshot {
         id: String::new(),
-        definition: relative_to(&def.path, o.lockfile_dir),
-        definition_kind: def.kind.as_str().to_owned(),
-        definition_hash: o.hash.definition_hash.clone(),
+        definition: def
+            .map(|d| relative_to(&d.path, o.lockfile_dir))
+            .unwrap_or_default(),
+        definition_kind: def.map_or("none", |d| d.kind.as_str()).to_owned(),
+        definition_hash: hash.map_or_else(|| Digest::sha256_of(b""), |h| h.definition_hash.clone()),
         definition_files: files,
-        azureml_v2_anonymous_version: o.hash.azureml_v2_anonymous_version.clone(),
-        azureml_v1_image: o.hash.azureml_v1_image.as_ref().map(|d| AzuremlV1Image {
-            name: d.image_name.clone(),
-            hash: d.image_hash.clone(),
-        }),
+        azureml_v2_anonymous_version: hash.and_then(|h| h.azureml_v2_anonymous_version.clone()),
+        azureml_v1_image: hash
+            .and_then(|h| h.azureml_v1_image.as_ref())
+            .map(|d| AzuremlV1Image {
+                name: d.image_name.clone(),
+                hash: d.image_hash.clone(),
+            }),
         image: o.image.map(|(r, _)| r.to_owned()),
         image_index: o
             .image
@@ -95,10 +104,11 @@ pub fn snapshot(o: &Observed<'_>) -> Snapshot {
             .image
             .map(|(_, r)| r.layers.iter().map(|l| l.diff_id.clone()).collect())
             .unwrap_or_default(),
-        base_image: def.base_image.as_ref().map(|b| b.reference.clone()),
+        base_image: def
+            .and_then(|d| d.base_image.as_ref())
+            .map(|b| b.reference.clone()),
         base_image_digest: o.base_image_digest.clone().or_else(|| {
-            def.base_image
-                .as_ref()
+            def.and_then(|d| d.base_image.as_ref())
                 .and_then(|b| b.image.as_ref())
                 .and_then(|i| i.digest().cloned())
         }),
@@ -168,6 +178,7 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         version: p.version.clone(),
         build,
         channel,
+        python_dist: p.linked.as_ref().map(|l| l.name.clone()),
         prefix: p.environment.clone(),
         licenses: p.licenses.clone(),
         base: p.location.layer.as_ref().and_then(|l| l.from_base),

@@ -128,6 +128,7 @@ pub struct Prefix {
 
 /// An installed package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct LockedPackage {
     pub ecosystem: Ecosystem,
     /// Normalised.
@@ -137,6 +138,9 @@ pub struct LockedPackage {
     pub build: Option<String>,
     /// conda channel.
     pub channel: Option<String>,
+    /// For a conda package that installed a Python distribution: that distribution's name
+    /// (pip requirements in the prefix resolve to it).
+    pub python_dist: Option<PackageName>,
     /// The environment prefix.
     pub prefix: Option<String>,
     #[serde(default)]
@@ -383,6 +387,9 @@ fn package_line(p: &LockedPackage) -> String {
     }
     if let Some(v) = &p.channel {
         parts.push(format!("channel = {}", s(v)));
+    }
+    if let Some(v) = &p.python_dist {
+        parts.push(format!("python-dist = {}", s(v.as_str())));
     }
     if let Some(v) = &p.prefix {
         parts.push(format!("prefix = {}", s(v)));

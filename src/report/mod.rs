@@ -3,6 +3,7 @@
 
 mod catalog;
 mod diff;
+mod drift;
 mod hash;
 mod lint;
 mod resolve;
@@ -11,6 +12,7 @@ use std::io::{self, Write};
 
 pub use catalog::render_catalog;
 pub use diff::{render_diff, render_log, summary_line};
+pub use drift::{GraphFormat, WhyReport, render_drift, render_graph, render_why};
 pub use hash::render_hash;
 pub use lint::render_lint;
 pub use resolve::{ResolveReport, render_resolve};

@@ -246,6 +246,10 @@ fn cli_doc_is_the_current_help() {
         &["lock", "--help"],
         &["diff", "--help"],
         &["log", "--help"],
+        &["drift", "--help"],
+        &["check", "--help"],
+        &["why", "--help"],
+        &["graph", "--help"],
     ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {

@@ -3,8 +3,10 @@
 mod azureml;
 mod catalog;
 mod catalog_cli;
+mod catalog_venv;
 mod cli;
 mod corpus;
+mod drift;
 mod faults;
 mod fuzz_replay;
 mod hash;
