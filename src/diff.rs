@@ -264,6 +264,9 @@ fn package_changes(old: &[LockedPackage], new: &[LockedPackage]) -> Vec<PackageC
             new_build: b.and_then(|p| p.build.clone()),
         };
         match (o, n) {
+            // Most packages are the same on both sides: skip parsing their versions.
+            ([a], [b])
+                if a.version == b.version && a.build == b.build && a.channel == b.channel => {}
             ([a], [b]) => {
                 let order = crate::version::compare(key.0, &a.version, &b.version);
                 let kind = match order {
@@ -553,6 +556,39 @@ mod tests {
         );
         let codes: Vec<Code> = findings_of(&d).iter().map(|f| f.code).collect();
         assert_eq!(codes, [Code::SilentDrift, Code::Changed, Code::Downgrade]);
+    }
+
+    #[test]
+    fn same_versions_compare_without_parsing_and_rebuilds_are_found() {
+        use Ecosystem::{Conda, Deb, Pip};
+        let mut channel = pkg(Conda, "scipy", "1.13.0", Some("a"));
+        channel.channel = Some("conda-forge".into());
+        let old = vec![
+            pkg(Conda, "numpy", "1.26.4", Some("py310_0")),
+            pkg(Conda, "scipy", "1.13.0", Some("a")),
+            pkg(Pip, "not a version", "not a version", None),
+            pkg(Deb, "libc6", "2.36-9+deb12u4", None),
+            pkg(Pip, "spelled", "1.0", None),
+        ];
+        let new = vec![
+            pkg(Conda, "numpy", "1.26.4", Some("py310_1")),
+            channel,
+            pkg(Pip, "not a version", "not a version", None),
+            pkg(Deb, "libc6", "2.36-9+deb12u4", None),
+            pkg(Pip, "spelled", "1.0.0", None),
+        ];
+        let changes = package_changes(&old, &new);
+        let kinds: Vec<(&str, ChangeKind)> =
+            changes.iter().map(|p| (p.name.as_str(), p.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("numpy", ChangeKind::Rebuilt),
+                ("scipy", ChangeKind::Rebuilt),
+                ("spelled", ChangeKind::Rebuilt),
+            ]
+        );
+        assert!(package_changes(&old, &old).is_empty());
     }
 
     #[test]
