@@ -155,27 +155,30 @@ pub(crate) fn run_log(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     let repo = Repo::discover(&args.lockfile)?;
     let rel = repo.relative(&args.lockfile)?;
     let revisions = repo.history(&rel, args.since.as_deref(), None)?;
-    // Parse each distinct blob once (a revert brings an old blob back).
-    let mut parsed: HashMap<String, Arc<Lockfile>> = HashMap::new();
-    let mut states = Vec::with_capacity(revisions.len());
-    for rev in revisions {
-        let state = match &rev.blob {
-            None => None,
-            Some(blob) => Some(match parsed.get(blob) {
-                Some(l) => Arc::clone(l),
-                None => {
-                    let bytes = repo.blob(blob)?;
-                    let label = format!("{}:{}", &rev.commit[..12], rel.display());
-                    let source =
-                        SourceFile::from_bytes(label, &bytes).map_err(LockfileError::from)?;
-                    let l = Arc::new(Lockfile::parse(&source)?);
-                    parsed.insert(blob.clone(), Arc::clone(&l));
-                    l
-                }
-            }),
-        };
-        states.push((rev, state));
+    // Read each distinct blob once (a revert brings an old blob back), then parse them on
+    // every core: parsing is most of the work.
+    let mut distinct: Vec<(String, String, Vec<u8>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for rev in &revisions {
+        if let Some(blob) = &rev.blob
+            && seen.insert(blob.clone())
+        {
+            let label = format!("{}:{}", &rev.commit[..12], rel.display());
+            distinct.push((blob.clone(), label, repo.blob(blob)?));
+        }
     }
+    let parsed: HashMap<String, Arc<Lockfile>> = parse_all(distinct)?;
+    let states: Vec<_> = revisions
+        .into_iter()
+        .map(|rev| {
+            let state = rev
+                .blob
+                .as_ref()
+                .and_then(|b| parsed.get(b))
+                .map(Arc::clone);
+            (rev, state)
+        })
+        .collect();
     let initial = match &args.since {
         Some(rev) => match repo.lockfile_at(rev, &rel) {
             Err(GitError::NotAtRevision { .. }) => None,
@@ -194,4 +197,39 @@ pub(crate) fn run_log(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     };
     super::write_or_pipe(r)?;
     Ok(Exit::Ok)
+}
+
+/// Parses lockfile blobs across the available cores; the first error (in input order) wins.
+fn parse_all(
+    blobs: Vec<(String, String, Vec<u8>)>,
+) -> anyhow::Result<HashMap<String, Arc<Lockfile>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(blobs.len().max(1));
+    let chunk = blobs.len().div_ceil(threads).max(1);
+    let results: Vec<Vec<Result<(String, Lockfile), LockfileError>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = blobs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(id, label, bytes)| {
+                            let source = SourceFile::from_bytes(label.clone(), bytes)?;
+                            Ok((id.clone(), Lockfile::parse(&source)?))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut out = HashMap::new();
+    for r in results.into_iter().flatten() {
+        let (id, lock) = r?;
+        out.insert(id, Arc::new(lock));
+    }
+    Ok(out)
 }
