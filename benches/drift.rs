@@ -80,7 +80,10 @@ fn snapshot(drifted: bool) -> Snapshot {
                 base: Some(i >= 480),
                 requires: vec![
                     format!("pkg-{}>=1.0", (i * 7 + 1) % n),
-                    format!("pkg-{}<2,>=1.0; python_version >= \"3.8\"", (i * 13 + 5) % n),
+                    format!(
+                        "pkg-{}<2,>=1.0; python_version >= \"3.8\"",
+                        (i * 13 + 5) % n
+                    ),
                     format!("pkg-{}==1.{}.0", (i * 31 + 11) % n, ((i * 31 + 11) % n) % 7),
                     format!("pkg-{}; extra == \"all\"", (i * 17 + 3) % n),
                 ],
@@ -96,7 +99,11 @@ fn snapshot(drifted: bool) -> Snapshot {
             } else {
                 format!("pkg-{}>=1.0", i * 20)
             },
-            pin: if i < 5 { PinState::Exact } else { PinState::Range },
+            pin: if i < 5 {
+                PinState::Exact
+            } else {
+                PinState::Range
+            },
         })
         .collect();
     let mut s = Snapshot {
@@ -157,7 +164,15 @@ fn graph_and_drift(reps: usize, rows: &mut Vec<Row>) {
     }
     let cli = || {
         run_ok(
-            &["drift", "@:old.lock", "@:new.lock", "--format", "json", "--fail-on", "never"],
+            &[
+                "drift",
+                "@:old.lock",
+                "@:new.lock",
+                "--format",
+                "json",
+                "--fail-on",
+                "never",
+            ],
             dir.path(),
         )
     };
@@ -165,7 +180,9 @@ fn graph_and_drift(reps: usize, rows: &mut Vec<Row>) {
     let t = median(reps, cli);
     eprintln!("envaudit drift end to end: {t:?}");
     rows.push(Row {
-        target: "`envaudit drift` of the same two lockfiles, end to end (parse, graph, attribute, JSON)".into(),
+        target:
+            "`envaudit drift` of the same two lockfiles, end to end (parse, graph, attribute, JSON)"
+                .into(),
         measured: ms(t),
         ratio: format!("{:.2}× of 100 ms", t.as_secs_f64() / 0.1),
         pass: t < Duration::from_millis(100),
@@ -219,7 +236,14 @@ fn check_twenty(reps: usize, rows: &mut Vec<Row>) {
         .collect();
     for (n, r) in refs.iter().enumerate() {
         run_ok(
-            &["lock", "conda.yml", "--image", r, "--name", &format!("env-{n}")],
+            &[
+                "lock",
+                "conda.yml",
+                "--image",
+                r,
+                "--name",
+                &format!("env-{n}"),
+            ],
             dir.path(),
         );
     }

@@ -27,7 +27,7 @@ pub use walk::{Compression, walk};
 /// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
 /// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
 /// changes what a layer's facts contain.
-pub const FACTS_VERSION: u32 = 1;
+pub const FACTS_VERSION: u32 = 2;
 
 /// Whether a result covers everything it should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,20 +313,62 @@ pub fn normalize(raw: &str) -> Option<String> {
     Some(out)
 }
 
-/// Cuts RFC 822 style text after its first blank line (the headers of a METADATA file).
+/// The core-metadata fields the Python cataloger reads; the others (`Description` above
+/// all, which old setuptools wrote as a header) are dropped when a layer is reduced to facts.
+const KEPT_FIELDS: &[&str] = &[
+    "metadata-version",
+    "name",
+    "version",
+    "summary",
+    "license",
+    "license-expression",
+    "classifier",
+    "requires-dist",
+    "requires-python",
+    "provides-extra",
+];
+
+/// Cuts RFC 822 style text after its first blank line (the headers of a METADATA file), and
+/// keeps only the fields in [`KEPT_FIELDS`] (with their continuation lines) and lines that
+/// are not fields at all (so a malformed file still reads as malformed). Returns whether
+/// the blank line was found.
 pub(crate) fn keep_headers(buf: &mut Vec<u8>) -> bool {
+    let mut complete = false;
+    let mut end = buf.len();
     let mut i = 0;
     while i < buf.len() {
         if buf[i] == b'\n' {
             let rest = &buf[i + 1..];
             if rest.first() == Some(&b'\n') || rest.starts_with(b"\r\n") {
-                buf.truncate(i + 1);
-                return true;
+                end = i + 1;
+                complete = true;
+                break;
             }
         }
         i += 1;
     }
-    false
+    buf.truncate(end);
+    let mut out = Vec::with_capacity(buf.len());
+    let mut keep = true;
+    for line in buf.split_inclusive(|&b| b == b'\n') {
+        let continuation = matches!(line.first(), Some(b' ' | b'\t'));
+        if !continuation {
+            keep = match line.iter().position(|&b| b == b':') {
+                Some(colon) => {
+                    let name = String::from_utf8_lossy(&line[..colon])
+                        .trim()
+                        .to_ascii_lowercase();
+                    KEPT_FIELDS.contains(&name.as_str())
+                }
+                None => true,
+            };
+        }
+        if keep {
+            out.extend_from_slice(line);
+        }
+    }
+    *buf = out;
+    complete
 }
 
 /// File content in serialised facts: base64, a third larger than the bytes where a JSON
@@ -382,6 +424,19 @@ impl Findings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn metadata_headers_keep_only_what_catalogers_read() {
+        let mut buf = b"Metadata-Version: 2.1\nName: x\nDescription: long\n  text\n  more\nVersion: 1\nAuthor: a\nLicense: MIT\n  continued\nbroken line\n\nBody\n".to_vec();
+        assert!(super::keep_headers(&mut buf));
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "Metadata-Version: 2.1\nName: x\nVersion: 1\nLicense: MIT\n  continued\nbroken line\n"
+        );
+        let mut open = b"Name: y\nHome-page: h".to_vec();
+        assert!(!super::keep_headers(&mut open));
+        assert_eq!(open, b"Name: y\n");
+    }
+
     use super::*;
 
     #[test]

@@ -569,7 +569,10 @@ fn lock_rootfs_catalogs_a_live_filesystem_and_records_the_image_as_given() {
         &format!("{site}/numpy-1.26.4.dist-info/METADATA"),
         meta("numpy", "1.26.4", &[]),
     );
-    env.write(&format!("{site}/numpy/core/__init__.py"), "# code, not read\n");
+    env.write(
+        &format!("{site}/numpy/core/__init__.py"),
+        "# code, not read\n",
+    );
     env.write("rootfs/proc/1/status", "not a package\n");
     let digest = format!("sha256:{}", "a".repeat(64));
     let image = format!("myacr.azurecr.io/azureml/azureml_abc@{digest}");
@@ -577,7 +580,10 @@ fn lock_rootfs_catalogs_a_live_filesystem_and_records_the_image_as_given() {
     let s = &lockfile(&env).environments["train"];
     assert_eq!(s.rootfs.as_deref(), Some("rootfs"));
     assert_eq!(s.image.as_deref(), Some(image.as_str()));
-    assert_eq!(s.image_manifest.as_ref().map(ToString::to_string), Some(digest));
+    assert_eq!(
+        s.image_manifest.as_ref().map(ToString::to_string),
+        Some(digest)
+    );
     let names: Vec<&str> = s.packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["numpy"]);
 }
@@ -591,7 +597,10 @@ fn lock_without_a_definition_locks_the_environments_of_envaudit_toml() {
          [[environment]]\nname = \"b\"\ndefinition = \"env/conda.yml\"\nimage = \"oci:layout:v2\"\n",
     );
     let out = ok(&env.envaudit().arg("lock").output().unwrap());
-    assert!(out.contains("locked `a`") && out.contains("locked `b`"), "{out}");
+    assert!(
+        out.contains("locked `a`") && out.contains("locked `b`"),
+        "{out}"
+    );
     let l = lockfile(&env);
     assert_eq!(l.environments.keys().collect::<Vec<_>>(), ["a", "b"]);
     env.write("envaudit.toml", "");
