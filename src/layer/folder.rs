@@ -179,6 +179,7 @@ impl Walker<'_> {
                     return;
                 }
                 let complete_headers = headers_only && super::keep_headers(&mut buf);
+                super::reduce(&path, &mut buf);
                 let truncated = size > cap && !complete_headers;
                 if truncated {
                     self.note(FsFinding::FileTruncated {

@@ -27,7 +27,7 @@ pub use walk::{Compression, walk};
 /// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
 /// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
 /// changes what a layer's facts contain.
-pub const FACTS_VERSION: u32 = 2;
+pub const FACTS_VERSION: u32 = 3;
 
 /// Whether a result covers everything it should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,7 +284,8 @@ pub fn interest(path: &str) -> Interest {
         && !rest.is_empty()
         && !rest.contains('/')
     {
-        return content(256 * KIB);
+        // Read whole (boost's are 2 MB), then reduced by [`reduce`] to a few lines.
+        return content(8 * MIB);
     }
     Interest::None
 }
@@ -371,6 +372,29 @@ pub(crate) fn keep_headers(buf: &mut Vec<u8>) -> bool {
     complete
 }
 
+/// Reduces a wanted file's content to what its cataloger reads, before it is kept:
+/// a machine-readable `copyright` file keeps its `Format:`, `Files:` and `License:` lines
+/// (first lines only, not the license texts) and its paragraph breaks.
+pub(crate) fn reduce(path: &str, buf: &mut Vec<u8>) {
+    if !(path.starts_with("/usr/share/doc/") && path.ends_with("/copyright")) {
+        return;
+    }
+    let mut out = Vec::new();
+    for line in buf.split_inclusive(|&b| b == b'\n') {
+        let trimmed = line.trim_ascii();
+        let starts = |p: &[u8]| {
+            trimmed
+                .get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        };
+        let field = starts(b"format:") || starts(b"files:") || starts(b"license:");
+        if trimmed.is_empty() || (field && !matches!(line.first(), Some(b' ' | b'\t'))) {
+            out.extend_from_slice(line);
+        }
+    }
+    *buf = out;
+}
+
 /// File content in serialised facts: base64, a third larger than the bytes where a JSON
 /// array of numbers would be three times larger.
 mod base64_bytes {
@@ -424,6 +448,21 @@ impl Findings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn copyright_files_keep_their_license_lines() {
+        let mut buf = b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: x\n\nFiles: *\n lib/*\nCopyright: 2020 A\nLicense: MIT\n Permission is granted\n\nLicense: MIT\n text\n".to_vec();
+        super::reduce("/usr/share/doc/x/copyright", &mut buf);
+        let text = String::from_utf8(buf.clone()).unwrap();
+        assert_eq!(
+            text,
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: MIT\n\nLicense: MIT\n"
+        );
+        assert_eq!(crate::catalog::parse_copyright_licenses(&text), ["MIT"]);
+        let mut other = b"Name: x\nDescription: y\n".to_vec();
+        super::reduce("/opt/x/METADATA", &mut other);
+        assert_eq!(other, b"Name: x\nDescription: y\n");
+    }
+
     #[test]
     fn metadata_headers_keep_only_what_catalogers_read() {
         let mut buf = b"Metadata-Version: 2.1\nName: x\nDescription: long\n  text\n  more\nVersion: 1\nAuthor: a\nLicense: MIT\n  continued\nbroken line\n\nBody\n".to_vec();

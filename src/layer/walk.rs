@@ -405,6 +405,7 @@ fn entry_fact<R: Read>(
                     let mut buf = Vec::with_capacity(usize::try_from(size.min(cap)).unwrap_or(0));
                     entry.take(cap).read_to_end(&mut buf)?;
                     let complete_headers = headers_only && super::keep_headers(&mut buf);
+                    super::reduce(&path, &mut buf);
                     let truncated = size > cap && !complete_headers;
                     if truncated {
                         findings.push(
