@@ -143,15 +143,9 @@ pub fn lockfiles(
     new_label: &str,
     environment: Option<&str>,
 ) -> DiffReport {
-    let names: BTreeSet<&String> = old
-        .environments
-        .keys()
-        .chain(new.environments.keys())
-        .filter(|n| environment.is_none_or(|e| e == n.as_str()))
-        .collect();
     let mut environments = Vec::new();
     let mut findings = Vec::new();
-    for name in names {
+    for name in environment_names(old, new, environment) {
         let d = snapshots(name, old.environments.get(name), new.environments.get(name));
         findings.extend(findings_of(&d));
         environments.push(d);
@@ -163,6 +157,19 @@ pub fn lockfiles(
         environments,
         findings,
     }
+}
+
+/// The environments of either lockfile (only `filter`, when given), sorted.
+pub fn environment_names<'a>(
+    old: &'a Lockfile,
+    new: &'a Lockfile,
+    filter: Option<&str>,
+) -> BTreeSet<&'a String> {
+    old.environments
+        .keys()
+        .chain(new.environments.keys())
+        .filter(|n| filter.is_none_or(|e| e == n.as_str()))
+        .collect()
 }
 
 /// Compares two snapshots of one environment (either may be missing).

@@ -276,15 +276,9 @@ pub fn lockfiles(
     new_label: &str,
     environment_filter: Option<&str>,
 ) -> DriftReport {
-    let names: std::collections::BTreeSet<&String> = old
-        .environments
-        .keys()
-        .chain(new.environments.keys())
-        .filter(|n| environment_filter.is_none_or(|e| e == n.as_str()))
-        .collect();
     let mut environments = Vec::new();
     let mut all = Vec::new();
-    for name in names {
+    for name in crate::diff::environment_names(old, new, environment_filter) {
         let d = environment(name, old.environments.get(name), new.environments.get(name));
         all.extend(findings(&d));
         environments.push(d);

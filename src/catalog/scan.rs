@@ -106,8 +106,15 @@ pub async fn scan_image<R: Registry>(
     let total = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::with_capacity(to_walk.len());
     for &i in &to_walk {
+        // A local layout's files are read by the walking threads themselves.
+        let inner: Box<dyn Read + Send> = match image.open_layer_blocking(i) {
+            Some(file) => Box::new(file?),
+            None => Box::new(tokio_util::io::SyncIoBridge::new(
+                image.open_layer(registry, i).await?,
+            )),
+        };
         readers.push(Counted {
-            inner: tokio_util::io::SyncIoBridge::new(image.open_layer(registry, i).await?),
+            inner,
             progress: Arc::clone(&progress),
             total: Arc::clone(&total),
         });

@@ -42,7 +42,7 @@ pub(crate) struct Entry {
     size: u64,
 }
 
-fn blob_path(digest: &Digest) -> String {
+pub(crate) fn blob_path(digest: &Digest) -> String {
     let s = digest.to_string();
     let (alg, hex) = s.split_once(':').unwrap_or(("sha256", &s));
     format!("blobs/{alg}/{hex}")

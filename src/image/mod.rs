@@ -111,6 +111,41 @@ pub struct Image {
 }
 
 impl Image {
+    /// For an OCI layout folder: layer `index` as a blocking reader of its file, verified
+    /// against its digest and size as it is read (no async runtime in between). `None` for
+    /// other sources.
+    pub fn open_layer_blocking(
+        &self,
+        index: usize,
+    ) -> Option<Result<crate::registry::VerifyingReader<std::fs::File>, ImageError>> {
+        let local::Backing::Dir(dir) = &self.backing else {
+            return None;
+        };
+        let layer = self.resolved.layers.get(index)?;
+        let p = dir.join(local::blob_path(&layer.digest));
+        Some(
+            std::fs::File::open(&p)
+                .map_err(|source| {
+                    if source.kind() == std::io::ErrorKind::NotFound {
+                        ImageError::MissingBlob {
+                            path: dir.clone(),
+                            digest: layer.digest.clone(),
+                        }
+                    } else {
+                        ImageError::Io { path: p, source }
+                    }
+                })
+                .map(|f| {
+                    crate::registry::VerifyingReader::new(
+                        f,
+                        "layer",
+                        layer.digest.clone(),
+                        Some(layer.size),
+                    )
+                }),
+        )
+    }
+
     /// A stream of layer `index` (0 is the base), verified against its digest and size as it
     /// is read. `registry` serves registry sources (any will do for local ones).
     pub async fn open_layer<R: Registry>(

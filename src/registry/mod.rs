@@ -30,7 +30,7 @@ pub use cache::CachingRegistry;
 pub use error::RegistryError;
 pub use http::HttpRegistry;
 pub use transport::TransportPolicy;
-pub use verify::IntegrityError;
+pub use verify::{IntegrityError, VerifyingReader};
 
 /// The manifest media types envaudit understands, in the order of preference sent in `Accept`.
 pub const MANIFEST_MEDIA_TYPES: &[&str] = &[

@@ -64,6 +64,25 @@ impl<R> VerifyingReader<R> {
         self.read
     }
 
+    /// Counts and hashes bytes just read; fails when they run past the declared size.
+    fn account(&mut self, new: &[u8]) -> io::Result<()> {
+        self.read += new.len() as u64;
+        if let Some(size) = self.size
+            && self.read > size
+        {
+            self.hasher = None;
+            return Err(self.fail(IntegrityError::TooLong {
+                what: self.what.to_owned(),
+                digest: self.expected.clone(),
+                expected: size,
+            }));
+        }
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(new);
+        }
+        Ok(())
+    }
+
     fn fail(&self, e: IntegrityError) -> io::Error {
         io::Error::new(io::ErrorKind::InvalidData, e)
     }
@@ -117,24 +136,37 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
                 if new.is_empty() {
                     return Poll::Ready(this.finish());
                 }
-                this.read += new.len() as u64;
-                if let Some(size) = this.size
-                    && this.read > size
-                {
-                    this.hasher = None;
+                let accounted = this.account(&buf.filled()[before..]);
+                if let Err(e) = accounted {
                     buf.set_filled(before);
-                    return Poll::Ready(Err(this.fail(IntegrityError::TooLong {
-                        what: this.what.to_owned(),
-                        digest: this.expected.clone(),
-                        expected: size,
-                    })));
-                }
-                if let Some(h) = this.hasher.as_mut() {
-                    h.update(new);
+                    return Poll::Ready(Err(e));
                 }
                 Poll::Ready(Ok(()))
             }
         }
+    }
+}
+
+/// The same checks for a blocking reader (a local file read by the thread that walks it).
+impl<R: io::Read> io::Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.hasher.is_none() {
+            return Ok(0);
+        }
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                self.hasher = None;
+                return Err(e);
+            }
+        };
+        if n == 0 {
+            self.finish()?;
+            return Ok(0);
+        }
+        self.account(&buf[..n])?;
+        Ok(n)
     }
 }
 
@@ -145,6 +177,33 @@ pub fn integrity_error(e: &io::Error) -> Option<&IntegrityError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_blocking_reader_checks_digest_and_size() {
+        let data = b"layer bytes".to_vec();
+        let d = Digest::sha256_of(&data);
+        let read = |bytes: &[u8], size| {
+            let mut r = VerifyingReader::new(bytes, "layer", d.clone(), size);
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut out).map(|_| out)
+        };
+        assert_eq!(read(&data, Some(11)).unwrap(), data);
+        let e = read(b"layer bytez", Some(11)).unwrap_err();
+        assert!(matches!(
+            integrity_error(&e),
+            Some(IntegrityError::DigestMismatch { .. })
+        ));
+        let e = read(&data, Some(5)).unwrap_err();
+        assert!(matches!(
+            integrity_error(&e),
+            Some(IntegrityError::TooLong { .. })
+        ));
+        let e = read(&data[..4], Some(11)).unwrap_err();
+        assert!(matches!(
+            integrity_error(&e),
+            Some(IntegrityError::Truncated { .. })
+        ));
+    }
+
     use tokio::io::AsyncReadExt as _;
 
     use super::*;

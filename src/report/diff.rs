@@ -180,15 +180,7 @@ fn table(report: &DiffReport, style: Style, out: &mut dyn Write) -> io::Result<(
         }
     }
     writeln!(out, "\n{}", summary_line(report))?;
-    for f in &report.findings {
-        let accepted = f
-            .accepted
-            .as_deref()
-            .map(|r| format!(" (accepted: {r})"))
-            .unwrap_or_default();
-        writeln!(out, "{}[{}]: {}{accepted}", f.severity, f.code, f.message)?;
-    }
-    Ok(())
+    super::findings_lines(&report.findings, out)
 }
 
 fn markdown(report: &DiffReport, out: &mut dyn Write) -> io::Result<()> {

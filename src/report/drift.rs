@@ -40,15 +40,7 @@ pub fn render_drift(report: &DriftReport, format: Format, out: &mut dyn Write) -
 }
 
 fn findings(report: &DriftReport, out: &mut dyn Write) -> io::Result<()> {
-    for f in &report.findings {
-        let accepted = f
-            .accepted
-            .as_deref()
-            .map(|r| format!(" (accepted: {r})"))
-            .unwrap_or_default();
-        writeln!(out, "{}[{}]: {}{accepted}", f.severity, f.code, f.message)?;
-    }
-    Ok(())
+    super::findings_lines(&report.findings, out)
 }
 
 fn headline(e: &EnvironmentDrift) -> String {

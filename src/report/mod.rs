@@ -50,6 +50,22 @@ pub(crate) fn table() -> comfy_table::Table {
     t
 }
 
+/// One `severity[code]: message` line per finding, with its acceptance.
+pub(crate) fn findings_lines(
+    findings: &[crate::diag::Finding],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for f in findings {
+        let accepted = f
+            .accepted
+            .as_deref()
+            .map(|r| format!(" (accepted: {r})"))
+            .unwrap_or_default();
+        writeln!(out, "{}[{}]: {}{accepted}", f.severity, f.code, f.message)?;
+    }
+    Ok(())
+}
+
 /// Escape text for a Markdown table cell.
 pub(crate) fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")

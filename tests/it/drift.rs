@@ -1,11 +1,9 @@
 //! `envaudit check`, `drift`, `why` and `graph` end to end: a regenerated image pushed under
 //! the same tag to the real registry, found and attributed.
 
-use std::process::Output;
-
-use crate::support::TestEnv;
 use crate::support::image::{self as img, Compression, LayoutEntry, Spec};
 use crate::support::registry;
+use crate::support::{TestEnv, ok};
 
 const SP: &str = "opt/env/lib/python3.10/site-packages";
 
@@ -79,17 +77,6 @@ fn borrow(v: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
 }
 
 const CONDA: &str = "name: train\nchannels: [conda-forge]\ndependencies:\n  - python=3.10\n  - pip\n  - pip:\n    - numpy==1.26.4\n    - pandas>=2.0\n";
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// (package, change, cause, path) of each attribution.
 fn attributions(v: &serde_json::Value) -> Vec<(String, String, String, String)> {

@@ -6,8 +6,8 @@ use std::process::Output;
 
 use envaudit::lockfile::Lockfile;
 
-use crate::support::TestEnv;
 use crate::support::image::{self as img, Compression, LayoutEntry, Spec};
+use crate::support::{TestEnv, ok};
 
 const SP: &str = "opt/env/lib/python3.10/site-packages";
 
@@ -90,17 +90,6 @@ fn commit_all(dir: &Path, message: &str) -> git2::Oid {
     let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
     repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
         .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn lock(env: &TestEnv, args: &[&str]) -> Output {
