@@ -61,8 +61,9 @@ pub struct ScanStats {
     pub from_cache: usize,
     /// Compressed bytes read from layer streams.
     pub bytes_read: u64,
-    /// Whether the base image's layers start the image (`None` when no base was given).
-    pub base_matched: Option<bool>,
+    /// How many bottom layers are the base image's: `None` when no base was given or the
+    /// image does not start with the base image's layers.
+    pub base_layers: Option<usize>,
     /// Cache entries that could not be written (the scan itself is unaffected).
     pub cache_errors: Vec<String>,
 }
@@ -155,9 +156,8 @@ pub async fn scan_image<R: Registry>(
     let mut view = layer::merge(&facts);
     if let Some(base) = &options.base_diff_ids {
         let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
-        let count = base_layer_count(&diff_ids, base);
-        stats.base_matched = Some(count.is_some());
-        if let Some(count) = count {
+        stats.base_layers = base_layer_count(&diff_ids, base);
+        if let Some(count) = stats.base_layers {
             view.mark_base_layers(count);
         }
     }

@@ -255,17 +255,12 @@ impl Scanner {
         for e in &stats.cache_errors {
             eprintln!("warning: {e}");
         }
-        if let (Some(false), Some(base)) = (stats.base_matched, base) {
+        if let (None, Some(base)) = (stats.base_layers, base) {
             eprintln!(
                 "warning: the image does not start with the layers of the base image `{base}`; no package is marked as the base image's"
             );
         }
-        let base = base_resolved.map(|b| {
-            let diff_ids: Vec<_> = resolved.layers.iter().map(|l| l.diff_id.clone()).collect();
-            let base_ids: Vec<_> = b.layers.iter().map(|l| l.diff_id.clone()).collect();
-            let count = catalog::base_layer_count(&diff_ids, &base_ids);
-            (b, count)
-        });
+        let base = base_resolved.map(|b| (b, stats.base_layers));
         Ok(Scanned {
             image: resolved,
             catalog,

@@ -143,13 +143,6 @@ pub(crate) struct GraphArgs {
     format: GraphFormat,
 }
 
-fn lockfile_dir(lockfile: &Path) -> PathBuf {
-    match lockfile.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// One side of `drift`: a lockfile snapshot, an image or a folder, as a lockfile.
 fn drift_side(text: &str, args: &DriftArgs, name: &str) -> anyhow::Result<Lockfile> {
     if text.starts_with('@') {
@@ -168,7 +161,7 @@ fn drift_side(text: &str, args: &DriftArgs, name: &str) -> anyhow::Result<Lockfi
         .as_ref()
         .map(|d| crate::hash::report(d, crate::azureml::v2_identity(d), None));
     let definition = def.as_ref().zip(hash.as_ref());
-    let dir = lockfile_dir(&args.lockfile);
+    let dir = store::lockfile_dir(&args.lockfile);
     let folder = Path::new(text);
     let snap = if folder.is_dir() {
         let catalog = crate::catalog::catalog_folder(folder);
@@ -289,7 +282,7 @@ pub(crate) fn run_check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result
             .into());
         }
     }
-    let dir = lockfile_dir(&args.lockfile);
+    let dir = store::lockfile_dir(&args.lockfile);
     let selected: Vec<(&String, &Snapshot)> = lockfile
         .environments
         .iter()
@@ -341,8 +334,8 @@ pub(crate) fn run_check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result
                     Code::StaleLock,
                     format!(
                         "`{name}`: the definition was edited but not locked again ({} → {})",
-                        short(&locked.definition_hash.to_string()),
-                        short(&h.definition_hash.to_string())
+                        report::short_digest(Some(&locked.definition_hash.to_string())),
+                        report::short_digest(Some(&h.definition_hash.to_string()))
                     ),
                 )
                 .with_package((*name).clone()),
@@ -397,13 +390,6 @@ pub(crate) fn run_check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result
         report.environments.push(d);
     }
     finish(report, args.format, &args.fail_on, Some(&config), out)
-}
-
-fn short(digest: &str) -> String {
-    match digest.split_once(':') {
-        Some((a, h)) if h.len() > 12 => format!("{a}:{}", &h[..12]),
-        _ => digest.to_owned(),
-    }
 }
 
 /// The snapshot of one environment of a lockfile side.

@@ -2,7 +2,7 @@
 //! snapshot (and a run) in the lockfile.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -262,7 +262,7 @@ fn lock_one(
         .clone()
         .or_else(|| def.metadata.name.clone())
         .unwrap_or_else(|| {
-            crate::lockfile::build::relative_to(&t.definition, &lockfile_dir(&args.lockfile))
+            crate::lockfile::build::relative_to(&t.definition, &store::lockfile_dir(&args.lockfile))
         });
     let image = image_that_ran(args, t, &def, details.as_ref())?;
     let store = Store::new(&args.lockfile);
@@ -276,7 +276,7 @@ fn lock_one(
         args.no_cache,
         Limits::default(),
     )?;
-    let lock_dir = lockfile_dir(&args.lockfile);
+    let lock_dir = store::lockfile_dir(&args.lockfile);
     let snap = if let Some(rootfs) = &args.rootfs {
         let catalog = catalog::catalog_folder(rootfs);
         let mut s = snapshot(&Observed {
@@ -475,7 +475,7 @@ fn commit(
     written: &[PathBuf],
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let lock_dir = lockfile_dir(&args.lockfile);
+    let lock_dir = store::lockfile_dir(&args.lockfile);
     let repo = Repo::discover(&lock_dir).context("cannot commit the lockfile")?;
     if written.is_empty() {
         writeln!(out, "nothing to commit: the lockfile is unchanged")?;
@@ -499,13 +499,6 @@ fn commit(
         &id.to_string()[..12]
     )?;
     Ok(())
-}
-
-fn lockfile_dir(lockfile: &Path) -> PathBuf {
-    match lockfile.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// `lock-YYYYMMDDTHHMMSSZ-XXXXXX`: time, and randomness from the clock, process and address

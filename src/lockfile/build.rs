@@ -9,7 +9,7 @@ use crate::definition::EnvDefinition;
 use crate::hash::HashReport;
 use crate::image::ResolvedImage;
 use crate::layer::Completeness;
-use crate::model::{Digest, Ecosystem};
+use crate::model::Digest;
 
 /// What a snapshot is made of.
 pub struct Observed<'a> {
@@ -135,11 +135,6 @@ fn prefixes(catalog: &Catalog, image_platform: Option<&str>) -> Vec<Prefix> {
             let in_prefix = |p: &&crate::catalog::InstalledPackage| {
                 p.environment.as_deref() == Some(e.prefix.as_str())
             };
-            let conda_python = catalog
-                .packages
-                .iter()
-                .filter(in_prefix)
-                .find(|p| p.ecosystem == Ecosystem::Conda && p.name.as_str() == "python");
             let subdir = catalog
                 .packages
                 .iter()
@@ -157,10 +152,8 @@ fn prefixes(catalog: &Catalog, image_platform: Option<&str>) -> Vec<Prefix> {
                     EnvironmentKind::Other => "other",
                 }
                 .to_owned(),
-                python: e
-                    .python_version
-                    .clone()
-                    .or_else(|| conda_python.map(|p| p.version.clone())),
+                // The catalog takes it from `pyvenv.cfg` or the prefix's conda `python`.
+                python: e.python_version.clone(),
                 platform: subdir.or_else(|| image_platform.map(str::to_owned)),
             }
         })

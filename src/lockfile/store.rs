@@ -278,6 +278,14 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The folder a lockfile sits in (`.` for a bare file name): paths in it are relative to it.
+pub fn lockfile_dir(lockfile: &Path) -> PathBuf {
+    match lockfile.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// The current time, UTC, RFC 3339 to the second; `SOURCE_DATE_EPOCH` overrides the clock.
 pub fn now_rfc3339() -> String {
     let secs = std::env::var("SOURCE_DATE_EPOCH")

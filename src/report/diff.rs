@@ -58,7 +58,8 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn short(digest: Option<&str>) -> String {
+/// `sha256:0123456789ab` (12 hex characters) for display; `-` when absent.
+pub(crate) fn short(digest: Option<&str>) -> String {
     match digest {
         Some(d) => match d.split_once(':') {
             Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),

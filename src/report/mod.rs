@@ -11,6 +11,7 @@ mod resolve;
 use std::io::{self, Write};
 
 pub use catalog::render_catalog;
+pub(crate) use diff::short as short_digest;
 pub use diff::{render_diff, render_log, summary_line};
 pub use drift::{GraphFormat, WhyReport, render_drift, render_graph, render_why};
 pub use hash::render_hash;
