@@ -8,6 +8,8 @@
 //!    a registry that adds 20 ms to every request, against one `envaudit resolve`.
 #![allow(dead_code, clippy::print_stdout, clippy::print_stderr)]
 
+mod support;
+
 #[path = "../tests/it/support/fault.rs"]
 mod fault;
 #[path = "../tests/it/support/http.rs"]
@@ -23,6 +25,7 @@ use envaudit::model::{Digest, Ecosystem, PackageName};
 use envaudit::pin::PinState;
 use fault::{FaultServer, Reply};
 use image::{self as img, Compression, Spec};
+use support::{Row, median, ms, print_table};
 
 const BIN: &str = env!("CARGO_BIN_EXE_envaudit");
 
@@ -38,23 +41,6 @@ fn run_ok(args: &[&str], dir: &std::path::Path) -> Duration {
     let took = start.elapsed();
     assert!(status.code().is_some_and(|c| c <= 1), "{args:?}: {status}");
     took
-}
-
-fn median(reps: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut v: Vec<Duration> = (0..reps).map(|_| f()).collect();
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-struct Row {
-    target: String,
-    measured: String,
-    ratio: String,
-    pass: bool,
 }
 
 /// 500 pip packages, each requiring three others by range (and one by an extra-guarded
@@ -275,15 +261,5 @@ fn main() {
     let mut rows = Vec::new();
     graph_and_drift(reps, &mut rows);
     check_twenty(reps, &mut rows);
-    println!("| target | measured | ratio | result |");
-    println!("|---|---|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} |",
-            r.target,
-            r.measured,
-            r.ratio,
-            if r.pass { "pass" } else { "**fail**" }
-        );
-    }
+    print_table(rows);
 }

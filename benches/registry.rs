@@ -11,6 +11,8 @@
 #![allow(dead_code, clippy::print_stdout, clippy::print_stderr)]
 
 // The integration tests' helpers, at the crate root as they expect (`super::http`).
+mod support;
+
 #[path = "../tests/it/support/fault.rs"]
 mod fault;
 #[path = "../tests/it/support/http.rs"]
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 use fault::{FaultServer, Reply};
 use image::{self as img, Compression, Spec};
 use sha2::Digest as _;
+use support::{Row, median, ms, print_table};
 
 const BIN: &str = env!("CARGO_BIN_EXE_envaudit");
 const ACCEPT: &str = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -47,23 +50,6 @@ fn run_ok(program: &str, args: &[&str]) -> Duration {
         String::from_utf8_lossy(&out.stderr)
     );
     took
-}
-
-fn median(reps: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut v: Vec<Duration> = (0..reps).map(|_| f()).collect();
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-struct Row {
-    target: String,
-    measured: String,
-    ratio: String,
-    pass: bool,
 }
 
 fn warm_resolve(reps: usize, rows: &mut Vec<Row>) {
@@ -306,15 +292,5 @@ fn main() {
     if std::env::var_os("BENCH_SKIP_BIG").is_none() {
         big_layer(&mut rows);
     }
-    println!("| target | measured | ratio | result |");
-    println!("|---|---|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} |",
-            r.target,
-            r.measured,
-            r.ratio,
-            if r.pass { "pass" } else { "**fail**" }
-        );
-    }
+    print_table(rows);
 }
