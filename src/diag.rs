@@ -198,7 +198,11 @@ impl FailOn {
         match self {
             FailOn::Severity(min) => finding.severity >= *min,
             FailOn::Never => false,
-            FailOn::Codes(codes) => codes.contains(&finding.code),
+            // Silent drift is drift too: `--fail-on drift` fails on either.
+            FailOn::Codes(codes) => {
+                codes.contains(&finding.code)
+                    || (finding.code == Code::SilentDrift && codes.contains(&Code::Drift))
+            }
         }
     }
 }
@@ -206,6 +210,16 @@ impl FailOn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failing_on_drift_includes_silent_drift_but_not_the_reverse() {
+        let drift: FailOn = "drift".parse().unwrap();
+        let silent: FailOn = "silent-drift".parse().unwrap();
+        let s = Finding::new(Code::SilentDrift, "s");
+        let d = Finding::new(Code::Drift, "d");
+        assert!(drift.fails(&s) && drift.fails(&d));
+        assert!(silent.fails(&s) && !silent.fails(&d));
+    }
 
     #[test]
     fn codes_round_trip_through_their_text() {

@@ -3,6 +3,7 @@
 //! The library never prints and never exits; the `envaudit` binary (`cli`) does both.
 
 pub mod azureml;
+pub mod build;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -221,6 +221,43 @@ impl Scanner {
             .block_on(image::resolve(&self.registry, source, &self.options))?)
     }
 
+    /// The digest a tag names in its registry (a HEAD request), `None` when it is missing.
+    pub(crate) fn tag_digest(
+        &self,
+        image: &crate::model::ImageRef,
+    ) -> Result<Option<crate::model::Digest>, crate::registry::RegistryError> {
+        let tag = image.tag().unwrap_or(crate::build::CACHE_TAG);
+        self.runtime
+            .block_on(self.registry.inner().tag_digest(image, tag))
+    }
+
+    /// Point `tag` of `repo` at the manifest `digest` of the same repository: the manifest
+    /// is read (verified) and stored again under the tag.
+    pub(crate) fn move_tag(
+        &self,
+        repo: &crate::model::ImageRef,
+        tag: &str,
+        digest: &crate::model::Digest,
+    ) -> anyhow::Result<crate::model::Digest> {
+        use crate::registry::{ManifestRef, Registry as _};
+        self.runtime.block_on(async {
+            let m = self
+                .registry
+                .inner()
+                .manifest(repo, ManifestRef::Digest(digest))
+                .await?;
+            let media_type = m
+                .content_type
+                .clone()
+                .unwrap_or_else(|| crate::registry::media_type::OCI_MANIFEST.to_owned());
+            Ok(self
+                .registry
+                .inner()
+                .put_manifest(repo, tag, &media_type, m.bytes)
+                .await?)
+        })
+    }
+
     /// Resolves several images concurrently, in order.
     pub(crate) fn resolve_all(
         &self,

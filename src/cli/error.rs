@@ -170,6 +170,13 @@ fn registry_hint(e: &crate::registry::RegistryError) -> Option<String> {
                 .to_owned(),
         ),
         E::Timeout { .. } => Some("raise `--timeout SECONDS` for a slow registry".to_owned()),
+        E::Transport { url, .. } => Some(format!(
+            "check that the registry is running and reachable: `curl -sI {}`",
+            url.as_str()
+                .split("/v2/")
+                .next()
+                .map_or(String::new(), |h| format!("{h}/v2/"))
+        )),
         _ => None,
     }
 }

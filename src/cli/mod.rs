@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 findings (per `--fail-on`), 2 usage or input error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod build;
 mod catalog;
 mod diff;
 mod drift;
@@ -61,6 +62,8 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Record an environment's definition, image and installed packages in envaudit.lock
     Lock(lock::LockArgs),
+    /// Build an environment's image only when its content-addressed name is missing, through buildah, docker, podman or ACR
+    Build(build::BuildArgs),
     /// Show what changed in the lockfile between two revisions, silent drift apart
     Diff(diff::DiffArgs),
     /// Show an environment's history across the commits of the lockfile
@@ -171,6 +174,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Resolve(args) => resolve::run(args, &mut out)?,
         Command::Catalog(args) => catalog::run(args, &mut out)?,
         Command::Lock(args) => lock::run(args, &mut out)?,
+        Command::Build(args) => build::run(args, &mut out)?,
         Command::Diff(args) => diff::run_diff(args, color, &mut out)?,
         Command::Log(args) => diff::run_log(args, &mut out)?,
         Command::Drift(args) => drift::run_drift(args, &mut out)?,

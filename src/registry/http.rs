@@ -120,11 +120,14 @@ impl HttpRegistry {
         })
     }
 
-    fn auth_header(&self, repo: &ImageRef) -> Option<Secret> {
+    fn auth_header(&self, repo: &ImageRef, push: bool) -> Option<Secret> {
         let map = self.auth.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&scope_key(repo))
-            .or_else(|| map.get(repo.registry()))
-            .cloned()
+        let scoped = if push {
+            map.get(&push_scope_key(repo))
+        } else {
+            map.get(&scope_key(repo))
+        };
+        scoped.or_else(|| map.get(repo.registry())).cloned()
     }
 
     async fn credentials(&self, registry: &str) -> Result<Option<Credentials>, RegistryError> {
@@ -153,11 +156,13 @@ impl HttpRegistry {
         Ok(found)
     }
 
-    /// Answer a 401 challenge. Returns whether credentials were used.
+    /// Answer a 401 challenge, for pulling or (with `push`) for pushing. Returns where the
+    /// credentials used came from.
     async fn authenticate(
         &self,
         repo: &ImageRef,
         challenge: Option<&HeaderValue>,
+        push: bool,
     ) -> Result<Option<String>, RegistryError> {
         let creds = self.credentials(repo.registry()).await?;
         let origin = creds.as_ref().map(|c| c.origin.clone());
@@ -183,7 +188,15 @@ impl HttpRegistry {
             );
             let token = self
                 .oci(repo.registry())
-                .auth(&reference, &auth, oci_client::RegistryOperation::Pull)
+                .auth(
+                    &reference,
+                    &auth,
+                    if push {
+                        oci_client::RegistryOperation::Push
+                    } else {
+                        oci_client::RegistryOperation::Pull
+                    },
+                )
                 .await
                 .map_err(|e| RegistryError::Token {
                     registry: repo.registry().to_owned(),
@@ -193,10 +206,15 @@ impl HttpRegistry {
             let Some(token) = token else {
                 return Err(unauthorized(origin));
             };
+            let key = if push {
+                push_scope_key(repo)
+            } else {
+                scope_key(repo)
+            };
             self.auth
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(scope_key(repo), Secret::new(format!("Bearer {token}")));
+                .insert(key, Secret::new(format!("Bearer {token}")));
             return Ok(origin);
         }
         let Some(c) = creds else {
@@ -222,17 +240,38 @@ impl HttpRegistry {
         url: &str,
         accept: Option<&str>,
     ) -> Result<Option<reqwest::Response>, RegistryError> {
+        self.send(repo, Request::Get, url, accept).await
+    }
+
+    /// Send a request under the transport policy (see [`HttpRegistry::get`]); a PUT
+    /// authenticates for pushing.
+    async fn send(
+        &self,
+        repo: &ImageRef,
+        request: Request<'_>,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Option<reqwest::Response>, RegistryError> {
         let shown = RedactedUrl::new(url);
+        let push = matches!(request, Request::Put { .. });
         let mut attempts = 0u32;
         let mut authenticated = false;
         let mut used_credentials = None;
         loop {
             attempts += 1;
-            let mut req = self.http.get(url);
+            let mut req = match &request {
+                Request::Get => self.http.get(url),
+                Request::Head => self.http.head(url),
+                Request::Put { content_type, body } => self
+                    .http
+                    .put(url)
+                    .header(reqwest::header::CONTENT_TYPE, *content_type)
+                    .body(body.clone()),
+            };
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
             }
-            if let Some(h) = self.auth_header(repo) {
+            if let Some(h) = self.auth_header(repo, push) {
                 let mut v =
                     HeaderValue::from_str(h.expose()).map_err(|_| RegistryError::Token {
                         registry: repo.registry().to_owned(),
@@ -254,7 +293,7 @@ impl HttpRegistry {
                             authenticated = true;
                             attempts -= 1;
                             used_credentials = self
-                                .authenticate(repo, res.headers().get(WWW_AUTHENTICATE))
+                                .authenticate(repo, res.headers().get(WWW_AUTHENTICATE), push)
                                 .await?;
                             continue;
                         }
@@ -331,6 +370,91 @@ impl HttpRegistry {
 /// The key of a bearer token: tokens are scoped to one repository.
 fn scope_key(repo: &ImageRef) -> String {
     format!("{}/{}", repo.registry(), repo.repository())
+}
+
+/// The key of a bearer token that may also push.
+fn push_scope_key(repo: &ImageRef) -> String {
+    format!("{}/{}#push", repo.registry(), repo.repository())
+}
+
+/// The requests envaudit sends.
+enum Request<'a> {
+    Get,
+    Head,
+    Put {
+        content_type: &'a str,
+        body: bytes::Bytes,
+    },
+}
+
+impl HttpRegistry {
+    /// The digest a tag names, from a HEAD request's `Docker-Content-Digest` (a GET when
+    /// the registry sends no digest with HEAD); `None` when the tag does not exist. This is
+    /// the registry's claim, not a verified digest: read the manifest by this digest to
+    /// trust it.
+    pub async fn tag_digest(
+        &self,
+        repo: &ImageRef,
+        tag: &str,
+    ) -> Result<Option<Digest>, RegistryError> {
+        let url = self.url(repo, &format!("manifests/{tag}"));
+        let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        let Some(res) = self.send(repo, Request::Head, &url, Some(&accept)).await? else {
+            return Ok(None);
+        };
+        if let Some(d) = res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok())
+        {
+            return Ok(Some(d));
+        }
+        match self.manifest(repo, ManifestRef::Tag(tag)).await {
+            Ok(m) => Ok(Some(m.digest)),
+            Err(RegistryError::ManifestNotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Store `bytes` as the manifest `tag` of `repo` (moving the tag if it exists) and
+    /// check that the registry computed the same digest.
+    pub async fn put_manifest(
+        &self,
+        repo: &ImageRef,
+        tag: &str,
+        media_type: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<Digest, RegistryError> {
+        let url = self.url(repo, &format!("manifests/{tag}"));
+        let expected = Digest::sha256_of(&bytes);
+        let request = Request::Put {
+            content_type: media_type,
+            body: bytes,
+        };
+        let res =
+            self.send(repo, request, &url, None)
+                .await?
+                .ok_or_else(|| RegistryError::Status {
+                    url: RedactedUrl::new(&url),
+                    status: 404,
+                })?;
+        if let Some(claimed) = res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok())
+            && claimed != expected
+        {
+            return Err(super::IntegrityError::DigestMismatch {
+                what: format!("manifest pushed as `{tag}` to `{}`", repo_name(repo)),
+                expected,
+                actual: claimed,
+            }
+            .into());
+        }
+        Ok(expected)
+    }
 }
 
 /// Remove the password from a message a server sent back, should it echo it.

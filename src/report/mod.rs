@@ -1,6 +1,7 @@
 //! Renderers: every command builds a report value first; these turn it into a table,
 //! Markdown or JSON on any `io::Write`.
 
+mod build;
 mod catalog;
 mod diff;
 mod drift;
@@ -10,6 +11,7 @@ mod resolve;
 
 use std::io::{self, Write};
 
+pub use build::render_build;
 pub use catalog::render_catalog;
 pub(crate) use diff::short as short_digest;
 pub use diff::{render_diff, render_log, summary_line};

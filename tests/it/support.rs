@@ -118,6 +118,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+pub mod builder;
 pub mod fault;
 pub mod http;
 pub mod image;

@@ -36,7 +36,7 @@ pub fn with_htpasswd() -> &'static RegistryServer {
     R.get_or_init(|| start(true))
 }
 
-fn which(cmd: &str) -> Option<PathBuf> {
+pub fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join(cmd))
