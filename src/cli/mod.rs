@@ -62,7 +62,7 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Record an environment's definition, image and installed packages in envaudit.lock
     Lock(lock::LockArgs),
-    /// Build an environment's image only when its content-addressed name is missing, through buildah, docker, podman or ACR
+    /// Build an environment's image unless its content-addressed image exists (buildah, docker, podman, ACR)
     Build(build::BuildArgs),
     /// Show what changed in the lockfile between two revisions, silent drift apart
     Diff(diff::DiffArgs),

@@ -244,6 +244,7 @@ fn cli_doc_is_the_current_help() {
         &["resolve", "--help"],
         &["catalog", "--help"],
         &["lock", "--help"],
+        &["build", "--help"],
         &["diff", "--help"],
         &["log", "--help"],
         &["drift", "--help"],
