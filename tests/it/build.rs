@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::support::builder::{Buildah, PackageIndex};
+use crate::support::builder::{Buildah, PackageIndex, write_wheel};
 use crate::support::registry::{self, RegistryServer};
 use crate::support::{TestEnv, http, ok};
 
@@ -88,7 +88,7 @@ fn repository(report: &serde_json::Value, reg: &RegistryServer) -> String {
 fn package_version(lockfile: &Path, name: &str) -> Option<String> {
     let text = std::fs::read_to_string(lockfile).expect("lockfile");
     text.lines()
-        .find(|l| l.contains(&format!("name = \"{name}\"")))
+        .find(|l| l.contains(&format!("name = \"{name}\"")) && l.contains("version = "))
         .and_then(|l| l.split("version = \"").nth(1))
         .and_then(|v| v.split('"').next())
         .map(str::to_owned)
@@ -220,6 +220,80 @@ fn a_rebuild_shows_the_drift_and_moves_the_tag_only_when_allowed() {
         .output()
         .unwrap();
     ok(&out);
+}
+
+/// The generated pip context, built for real: Azure's blind spot reproduced. A newer wheel in
+/// the find-links folder does not change the definition hash, so the cached image is reused;
+/// a rebuild installs the newer version, and the drift is attributed to the unpinned
+/// declaration.
+#[test]
+fn a_pip_definition_builds_for_real_and_its_rebuild_drift_is_attributed() {
+    let reg = registry::plain();
+    let t = TestEnv::new();
+    let b = Buildah::new();
+    let busybox = b.busybox_base(reg, "pip");
+    let python = b.python_base(reg, &busybox, "pip");
+    write_wheel(&t.path("pip/wheels"), "demo_pkg", "1.0");
+    let req = t.write(
+        "pip/requirements.txt",
+        "--no-index\n--find-links ./wheels\ndemo-pkg\n",
+    );
+    let out = build(&t, &b, reg, &req, &["--base-image", &python, "--lock"]);
+    let first = json(&out);
+    ok(&out);
+    assert_eq!(first["outcome"], "built");
+    assert_eq!(first["context"]["layer"]["type"], "pip");
+    assert!(
+        first["context"]["base"]
+            .as_str()
+            .is_some_and(|b| b.contains("/base/python@sha256:")),
+        "FROM is pinned by digest: {}",
+        first["context"]
+    );
+    let lockfile = t.path("envaudit.lock");
+    assert_eq!(
+        package_version(&lockfile, "demo-pkg").as_deref(),
+        Some("1.0")
+    );
+    let lock_text = std::fs::read_to_string(&lockfile).unwrap();
+    assert!(
+        lock_text
+            .lines()
+            .any(|l| l.contains("name = \"pip\"") && l.contains("base = true")),
+        "pip came with the base image:\n{lock_text}"
+    );
+
+    write_wheel(&t.path("pip/wheels"), "demo_pkg", "1.1");
+    let again = json(&build(&t, &b, reg, &req, &["--base-image", &python]));
+    assert_eq!(again["outcome"], "reused");
+    assert_eq!(again["definition_hash"], first["definition_hash"]);
+
+    let out = build(
+        &t,
+        &b,
+        reg,
+        &req,
+        &["--base-image", &python, "--rebuild", "--lock"],
+    );
+    let rebuilt = json(&out);
+    ok(&out);
+    assert_eq!(rebuilt["outcome"], "rebuilt");
+    let attributions = &rebuilt["drift"]["environments"][0]["attributions"];
+    assert_eq!(
+        attributions.as_array().map(Vec::len),
+        Some(1),
+        "{attributions}"
+    );
+    assert_eq!(attributions[0]["change"]["name"], "demo-pkg");
+    assert_eq!(attributions[0]["change"]["new_version"], "1.1");
+    assert_eq!(
+        attributions[0]["cause"], "declared-unpinned",
+        "{attributions}"
+    );
+    assert_eq!(
+        package_version(&lockfile, "demo-pkg").as_deref(),
+        Some("1.1")
+    );
 }
 
 #[test]

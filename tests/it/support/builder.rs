@@ -70,7 +70,7 @@ impl Buildah {
         std::fs::copy(&busybox, ctx.path().join("busybox")).expect("copy busybox");
         std::fs::write(
             ctx.path().join("Dockerfile"),
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /tmp && chmod 1777 /tmp\n",
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /tmp /etc /root && chmod 1777 /tmp && echo root:x:0:0:root:/root:/bin/sh > /etc/passwd && echo root:x:0: > /etc/group\n",
         )
         .expect("write Dockerfile");
         let reference = format!("{}/base/busybox:{tag}", registry.addr);
@@ -85,6 +85,103 @@ impl Buildah {
         ]);
         reference
     }
+}
+
+impl Buildah {
+    /// A Debian-like Python base image: `busybox` plus this machine's `/usr/bin/python3`, its
+    /// standard library, Debian's pip (python3-pip) and the shared libraries they load, pushed
+    /// as `base/python:TAG`. Built from local files, without network.
+    pub fn python_base(&self, registry: &RegistryServer, busybox: &str, tag: &str) -> String {
+        let pip = Command::new("/usr/bin/python3")
+            .args(["-m", "pip", "--version"])
+            .output();
+        assert!(
+            pip.is_ok_and(|o| o.status.success()),
+            "`/usr/bin/python3 -m pip` does not run: `apt-get install -y python3-pip` (scripts/test installs it)"
+        );
+        let ctx = tempfile::tempdir().expect("temp dir");
+        let script = r#"set -e
+root=$1
+py=$(readlink -f /usr/bin/python3)
+stdlib=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+pipdir=$(/usr/bin/python3 -c 'import os, pip; print(os.path.dirname(pip.__file__))')
+mkdir -p "$root/usr/bin"
+cp -L "$py" "$root/usr/bin/python3"
+for p in "$stdlib" "$pipdir" "$pipdir"-*.dist-info; do
+  mkdir -p "$root$(dirname "$p")" && cp -a "$p" "$root$p"
+done
+for l in $( (ldd "$py"; for f in "$stdlib"/lib-dynload/*.so; do ldd "$f"; done) | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+  mkdir -p "$root$(dirname "$l")" && cp -L "$l" "$root$l"
+done
+"#;
+        let out = Command::new("sh")
+            .args(["-c", script, "sh"])
+            .arg(ctx.path().join("rootfs"))
+            .output()
+            .expect("run sh");
+        assert!(
+            out.status.success(),
+            "cannot assemble the Python root filesystem: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(
+            ctx.path().join("Dockerfile"),
+            format!("FROM {busybox}\nCOPY rootfs/ /\n"),
+        )
+        .expect("write Dockerfile");
+        let reference = format!("{}/base/python:{tag}", registry.addr);
+        let ctx_path = ctx.path().display().to_string();
+        self.run(&[
+            "build",
+            "-q",
+            "--tls-verify=false",
+            "-t",
+            &reference,
+            &ctx_path,
+        ]);
+        self.run(&[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            &reference,
+            &format!("docker://{reference}"),
+        ]);
+        reference
+    }
+}
+
+/// Write a minimal pure-Python wheel `NAME-VERSION-py3-none-any.whl` into `dir` (with
+/// Python's zipfile: a real wheel that pip installs, RECORD hashes included).
+pub fn write_wheel(dir: &std::path::Path, name: &str, version: &str) {
+    let script = r#"import sys, zipfile, hashlib, base64
+name, version, out = sys.argv[1], sys.argv[2], sys.argv[3]
+dist = f"{name}-{version}.dist-info"
+files = {
+    f"{name}/__init__.py": f"__version__ = '{version}'\n",
+    f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n",
+    f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: envaudit-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+with zipfile.ZipFile(f"{out}/{name}-{version}-py3-none-any.whl", "w") as z:
+    for path, text in files.items():
+        data = text.encode()
+        z.writestr(path, data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    z.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
+"#;
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let out = Command::new("python3")
+        .args(["-c", script, name, version])
+        .arg(dir)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "cannot write the wheel: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A folder served over HTTP on 127.0.0.1 (a "package index" for builds to read).
