@@ -92,37 +92,29 @@ impl Context {
 /// Plan the build context of `def`. `base` is the base image pinned by digest (the
 /// caller resolves it); without it the definition's reference is used as written.
 pub fn plan(def: &EnvDefinition, base: Option<&ImageRef>) -> Result<Context, BuildError> {
-    match &def.build_context {
+    // A Docker-based definition builds as it is.
+    let as_is = match &def.build_context {
         Some(BuildContext::Local {
             path,
             dockerfile_path,
             ..
-        }) => {
-            return Ok(Context {
-                source: ContextSource::Local(path.clone()),
-                dockerfile: dockerfile_path
-                    .clone()
-                    .unwrap_or_else(|| "Dockerfile".to_owned()),
-                files: Vec::new(),
-                layer: Layer::None,
-                base: None,
-            });
-        }
+        }) => Some((ContextSource::Local(path.clone()), dockerfile_path)),
         Some(BuildContext::Remote {
             url,
             dockerfile_path,
-        }) => {
-            return Ok(Context {
-                source: ContextSource::Remote(url.clone()),
-                dockerfile: dockerfile_path
-                    .clone()
-                    .unwrap_or_else(|| "Dockerfile".to_owned()),
-                files: Vec::new(),
-                layer: Layer::None,
-                base: None,
-            });
-        }
-        None => {}
+        }) => Some((ContextSource::Remote(url.clone()), dockerfile_path)),
+        None => None,
+    };
+    if let Some((source, dockerfile_path)) = as_is {
+        return Ok(Context {
+            source,
+            dockerfile: dockerfile_path
+                .clone()
+                .unwrap_or_else(|| "Dockerfile".to_owned()),
+            files: Vec::new(),
+            layer: Layer::None,
+            base: None,
+        });
     }
 
     let mut files = Vec::new();

@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::Exit;
 use super::catalog::Scanner;
+use super::drift::ImageOptions;
 use super::error::Hinted;
 use crate::build::builder::{self, BuildSpec};
 use crate::build::context::{self, Context, ContextSource};
@@ -82,25 +83,18 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_enum)]
     kind: Option<DefinitionKind>,
 
-    /// Platform to build (default: the definition's, else linux/amd64)
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    platform: Option<Platform>,
-
     /// Output format (the report goes to standard output, the builder's output to standard error)
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Read every layer when cataloging, neither using nor filling the layer cache
-    #[arg(long)]
-    no_cache: bool,
-
-    /// Registry host (HOST[:PORT]) to reach over plain HTTP (loopback hosts always may)
-    #[arg(long, value_name = "HOST")]
-    insecure_registry: Vec<String>,
-
     /// Project configuration (default: the nearest `envaudit.toml` above the current folder)
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+
+    /// The platform to build and catalog (default: the definition's, else linux/amd64), the
+    /// layer cache, plain-HTTP registries
+    #[command(flatten)]
+    image: ImageOptions,
 }
 
 pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -113,14 +107,9 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
                 "name the registry as `HOST[:PORT]` or `HOST[:PORT]/NAMESPACE`, e.g. `--registry myacr.azurecr.io` or `--registry 127.0.0.1:5000/ml`",
             )
         })?;
-    let name = args
-        .name
-        .clone()
-        .or_else(|| def.metadata.name.clone())
-        .unwrap_or_else(|| {
-            crate::lockfile::build::relative_to(&args.env, &store::lockfile_dir(&args.lockfile))
-        });
+    let name = super::lock::environment_name(args.name.as_deref(), &def, &args.env, &args.lockfile);
     let platform = args
+        .image
         .platform
         .clone()
         .unwrap_or_else(|| Platform::new(&def.platform.os, &def.platform.architecture, None));
@@ -147,12 +136,12 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         return dry_run(args, &def, &target, &platform, report, out);
     }
 
-    let mut insecure = args.insecure_registry.clone();
+    let mut insecure = args.image.insecure_registry.clone();
     insecure.extend(host_if_insecure(args, &target));
     let scanner = Scanner::new(
         &insecure,
         Some(platform.clone()),
-        args.no_cache,
+        args.image.no_cache,
         Limits::default(),
     )?;
     let current = scanner
@@ -164,7 +153,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         eprintln!("cache hit: `{target}` is {d}; nothing to build");
         if args.lock {
             let snap = catalog(&scanner, &def, &hash, args, &target, d, &target)?;
-            record(args, &mut report, &[&snap], out)?;
+            record(args, &mut report, &[&snap])?;
         }
         render(&report, args.format, out)?;
         return Ok(Exit::Ok);
@@ -215,15 +204,10 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         target: &build_tag,
         platform: platform.to_string(),
         definition_hash: hash.definition_hash.to_string(),
-        insecure: !insecure.is_empty() || is_loopback(&build_tag) || base_is_loopback(&def),
+        insecure: plain_http(&insecure, &build_tag, &def),
         digest_file: work.path().join("digest"),
     };
-    let commands = builder::commands(args.builder, &spec).map_err(|e| {
-        Hinted::new(
-            e.to_string(),
-            "`--builder acr` builds in an Azure Container Registry: `--registry NAME.azurecr.io`",
-        )
-    })?;
+    let commands = commands(args.builder, &spec)?;
     report.commands = commands.clone();
     match &current {
         Some(d) => eprintln!(
@@ -266,7 +250,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         report.outcome = Outcome::Built;
         report.digest = Some(pushed);
         if args.lock {
-            record(args, &mut report, &[&new], out)?;
+            record(args, &mut report, &[&new])?;
         }
         render(&report, args.format, out)?;
         return Ok(Exit::Ok);
@@ -326,7 +310,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     report.outcome = Outcome::Rebuilt;
     report.digest = Some(moved);
     if args.lock {
-        record(args, &mut report, &[&old, &new], out)?;
+        record(args, &mut report, &[&old, &new])?;
     }
     render(&report, args.format, out)?;
     Ok(Exit::Ok)
@@ -362,17 +346,10 @@ fn dry_run(
         target: &build_tag,
         platform: platform.to_string(),
         definition_hash: report.definition_hash.to_string(),
-        insecure: !args.insecure_registry.is_empty()
-            || is_loopback(&build_tag)
-            || base_is_loopback(def),
+        insecure: plain_http(&args.image.insecure_registry, &build_tag, def),
         digest_file: PathBuf::from("DIGEST_FILE"),
     };
-    report.commands = builder::commands(args.builder, &spec).map_err(|e| {
-        Hinted::new(
-            e.to_string(),
-            "`--builder acr` builds in an Azure Container Registry: `--registry NAME.azurecr.io`",
-        )
-    })?;
+    report.commands = commands(args.builder, &spec)?;
     report.builder = Some(args.builder);
     report.context = Some(ContextSummary::new(&ctx, args.context_out.clone()));
     if args.rebuild {
@@ -483,12 +460,7 @@ fn catalog(
 }
 
 /// Record snapshots in the lockfile, in order (the last becomes current).
-fn record(
-    args: &BuildArgs,
-    report: &mut BuildReport,
-    snaps: &[&Snapshot],
-    _out: &mut dyn Write,
-) -> anyhow::Result<()> {
+fn record(args: &BuildArgs, report: &mut BuildReport, snaps: &[&Snapshot]) -> anyhow::Result<()> {
     let store = Store::new(&args.lockfile);
     for snap in snaps {
         let recorded = store
@@ -536,6 +508,22 @@ fn rebuild_tag() -> String {
     )
 }
 
+fn commands(builder: Builder, spec: &BuildSpec<'_>) -> anyhow::Result<Vec<b::Invocation>> {
+    builder::commands(builder, spec).map_err(|e| {
+        Hinted::new(
+            e.to_string(),
+            "`--builder acr` builds in an Azure Container Registry: `--registry NAME.azurecr.io`",
+        )
+        .into()
+    })
+}
+
+/// Whether the builder must reach a registry over plain HTTP: the target's or the base
+/// image's is loopback, or `--insecure-registry` names one.
+fn plain_http(insecure: &[String], target: &ImageRef, def: &EnvDefinition) -> bool {
+    !insecure.is_empty() || is_loopback(target) || base_is_loopback(def)
+}
+
 fn is_loopback(image: &ImageRef) -> bool {
     crate::registry::TransportPolicy::default().scheme_for(image.registry()) == "http"
 }
@@ -548,7 +536,8 @@ fn base_is_loopback(def: &EnvDefinition) -> bool {
 }
 
 fn host_if_insecure(args: &BuildArgs, target: &ImageRef) -> Option<String> {
-    args.insecure_registry
+    args.image
+        .insecure_registry
         .iter()
         .any(|h| h == target.registry())
         .then(|| target.registry().to_owned())

@@ -27,15 +27,15 @@ use crate::report::{self, Format, GraphFormat, WhyReport};
 pub(crate) struct ImageOptions {
     /// Platform to take from a multi-platform image (default linux/amd64)
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    platform: Option<Platform>,
+    pub(crate) platform: Option<Platform>,
 
     /// Read every layer, neither using nor filling the layer cache
     #[arg(long)]
-    no_cache: bool,
+    pub(crate) no_cache: bool,
 
     /// Registry host (HOST[:PORT]) to reach over plain HTTP (loopback hosts always may)
     #[arg(long, value_name = "HOST")]
-    insecure_registry: Vec<String>,
+    pub(crate) insecure_registry: Vec<String>,
 }
 
 impl ImageOptions {

@@ -194,6 +194,22 @@ fn load(args: &LockArgs, t: &Target) -> anyhow::Result<EnvDefinition> {
     }
 }
 
+/// An environment's name in the lockfile: given, else the definition's name, else its path
+/// relative to the lockfile's folder.
+pub(crate) fn environment_name(
+    given: Option<&str>,
+    def: &EnvDefinition,
+    path: &std::path::Path,
+    lockfile: &std::path::Path,
+) -> String {
+    given
+        .map(str::to_owned)
+        .or_else(|| def.metadata.name.clone())
+        .unwrap_or_else(|| {
+            crate::lockfile::build::relative_to(path, &store::lockfile_dir(lockfile))
+        })
+}
+
 /// The image that ran: given, from the Azure ML image details, or the definition's own image
 /// where nothing is built on top of it.
 fn image_that_ran(
@@ -257,13 +273,7 @@ fn lock_one(
         .transpose()
         .context("cannot read the Azure ML image details")?;
     let hash = crate::hash::report(&def, crate::azureml::v2_identity(&def), details.clone());
-    let name = t
-        .name
-        .clone()
-        .or_else(|| def.metadata.name.clone())
-        .unwrap_or_else(|| {
-            crate::lockfile::build::relative_to(&t.definition, &store::lockfile_dir(&args.lockfile))
-        });
+    let name = environment_name(t.name.as_deref(), &def, &t.definition, &args.lockfile);
     let image = image_that_ran(args, t, &def, details.as_ref())?;
     let store = Store::new(&args.lockfile);
     if args.check {

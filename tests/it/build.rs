@@ -45,6 +45,27 @@ fn labels(reg: &RegistryServer, repo: &str, digest: &str) -> serde_json::Value {
     c["config"]["Labels"].clone()
 }
 
+/// The registry, a test folder, buildah, a package index serving demo 1.0 and helper 0.3,
+/// and a Docker-based definition that installs what the index serves.
+fn docker_setup(
+    tag: &str,
+) -> (
+    &'static RegistryServer,
+    TestEnv,
+    Buildah,
+    PackageIndex,
+    std::path::PathBuf,
+) {
+    let reg = registry::plain();
+    let t = TestEnv::new();
+    let b = Buildah::new();
+    let base = b.busybox_base(reg, tag);
+    let index = PackageIndex::start();
+    index.publish_packages(&[("demo", "1.0"), ("helper", "0.3")]);
+    let env = docker_definition(&t, &base, &index);
+    (reg, t, b, index, env)
+}
+
 /// A Docker-based definition whose build installs what the package index serves.
 fn docker_definition(t: &TestEnv, base: &str, index: &PackageIndex) -> std::path::PathBuf {
     t.write(
@@ -96,13 +117,7 @@ fn package_version(lockfile: &Path, name: &str) -> Option<String> {
 
 #[test]
 fn a_miss_builds_and_pushes_then_a_hit_runs_no_builder() {
-    let reg = registry::plain();
-    let t = TestEnv::new();
-    let b = Buildah::new();
-    let base = b.busybox_base(reg, "miss-hit");
-    let index = PackageIndex::start();
-    index.publish_packages(&[("demo", "1.0"), ("helper", "0.3")]);
-    let env = docker_definition(&t, &base, &index);
+    let (reg, t, b, _index, env) = docker_setup("miss-hit");
 
     let out = build(&t, &b, reg, &env, &["--lock"]);
     let first = json(&out);
@@ -151,13 +166,7 @@ fn a_miss_builds_and_pushes_then_a_hit_runs_no_builder() {
 
 #[test]
 fn a_rebuild_shows_the_drift_and_moves_the_tag_only_when_allowed() {
-    let reg = registry::plain();
-    let t = TestEnv::new();
-    let b = Buildah::new();
-    let base = b.busybox_base(reg, "rebuild");
-    let index = PackageIndex::start();
-    index.publish_packages(&[("demo", "1.0"), ("helper", "0.3")]);
-    let env = docker_definition(&t, &base, &index);
+    let (reg, t, b, index, env) = docker_setup("rebuild");
     let first = json(&build(&t, &b, reg, &env, &["--lock"]));
     let repo = repository(&first, reg);
     let cached = tag_digest(reg, &repo, "latest").unwrap();

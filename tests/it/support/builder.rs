@@ -73,21 +73,22 @@ impl Buildah {
             "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /tmp /etc /root && chmod 1777 /tmp && echo root:x:0:0:root:/root:/bin/sh > /etc/passwd && echo root:x:0: > /etc/group\n",
         )
         .expect("write Dockerfile");
-        let reference = format!("{}/base/busybox:{tag}", registry.addr);
-        let ctx_path = ctx.path().display().to_string();
-        self.run(&["build", "-q", "-t", &reference, &ctx_path]);
+        self.build_and_push(ctx.path(), &format!("{}/base/busybox:{tag}", registry.addr))
+    }
+
+    /// Build the context folder `ctx` as `reference` and push it there; returns the reference.
+    pub fn build_and_push(&self, ctx: &std::path::Path, reference: &str) -> String {
+        let ctx = ctx.display().to_string();
+        self.run(&["build", "-q", "--tls-verify=false", "-t", reference, &ctx]);
         self.run(&[
             "push",
             "-q",
             "--tls-verify=false",
-            &reference,
+            reference,
             &format!("docker://{reference}"),
         ]);
-        reference
+        reference.to_owned()
     }
-}
-
-impl Buildah {
     /// A Debian-like Python base image: `busybox` plus this machine's `/usr/bin/python3`, its
     /// standard library, Debian's pip (python3-pip) and the shared libraries they load, pushed
     /// as `base/python:TAG`. Built from local files, without network.
@@ -129,24 +130,7 @@ done
             format!("FROM {busybox}\nCOPY rootfs/ /\n"),
         )
         .expect("write Dockerfile");
-        let reference = format!("{}/base/python:{tag}", registry.addr);
-        let ctx_path = ctx.path().display().to_string();
-        self.run(&[
-            "build",
-            "-q",
-            "--tls-verify=false",
-            "-t",
-            &reference,
-            &ctx_path,
-        ]);
-        self.run(&[
-            "push",
-            "-q",
-            "--tls-verify=false",
-            &reference,
-            &format!("docker://{reference}"),
-        ]);
-        reference
+        self.build_and_push(ctx.path(), &format!("{}/base/python:{tag}", registry.addr))
     }
 }
 
