@@ -73,6 +73,10 @@ fn snapshot(drifted: bool) -> Snapshot {
                     format!("pkg-{}==1.{}.0", (i * 31 + 11) % n, ((i * 31 + 11) % n) % 7),
                     format!("pkg-{}; extra == \"all\"", (i * 17 + 3) % n),
                 ],
+                url: None,
+                sha256: None,
+                md5: None,
+                record: None,
             }
         })
         .collect();

@@ -324,6 +324,10 @@ fn packages(rng: &mut Rng, count: usize) -> Vec<LockedPackage> {
             licenses: vec![rng.pick(LICENSES).to_string()],
             base: Some(ecosystem == Ecosystem::Deb),
             requires,
+            url: None,
+            sha256: None,
+            md5: None,
+            record: None,
         });
     }
     out

@@ -472,6 +472,10 @@ mod tests {
             licenses: vec![],
             base: None,
             requires: vec![],
+            url: None,
+            sha256: None,
+            md5: None,
+            record: None,
         }
     }
 

@@ -310,6 +310,10 @@ mod tests {
             licenses: vec![],
             base: Some(false),
             requires: requires.iter().map(|r| (*r).to_owned()).collect(),
+            url: None,
+            sha256: None,
+            md5: None,
+            record: None,
         }
     }
 

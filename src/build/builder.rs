@@ -406,12 +406,12 @@ mod tests {
             "sh",
             vec![
                 "-c".to_owned(),
-                "for i in $(seq 1 30); do echo line $i; done; echo oops >&2; exit 3".to_owned(),
+                "echo from-stdout; for i in $(seq 1 30); do echo line $i; done >&2; echo oops >&2; exit 3".to_owned(),
             ],
         );
         let mut seen = 0;
         let err = run(&inv, &mut |_| seen += 1).unwrap_err();
-        assert_eq!(seen, 31);
+        assert_eq!(seen, 32);
         match err {
             BuildError::BuilderFailed { tail, status, .. } => {
                 assert_eq!(tail.len(), TAIL_LINES);

@@ -38,6 +38,8 @@ pub struct CondaRecord {
     #[serde(default)]
     pub sha256: Option<String>,
     #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
     pub requested_spec: Option<String>,
     #[serde(default)]
     pub files: Vec<String>,
@@ -203,6 +205,7 @@ pub(super) fn conda_meta(view: &FsView) -> CatalogResult {
                 constrains: record.constrains,
                 md5: record.md5,
                 sha256: record.sha256,
+                url: record.url.filter(|u| !u.is_empty()),
                 requested_spec: record.requested_spec.filter(|s| !s.is_empty()),
                 python_metadata,
             }),

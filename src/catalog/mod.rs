@@ -101,6 +101,9 @@ pub struct PythonDetails {
     pub direct_url: Option<DirectUrl>,
     /// Whether a `RECORD` (or `installed-files.txt`) lists the installed files.
     pub has_record: bool,
+    /// `sha256:HEX` of the `RECORD` file, which lists the SHA-256 of every installed file:
+    /// a digest of what was installed.
+    pub record_sha256: Option<String>,
     /// Whether `REQUESTED` says the user asked for this distribution.
     pub requested: bool,
 }
@@ -138,6 +141,8 @@ pub struct CondaDetails {
     pub constrains: Vec<String>,
     pub md5: Option<String>,
     pub sha256: Option<String>,
+    /// Where the package archive was downloaded from.
+    pub url: Option<String>,
     /// `requested_spec` of the record, or the last spec `conda-meta/history` recorded.
     pub requested_spec: Option<String>,
     /// The Python metadata directory this package installed, relative to the prefix.

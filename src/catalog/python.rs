@@ -301,6 +301,11 @@ pub(super) fn dist_info(view: &FsView) -> CatalogResult {
             installer,
             direct_url,
             has_record: view.file(&format!("{dir}/RECORD")).is_some(),
+            record_sha256: view
+                .read(&format!("{dir}/RECORD"))
+                .map(text)
+                .filter(|t| t.starts_with("sha256:") && t.len() == 71)
+                .map(std::borrow::Cow::into_owned),
             requested: view.file(&format!("{dir}/REQUESTED")).is_some(),
             ..PythonDetails::default()
         };

@@ -181,6 +181,7 @@ impl Walker<'_> {
                 let complete_headers = headers_only && super::keep_headers(&mut buf);
                 super::reduce(&path, &mut buf);
                 let truncated = size > cap && !complete_headers;
+                super::drop_partial_digest(&path, truncated, &mut buf);
                 if truncated {
                     self.note(FsFinding::FileTruncated {
                         path: path.clone(),

@@ -27,7 +27,7 @@ pub use walk::{Compression, walk};
 /// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
 /// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
 /// changes what a layer's facts contain.
-pub const FACTS_VERSION: u32 = 3;
+pub const FACTS_VERSION: u32 = 4;
 
 /// Whether a result covers everything it should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,7 +235,10 @@ pub fn interest(path: &str) -> Interest {
             },
             "INSTALLER" => content(4 * KIB),
             "direct_url.json" => content(64 * KIB),
-            "RECORD" | "REQUESTED" => Interest::Presence,
+            // Read whole and reduced to its SHA-256 (see [`reduce`]): the component hash of
+            // an installed distribution.
+            "RECORD" => content(16 * MIB),
+            "REQUESTED" => Interest::Presence,
             _ => Interest::None,
         };
     }
@@ -376,6 +379,10 @@ pub(crate) fn keep_headers(buf: &mut Vec<u8>) -> bool {
 /// a machine-readable `copyright` file keeps its `Format:`, `Files:` and `License:` lines
 /// (first lines only, not the license texts) and its paragraph breaks.
 pub(crate) fn reduce(path: &str, buf: &mut Vec<u8>) {
+    if is_record(path) {
+        *buf = format!("{}", crate::model::Digest::sha256_of(buf)).into_bytes();
+        return;
+    }
     if !(path.starts_with("/usr/share/doc/") && path.ends_with("/copyright")) {
         return;
     }
@@ -393,6 +400,19 @@ pub(crate) fn reduce(path: &str, buf: &mut Vec<u8>) {
         }
     }
     *buf = out;
+}
+
+/// A `.dist-info/RECORD`, whose kept content is the `sha256:HEX` of its bytes.
+pub(crate) fn is_record(path: &str) -> bool {
+    path.strip_suffix("/RECORD")
+        .is_some_and(|dir| dir.ends_with(".dist-info"))
+}
+
+/// What is kept of a file read up to its cap: a RECORD cut short has no digest.
+pub(crate) fn drop_partial_digest(path: &str, truncated: bool, buf: &mut Vec<u8>) {
+    if truncated && is_record(path) {
+        buf.clear();
+    }
 }
 
 /// File content in serialised facts: base64, a third larger than the bytes where a JSON
@@ -489,6 +509,23 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_kept_as_its_digest_and_only_when_read_whole() {
+        let path = "/x/site-packages/a-1.dist-info/RECORD";
+        let record = b"a/__init__.py,sha256=abc,10\na-1.dist-info/RECORD,,\n".to_vec();
+        let mut buf = record.clone();
+        reduce(path, &mut buf);
+        assert_eq!(
+            String::from_utf8(buf.clone()).unwrap(),
+            crate::model::Digest::sha256_of(&record).to_string()
+        );
+        drop_partial_digest(path, true, &mut buf);
+        assert!(buf.is_empty());
+        let mut other = record.clone();
+        reduce("/x/site-packages/a/RECORD", &mut other);
+        assert_eq!(other, record);
+    }
+
+    #[test]
     fn metadata_files_are_wanted_and_others_skipped() {
         assert!(matches!(
             interest("/x/site-packages/a-1.dist-info/METADATA"),
@@ -497,8 +534,15 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(
+        assert!(matches!(
             interest("/x/site-packages/a-1.dist-info/RECORD"),
+            Interest::Content {
+                headers_only: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            interest("/x/site-packages/a-1.dist-info/REQUESTED"),
             Interest::Presence
         );
         assert_eq!(interest("/x/site-packages/a/__init__.py"), Interest::None);

@@ -407,6 +407,7 @@ fn entry_fact<R: Read>(
                     let complete_headers = headers_only && super::keep_headers(&mut buf);
                     super::reduce(&path, &mut buf);
                     let truncated = size > cap && !complete_headers;
+                    super::drop_partial_digest(&path, truncated, &mut buf);
                     if truncated {
                         findings.push(
                             FsFinding::FileTruncated {

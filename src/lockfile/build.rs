@@ -165,6 +165,16 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         Details::Conda(c) => (c.build.clone(), c.channel.as_deref().map(short_channel)),
         _ => (None, None),
     };
+    let hex = |h: &Option<String>| {
+        h.as_ref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let (url, sha256, md5, record) = match &p.details {
+        Details::Conda(c) => (c.url.clone(), hex(&c.sha256), hex(&c.md5), None),
+        Details::Python(d) => (None, None, None, d.record_sha256.clone()),
+        _ => (None, None, None, None),
+    };
     LockedPackage {
         ecosystem: p.ecosystem,
         name: p.name.clone(),
@@ -176,6 +186,10 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         licenses: p.licenses.clone(),
         base: p.location.layer.as_ref().and_then(|l| l.from_base),
         requires: p.requires.clone(),
+        url,
+        sha256,
+        md5,
+        record,
     }
 }
 

@@ -150,6 +150,15 @@ pub struct LockedPackage {
     /// Requires-Dist, conda `depends`, dpkg `Depends`, apk `D:`, as written.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Where a conda package was downloaded from (`conda-meta` `url`).
+    pub url: Option<String>,
+    /// The SHA-256 of a conda package's archive, lowercase hex (`conda-meta` `sha256`).
+    pub sha256: Option<String>,
+    /// The MD5 of a conda package's archive, lowercase hex (`conda-meta` `md5`).
+    pub md5: Option<String>,
+    /// `sha256:HEX` of a Python distribution's `RECORD` (which lists the SHA-256 of every
+    /// file it installed).
+    pub record: Option<String>,
 }
 
 impl LockedPackage {
@@ -399,6 +408,18 @@ fn package_line(p: &LockedPackage) -> String {
     }
     if let Some(b) = p.base {
         parts.push(format!("base = {b}"));
+    }
+    if let Some(v) = &p.url {
+        parts.push(format!("url = {}", s(v)));
+    }
+    if let Some(v) = &p.sha256 {
+        parts.push(format!("sha256 = {}", s(v)));
+    }
+    if let Some(v) = &p.md5 {
+        parts.push(format!("md5 = {}", s(v)));
+    }
+    if let Some(v) = &p.record {
+        parts.push(format!("record = {}", s(v)));
     }
     if !p.requires.is_empty() {
         parts.push(format!("requires = {}", inline_array(&p.requires)));

@@ -48,6 +48,10 @@ pub(crate) fn sample() -> Snapshot {
                 licenses: vec!["BSD-3-Clause".into()],
                 base: Some(false),
                 requires: vec!["numpy>=1.22.4; python_version < \"3.11\"".into()],
+                url: None,
+                sha256: None,
+                md5: None,
+                record: None,
             },
             LockedPackage {
                 ecosystem: Ecosystem::Conda,
@@ -60,6 +64,10 @@ pub(crate) fn sample() -> Snapshot {
                 licenses: vec![],
                 base: Some(false),
                 requires: vec!["python >=3.10,<3.11.0a0".into()],
+                url: None,
+                sha256: None,
+                md5: None,
+                record: None,
             },
         ],
     };
