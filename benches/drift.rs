@@ -114,6 +114,7 @@ fn snapshot(drifted: bool) -> Snapshot {
         base_image_digest: None,
         base_layers: None,
         rootfs: None,
+        os: None,
         completeness: "complete".into(),
         declared,
         prefixes: vec![envaudit::lockfile::Prefix {

@@ -392,6 +392,7 @@ fn snapshot(rng: &mut Rng, name: &str, count: usize) -> Snapshot {
         base_image_digest: Some(digest(rng)),
         base_layers: Some(5),
         rootfs: None,
+        os: None,
         completeness: "complete".to_owned(),
         declared,
         prefixes: vec![

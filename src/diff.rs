@@ -503,6 +503,7 @@ mod tests {
             base_image_digest: None,
             base_layers: None,
             rootfs: None,
+            os: None,
             completeness: "complete".into(),
             declared,
             prefixes: vec![],

@@ -351,6 +351,7 @@ mod tests {
             base_image_digest: None,
             base_layers: None,
             rootfs: None,
+            os: None,
             completeness: "complete".into(),
             declared: vec![
                 declared("pandas==1.3.5", PinState::Exact),

@@ -2,6 +2,7 @@
 //!
 //! The library never prints and never exits; the `envaudit` binary (`cli`) does both.
 
+pub mod audit;
 pub mod azureml;
 pub mod build;
 pub mod catalog;

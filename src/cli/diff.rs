@@ -154,31 +154,7 @@ pub(crate) fn run_diff(args: &DiffArgs, color: bool, out: &mut dyn Write) -> any
 pub(crate) fn run_log(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let repo = Repo::discover(&args.lockfile)?;
     let rel = repo.relative(&args.lockfile)?;
-    let revisions = repo.history(&rel, args.since.as_deref(), None)?;
-    // Read each distinct blob once (a revert brings an old blob back), then parse them on
-    // every core: parsing is most of the work.
-    let mut distinct: Vec<(String, String, Vec<u8>)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for rev in &revisions {
-        if let Some(blob) = &rev.blob
-            && seen.insert(blob.clone())
-        {
-            let label = format!("{}:{}", &rev.commit[..12], rel.display());
-            distinct.push((blob.clone(), label, repo.blob(blob)?));
-        }
-    }
-    let parsed: HashMap<String, Arc<Lockfile>> = parse_all(distinct)?;
-    let states: Vec<_> = revisions
-        .into_iter()
-        .map(|rev| {
-            let state = rev
-                .blob
-                .as_ref()
-                .and_then(|b| parsed.get(b))
-                .map(Arc::clone);
-            (rev, state)
-        })
-        .collect();
+    let states = lockfile_states(&repo, &rel, args.since.as_deref())?;
     let initial = match &args.since {
         Some(rev) => match repo.lockfile_at(rev, &rel) {
             Err(GitError::NotAtRevision { .. }) => None,
@@ -197,6 +173,39 @@ pub(crate) fn run_log(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     };
     super::write_or_pipe(r)?;
     Ok(Exit::Ok)
+}
+
+/// The lockfile at each first-parent revision that changed it (oldest first), each distinct
+/// blob read once and parsed on every core: parsing is most of the work.
+pub(crate) fn lockfile_states(
+    repo: &Repo,
+    rel: &std::path::Path,
+    since: Option<&str>,
+) -> anyhow::Result<Vec<(crate::lockfile::git::Revision, Option<Arc<Lockfile>>)>> {
+    let revisions = repo.history(rel, since, None)?;
+    // A revert brings an old blob back: read each distinct one once.
+    let mut distinct: Vec<(String, String, Vec<u8>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for rev in &revisions {
+        if let Some(blob) = &rev.blob
+            && seen.insert(blob.clone())
+        {
+            let label = format!("{}:{}", &rev.commit[..12], rel.display());
+            distinct.push((blob.clone(), label, repo.blob(blob)?));
+        }
+    }
+    let parsed: HashMap<String, Arc<Lockfile>> = parse_all(distinct)?;
+    Ok(revisions
+        .into_iter()
+        .map(|rev| {
+            let state = rev
+                .blob
+                .as_ref()
+                .and_then(|b| parsed.get(b))
+                .map(Arc::clone);
+            (rev, state)
+        })
+        .collect())
 }
 
 /// Parses lockfile blobs across the available cores; the first error (in input order) wins.

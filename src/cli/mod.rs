@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 findings (per `--fail-on`), 2 usage or input error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
 mod build;
 mod catalog;
 mod diff;
@@ -76,6 +77,8 @@ enum Command {
     Why(drift::WhyArgs),
     /// Print an environment's installed dependency graph (tree, Graphviz dot or JSON)
     Graph(drift::GraphArgs),
+    /// The compliance report of a model (Markdown, HTML, JSON) or its SBOM (CycloneDX, SPDX)
+    Report(audit::ReportArgs),
 }
 
 /// Which definition to read.
@@ -181,6 +184,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Check(args) => drift::run_check(args, &mut out)?,
         Command::Why(args) => drift::run_why(args, &mut out)?,
         Command::Graph(args) => drift::run_graph(args, &mut out)?,
+        Command::Report(args) => audit::run(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

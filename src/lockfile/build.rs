@@ -114,6 +114,10 @@ pub fn snapshot(o: &Observed<'_>) -> Snapshot {
         }),
         base_layers: o.base_layers.map(|n| n as u64),
         rootfs: o.rootfs.map(|p| p.display().to_string()),
+        os: o.catalog.distro.as_ref().map(|d| match &d.version_id {
+            Some(v) => format!("{} {v}", d.id),
+            None => d.id.clone(),
+        }),
         completeness: match &o.catalog.completeness {
             Completeness::Partial(reason) => format!("partial: {reason}"),
             Completeness::Complete => "complete".into(),

@@ -81,6 +81,8 @@ pub struct Snapshot {
     pub base_layers: Option<u64>,
     /// The live filesystem the packages were read from (`lock --rootfs`), instead of layers.
     pub rootfs: Option<String>,
+    /// The operating system (`os-release` `ID` and `VERSION_ID`, e.g. `ubuntu 22.04`).
+    pub os: Option<String>,
     /// `complete`, or `partial: REASON` when the catalog may miss packages.
     pub completeness: String,
     #[serde(default)]
@@ -259,6 +261,34 @@ fn check_version(
 }
 
 impl Snapshot {
+    /// An empty snapshot standing for `id` when its record is missing.
+    pub fn placeholder(id: &str) -> Self {
+        Snapshot {
+            id: id.to_owned(),
+            definition: String::new(),
+            definition_kind: String::new(),
+            definition_hash: Digest::sha256_of(b""),
+            definition_files: Vec::new(),
+            azureml_v2_anonymous_version: None,
+            azureml_v1_image: None,
+            image: None,
+            image_index: None,
+            image_manifest: None,
+            image_config: None,
+            image_platform: None,
+            image_layers: Vec::new(),
+            base_image: None,
+            base_image_digest: None,
+            base_layers: None,
+            rootfs: None,
+            os: None,
+            completeness: "missing".to_owned(),
+            declared: Vec::new(),
+            prefixes: Vec::new(),
+            packages: Vec::new(),
+        }
+    }
+
     /// Sorts what the format keeps sorted.
     pub fn normalise(&mut self) {
         self.prefixes.sort();
@@ -346,6 +376,7 @@ impl Snapshot {
             line(&mut o, "base-layers", &n.to_string());
         }
         opt(&mut o, "rootfs", &self.rootfs);
+        opt(&mut o, "os", &self.os);
         line(&mut o, "completeness", &s(&self.completeness));
         let declared: Vec<String> = self
             .declared

@@ -23,6 +23,7 @@ pub(crate) fn sample() -> Snapshot {
         base_layers: Some(1),
         base_image_digest: None,
         rootfs: None,
+        os: None,
         completeness: "complete".into(),
         declared: vec![Declared {
             ecosystem: Ecosystem::Conda,

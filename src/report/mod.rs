@@ -1,6 +1,7 @@
 //! Renderers: every command builds a report value first; these turn it into a table,
 //! Markdown or JSON on any `io::Write`.
 
+mod audit;
 mod build;
 mod catalog;
 mod diff;
@@ -8,9 +9,11 @@ mod drift;
 mod hash;
 mod lint;
 mod resolve;
+mod sbom;
 
 use std::io::{self, Write};
 
+pub use audit::{render_audit_html, render_audit_json, render_audit_markdown};
 pub use build::render_build;
 pub use catalog::render_catalog;
 pub(crate) use diff::short as short_digest;
@@ -19,6 +22,7 @@ pub use drift::{GraphFormat, WhyReport, render_drift, render_graph, render_why};
 pub use hash::render_hash;
 pub use lint::render_lint;
 pub use resolve::{ResolveReport, render_resolve};
+pub use sbom::{pick_run, purl, render_cyclonedx, render_spdx};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -15,4 +15,5 @@ mod lint;
 mod local_image;
 mod lock;
 mod registry;
+mod report;
 mod support;

@@ -1,0 +1,512 @@
+//! The compliance report of a model: for every run that trained it, what exactly the
+//! environment was, whether it can be rebuilt, and what moved since.
+//!
+//! Everything comes from the lockfile, its recorded runs and snapshots, and the lockfile's
+//! git history; [`report`] takes those as values (the CLI reads them) and returns the report
+//! that `report::render_audit` and the SBOM writers render.
+
+use serde::Serialize;
+
+use crate::diff::LogEntry;
+use crate::graph::{Class, DepGraph};
+use crate::lockfile::{Declared, FileRecord, LockedPackage, RunRecord, Snapshot};
+use crate::model::Digest;
+use crate::pin::PinState;
+
+/// The JSON schema version of [`AuditReport`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The compliance report of one model.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    pub schema_version: u32,
+    /// The model as asked for: `NAME` or `NAME:VERSION`.
+    pub model: String,
+    /// When the report was made (UTC, RFC 3339; `SOURCE_DATE_EPOCH` when set).
+    pub generated: String,
+    pub generator: String,
+    pub lockfile: LockfileFacts,
+    pub runs: Vec<RunAudit>,
+    /// Every run reproducible.
+    pub reproducible: bool,
+}
+
+/// Which lockfile the report was made from.
+#[derive(Clone, Debug, Serialize)]
+pub struct LockfileFacts {
+    pub path: String,
+    /// SHA-256 of the lockfile's bytes.
+    pub sha256: Digest,
+    /// The commit checked out (`HEAD`), when the lockfile is in a git repository.
+    pub commit: Option<String>,
+    /// Whether the lockfile differs from its committed version.
+    pub modified: bool,
+}
+
+/// One run of the model and the environment it ran in.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunAudit {
+    pub run: RunRecord,
+    pub environment: String,
+    pub identity: Identity,
+    pub image: ImageFacts,
+    /// The operating system of the image (`ubuntu 22.04`), when known.
+    pub os: Option<String>,
+    pub completeness: String,
+    pub packages: Vec<PackageRow>,
+    pub counts: Counts,
+    /// Declared dependencies whose declaration admits other versions.
+    pub unpinned: Vec<Declared>,
+    /// The environment's changes in the lockfile's history after this run's snapshot.
+    pub history: Vec<LogEntry>,
+    pub verdict: Verdict,
+}
+
+/// What the environment was, by every identity envaudit and Azure ML give it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Identity {
+    pub snapshot: String,
+    pub definition: String,
+    pub definition_kind: String,
+    pub definition_files: Vec<FileRecord>,
+    pub definition_hash: Digest,
+    pub azureml_v2_anonymous_version: Option<String>,
+    pub azureml_v1_image: Option<String>,
+}
+
+/// The image the run used.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageFacts {
+    pub reference: Option<String>,
+    pub index: Option<Digest>,
+    pub manifest: Option<Digest>,
+    pub config: Option<Digest>,
+    pub platform: Option<String>,
+    pub layers: usize,
+    pub base_image: Option<String>,
+    pub base_image_digest: Option<Digest>,
+    pub rootfs: Option<String>,
+}
+
+/// One installed package, with how firmly the definition fixes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PackageRow {
+    #[serde(flatten)]
+    pub package: LockedPackage,
+    /// `pinned`, `declared-unpinned`, `transitive`, `base-image` or `unreached`.
+    pub class: Class,
+    /// The pin state of its declaration, when declared.
+    pub pin: Option<PinState>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counts {
+    pub packages: usize,
+    pub pinned: usize,
+    pub declared_unpinned: usize,
+    pub transitive: usize,
+    pub base_image: usize,
+    pub unreached: usize,
+}
+
+/// Reproducible or not, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub reproducible: bool,
+    pub checks: Vec<Check>,
+}
+
+/// One condition of reproducibility.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    /// `snapshot-recorded`, `image-digest`, `catalog-complete`, `base-image-pinned`,
+    /// `declared-exact`, `transitive-pinned`, `no-drift-since`.
+    pub check: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What the CLI gathered for one run.
+pub struct RunInput<'a> {
+    pub run: &'a RunRecord,
+    /// The run's snapshot, when the lockfile's archive (or its current state) has it.
+    pub snapshot: Option<&'a Snapshot>,
+    /// The environment's history (oldest first), over the whole lockfile history.
+    pub history: &'a [LogEntry],
+    /// The environment's current snapshot in the lockfile.
+    pub current: Option<&'a Snapshot>,
+}
+
+/// Whether a run record is of `model` (`NAME` matches every version).
+pub fn matches_model(run: &RunRecord, model: &str) -> bool {
+    let Some(m) = &run.model else { return false };
+    if model.contains(':') {
+        m == model
+    } else {
+        m.split_once(':').map_or(m.as_str(), |(n, _)| n) == model
+    }
+}
+
+/// The report of `model` over its runs.
+pub fn report(
+    model: &str,
+    lockfile: LockfileFacts,
+    generated: String,
+    runs: &[RunInput<'_>],
+) -> AuditReport {
+    let runs: Vec<RunAudit> = runs.iter().map(run_audit).collect();
+    AuditReport {
+        schema_version: SCHEMA_VERSION,
+        model: model.to_owned(),
+        generated,
+        generator: concat!("envaudit ", env!("CARGO_PKG_VERSION")).to_owned(),
+        lockfile,
+        reproducible: !runs.is_empty() && runs.iter().all(|r| r.verdict.reproducible),
+        runs,
+    }
+}
+
+fn run_audit(input: &RunInput<'_>) -> RunAudit {
+    let run = input.run;
+    let empty = Snapshot::placeholder(&run.snapshot);
+    let snap = input.snapshot.unwrap_or(&empty);
+    let graph = DepGraph::build(snap);
+    let mut counts = Counts::default();
+    let packages: Vec<PackageRow> = (0..snap.packages.len())
+        .map(|i| {
+            let class = graph.class(i);
+            match class {
+                Class::Pinned => counts.pinned += 1,
+                Class::DeclaredUnpinned => counts.declared_unpinned += 1,
+                Class::Transitive => counts.transitive += 1,
+                Class::BaseImage => counts.base_image += 1,
+                Class::Unreached => counts.unreached += 1,
+            }
+            PackageRow {
+                package: snap.packages[i].clone(),
+                class,
+                pin: graph.roots.iter().find(|r| r.node == i).map(|r| r.pin),
+            }
+        })
+        .collect();
+    counts.packages = packages.len();
+    let unpinned: Vec<Declared> = snap
+        .declared
+        .iter()
+        .filter(|d| !d.pin.is_pinned())
+        .cloned()
+        .collect();
+    let history = since(input.history, &run.snapshot);
+    let verdict = verdict(input, snap, &counts, &unpinned, &history);
+    RunAudit {
+        run: run.clone(),
+        environment: run.environment.clone(),
+        identity: Identity {
+            snapshot: run.snapshot.clone(),
+            definition: snap.definition.clone(),
+            definition_kind: snap.definition_kind.clone(),
+            definition_files: snap.definition_files.clone(),
+            definition_hash: snap.definition_hash.clone(),
+            azureml_v2_anonymous_version: snap.azureml_v2_anonymous_version.clone(),
+            azureml_v1_image: snap
+                .azureml_v1_image
+                .as_ref()
+                .and_then(|i| i.hash.clone().or_else(|| i.name.clone())),
+        },
+        image: ImageFacts {
+            reference: snap.image.clone(),
+            index: snap.image_index.clone(),
+            manifest: snap.image_manifest.clone(),
+            config: snap.image_config.clone(),
+            platform: snap.image_platform.clone(),
+            layers: snap.image_layers.len(),
+            base_image: snap.base_image.clone(),
+            base_image_digest: snap.base_image_digest.clone(),
+            rootfs: snap.rootfs.clone(),
+        },
+        os: snap.os.clone(),
+        completeness: snap.completeness.clone(),
+        packages,
+        counts,
+        unpinned,
+        history,
+        verdict,
+    }
+}
+
+/// The entries after the first one that recorded `snapshot` (all of them when none did: the
+/// run's snapshot never reached the history, so nothing proves it was current).
+fn since(history: &[LogEntry], snapshot: &str) -> Vec<LogEntry> {
+    match history
+        .iter()
+        .position(|e| e.snapshot.as_deref() == Some(snapshot))
+    {
+        Some(i) => history[i + 1..].to_vec(),
+        None => history.to_vec(),
+    }
+}
+
+fn verdict(
+    input: &RunInput<'_>,
+    snap: &Snapshot,
+    counts: &Counts,
+    unpinned: &[Declared],
+    history: &[LogEntry],
+) -> Verdict {
+    let mut checks = Vec::new();
+    let recorded = input.snapshot.is_some();
+    checks.push(Check {
+        check: "snapshot-recorded",
+        ok: recorded,
+        detail: if recorded {
+            format!("snapshot {} is in the lockfile's archive", snap.id)
+        } else {
+            format!(
+                "snapshot {} is not in the lockfile or its archive: nothing proves what the run used",
+                input.run.snapshot
+            )
+        },
+    });
+    checks.push(Check {
+        check: "image-digest",
+        ok: snap.image_manifest.is_some() || snap.image_config.is_some(),
+        detail: match (&snap.image_manifest, &snap.image_config) {
+            (Some(m), _) => format!("the image is recorded by digest ({m})"),
+            (None, Some(c)) => format!("the image is recorded by its config digest ({c})"),
+            (None, None) => {
+                "no image digest was recorded (a live filesystem was cataloged)".to_owned()
+            }
+        },
+    });
+    checks.push(Check {
+        check: "catalog-complete",
+        ok: snap.completeness == "complete",
+        detail: if snap.completeness == "complete" {
+            "every layer was read".to_owned()
+        } else {
+            format!("the package list may be incomplete: {}", snap.completeness)
+        },
+    });
+    let base_pinned = snap.base_image.as_deref().map(|b| b.contains("@sha256:"));
+    checks.push(Check {
+        check: "base-image-pinned",
+        ok: base_pinned == Some(true),
+        detail: match (&snap.base_image, base_pinned) {
+            (Some(b), Some(true)) => format!("`{b}` names its digest"),
+            (Some(b), _) => format!(
+                "`{b}` is a tag: a rebuild may start from another image (`envaudit pin` writes the digest)"
+            ),
+            (None, _) => "the definition names no base image".to_owned(),
+        },
+    });
+    checks.push(Check {
+        check: "declared-exact",
+        ok: unpinned.is_empty() && !snap.declared.is_empty(),
+        detail: if snap.declared.is_empty() {
+            "the definition declares no dependency".to_owned()
+        } else if unpinned.is_empty() {
+            format!(
+                "all {} declared dependencies are exact",
+                snap.declared.len()
+            )
+        } else {
+            format!(
+                "{} of {} declared dependencies admit other versions: {}",
+                unpinned.len(),
+                snap.declared.len(),
+                unpinned
+                    .iter()
+                    .take(8)
+                    .map(|d| format!("`{}`", d.spec))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + if unpinned.len() > 8 { ", …" } else { "" }
+            )
+        },
+    });
+    let loose = counts.transitive + counts.unreached + counts.declared_unpinned;
+    checks.push(Check {
+        check: "transitive-pinned",
+        ok: loose == 0 && counts.packages > 0,
+        detail: if loose == 0 {
+            format!(
+                "every installed package is pinned by the definition or came with the base image ({} packages)",
+                counts.packages
+            )
+        } else {
+            format!(
+                "{loose} of {} installed packages are not pinned by the definition ({} transitive, {} not required by anything, {} declared loosely); `envaudit export` writes a full lock",
+                counts.packages, counts.transitive, counts.unreached, counts.declared_unpinned
+            )
+        },
+    });
+    let silent: Vec<&LogEntry> = history.iter().filter(|e| e.silent_drift).collect();
+    let current_differs = input
+        .current
+        .is_some_and(|c| c.id != snap.id && c.definition_hash == snap.definition_hash && recorded);
+    checks.push(Check {
+        check: "no-drift-since",
+        ok: silent.is_empty() && !current_differs,
+        detail: if let Some(first) = silent.first() {
+            format!(
+                "silent drift since the run: {} time(s), first at {} ({}): the same definition now installs other packages",
+                silent.len(),
+                &first.commit[..first.commit.len().min(12)],
+                first.time
+            )
+        } else if current_differs {
+            "the lockfile's current snapshot of the environment differs under the same definition hash".to_owned()
+        } else {
+            format!(
+                "no silent drift in {} later change(s) of the environment",
+                history.len()
+            )
+        },
+    });
+    Verdict {
+        reproducible: checks.iter().all(|c| c.ok),
+        checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Ecosystem, PackageName};
+
+    fn package(name: &str, version: &str, base: bool) -> LockedPackage {
+        LockedPackage {
+            ecosystem: Ecosystem::Pip,
+            name: PackageName::pip(name),
+            version: version.into(),
+            build: None,
+            channel: None,
+            python_dist: None,
+            prefix: Some("/opt/venv".into()),
+            licenses: vec!["MIT".into()],
+            base: Some(base),
+            requires: vec![],
+            url: None,
+            sha256: None,
+            md5: None,
+            record: None,
+        }
+    }
+
+    fn pinned_snapshot() -> Snapshot {
+        let mut s = Snapshot::placeholder("0123456789abcdef");
+        s.completeness = "complete".into();
+        s.image_manifest = Some(Digest::sha256_of(b"manifest"));
+        s.base_image = Some(format!("python:3.11@{}", Digest::sha256_of(b"base")));
+        s.declared = vec![Declared {
+            ecosystem: Ecosystem::Pip,
+            name: "numpy".into(),
+            spec: "numpy==1.26.4".into(),
+            pin: PinState::Exact,
+        }];
+        s.packages = vec![
+            package("numpy", "1.26.4", false),
+            package("pip", "24.0", true),
+        ];
+        s
+    }
+
+    fn run() -> RunRecord {
+        RunRecord {
+            run: "r1".into(),
+            environment: "train".into(),
+            snapshot: "0123456789abcdef".into(),
+            time: "2026-11-18T11:06:40Z".into(),
+            commit: None,
+            model: Some("m:1".into()),
+        }
+    }
+
+    fn audit(snap: &Snapshot, history: &[LogEntry]) -> RunAudit {
+        let r = run();
+        run_audit(&RunInput {
+            run: &r,
+            snapshot: Some(snap),
+            history,
+            current: Some(snap),
+        })
+    }
+
+    fn failing(a: &RunAudit) -> Vec<&'static str> {
+        a.verdict
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.check)
+            .collect()
+    }
+
+    #[test]
+    fn a_fully_pinned_environment_is_reproducible() {
+        let a = audit(&pinned_snapshot(), &[]);
+        assert!(a.verdict.reproducible, "{:?}", a.verdict);
+        assert_eq!(a.counts.pinned, 1);
+        assert_eq!(a.counts.base_image, 1);
+    }
+
+    #[test]
+    fn each_gap_fails_its_own_check() {
+        let mut s = pinned_snapshot();
+        s.base_image = Some("python:3.11".into());
+        assert_eq!(failing(&audit(&s, &[])), ["base-image-pinned"]);
+
+        let mut s = pinned_snapshot();
+        s.declared[0].spec = "numpy>=1.26".into();
+        s.declared[0].pin = PinState::Range;
+        assert_eq!(
+            failing(&audit(&s, &[])),
+            ["declared-exact", "transitive-pinned"]
+        );
+
+        let mut s = pinned_snapshot();
+        s.packages.push(package("six", "1.16.0", false));
+        assert_eq!(failing(&audit(&s, &[])), ["transitive-pinned"]);
+
+        let mut s = pinned_snapshot();
+        s.completeness = "partial: layer too large".into();
+        assert_eq!(failing(&audit(&s, &[])), ["catalog-complete"]);
+
+        let drift = LogEntry {
+            commit: "c".repeat(40),
+            time: "2026-11-20T00:00:00Z".into(),
+            subject: "regenerated".into(),
+            environment: "train".into(),
+            status: crate::diff::EnvironmentStatus::Changed,
+            snapshot: Some("fedcba9876543210".into()),
+            definition_changed: false,
+            image_changed: true,
+            image: None,
+            package_changes: 3,
+            silent_drift: true,
+        };
+        let first = LogEntry {
+            snapshot: Some("0123456789abcdef".into()),
+            silent_drift: false,
+            ..drift.clone()
+        };
+        assert_eq!(
+            failing(&audit(&pinned_snapshot(), &[first.clone(), drift.clone()])),
+            ["no-drift-since"]
+        );
+        // Drift before the run's snapshot was recorded is not drift since the run.
+        assert!(
+            audit(&pinned_snapshot(), &[drift, first])
+                .verdict
+                .reproducible
+        );
+    }
+
+    #[test]
+    fn a_model_name_matches_every_version_and_a_version_only_itself() {
+        let r = run();
+        assert!(matches_model(&r, "m"));
+        assert!(matches_model(&r, "m:1"));
+        assert!(!matches_model(&r, "m:2"));
+        assert!(!matches_model(&r, "mm"));
+    }
+}

@@ -1,0 +1,230 @@
+//! `envaudit report`: the compliance report (and SBOM) of a model, from the lockfile, its runs
+//! and snapshots, and its git history.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::Exit;
+use super::error::Hinted;
+use crate::audit::{self, AuditReport, LockfileFacts, RunInput};
+use crate::diff::LogEntry;
+use crate::lockfile::git::Repo;
+use crate::lockfile::store::{self, Store};
+use crate::lockfile::{Lockfile, Snapshot};
+use crate::model::Digest;
+use crate::report;
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The model, as the runs recorded it: `NAME` (every version) or `NAME:VERSION`
+    #[arg(long, value_name = "NAME[:VERSION]")]
+    model: String,
+
+    /// `markdown` (a PR or wiki page), `html` (one self-contained page), `json`, or an SBOM:
+    /// `cyclonedx` (CycloneDX 1.6 JSON) or `spdx` (SPDX 2.3 JSON)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    format: ReportFormat,
+
+    /// Write the report to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    /// For an SBOM: the run it describes (default: the model's most recent run)
+    #[arg(long, value_name = "ID")]
+    run: Option<String>,
+
+    /// Exit 1 when a run is not reproducible
+    #[arg(long)]
+    strict: bool,
+
+    /// The lockfile
+    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
+    lockfile: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Markdown,
+    Html,
+    Json,
+    Cyclonedx,
+    Spdx,
+}
+
+pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let report = build(&args.model, &args.lockfile)?;
+    let mut buf = Vec::new();
+    match args.format {
+        ReportFormat::Markdown => report::render_audit_markdown(&report, &mut buf)?,
+        ReportFormat::Html => report::render_audit_html(&report, &mut buf)?,
+        ReportFormat::Json => report::render_audit_json(&report, &mut buf)?,
+        ReportFormat::Cyclonedx | ReportFormat::Spdx => {
+            let Some(run) = report::pick_run(&report, args.run.as_deref()) else {
+                return Err(Hinted::new(
+                    format!(
+                        "run `{}` of model `{}` is not in `{}`",
+                        args.run.as_deref().unwrap_or(""),
+                        args.model,
+                        args.lockfile.display()
+                    ),
+                    "list the model's runs with `envaudit report --model NAME --format json`",
+                )
+                .into());
+            };
+            if args.format == ReportFormat::Cyclonedx {
+                report::render_cyclonedx(&report, run, &mut buf)?;
+            } else {
+                report::render_spdx(&report, run, &mut buf)?;
+            }
+        }
+    }
+    match &args.out {
+        Some(path) => {
+            store::write_atomic(path, &buf)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            eprintln!(
+                "wrote `{}`: model `{}`, {} run{}, {}",
+                path.display(),
+                report.model,
+                report.runs.len(),
+                if report.runs.len() == 1 { "" } else { "s" },
+                if report.reproducible {
+                    "reproducible"
+                } else {
+                    "not reproducible"
+                }
+            );
+        }
+        None => super::write_or_pipe(out.write_all(&buf))?,
+    }
+    Ok(if args.strict && !report.reproducible {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Gathers the lockfile, the model's runs, their snapshots and the lockfile's history.
+pub(crate) fn build(model: &str, lockfile: &Path) -> anyhow::Result<AuditReport> {
+    let bytes = std::fs::read(lockfile).map_err(|e| {
+        anyhow::Error::new(e).context(Hinted::new(
+            format!("cannot read `{}`", lockfile.display()),
+            "name the lockfile with `--lockfile PATH`; `envaudit lock ... --model NAME:VERSION` records runs",
+        ))
+    })?;
+    let store = Store::new(lockfile);
+    let current = store.load()?;
+    let (runs, errors) = store.runs();
+    if let Some(e) = errors.into_iter().next() {
+        return Err(anyhow::Error::new(e).context("cannot read a run record"));
+    }
+    let mine: Vec<_> = runs
+        .iter()
+        .filter(|r| audit::matches_model(r, model))
+        .collect();
+    if mine.is_empty() {
+        let mut known: Vec<&str> = runs.iter().filter_map(|r| r.model.as_deref()).collect();
+        known.sort_unstable();
+        known.dedup();
+        return Err(Hinted::new(
+            format!(
+                "no run of model `{model}` is recorded with `{}`",
+                lockfile.display()
+            ),
+            if known.is_empty() {
+                "record runs with `envaudit lock ENV --image REF --model NAME:VERSION` after training".to_owned()
+            } else {
+                format!("the recorded models are: {}", known.join(", "))
+            },
+        )
+        .into());
+    }
+    let mut snapshots: Vec<Option<Snapshot>> = Vec::new();
+    for r in &mine {
+        let s = match store.stored_snapshot(&r.snapshot)? {
+            Some(s) => Some(s.snapshot),
+            None => current
+                .environments
+                .get(&r.environment)
+                .filter(|s| s.id == r.snapshot)
+                .cloned(),
+        };
+        snapshots.push(s);
+    }
+    let git = git_facts(lockfile, &current)?;
+    let inputs: Vec<RunInput<'_>> = mine
+        .iter()
+        .zip(&snapshots)
+        .map(|(r, s)| RunInput {
+            run: r,
+            snapshot: s.as_ref(),
+            history: git
+                .histories
+                .iter()
+                .find(|(env, _)| env == &r.environment)
+                .map_or(&[][..], |(_, h)| h.as_slice()),
+            current: current.environments.get(&r.environment),
+        })
+        .collect();
+    let facts = LockfileFacts {
+        path: lockfile.display().to_string(),
+        sha256: Digest::sha256_of(&bytes),
+        commit: git.head,
+        modified: git.modified,
+    };
+    Ok(audit::report(model, facts, store::now_rfc3339(), &inputs))
+}
+
+struct GitFacts {
+    head: Option<String>,
+    modified: bool,
+    /// Each environment's history, oldest first, the uncommitted change last.
+    histories: Vec<(String, Vec<LogEntry>)>,
+}
+
+fn git_facts(lockfile: &Path, current: &Lockfile) -> anyhow::Result<GitFacts> {
+    let Ok(repo) = Repo::discover(&store::lockfile_dir(lockfile)) else {
+        return Ok(GitFacts {
+            head: None,
+            modified: false,
+            histories: Vec::new(),
+        });
+    };
+    let rel = repo.relative(lockfile)?;
+    let states = super::diff::lockfile_states(&repo, &rel, None)?;
+    let committed: Option<&Lockfile> = states.last().and_then(|(_, s)| s.as_deref());
+    let modified = committed.is_none_or(|c| c != current);
+    let mut histories = Vec::new();
+    for name in current.environments.keys() {
+        let mut h = crate::diff::history(None, &states, Some(name));
+        if modified {
+            let old = committed.and_then(|c| c.environments.get(name));
+            let new = current.environments.get(name);
+            if old.map(|s| &s.id) != new.map(|s| &s.id) {
+                let d = crate::diff::snapshots(name, old, new);
+                h.push(LogEntry {
+                    commit: "working tree".to_owned(),
+                    time: store::now_rfc3339(),
+                    subject: "(not committed)".to_owned(),
+                    environment: name.clone(),
+                    status: d.status,
+                    snapshot: d.new_snapshot,
+                    definition_changed: d.definition_changed,
+                    image_changed: d.image_changed,
+                    image: d.new_image,
+                    package_changes: d.packages.len(),
+                    silent_drift: d.silent_drift,
+                });
+            }
+        }
+        histories.push((name.clone(), h));
+    }
+    Ok(GitFacts {
+        head: repo.head_commit(),
+        modified,
+        histories,
+    })
+}
