@@ -393,7 +393,7 @@ pub(crate) fn run_check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result
 }
 
 /// The snapshot of one environment of a lockfile side.
-fn pick<'l>(
+pub(crate) fn pick<'l>(
     lock: &'l Lockfile,
     env: Option<&str>,
     at: &str,
@@ -416,7 +416,7 @@ fn pick<'l>(
         None if lock.environments.len() == 1 => Ok(lock.environments.iter().next().expect("one")),
         None => Err(Hinted::new(
             format!("`{at}` holds {} environments", lock.environments.len()),
-            "name one: `envaudit why PKG ENV` or `envaudit graph ENV`",
+            "name the environment (e.g. `envaudit graph ENV`, `envaudit export ENV`)",
         )
         .into()),
     }

@@ -10,6 +10,7 @@ mod diff;
 mod drift;
 mod error;
 mod lock;
+mod pin;
 mod resolve;
 
 use std::io::{IsTerminal, Write};
@@ -79,6 +80,10 @@ enum Command {
     Graph(drift::GraphArgs),
     /// The compliance report of a model (Markdown, HTML, JSON) or its SBOM (CycloneDX, SPDX)
     Report(audit::ReportArgs),
+    /// Rewrite a definition's specs to the exact versions its locked image holds, the base image to its digest
+    Pin(pin::PinArgs),
+    /// Write the full transitive lock of a snapshot: a conda @EXPLICIT file or pip requirements
+    Export(pin::ExportArgs),
 }
 
 /// Which definition to read.
@@ -185,6 +190,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Why(args) => drift::run_why(args, &mut out)?,
         Command::Graph(args) => drift::run_graph(args, &mut out)?,
         Command::Report(args) => audit::run(args, &mut out)?,
+        Command::Pin(args) => pin::run_pin(args, &mut out)?,
+        Command::Export(args) => pin::run_export(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

@@ -176,7 +176,7 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
     };
     let (url, sha256, md5, record) = match &p.details {
         Details::Conda(c) => (c.url.clone(), hex(&c.sha256), hex(&c.md5), None),
-        Details::Python(d) => (None, None, None, d.record_sha256.clone()),
+        Details::Python(d) => (None, archive_sha256(d), None, d.record_sha256.clone()),
         _ => (None, None, None, None),
     };
     LockedPackage {
@@ -194,6 +194,19 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         sha256,
         md5,
         record,
+    }
+}
+
+/// The archive's SHA-256 that pip recorded for a distribution installed from a URL
+/// (`direct_url.json` `archive_info.hashes`).
+fn archive_sha256(d: &crate::catalog::PythonDetails) -> Option<String> {
+    match &d.direct_url.as_ref()?.kind {
+        crate::catalog::DirectUrlKind::Archive { hash: Some(h) } => h
+            .strip_prefix("sha256=")
+            .or_else(|| h.strip_prefix("sha256:"))
+            .filter(|x| x.len() == 64 && x.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_ascii_lowercase),
+        _ => None,
     }
 }
 

@@ -251,6 +251,9 @@ fn cli_doc_is_the_current_help() {
         &["check", "--help"],
         &["why", "--help"],
         &["graph", "--help"],
+        &["report", "--help"],
+        &["pin", "--help"],
+        &["export", "--help"],
     ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {

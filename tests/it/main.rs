@@ -14,6 +14,7 @@ mod hash;
 mod lint;
 mod local_image;
 mod lock;
+mod pin;
 mod registry;
 mod report;
 mod support;

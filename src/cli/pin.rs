@@ -1,0 +1,311 @@
+//! `envaudit pin` (a definition rewritten to what its locked image holds) and `envaudit
+//! export` (the full transitive lock of a snapshot).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::Exit;
+use super::diff::{load_side, parse_spec};
+use super::drift::pick;
+use super::error::Hinted;
+use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
+use crate::lockfile::Snapshot;
+use crate::lockfile::store::{self, Store};
+use crate::model::{Digest, Ecosystem};
+use crate::pinning::{self, PinPlan};
+
+#[derive(Debug, Args)]
+pub(crate) struct PinArgs {
+    /// Environment definition (file or folder) to pin
+    env: PathBuf,
+
+    /// Apply the changes (default: show them as a unified diff)
+    #[arg(long)]
+    write: bool,
+
+    /// The lockfile holding the environment's snapshot
+    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
+    lockfile: PathBuf,
+
+    /// The environment's name in the lockfile (default: the definition's name, else its path)
+    #[arg(long)]
+    name: Option<String>,
+
+    /// Read the definition as this kind instead of detecting it from the path
+    #[arg(long, value_enum)]
+    kind: Option<DefinitionKind>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The environment (default: the only one in the lockfile)
+    env: Option<String>,
+
+    /// `conda-explicit` (a conda `@EXPLICIT` file: every conda package by URL and checksum) or
+    /// `requirements` (every pip package `==` its version)
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+
+    /// The environment prefix to export (default: the one the declared dependencies are in)
+    #[arg(long, value_name = "PATH")]
+    prefix: Option<String>,
+
+    /// Which lockfile snapshot: `@REV[:PATH][#ENV]`
+    #[arg(long, value_name = "SNAPSHOT", default_value = "@")]
+    at: String,
+
+    /// Write to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
+    lockfile: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    CondaExplicit,
+    Requirements,
+}
+
+fn load(path: &Path, kind: Option<DefinitionKind>) -> anyhow::Result<EnvDefinition> {
+    definition::load(path, &LoadOptions { kind, image: None })
+        .with_context(|| format!("cannot load environment definition `{}`", path.display()))
+}
+
+/// The environment's current snapshot: by name, else the one locked from this definition.
+fn locked_snapshot(args: &PinArgs, def: &EnvDefinition) -> anyhow::Result<(String, Snapshot)> {
+    let lock = Store::new(&args.lockfile).load()?;
+    let name = super::lock::environment_name(args.name.as_deref(), def, &args.env, &args.lockfile);
+    if let Some(s) = lock.environments.get(&name) {
+        return Ok((name, s.clone()));
+    }
+    let rel = crate::lockfile::build::relative_to(&args.env, &store::lockfile_dir(&args.lockfile));
+    if let Some((n, s)) = lock.environments.iter().find(|(_, s)| s.definition == rel) {
+        return Ok((n.clone(), s.clone()));
+    }
+    Err(Hinted::new(
+        format!(
+            "`{}` has no snapshot of `{name}`",
+            args.lockfile.display()
+        ),
+        "lock the environment first (`envaudit lock ENV --image REF`), or name it with `--name` / the lockfile with `--lockfile`",
+    )
+    .into())
+}
+
+pub(crate) fn run_pin(args: &PinArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let def = load(&args.env, args.kind)?;
+    let (name, snap) = locked_snapshot(args, &def)?;
+    let plan = pinning::plan(&def, &snap);
+    let mut rewritten: Vec<(PathBuf, String, String)> = Vec::new();
+    for (file, edits) in plan.by_file() {
+        let old = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        let new = pinning::apply(&old, &edits)?;
+        rewritten.push((file.to_path_buf(), old, new));
+    }
+    for (file, old, new) in &rewritten {
+        let shown = file.display().to_string();
+        let diff = similar::TextDiff::from_lines(old, new);
+        write!(
+            out,
+            "{}",
+            diff.unified_diff()
+                .context_radius(2)
+                .header(&format!("a/{shown}"), &format!("b/{shown}"))
+        )?;
+    }
+    let before = crate::hash::definition_hash(&def);
+    let after = if rewritten.is_empty() {
+        before.clone()
+    } else if args.write {
+        for (file, _, new) in &rewritten {
+            store::write_atomic(file, new.as_bytes())
+                .with_context(|| format!("cannot write `{}`", file.display()))?;
+        }
+        crate::hash::definition_hash(&load(&args.env, args.kind)?)
+    } else {
+        hash_rewritten(&def, args, &rewritten)?
+    };
+    summary(
+        &name,
+        &snap,
+        &plan,
+        &before,
+        &after,
+        args.write,
+        rewritten.len(),
+    );
+    Ok(Exit::Ok)
+}
+
+fn summary(
+    name: &str,
+    snap: &Snapshot,
+    plan: &PinPlan,
+    before: &Digest,
+    after: &Digest,
+    written: bool,
+    files: usize,
+) {
+    eprintln!(
+        "`{name}` (snapshot {}): {} spec{} pinned, {} already exact, {} left as written",
+        snap.id,
+        plan.edits.len(),
+        if plan.edits.len() == 1 { "" } else { "s" },
+        plan.already_pinned,
+        plan.skipped.len()
+    );
+    for s in &plan.skipped {
+        eprintln!("  left `{}`: {}", s.spec, s.reason);
+    }
+    if plan.edits.is_empty() {
+        eprintln!("nothing to pin");
+        return;
+    }
+    eprintln!(
+        "definition hash: {before} → {after}{}",
+        if written {
+            format!(
+                " ({files} file{} written)",
+                if files == 1 { "" } else { "s" }
+            )
+        } else {
+            " (nothing written: `--write` applies the diff)".to_owned()
+        }
+    );
+}
+
+/// The definition hash after the edits, computed on a copy: the definition's files (and a
+/// local build context) are copied to a temporary folder, the rewritten ones replaced.
+fn hash_rewritten(
+    def: &EnvDefinition,
+    args: &PinArgs,
+    rewritten: &[(PathBuf, String, String)],
+) -> anyhow::Result<Digest> {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut paths: Vec<PathBuf> = def.files.iter().map(|p| abs(p)).collect();
+    paths.push(abs(&args.env));
+    if let Some(crate::definition::BuildContext::Local { path, .. }) = &def.build_context {
+        paths.push(abs(path));
+    }
+    let root = common_root(&paths);
+    let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let mirror = |p: &Path| tmp.path().join(p.strip_prefix(&root).unwrap_or(p));
+    if let Some(crate::definition::BuildContext::Local { path, .. }) = &def.build_context {
+        copy_dir(&abs(path), &mirror(&abs(path)))?;
+    }
+    for f in &def.files {
+        let to = mirror(&abs(f));
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(f, &to).with_context(|| format!("cannot copy `{}`", f.display()))?;
+    }
+    for (file, _, new) in rewritten {
+        std::fs::write(mirror(&abs(file)), new)?;
+    }
+    let copy = load(&mirror(&abs(&args.env)), args.kind)?;
+    Ok(crate::hash::definition_hash(&copy))
+}
+
+fn common_root(paths: &[PathBuf]) -> PathBuf {
+    let mut root: Option<PathBuf> = None;
+    for p in paths {
+        let dir = if p.is_dir() {
+            p.clone()
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        root = Some(match root {
+            None => dir,
+            Some(r) => {
+                let mut common = PathBuf::new();
+                for (a, b) in r.components().zip(dir.components()) {
+                    if a != b {
+                        break;
+                    }
+                    common.push(a);
+                }
+                common
+            }
+        });
+    }
+    root.unwrap_or_default()
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let kind = e.file_type()?;
+        if kind.is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()))?;
+        } else if kind.is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run_export(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let spec = parse_spec(&args.at, "@")?;
+    let lock = load_side(&spec, &args.lockfile).with_context(|| format!("cannot read `{spec}`"))?;
+    let env = args.env.clone().or(spec.environment.clone());
+    let (name, snap) = pick(&lock, env.as_deref(), &spec.to_string())?;
+    let ecosystem = match args.format {
+        ExportFormat::CondaExplicit => Ecosystem::Conda,
+        ExportFormat::Requirements => Ecosystem::Pip,
+    };
+    let prefix = crate::export::prefix_for(snap, ecosystem, args.prefix.as_deref());
+    if prefix.is_none() {
+        let mut prefixes: Vec<&str> = snap
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == ecosystem)
+            .filter_map(|p| p.prefix.as_deref())
+            .collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        if prefixes.len() > 1 {
+            return Err(Hinted::new(
+                format!(
+                    "`{name}` has {ecosystem} packages in {} prefixes",
+                    prefixes.len()
+                ),
+                format!("choose one with `--prefix`: {}", prefixes.join(", ")),
+            )
+            .into());
+        }
+    }
+    let export = match args.format {
+        ExportFormat::CondaExplicit => crate::export::conda_explicit(name, snap, prefix.as_deref()),
+        ExportFormat::Requirements => crate::export::requirements(name, snap, prefix.as_deref()),
+    };
+    match &args.out {
+        Some(path) => store::write_atomic(path, export.text.as_bytes())
+            .with_context(|| format!("cannot write `{}`", path.display()))?,
+        None => super::write_or_pipe(out.write_all(export.text.as_bytes()))?,
+    }
+    eprintln!(
+        "exported {} package{} of `{name}`{}",
+        export.packages,
+        if export.packages == 1 { "" } else { "s" },
+        export
+            .prefix
+            .as_deref()
+            .map(|p| format!(" in `{p}`"))
+            .unwrap_or_default()
+    );
+    for l in &export.left_out {
+        eprintln!("warning: left out {l}");
+    }
+    for n in &export.notes {
+        eprintln!("note: {n}");
+    }
+    Ok(Exit::Ok)
+}
