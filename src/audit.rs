@@ -376,20 +376,10 @@ mod tests {
 
     fn package(name: &str, version: &str, base: bool) -> LockedPackage {
         LockedPackage {
-            ecosystem: Ecosystem::Pip,
-            name: PackageName::pip(name),
-            version: version.into(),
-            build: None,
-            channel: None,
-            python_dist: None,
             prefix: Some("/opt/venv".into()),
             licenses: vec!["MIT".into()],
             base: Some(base),
-            requires: vec![],
-            url: None,
-            sha256: None,
-            md5: None,
-            record: None,
+            ..LockedPackage::new(Ecosystem::Pip, PackageName::pip(name), version)
         }
     }
 

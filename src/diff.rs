@@ -458,24 +458,14 @@ mod tests {
     use crate::model::{Digest, PackageName};
 
     fn pkg(eco: Ecosystem, name: &str, version: &str, build: Option<&str>) -> LockedPackage {
+        let name = match eco {
+            Ecosystem::Pip => PackageName::pip(name),
+            _ => PackageName::conda(name),
+        };
         LockedPackage {
-            ecosystem: eco,
-            name: match eco {
-                Ecosystem::Pip => PackageName::pip(name),
-                _ => PackageName::conda(name),
-            },
-            version: version.into(),
             build: build.map(Into::into),
-            channel: None,
-            python_dist: None,
             prefix: Some("/env".into()),
-            licenses: vec![],
-            base: None,
-            requires: vec![],
-            url: None,
-            sha256: None,
-            md5: None,
-            record: None,
+            ..LockedPackage::new(eco, name, version)
         }
     }
 
@@ -691,6 +681,25 @@ pub struct LogEntry {
     pub silent_drift: bool,
 }
 
+impl LogEntry {
+    /// The entry of one environment's change at one revision.
+    pub fn new(commit: String, time: String, subject: String, d: EnvironmentDiff) -> Self {
+        LogEntry {
+            commit,
+            time,
+            subject,
+            environment: d.name,
+            status: d.status,
+            snapshot: d.new_snapshot,
+            definition_changed: d.definition_changed,
+            image_changed: d.image_changed,
+            image: d.new_image,
+            package_changes: d.packages.len(),
+            silent_drift: d.silent_drift,
+        }
+    }
+}
+
 /// An environment's history: what changed at each revision of the lockfile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogReport {
@@ -729,20 +738,12 @@ pub fn history(
             if o.map(|s| &s.id) == n.map(|s| &s.id) {
                 continue;
             }
-            let d = snapshots(name, o, n);
-            out.push(LogEntry {
-                commit: rev.commit.clone(),
-                time: crate::lockfile::store::rfc3339(rev.time),
-                subject: rev.subject.clone(),
-                environment: name.clone(),
-                status: d.status,
-                snapshot: d.new_snapshot,
-                definition_changed: d.definition_changed,
-                image_changed: d.image_changed,
-                image: d.new_image,
-                package_changes: d.packages.len(),
-                silent_drift: d.silent_drift,
-            });
+            out.push(LogEntry::new(
+                rev.commit.clone(),
+                crate::lockfile::store::rfc3339(rev.time),
+                rev.subject.clone(),
+                snapshots(name, o, n),
+            ));
         }
         previous = current;
     }

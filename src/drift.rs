@@ -300,20 +300,10 @@ mod tests {
 
     fn pip(name: &str, version: &str, requires: &[&str]) -> LockedPackage {
         LockedPackage {
-            ecosystem: Ecosystem::Pip,
-            name: PackageName::pip(name),
-            version: version.into(),
-            build: None,
-            channel: None,
-            python_dist: None,
             prefix: Some("/env".into()),
-            licenses: vec![],
             base: Some(false),
             requires: requires.iter().map(|r| (*r).to_owned()).collect(),
-            url: None,
-            sha256: None,
-            md5: None,
-            record: None,
+            ..LockedPackage::new(Ecosystem::Pip, PackageName::pip(name), version)
         }
     }
 

@@ -204,20 +204,12 @@ fn git_facts(lockfile: &Path, current: &Lockfile) -> anyhow::Result<GitFacts> {
             let old = committed.and_then(|c| c.environments.get(name));
             let new = current.environments.get(name);
             if old.map(|s| &s.id) != new.map(|s| &s.id) {
-                let d = crate::diff::snapshots(name, old, new);
-                h.push(LogEntry {
-                    commit: "working tree".to_owned(),
-                    time: store::now_rfc3339(),
-                    subject: "(not committed)".to_owned(),
-                    environment: name.clone(),
-                    status: d.status,
-                    snapshot: d.new_snapshot,
-                    definition_changed: d.definition_changed,
-                    image_changed: d.image_changed,
-                    image: d.new_image,
-                    package_changes: d.packages.len(),
-                    silent_drift: d.silent_drift,
-                });
+                h.push(LogEntry::new(
+                    "working tree".to_owned(),
+                    store::now_rfc3339(),
+                    "(not committed)".to_owned(),
+                    crate::diff::snapshots(name, old, new),
+                ));
             }
         }
         histories.push((name.clone(), h));

@@ -164,6 +164,26 @@ pub struct LockedPackage {
 }
 
 impl LockedPackage {
+    /// A package with a name and version and nothing else known.
+    pub fn new(ecosystem: Ecosystem, name: PackageName, version: impl Into<String>) -> Self {
+        LockedPackage {
+            ecosystem,
+            name,
+            version: version.into(),
+            build: None,
+            channel: None,
+            python_dist: None,
+            prefix: None,
+            licenses: Vec::new(),
+            base: None,
+            requires: Vec::new(),
+            url: None,
+            sha256: None,
+            md5: None,
+            record: None,
+        }
+    }
+
     /// The sort key: ecosystem, prefix, name, version.
     fn key(&self) -> (Ecosystem, &Option<String>, &PackageName, &str) {
         (self.ecosystem, &self.prefix, &self.name, &self.version)

@@ -450,22 +450,7 @@ mod tests {
     use crate::model::PackageName;
 
     fn pkg(eco: Ecosystem, name: &str, version: &str) -> LockedPackage {
-        LockedPackage {
-            ecosystem: eco,
-            name: PackageName::new(eco, name),
-            version: version.into(),
-            build: None,
-            channel: None,
-            python_dist: None,
-            prefix: None,
-            licenses: vec![],
-            base: None,
-            requires: vec![],
-            url: None,
-            sha256: None,
-            md5: None,
-            record: None,
-        }
+        LockedPackage::new(eco, PackageName::new(eco, name), version)
     }
 
     #[test]

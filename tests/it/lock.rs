@@ -1,13 +1,12 @@
 //! `envaudit lock`, `diff` and `log` end to end, in real git repositories (git2), with images
 //! from OCI layouts.
 
-use std::path::Path;
 use std::process::Output;
 
 use envaudit::lockfile::Lockfile;
 
 use crate::support::image::{self as img, Compression, LayoutEntry, Spec};
-use crate::support::{TestEnv, ok};
+use crate::support::{TestEnv, commit_all, ok};
 
 const SP: &str = "opt/env/lib/python3.10/site-packages";
 
@@ -70,26 +69,6 @@ fn project() -> TestEnv {
     env.write(".gitignore", "layout/\n");
     commit_all(env.dir.path(), "definition");
     env
-}
-
-fn commit_all(dir: &Path, message: &str) -> git2::Oid {
-    let repo = git2::Repository::open(dir).unwrap();
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = repo.signature().unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
-        .collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap()
 }
 
 fn lock(env: &TestEnv, args: &[&str]) -> Output {

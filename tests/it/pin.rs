@@ -26,14 +26,18 @@ fn locked_example() -> TestEnv {
     t
 }
 
-fn ingredients(t: &TestEnv) -> Vec<(String, String)> {
+/// `envaudit hash environment.yml --format json`.
+fn hash_json(t: &TestEnv) -> serde_json::Value {
     let out = ok(&t
         .envaudit()
         .args(["hash", "environment.yml", "--format", "json"])
         .output()
         .unwrap());
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    v["ingredients"]
+    serde_json::from_str(&out).unwrap()
+}
+
+fn ingredients(t: &TestEnv) -> Vec<(String, String)> {
+    hash_json(t)["ingredients"]
         .as_array()
         .unwrap()
         .iter()
@@ -47,13 +51,7 @@ fn ingredients(t: &TestEnv) -> Vec<(String, String)> {
 }
 
 fn hash_of(t: &TestEnv) -> String {
-    let out = ok(&t
-        .envaudit()
-        .args(["hash", "environment.yml", "--format", "json"])
-        .output()
-        .unwrap());
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    v["definition_hash"].as_str().unwrap().to_owned()
+    hash_json(t)["definition_hash"].as_str().unwrap().to_owned()
 }
 
 /// The leading package name of a canonical spec (`numpy ==1.26.4 b`, `pandas==2.2.2`).

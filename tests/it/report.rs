@@ -2,10 +2,9 @@
 //! whose image was later regenerated under the same definition (silent drift), in a real git
 //! repository; its HTML in a real headless browser; its SBOMs against the official schemas.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{TestEnv, copy_tree, fixture, ok, root};
+use crate::support::{TestEnv, commit_all, copy_tree, fixture, ok, root};
 
 /// A git repository with the example definition, locked after training (`train-1`, model
 /// `sklearn-model:1`, image v1) and again after the image was regenerated (v2).
@@ -57,19 +56,6 @@ fn audited_project() -> TestEnv {
         ok(&c.output().unwrap());
     }
     t
-}
-
-fn commit_all(dir: &Path, message: &str) {
-    let repo = git2::Repository::open(dir).unwrap();
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = repo.signature().unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[])
-        .unwrap();
 }
 
 fn report(t: &TestEnv, args: &[&str]) -> Output {

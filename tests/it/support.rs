@@ -119,6 +119,28 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub mod builder;
+
+/// Stage everything in the git repository at `dir` and commit it on `HEAD`.
+pub fn commit_all(dir: &Path, message: &str) -> git2::Oid {
+    let repo = git2::Repository::open(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = repo.signature().unwrap();
+    let parents: Vec<git2::Commit<'_>> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+}
+
 pub mod fault;
 pub mod http;
 pub mod image;
