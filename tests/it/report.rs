@@ -258,11 +258,7 @@ fn the_html_report_loads_in_a_browser_and_its_filter_works() {
         .arg(&page)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     // The page's one log line proves the console is captured; nothing else may appear
@@ -272,7 +268,6 @@ fn the_html_report_loads_in_a_browser_and_its_filter_works() {
         console[0].contains("\"envaudit report ready\""),
         "{console:?}"
     );
-    let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("data-ready=\"true\""), "the script ran");
     let rows: Vec<&str> = dom
         .split("<tr data-name=\"")
