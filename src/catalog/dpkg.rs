@@ -149,6 +149,18 @@ pub(super) fn dpkg(view: &FsView) -> CatalogResult {
             if let Some(list) = list.into_iter().flatten().find(|l| view.file(l).is_some()) {
                 loc.layer = location(view, &list).layer;
             }
+            let md5sums_sha256 = [
+                e.architecture
+                    .as_deref()
+                    .map(|a| format!("/var/lib/dpkg/info/{bare}:{a}.md5sums")),
+                Some(format!("/var/lib/dpkg/info/{bare}.md5sums")),
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|p| view.read(&p))
+            .map(text)
+            .filter(|t| t.starts_with("sha256:") && t.len() == 71)
+            .map(std::borrow::Cow::into_owned);
             let licenses = view
                 .read(&format!("/usr/share/doc/{bare}/copyright"))
                 .map(|b| copyright_licenses(&text(b)))
@@ -167,6 +179,7 @@ pub(super) fn dpkg(view: &FsView) -> CatalogResult {
                     architecture: e.architecture,
                     source: e.source,
                     status: e.status,
+                    md5sums_sha256,
                 }),
                 linked: None,
             });

@@ -154,6 +154,8 @@ pub struct DebDetails {
     pub architecture: Option<String>,
     pub source: Option<String>,
     pub status: Option<String>,
+    /// `sha256:HEX` of `/var/lib/dpkg/info/PKG.md5sums` (the MD5 of every installed file).
+    pub md5sums_sha256: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -27,7 +27,7 @@ pub use walk::{Compression, walk};
 /// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
 /// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
 /// changes what a layer's facts contain.
-pub const FACTS_VERSION: u32 = 4;
+pub const FACTS_VERSION: u32 = 5;
 
 /// Whether a result covers everything it should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,6 +282,10 @@ pub fn interest(path: &str) -> Interest {
     if parent == "/var/lib/dpkg/info" && name.ends_with(".list") {
         return Interest::Presence;
     }
+    if parent == "/var/lib/dpkg/info" && name.ends_with(".md5sums") {
+        // Reduced to its SHA-256, like a RECORD (see [`reduce`]).
+        return content(16 * MIB);
+    }
     if name == "copyright"
         && let Some(rest) = parent.strip_prefix("/usr/share/doc/")
         && !rest.is_empty()
@@ -379,7 +383,7 @@ pub(crate) fn keep_headers(buf: &mut Vec<u8>) -> bool {
 /// a machine-readable `copyright` file keeps its `Format:`, `Files:` and `License:` lines
 /// (first lines only, not the license texts) and its paragraph breaks.
 pub(crate) fn reduce(path: &str, buf: &mut Vec<u8>) {
-    if is_record(path) {
+    if is_digest_only(path) {
         *buf = format!("{}", crate::model::Digest::sha256_of(buf)).into_bytes();
         return;
     }
@@ -402,15 +406,17 @@ pub(crate) fn reduce(path: &str, buf: &mut Vec<u8>) {
     *buf = out;
 }
 
-/// A `.dist-info/RECORD`, whose kept content is the `sha256:HEX` of its bytes.
-pub(crate) fn is_record(path: &str) -> bool {
+/// A package's list of installed files with their digests, whose kept content is the
+/// `sha256:HEX` of its bytes: a `.dist-info/RECORD` or a dpkg `info/*.md5sums`.
+pub(crate) fn is_digest_only(path: &str) -> bool {
     path.strip_suffix("/RECORD")
         .is_some_and(|dir| dir.ends_with(".dist-info"))
+        || (path.starts_with("/var/lib/dpkg/info/") && path.ends_with(".md5sums"))
 }
 
-/// What is kept of a file read up to its cap: a RECORD cut short has no digest.
+/// What is kept of a file read up to its cap: a file list cut short has no digest.
 pub(crate) fn drop_partial_digest(path: &str, truncated: bool, buf: &mut Vec<u8>) {
-    if truncated && is_record(path) {
+    if truncated && is_digest_only(path) {
         buf.clear();
     }
 }
@@ -523,6 +529,10 @@ mod tests {
         let mut other = record.clone();
         reduce("/x/site-packages/a/RECORD", &mut other);
         assert_eq!(other, record);
+        let mut md5sums = b"d41d8cd98f00b204e9800998ecf8427e  usr/bin/x\n".to_vec();
+        let expected = crate::model::Digest::sha256_of(&md5sums).to_string();
+        reduce("/var/lib/dpkg/info/bash.md5sums", &mut md5sums);
+        assert_eq!(String::from_utf8(md5sums).unwrap(), expected);
     }
 
     #[test]

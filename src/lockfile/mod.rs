@@ -158,8 +158,8 @@ pub struct LockedPackage {
     pub sha256: Option<String>,
     /// The MD5 of a conda package's archive, lowercase hex (`conda-meta` `md5`).
     pub md5: Option<String>,
-    /// `sha256:HEX` of a Python distribution's `RECORD` (which lists the SHA-256 of every
-    /// file it installed).
+    /// `sha256:HEX` of the package's list of installed files with their digests: a Python
+    /// distribution's `RECORD` (SHA-256 of every file), a Debian package's `md5sums`.
     pub record: Option<String>,
 }
 

@@ -3,8 +3,9 @@
 //! The model is a `machine-learning-model` component (SPDX: a package) that depends on the
 //! environment's image (the BOM's subject, by digest), which holds every installed package
 //! with its purl, licences and, where the image recorded them, hashes: a conda package's
-//! archive SHA-256 and MD5 (`conda-meta`), and for a Python distribution the SHA-256 of its
-//! `RECORD`, the list of every installed file with its own SHA-256.
+//! archive SHA-256 and MD5 (`conda-meta`), for a Python distribution the SHA-256 of its
+//! `RECORD` (the list of every installed file with its own SHA-256), for a Debian package
+//! the SHA-256 of its `md5sums` list.
 
 use std::io::{self, Write};
 
@@ -143,11 +144,13 @@ fn hashes(p: &LockedPackage) -> Vec<(&'static str, String, &'static str)> {
         v.push(("MD5", m.clone(), "conda-meta md5 of the package archive"));
     }
     if let Some(r) = p.record.as_deref().and_then(|r| r.strip_prefix("sha256:")) {
-        v.push((
-            "SHA-256",
-            r.to_owned(),
-            "sha256 of the installed dist-info RECORD (the sha256 of every installed file)",
-        ));
+        let source = match p.ecosystem {
+            Ecosystem::Deb => {
+                "sha256 of the installed dpkg md5sums list (the md5 of every installed file)"
+            }
+            _ => "sha256 of the installed dist-info RECORD (the sha256 of every installed file)",
+        };
+        v.push(("SHA-256", r.to_owned(), source));
     }
     v
 }

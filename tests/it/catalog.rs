@@ -419,6 +419,10 @@ fn dpkg_status_with_copyright_licenses_and_os_release_through_a_symlink() {
         )
         .file("/var/lib/dpkg/info/libc6:amd64.list", "/.\n")
         .file(
+            "/var/lib/dpkg/info/libc6:amd64.md5sums",
+            "0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6\n",
+        )
+        .file(
             "/usr/share/doc/libc6/copyright",
             "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
              Files: *\nCopyright: FSF\nLicense: LGPL-2.1+\n",
@@ -445,6 +449,22 @@ fn dpkg_status_with_copyright_licenses_and_os_release_through_a_symlink() {
     );
     assert_eq!(find(&c, "bash").location.layer.as_ref().unwrap().index, 1);
     assert_eq!(find(&c, "bash").requires, ["libc6 (>= 2.36)"]);
+    // The md5sums list is kept as its SHA-256: a digest of what the package installed.
+    let digest = |p: &envaudit::catalog::InstalledPackage| match &p.details {
+        envaudit::catalog::Details::Deb(d) => d.md5sums_sha256.clone(),
+        _ => None,
+    };
+    assert_eq!(
+        digest(libc).as_deref(),
+        Some(
+            envaudit::model::Digest::sha256_of(
+                b"0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6\n"
+            )
+            .to_string()
+            .as_str()
+        )
+    );
+    assert_eq!(digest(find(&c, "bash")), None, "bash has no md5sums here");
 }
 
 #[test]
