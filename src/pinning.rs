@@ -3,7 +3,9 @@
 //! digest, in place, so that comments, order and formatting stay as written.
 //!
 //! [`plan`] decides the edits from a definition and a snapshot; [`apply`] makes one file's
-//! edits on its text. Each edit replaces the spec exactly where the parser found it (file,
+//! edits on its text. A Docker-based definition's `RUN pip install` / `conda install` specs
+//! and the requirements files it copies are pinned too: each is replaced in place, and the
+//! pinned specs hold no character a shell would read differently. Each edit replaces the spec exactly where the parser found it (file,
 //! line, column) and only if the text there is still the spec as written.
 
 use std::collections::BTreeMap;
@@ -72,10 +74,18 @@ pub fn plan(def: &EnvDefinition, snapshot: &Snapshot) -> PinPlan {
     let target = graph.target_prefix.as_deref();
     let mut out = PinPlan::default();
     for dep in def.dependencies() {
-        if def.is_from_build(&dep.origin) {
+        // A Dockerfile's `RUN` installs are pinned where they are written, but not a
+        // Dockerfile that came inline in a JSON string (its positions are the Dockerfile's).
+        if def.is_from_build(&dep.origin)
+            && dep
+                .origin
+                .file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             out.skipped.push(Skipped {
                 spec: dep.raw.clone(),
-                reason: "installed by a Dockerfile `RUN` step; pin it in the Dockerfile".into(),
+                reason: "in a Dockerfile written inside a JSON string; pin it there by hand".into(),
             });
             continue;
         }

@@ -315,3 +315,71 @@ fn pin_keeps_a_requirements_files_spelling_extras_markers_and_comments() {
     assert!(said.contains("2 specs pinned"), "{said}");
     assert!(said.contains("left `requests @ https://example.com/requests-2.32.3-py3-none-any.whl`: a direct reference"), "{said}");
 }
+
+/// A Dockerfile's `RUN pip install` specs are pinned where they are written, quotes and
+/// continuation lines kept; what the image does not hold is left with its reason.
+#[test]
+fn pin_rewrites_run_installs_in_a_dockerfile() {
+    let t = TestEnv::new();
+    for (name, version) in [
+        ("numpy", "1.26.4"),
+        ("pandas", "2.2.1"),
+        ("scikit-learn", "1.4.2"),
+    ] {
+        t.write(
+            &format!(
+                "venv/lib/python3.11/site-packages/{}-{version}.dist-info/METADATA",
+                name.replace('-', "_")
+            ),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+        );
+    }
+    t.write("venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.11.7\n");
+    t.write(
+        "env/Dockerfile",
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy \"pandas>=2.0\" \\\n    scikit-learn==1.4.2 && \\\n    conda install -y scipy\n",
+    );
+    ok(&t
+        .envaudit()
+        .args(["lock", "env", "--rootfs", "venv"])
+        .output()
+        .unwrap());
+    let out = t
+        .envaudit()
+        .args(["pin", "env", "--write"])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert_eq!(
+        std::fs::read_to_string(t.path("env/Dockerfile")).unwrap(),
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==1.26.4 \"pandas==2.2.1\" \\\n    scikit-learn==1.4.2 && \\\n    conda install -y scipy\n"
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("2 specs pinned, 1 already exact, 1 left as written"),
+        "{said}"
+    );
+    assert!(
+        said.contains("left `scipy`: not installed in the locked image"),
+        "{said}"
+    );
+    // What lint still reports is what pin could not fix.
+    let lint = ok(&t
+        .envaudit()
+        .args(["lint", "env", "--format", "json", "--fail-on", "never"])
+        .output()
+        .unwrap());
+    let lint: serde_json::Value = serde_json::from_str(&lint).unwrap();
+    let codes: Vec<(&str, &str)> = lint["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .all(|(c, m)| *c == "floating-base-image" || m.contains("scipy")),
+        "{codes:?}"
+    );
+}
