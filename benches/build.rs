@@ -25,7 +25,7 @@ mod image;
 #[path = "../tests/it/support/registry.rs"]
 mod registry;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use image::{self as img, Spec};
@@ -34,24 +34,15 @@ use support::{Row, median, ms, print_table};
 const BIN: &str = env!("CARGO_BIN_EXE_envaudit");
 
 fn run(program: &str, args: &[&str]) -> (Duration, String) {
-    let start = Instant::now();
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "ENVAUDIT_CACHE_DIR",
-            std::env::temp_dir().join("envaudit-bench-build-cache"),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (took, String::from_utf8_lossy(&out.stdout).into_owned())
+    support::run_timed(
+        Command::new(program)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env(
+                "ENVAUDIT_CACHE_DIR",
+                std::env::temp_dir().join("envaudit-bench-build-cache"),
+            ),
+    )
 }
 
 fn main() {

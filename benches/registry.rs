@@ -35,21 +35,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_envaudit");
 const ACCEPT: &str = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 fn run_ok(program: &str, args: &[&str]) -> Duration {
-    let start = Instant::now();
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
+    support::run_timed(Command::new(program).args(args).stdout(Stdio::null())).0
 }
 
 fn warm_resolve(reps: usize, rows: &mut Vec<Row>) {

@@ -2,7 +2,24 @@
 //! that goes to `docs/performance.md`.
 #![allow(dead_code, clippy::print_stdout)]
 
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Run a command to its end, which must succeed; how long it took and its standard output.
+pub fn run_timed(cmd: &mut Command) -> (Duration, String) {
+    let start = Instant::now();
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, String::from_utf8_lossy(&out.stdout).into_owned())
+}
 
 /// The median of `reps` measurements.
 pub fn median(reps: usize, mut f: impl FnMut() -> Duration) -> Duration {

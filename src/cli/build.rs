@@ -20,7 +20,6 @@ use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::diag::FailOn;
 use crate::hash::HashReport;
 use crate::layer::Limits;
-use crate::lockfile::build::{Observed, snapshot};
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::{Digest, ImageRef, ImageSource, Platform};
@@ -442,21 +441,8 @@ fn catalog(
     let scanned = scanner
         .scan(&source, base.as_ref())
         .with_context(|| format!("cannot catalog `{pinned}`"))?;
-    let (base_digest, base_layers) = match &scanned.base {
-        Some((b, count)) => (b.manifest.as_ref().map(|m| m.digest.clone()), *count),
-        None => (None, None),
-    };
     let lock_dir = store::lockfile_dir(&args.lockfile);
-    let reference = recorded_as.to_string();
-    Ok(snapshot(&Observed {
-        definition: Some((def, hash)),
-        lockfile_dir: &lock_dir,
-        image: Some((&reference, &scanned.image)),
-        base_image_digest: base_digest,
-        base_layers,
-        rootfs: None,
-        catalog: &scanned.catalog,
-    }))
+    Ok(scanned.snapshot(Some((def, hash)), &lock_dir, &recorded_as.to_string()))
 }
 
 /// Record snapshots in the lockfile, in order (the last becomes current).

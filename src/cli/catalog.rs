@@ -172,6 +172,30 @@ pub(crate) struct Scanned {
     pub base: Option<(crate::image::ResolvedImage, Option<usize>)>,
 }
 
+impl Scanned {
+    /// The snapshot of this image for `definition`, the image recorded as `reference`.
+    pub(crate) fn snapshot(
+        &self,
+        definition: Option<(&crate::definition::EnvDefinition, &crate::hash::HashReport)>,
+        lockfile_dir: &Path,
+        reference: &str,
+    ) -> crate::lockfile::Snapshot {
+        let (base_image_digest, base_layers) = match &self.base {
+            Some((b, count)) => (b.manifest.as_ref().map(|m| m.digest.clone()), *count),
+            None => (None, None),
+        };
+        crate::lockfile::build::snapshot(&crate::lockfile::build::Observed {
+            definition,
+            lockfile_dir,
+            image: Some((reference, &self.image)),
+            base_image_digest,
+            base_layers,
+            rootfs: None,
+            catalog: &self.catalog,
+        })
+    }
+}
+
 impl Scanner {
     pub(crate) fn new(
         insecure_registries: &[String],

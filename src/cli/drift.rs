@@ -186,15 +186,7 @@ fn drift_side(text: &str, args: &DriftArgs, name: &str) -> anyhow::Result<Lockfi
             .scanner()?
             .scan(&source, None)
             .with_context(|| format!("cannot catalog `{source}`"))?;
-        snapshot(&Observed {
-            definition,
-            lockfile_dir: &dir,
-            image: Some((text, &scanned.image)),
-            base_image_digest: None,
-            base_layers: None,
-            rootfs: None,
-            catalog: &scanned.catalog,
-        })
+        scanned.snapshot(definition, &dir, text)
     };
     let mut lock = Lockfile::default();
     lock.environments.insert(name.to_owned(), snap);

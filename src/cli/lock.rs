@@ -319,19 +319,7 @@ fn lock_one(
         let scanned = scanner
             .scan(&source, base.as_ref())
             .with_context(|| format!("cannot catalog `{source}`"))?;
-        let (base_digest, base_layers) = match &scanned.base {
-            Some((b, count)) => (b.manifest.as_ref().map(|m| m.digest.clone()), *count),
-            None => (None, None),
-        };
-        snapshot(&Observed {
-            definition: Some((&def, &hash)),
-            lockfile_dir: &lock_dir,
-            image: Some((&reference, &scanned.image)),
-            base_image_digest: base_digest,
-            base_layers,
-            rootfs: None,
-            catalog: &scanned.catalog,
-        })
+        scanned.snapshot(Some((&def, &hash)), &lock_dir, &reference)
     };
     let repo = Repo::discover(&lock_dir).ok();
     let run = RunRecord {
