@@ -432,11 +432,22 @@ fn catalog(
 ) -> anyhow::Result<Snapshot> {
     let pinned = b::with_digest(image, digest);
     let source = ImageSource::Registry(pinned.clone());
+    // The base image marks which packages came with it; an image already built and pushed
+    // is still cataloged and locked when the base cannot be reached.
     let base = def
         .base_image
         .as_ref()
         .and_then(|b| b.image.clone())
-        .map(ImageSource::Registry);
+        .map(ImageSource::Registry)
+        .filter(|b| match scanner.resolve(b) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot resolve the base image `{b}` ({e:#}); no package is marked as the base image's"
+                );
+                false
+            }
+        });
     eprintln!("cataloging `{pinned}`");
     let scanned = scanner
         .scan(&source, base.as_ref())

@@ -612,3 +612,35 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
         }
     }
 }
+
+/// An image built and pushed is locked even when its base image cannot be resolved (here
+/// a base that exists only in buildah's local storage, under a name no registry answers):
+/// a warning, not a failure.
+#[test]
+fn an_unresolvable_base_image_does_not_stop_the_lock() {
+    let reg = registry::plain();
+    let t = TestEnv::new();
+    let b = Buildah::new();
+    t.write("base/hello.txt", "hello\n");
+    t.write(
+        "base/Dockerfile",
+        "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    );
+    let base_ctx = t.path("base").display().to_string();
+    b.run(&["build", "-q", "-t", "registry.invalid/base:1", &base_ctx]);
+    t.write(
+        "env/Dockerfile",
+        "FROM registry.invalid/base:1\nCOPY Dockerfile /Dockerfile\n",
+    );
+    let out = build(&t, &b, reg, &t.path("env"), &["--lock"]);
+    let report = json(&out);
+    ok(&out);
+    assert_eq!(report["outcome"], "built");
+    assert_eq!(report["locked"], true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: cannot resolve the base image `registry.invalid/base:1`"),
+        "{stderr}"
+    );
+    assert!(t.path("envaudit.lock").is_file());
+}
