@@ -154,7 +154,9 @@ pub(crate) fn build(model: &str, lockfile: &Path) -> anyhow::Result<AuditReport>
         };
         snapshots.push(s);
     }
-    let git = git_facts(lockfile, &current)?;
+    let environments: std::collections::BTreeSet<&str> =
+        mine.iter().map(|r| r.environment.as_str()).collect();
+    let git = git_facts(lockfile, &current, &environments)?;
     let inputs: Vec<RunInput<'_>> = mine
         .iter()
         .zip(&snapshots)
@@ -185,7 +187,12 @@ struct GitFacts {
     histories: Vec<(String, Vec<LogEntry>)>,
 }
 
-fn git_facts(lockfile: &Path, current: &Lockfile) -> anyhow::Result<GitFacts> {
+/// The lockfile's commit, whether it was modified since, and the history of `environments`.
+fn git_facts(
+    lockfile: &Path,
+    current: &Lockfile,
+    environments: &std::collections::BTreeSet<&str>,
+) -> anyhow::Result<GitFacts> {
     let Ok(repo) = Repo::discover(&store::lockfile_dir(lockfile)) else {
         return Ok(GitFacts {
             head: None,
@@ -198,7 +205,7 @@ fn git_facts(lockfile: &Path, current: &Lockfile) -> anyhow::Result<GitFacts> {
     let committed: Option<&Lockfile> = states.last().and_then(|(_, s)| s.as_deref());
     let modified = committed.is_none_or(|c| c != current);
     let mut histories = Vec::new();
-    for name in current.environments.keys() {
+    for &name in environments {
         let mut h = crate::diff::history(None, &states, Some(name));
         if modified {
             let old = committed.and_then(|c| c.environments.get(name));
@@ -212,7 +219,7 @@ fn git_facts(lockfile: &Path, current: &Lockfile) -> anyhow::Result<GitFacts> {
                 ));
             }
         }
-        histories.push((name.clone(), h));
+        histories.push((name.to_owned(), h));
     }
     Ok(GitFacts {
         head: repo.head_commit(),

@@ -163,7 +163,7 @@ pub fn render_cyclonedx(
 ) -> io::Result<()> {
     let (model_name, model_version) =
         model_parts(run.run.model.as_deref().unwrap_or(&report.model));
-    let os = run_os(run);
+    let os = run.os.as_deref();
     let mut refs = std::collections::HashSet::new();
     let mut components = Vec::new();
     let model_ref = format!(
@@ -185,7 +185,7 @@ pub fn render_cyclonedx(
     components.push(model);
     let mut package_refs = Vec::new();
     for row in &run.packages {
-        let (component, bom_ref) = cyclonedx_component(row, os.as_deref(), &mut refs);
+        let (component, bom_ref) = cyclonedx_component(row, os, &mut refs);
         package_refs.push(bom_ref);
         components.push(component);
     }
@@ -250,10 +250,6 @@ fn push_property(component: &mut Value, name: &str, value: &str) {
     if let Some(props) = component["properties"].as_array_mut() {
         props.push(json!({"name": name, "value": value}));
     }
-}
-
-fn run_os(run: &RunAudit) -> Option<String> {
-    run.os.clone()
 }
 
 fn cyclonedx_component(
@@ -335,7 +331,7 @@ fn spdx_license(licenses: &[String]) -> Option<String> {
 pub fn render_spdx(report: &AuditReport, run: &RunAudit, out: &mut dyn Write) -> io::Result<()> {
     let model = run.run.model.as_deref().unwrap_or(&report.model);
     let (model_name, model_version) = model_parts(model);
-    let os = run_os(run);
+    let os = run.os.as_deref();
     let mut packages = vec![{
         let mut m = json!({
             "SPDXID": "SPDXRef-Model",
@@ -392,7 +388,7 @@ pub fn render_spdx(report: &AuditReport, run: &RunAudit, out: &mut dyn Write) ->
             "externalRefs": [{
                 "referenceCategory": "PACKAGE-MANAGER",
                 "referenceType": "purl",
-                "referenceLocator": purl(p, os.as_deref()),
+                "referenceLocator": purl(p, os),
             }],
             "comment": format!(
                 "{} package, {}{}",
