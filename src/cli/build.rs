@@ -135,10 +135,9 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         return dry_run(args, &def, &target, &platform, report, out);
     }
 
-    let mut insecure = args.image.insecure_registry.clone();
-    insecure.extend(host_if_insecure(args, &target));
+    let insecure = &args.image.insecure_registry;
     let scanner = Scanner::new(
-        &insecure,
+        insecure,
         Some(platform.clone()),
         args.image.no_cache,
         Limits::default(),
@@ -203,7 +202,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         target: &build_tag,
         platform: platform.to_string(),
         definition_hash: hash.definition_hash.to_string(),
-        insecure: plain_http(&insecure, &build_tag, &def),
+        insecure: plain_http(insecure, &build_tag, &def),
         digest_file: work.path().join("digest"),
     };
     let commands = commands(args.builder, &spec)?;
@@ -530,14 +529,6 @@ fn base_is_loopback(def: &EnvDefinition) -> bool {
         .as_ref()
         .and_then(|b| b.image.as_ref())
         .is_some_and(is_loopback)
-}
-
-fn host_if_insecure(args: &BuildArgs, target: &ImageRef) -> Option<String> {
-    args.image
-        .insecure_registry
-        .iter()
-        .any(|h| h == target.registry())
-        .then(|| target.registry().to_owned())
 }
 
 fn unreachable_registry(image: &ImageRef, e: crate::registry::RegistryError) -> anyhow::Error {
