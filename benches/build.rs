@@ -46,10 +46,9 @@ fn run(program: &str, args: &[&str]) -> (Duration, String) {
 }
 
 fn main() {
-    let reps: usize = std::env::var("BENCH_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(21);
+    let Some(reps) = support::bench_reps("scripts/bench build", 21) else {
+        return;
+    };
     let reg = registry::plain();
     let definition = "fixtures/example/environment.yml";
 

@@ -255,14 +255,9 @@ fn check_twenty(reps: usize, rows: &mut Vec<Row>) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("benches/drift.rs: run with `scripts/bench drift` (cargo bench)");
+    let Some(reps) = support::bench_reps("scripts/bench drift", 11) else {
         return;
-    }
-    let reps: usize = std::env::var("BENCH_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(11);
+    };
     let mut rows = Vec::new();
     graph_and_drift(reps, &mut rows);
     check_twenty(reps, &mut rows);

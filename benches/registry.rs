@@ -262,16 +262,9 @@ fn big_layer(rows: &mut Vec<Row>) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
-    // it, and then it only checks that it builds.
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("benches/registry.rs: run with `scripts/bench-registry` (cargo bench)");
+    let Some(reps) = support::bench_reps("scripts/bench-registry", 21) else {
         return;
-    }
-    let reps: usize = std::env::var("BENCH_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(21);
+    };
     let mut rows = Vec::new();
     warm_resolve(reps, &mut rows);
     many_references(reps.min(7), &mut rows);

@@ -21,6 +21,22 @@ pub fn run_timed(cmd: &mut Command) -> (Duration, String) {
     (took, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The repetitions to measure (`BENCH_REPS`, else `default`), or `None` when the binary runs
+/// outside `cargo bench`: `cargo test --all-targets` runs bench binaries without `--bench`,
+/// and then they only check that they build.
+pub fn bench_reps(how_to_run: &str, default: usize) -> Option<usize> {
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("run with `{how_to_run}` (cargo bench)");
+        return None;
+    }
+    Some(
+        std::env::var("BENCH_REPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
 /// The median of `reps` measurements.
 pub fn median(reps: usize, mut f: impl FnMut() -> Duration) -> Duration {
     let mut v: Vec<Duration> = (0..reps).map(|_| f()).collect();
