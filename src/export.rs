@@ -86,7 +86,7 @@ pub fn conda_explicit(environment: &str, snapshot: &Snapshot, prefix: Option<&st
         .and_then(|p| p.platform.clone())
         .or_else(|| {
             pkgs.iter()
-                .find_map(|p| p.url.as_deref().and_then(subdir))
+                .find_map(|p| p.conda_subdir())
                 .filter(|s| *s != "noarch")
                 .map(str::to_owned)
         });
@@ -138,12 +138,6 @@ pub fn conda_explicit(environment: &str, snapshot: &Snapshot, prefix: Option<&st
         left_out,
         notes,
     }
-}
-
-fn subdir(url: &str) -> Option<&str> {
-    let mut parts = url.rsplit('/');
-    parts.next()?;
-    parts.next()
 }
 
 /// Packages in an order where each comes after what it depends on (within the list), ties

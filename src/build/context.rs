@@ -454,7 +454,7 @@ pub fn write(context: &Context, dir: &Path) -> Result<(), BuildError> {
 }
 
 /// Copy regular files and folders (symbolic links are recreated, not followed).
-fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
     let read_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| BuildError::Read { path, source }

@@ -197,7 +197,7 @@ fn hash_rewritten(
     let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let mirror = |p: &Path| tmp.path().join(p.strip_prefix(&root).unwrap_or(p));
     if let Some(crate::definition::BuildContext::Local { path, .. }) = &def.build_context {
-        copy_dir(&abs(path), &mirror(&abs(path)))?;
+        crate::build::context::copy_tree(&abs(path), &mirror(&abs(path)))?;
     }
     for f in &def.files {
         let to = mirror(&abs(f));
@@ -236,20 +236,6 @@ fn common_root(paths: &[PathBuf]) -> PathBuf {
         });
     }
     root.unwrap_or_default()
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let kind = e.file_type()?;
-        if kind.is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()))?;
-        } else if kind.is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn run_export(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {

@@ -164,6 +164,14 @@ pub struct LockedPackage {
 }
 
 impl LockedPackage {
+    /// A conda package's subdir (`linux-64`, `noarch`) from its download URL
+    /// (`.../conda-forge/linux-64/numpy-1.26.4-....conda`).
+    pub fn conda_subdir(&self) -> Option<&str> {
+        let mut parts = self.url.as_deref()?.rsplit('/');
+        parts.next()?;
+        parts.next().filter(|s| *s == "noarch" || s.contains('-'))
+    }
+
     /// A package with a name and version and nothing else known.
     pub fn new(ecosystem: Ecosystem, name: PackageName, version: impl Into<String>) -> Self {
         LockedPackage {

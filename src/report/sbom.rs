@@ -45,7 +45,7 @@ pub fn purl(p: &LockedPackage, os: Option<&str>) -> String {
             if let Some(c) = &p.channel {
                 q.push(format!("channel={}", pct(c)));
             }
-            if let Some(sub) = p.url.as_deref().and_then(conda_subdir) {
+            if let Some(sub) = p.conda_subdir() {
                 q.push(format!("subdir={}", pct(sub)));
             }
             let query = if q.is_empty() {
@@ -66,13 +66,6 @@ pub fn purl(p: &LockedPackage, os: Option<&str>) -> String {
             pct(name)
         ),
     }
-}
-
-/// `linux-64` from `https://conda.anaconda.org/conda-forge/linux-64/numpy-....conda`.
-fn conda_subdir(url: &str) -> Option<&str> {
-    let mut parts = url.rsplit('/');
-    parts.next()?;
-    parts.next().filter(|s| *s == "noarch" || s.contains('-'))
 }
 
 /// The image as a purl (`pkg:oci/NAME@sha256%3A...?repository_url=REG/REPO`).
