@@ -101,20 +101,9 @@ fn snapshot(drifted: bool) -> Snapshot {
         definition: "env.yml".into(),
         definition_kind: "azureml-v2".into(),
         definition_hash: Digest::sha256_of(b"bench"),
-        definition_files: vec![],
-        azureml_v2_anonymous_version: None,
-        azureml_v1_image: None,
         image: Some("acr.io/azureml/azureml_bench:latest".into()),
-        image_index: None,
         image_manifest: Some(Digest::sha256_of(if drifted { b"new" } else { b"old" })),
-        image_config: None,
         image_platform: Some("linux/amd64".into()),
-        image_layers: vec![],
-        base_image: None,
-        base_image_digest: None,
-        base_layers: None,
-        rootfs: None,
-        os: None,
         completeness: "complete".into(),
         declared,
         prefixes: vec![envaudit::lockfile::Prefix {
@@ -124,6 +113,7 @@ fn snapshot(drifted: bool) -> Snapshot {
             platform: Some("linux-64".into()),
         }],
         packages,
+        ..Snapshot::placeholder("")
     };
     s.seal();
     s

@@ -480,24 +480,12 @@ mod tests {
             definition: "env.yml".into(),
             definition_kind: "conda".into(),
             definition_hash: Digest::sha256_of(hash.as_bytes()),
-            definition_files: vec![],
-            azureml_v2_anonymous_version: None,
-            azureml_v1_image: None,
             image: Some("img:1".into()),
-            image_index: None,
             image_manifest: Some(Digest::sha256_of(image.as_bytes())),
-            image_config: None,
-            image_platform: None,
-            image_layers: vec![],
-            base_image: None,
-            base_image_digest: None,
-            base_layers: None,
-            rootfs: None,
-            os: None,
             completeness: "complete".into(),
             declared,
-            prefixes: vec![],
             packages,
+            ..Snapshot::placeholder("")
         };
         s.seal();
         s

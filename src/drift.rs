@@ -328,27 +328,16 @@ mod tests {
             definition: "env.yml".into(),
             definition_kind: "conda".into(),
             definition_hash: Digest::sha256_of(b"same definition"),
-            definition_files: vec![],
-            azureml_v2_anonymous_version: None,
-            azureml_v1_image: None,
             image: Some("acr.io/azureml/azureml_x:latest".into()),
-            image_index: None,
             image_manifest: Some(Digest::sha256_of(image.as_bytes())),
-            image_config: None,
             image_platform: Some("linux/amd64".into()),
-            image_layers: vec![],
-            base_image: None,
-            base_image_digest: None,
-            base_layers: None,
-            rootfs: None,
-            os: None,
             completeness: "complete".into(),
             declared: vec![
                 declared("pandas==1.3.5", PinState::Exact),
                 declared("scipy", PinState::Unpinned),
             ],
-            prefixes: vec![],
             packages,
+            ..Snapshot::placeholder("")
         };
         s.seal();
         s
