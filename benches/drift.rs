@@ -21,8 +21,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use envaudit::lockfile::{Declared, LockedPackage, Lockfile, Snapshot};
+use envaudit::model::pin::PinState;
 use envaudit::model::{Digest, Ecosystem, PackageName};
-use envaudit::pin::PinState;
 use fault::{FaultServer, Reply};
 use image::{self as img, Compression, Spec};
 use support::{Row, median, ms, print_table};
@@ -123,7 +123,7 @@ fn graph_and_drift(reps: usize, rows: &mut Vec<Row>) {
     let (old, new) = (snapshot(false), snapshot(true));
     let run = || {
         let start = Instant::now();
-        let d = envaudit::drift::environment("bench", Some(&old), Some(&new));
+        let d = envaudit::analysis::drift::environment("bench", Some(&old), Some(&new));
         let took = start.elapsed();
         assert_eq!(d.attributions.len(), 50);
         took

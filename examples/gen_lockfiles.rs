@@ -26,8 +26,8 @@ use std::process::ExitCode;
 use envaudit::lockfile::{
     Declared, FileRecord, LockedPackage, Lockfile, Prefix, RunRecord, Snapshot, StoredSnapshot,
 };
+use envaudit::model::pin::PinState;
 use envaudit::model::{Digest, Ecosystem, PackageName};
-use envaudit::pin::PinState;
 
 /// splitmix64: enough randomness for test data, no dependency.
 struct Rng(u64);

@@ -20,7 +20,7 @@ pub fn conda_file(data: &[u8]) {
             definition::EnvDefinition::empty(definition::DefinitionKind::Conda, &src.path);
         def.add_conda_file(file);
         let _ = crate::hash::definition_hash(&def);
-        let _ = crate::lint::lint(&def, &crate::lint::LintOptions::default());
+        let _ = crate::analysis::lint::lint(&def, &crate::analysis::lint::LintOptions::default());
     }
 }
 
@@ -36,7 +36,7 @@ pub fn pep508(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(req) = s.parse::<definition::PipRequirement>() {
+    if let Ok(req) = s.parse::<crate::python::pep508::PipRequirement>() {
         let _ = req.pin();
         let canonical = req.canonical();
         // Only a named requirement without URL, path, hashes or template is plain PEP 508.
@@ -51,7 +51,7 @@ pub fn pep508(data: &[u8]) {
         if plain
             && req.hashes.is_empty()
             && req.template().is_none()
-            && let Ok(again) = definition::pep508::parse_pep508(&canonical)
+            && let Ok(again) = crate::python::pep508::parse_pep508(&canonical)
         {
             assert_eq!(again.canonical(), canonical, "canonical form is not stable");
         }
@@ -63,7 +63,7 @@ pub fn matchspec(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(spec) = s.parse::<definition::MatchSpec>() {
+    if let Ok(spec) = s.parse::<crate::conda::MatchSpec>() {
         let _ = spec.pin();
         let _ = spec.canonical();
     }

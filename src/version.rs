@@ -4,10 +4,10 @@
 //!
 //! | ecosystem | ordering | checked against |
 //! | --- | --- | --- |
-//! | pip | PEP 440 ([`compare_pip`]) | `packaging.version.Version` |
-//! | conda | conda's `VersionOrder` ([`compare_conda`]) | py-rattler's `rattler.Version` |
-//! | deb | dpkg's `verrevcmp` on epoch, upstream, revision ([`compare_deb`]) | `dpkg --compare-versions` |
-//! | apk | apk-tools' token comparison ([`compare_apk`]) | hand-written pairs |
+//! | pip | PEP 440 ([`compare_pip`](crate::python::version::compare_pip)) | `packaging.version.Version` |
+//! | conda | conda's `VersionOrder` ([`compare_conda`](crate::conda::version::compare_conda)) | py-rattler's `rattler.Version` |
+//! | deb | dpkg's `verrevcmp` on epoch, upstream, revision ([`compare_deb`](crate::catalog::deb_version::compare_deb)) | `dpkg --compare-versions` |
+//! | apk | apk-tools' token comparison ([`compare_apk`](crate::catalog::apk_version::compare_apk)) | hand-written pairs |
 //!
 //! The vectors are in `tests/vectors/version_order.json`, made by
 //! `scripts/gen-version-vectors.py`. The apk ordering was also run once against every
@@ -17,7 +17,7 @@
 //! ecosystem's own tool would reject (`packaging` raises `InvalidVersion`, conda raises
 //! `InvalidVersionSpec`, dpkg reports a syntax *error*) sorts below every valid version, and
 //! two such strings compare by their bytes. apk is the exception: apk-tools compares invalid
-//! versions too, up to where they turn invalid, and [`compare_apk`] does the same. Numbers of
+//! versions too, up to where they turn invalid, and `compare_apk` does the same. Numbers of
 //! any length are compared by value, where the tools would overflow or use bignums.
 //!
 //! Known differences from the reference tools:
@@ -29,7 +29,11 @@
 
 use std::cmp::Ordering;
 
+use crate::catalog::apk_version::compare_apk;
+use crate::catalog::deb_version::compare_deb;
+use crate::conda::version::compare_conda;
 use crate::model::Ecosystem;
+use crate::python::version::compare_pip;
 
 /// Order two version strings of `ecosystem`; see the module documentation.
 pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Ordering {
@@ -41,56 +45,8 @@ pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Ordering {
     }
 }
 
-/// PEP 440 ordering: epoch, release (trailing zeros ignored, so `1.0 == 1.0.0`), pre-release
-/// (`a` < `b` < `rc`, with `alpha`, `beta`, `c`, `pre`, `preview` as spellings), post-release
-/// (including the implicit `1.0-1`), dev-release, then the local label, segment by segment with
-/// numeric segments above alphanumeric ones. Case-insensitive; a leading `v` and surrounding
-/// whitespace are allowed. Strings that are not PEP 440 versions sort below all that are.
-pub fn compare_pip(a: &str, b: &str) -> Ordering {
-    valid_first(a, pep440::parse(a), b, pep440::parse(b), Ord::cmp)
-}
-
-/// conda's `VersionOrder`: optional epoch `N!`, optional local part after `+`; components
-/// split on `.` and `_` (a `-` counts as `_` when there is no `_`), each split into runs of
-/// digits and non-digits. Integers are compared by value, strings below integers, `post`
-/// above every integer, and `dev` below every other string (`*` lower still). A component
-/// that starts with a letter gets an implied leading `0`, and missing parts count as `0`, so
-/// `1.1 == 1.1.0` and `1.1a < 1.1`. Case-insensitive. Strings conda rejects sort below all
-/// others.
-pub fn compare_conda(a: &str, b: &str) -> Ordering {
-    valid_first(a, conda::parse(a), b, conda::parse(b), conda::cmp)
-}
-
-/// dpkg's ordering of `[epoch:]upstream[-revision]`: the epoch as a number, then upstream and
-/// revision with `verrevcmp`, where runs of digits compare by value and, in between, `~`
-/// sorts before everything (even the end of the string), letters before other characters.
-/// Versions dpkg refuses outright (empty, embedded spaces, bad epoch, empty revision) sort
-/// below all others; the ones it only warns about (not starting with a digit, odd
-/// characters) are compared as dpkg compares them.
-pub fn compare_deb(a: &str, b: &str) -> Ordering {
-    valid_first(a, dpkg::parse(a), b, dpkg::parse(b), dpkg::cmp)
-}
-
-/// apk-tools' ordering of `digits{.digits}[letter]{_suffix[digits]}[~hash][-rN]`, token by
-/// token: suffixes `_alpha` < `_beta` < `_pre` < `_rc` < (none) < `_cvs` < `_svn` < `_git` <
-/// `_hg` < `_p`; where one version goes on past the other it is the greater (`1 < 1.0`,
-/// `1.0 < 1.0-r0`) unless it goes on with a pre-release suffix (`1.0_rc1 < 1.0`); a number
-/// after `.` with a leading zero compares as a string (`1.01 < 1.1`, `1.0 < 1.00`), and so
-/// does a `~hash`. A version apk's validation rejects (`1a2`, `1.0-r`, `1.0_foo`, uppercase)
-/// is compared as apk does, up to the token where it turns invalid, which sorts below
-/// anything valid there (`1.0_foo < 1.0`, but `23_foo > 4_beta`); two that turn invalid at
-/// the same point compare by their bytes.
-pub fn compare_apk(a: &str, b: &str) -> Ordering {
-    let (ta, tb) = (apk::parse(a), apk::parse(b));
-    match apk::cmp(&ta, &tb) {
-        // Both turn invalid at the same point, where apk stops and calls them equal.
-        Ordering::Equal if !apk::is_valid(&ta) => a.cmp(b),
-        ord => ord,
-    }
-}
-
 /// Valid versions above invalid ones; two invalid ones by their bytes.
-fn valid_first<T>(
+pub(crate) fn valid_first<T>(
     a: &str,
     pa: Option<T>,
     b: &str,
@@ -108,11 +64,11 @@ fn valid_first<T>(
 /// A non-negative integer of any length, kept as its ASCII digits without leading zeros, so
 /// that ordering is by value and equality is string equality.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Number(String);
+pub(crate) struct Number(pub(crate) String);
 
 impl Number {
     /// `digits` must be ASCII digits (an empty run is zero).
-    fn from_digits(digits: &[u8]) -> Self {
+    pub(crate) fn from_digits(digits: &[u8]) -> Self {
         let start = digits
             .iter()
             .position(|&d| d != b'0')
@@ -120,7 +76,7 @@ impl Number {
         Number(digits[start..].iter().map(|&d| char::from(d)).collect())
     }
 
-    fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -141,25 +97,25 @@ impl PartialOrd for Number {
 }
 
 /// A cursor over ASCII bytes for the hand-written parsers.
-struct Cursor<'a> {
-    s: &'a [u8],
-    pos: usize,
+pub(crate) struct Cursor<'a> {
+    pub(crate) s: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(s: &'a [u8]) -> Self {
+    pub(crate) fn new(s: &'a [u8]) -> Self {
         Cursor { s, pos: 0 }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
-    fn at_end(&self) -> bool {
+    pub(crate) fn at_end(&self) -> bool {
         self.pos >= self.s.len()
     }
 
-    fn eat(&mut self, b: u8) -> bool {
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.pos += 1;
             true
@@ -168,7 +124,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn eat_word(&mut self, word: &str) -> bool {
+    pub(crate) fn eat_word(&mut self, word: &str) -> bool {
         let w = word.as_bytes();
         if self.s.get(self.pos..self.pos + w.len()) == Some(w) {
             self.pos += w.len();
@@ -179,644 +135,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// One or more ASCII digits.
-    fn digits(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn digits(&mut self) -> Option<&'a [u8]> {
         let start = self.pos;
         while self.peek().is_some_and(|b| b.is_ascii_digit()) {
             self.pos += 1;
         }
         (self.pos > start).then(|| &self.s[start..self.pos])
-    }
-}
-
-mod pep440 {
-    //! PEP 440 versions, parsed as `packaging`'s `VERSION_PATTERN` accepts them, reduced to a
-    //! key whose derived ordering is PEP 440's.
-
-    use super::{Cursor, Number};
-
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    enum PreLabel {
-        Alpha,
-        Beta,
-        Rc,
-    }
-
-    /// Where the pre-release part puts the version (variants in ascending order).
-    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    enum Pre {
-        /// `1.0.dev0` (dev release without pre or post) sorts before `1.0a0`.
-        DevOfFinal,
-        Labelled(PreLabel, Number),
-        None,
-    }
-
-    /// Variants in ascending order: a dev release is below the same version without one.
-    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    enum Dev {
-        Dev(Number),
-        None,
-    }
-
-    /// Alphanumeric local segments sort below numeric ones; alphanumeric ones compare as
-    /// lowercase strings, numeric ones by value.
-    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    enum LocalSegment {
-        Alphanumeric(String),
-        Numeric(Number),
-    }
-
-    /// Field order is comparison order.
-    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    pub(super) struct Key {
-        epoch: Number,
-        /// Without trailing zero components.
-        release: Vec<Number>,
-        pre: Pre,
-        /// `None` (no post-release) sorts below every post number.
-        post: Option<Number>,
-        dev: Dev,
-        /// `None` (no local label) sorts below every label.
-        local: Option<Vec<LocalSegment>>,
-    }
-
-    const PRE_LABELS: [(&str, PreLabel); 8] = [
-        ("alpha", PreLabel::Alpha),
-        ("a", PreLabel::Alpha),
-        ("beta", PreLabel::Beta),
-        ("b", PreLabel::Beta),
-        ("preview", PreLabel::Rc),
-        ("pre", PreLabel::Rc),
-        ("c", PreLabel::Rc),
-        ("rc", PreLabel::Rc),
-    ];
-
-    fn eat_sep(c: &mut Cursor<'_>) -> bool {
-        matches!(c.peek(), Some(b'-' | b'_' | b'.')) && {
-            c.pos += 1;
-            true
-        }
-    }
-
-    /// `[sep] label [sep] [digits]`, the shape of the pre-, post- and dev-release parts. A
-    /// separator after the label is taken even without digits, as the regex does.
-    fn labelled<T: Copy>(c: &mut Cursor<'_>, labels: &[(&str, T)]) -> Option<(T, Number)> {
-        let start = c.pos;
-        eat_sep(c);
-        let Some(&(_, label)) = labels.iter().find(|(word, _)| c.eat_word(word)) else {
-            c.pos = start;
-            return None;
-        };
-        eat_sep(c);
-        let n = c.digits().map(Number::from_digits).unwrap_or_default();
-        Some((label, n))
-    }
-
-    pub(super) fn parse(input: &str) -> Option<Key> {
-        let lower = input.trim().to_ascii_lowercase();
-        let mut c = Cursor::new(lower.as_bytes());
-        c.eat(b'v');
-
-        let first = c.digits()?;
-        let (epoch, first) = if c.eat(b'!') {
-            (Number::from_digits(first), c.digits()?)
-        } else {
-            (Number::default(), first)
-        };
-        let mut release = vec![Number::from_digits(first)];
-        while c.peek() == Some(b'.') && c.s.get(c.pos + 1).is_some_and(u8::is_ascii_digit) {
-            c.pos += 1;
-            release.extend(c.digits().map(Number::from_digits));
-        }
-        while release.last().is_some_and(Number::is_zero) {
-            release.pop();
-        }
-
-        let pre = labelled(&mut c, &PRE_LABELS);
-
-        let post = {
-            let start = c.pos;
-            let implicit = if c.eat(b'-') { c.digits() } else { None };
-            match implicit {
-                Some(n) => Some(Number::from_digits(n)),
-                None => {
-                    c.pos = start;
-                    labelled(&mut c, &[("post", ()), ("rev", ()), ("r", ())]).map(|(_, n)| n)
-                }
-            }
-        };
-
-        let dev = labelled(&mut c, &[("dev", ())]).map(|(_, n)| n);
-
-        let local = if c.eat(b'+') {
-            let mut segments = Vec::new();
-            loop {
-                let start = c.pos;
-                while c.peek().is_some_and(|b| b.is_ascii_alphanumeric()) {
-                    c.pos += 1;
-                }
-                let seg = &c.s[start..c.pos];
-                if seg.is_empty() {
-                    return None;
-                }
-                segments.push(if seg.iter().all(u8::is_ascii_digit) {
-                    LocalSegment::Numeric(Number::from_digits(seg))
-                } else {
-                    LocalSegment::Alphanumeric(seg.iter().map(|&b| char::from(b)).collect())
-                });
-                if !eat_sep(&mut c) {
-                    break;
-                }
-            }
-            Some(segments)
-        } else {
-            None
-        };
-
-        if !c.at_end() {
-            return None;
-        }
-        Some(Key {
-            epoch,
-            release,
-            pre: match (pre, &post, &dev) {
-                (Some((label, n)), _, _) => Pre::Labelled(label, n),
-                (None, None, Some(_)) => Pre::DevOfFinal,
-                (None, _, _) => Pre::None,
-            },
-            post,
-            dev: dev.map_or(Dev::None, Dev::Dev),
-            local,
-        })
-    }
-}
-
-mod conda {
-    //! conda's `VersionOrder`, parsed into components of parts.
-
-    use std::cmp::Ordering;
-
-    use super::Number;
-
-    /// Variants in ascending order: strings < integers < `post`.
-    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    enum Part {
-        /// Lowercase, except `dev`, kept as `DEV` so that it sorts below `_` and letters as
-        /// conda arranges it (`*` is lower still).
-        Str(String),
-        Int(Number),
-        Post,
-    }
-
-    const FILL: Part = Part::Int(Number(String::new()));
-
-    type Component = Vec<Part>;
-
-    pub(super) struct CondaVersion {
-        /// The epoch (`0` when absent) is the first component.
-        version: Vec<Component>,
-        local: Vec<Component>,
-    }
-
-    pub(super) fn parse(input: &str) -> Option<CondaVersion> {
-        let mut s = input.trim().to_lowercase();
-        if s.is_empty() {
-            return None;
-        }
-        let allowed = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b"*.+!_".contains(&b))
-        };
-        if !allowed(&s) && s.contains('-') && !s.contains('_') {
-            s = s.replace('-', "_");
-        }
-        if !allowed(&s) {
-            return None;
-        }
-
-        let (epoch, rest) = match s.split_once('!') {
-            None => ("0", s.as_str()),
-            Some((epoch, rest)) => {
-                if rest.contains('!')
-                    || epoch.is_empty()
-                    || !epoch.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return None;
-                }
-                (epoch, rest)
-            }
-        };
-        let (main, local) = match rest.split_once('+') {
-            None => (rest, None),
-            Some((main, local)) => {
-                if local.contains('+') {
-                    return None;
-                }
-                (main, Some(local))
-            }
-        };
-        if main.is_empty() {
-            return None;
-        }
-
-        let mut version = vec![component(epoch)?];
-        // A trailing `_` (openssl-style `1.0.2_`) stays on the last component.
-        let (body, trailing) = match main.strip_suffix('_') {
-            Some(body) => (body, "_"),
-            None => (main, ""),
-        };
-        let pieces: Vec<&str> = body.split(['.', '_']).collect();
-        let last = pieces.len() - 1;
-        for (i, piece) in pieces.into_iter().enumerate() {
-            if i == last && !trailing.is_empty() {
-                version.push(component(&format!("{piece}{trailing}"))?);
-            } else {
-                version.push(component(piece)?);
-            }
-        }
-        let local = match local {
-            None => Vec::new(),
-            Some(local) => local
-                .split(['.', '_'])
-                .map(component)
-                .collect::<Option<Vec<_>>>()?,
-        };
-        Some(CondaVersion { version, local })
-    }
-
-    /// Split one component into runs of digits, of `*`, and of anything else.
-    fn component(text: &str) -> Option<Component> {
-        let bytes = text.as_bytes();
-        let first = *bytes.first()?;
-        let mut parts = Vec::new();
-        if first.is_ascii_alphabetic() {
-            parts.push(FILL);
-        }
-        let class = |b: u8| match b {
-            b'0'..=b'9' => 0,
-            b'*' => 1,
-            _ => 2,
-        };
-        let mut start = 0;
-        while start < bytes.len() {
-            let kind = class(bytes[start]);
-            let end = bytes[start..]
-                .iter()
-                .position(|&b| class(b) != kind)
-                .map_or(bytes.len(), |n| start + n);
-            let run = &bytes[start..end];
-            parts.push(match (kind, run) {
-                (0, _) => Part::Int(Number::from_digits(run)),
-                (_, b"post") => Part::Post,
-                (_, b"dev") => Part::Str("DEV".to_owned()),
-                _ => Part::Str(String::from_utf8_lossy(run).into_owned()),
-            });
-            start = end;
-        }
-        Some(parts)
-    }
-
-    /// Missing components and missing parts count as `0`.
-    fn cmp_components(a: &[Component], b: &[Component]) -> Ordering {
-        let empty = Vec::new();
-        for i in 0..a.len().max(b.len()) {
-            let (ca, cb) = (a.get(i).unwrap_or(&empty), b.get(i).unwrap_or(&empty));
-            for j in 0..ca.len().max(cb.len()) {
-                let ord = ca.get(j).unwrap_or(&FILL).cmp(cb.get(j).unwrap_or(&FILL));
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-        }
-        Ordering::Equal
-    }
-
-    pub(super) fn cmp(a: &CondaVersion, b: &CondaVersion) -> Ordering {
-        cmp_components(&a.version, &b.version).then_with(|| cmp_components(&a.local, &b.local))
-    }
-}
-
-mod dpkg {
-    //! Debian versions as dpkg's `parseversion` splits them and `verrevcmp` orders them.
-
-    use std::cmp::Ordering;
-
-    use super::Number;
-
-    pub(super) struct DebVersion<'a> {
-        epoch: Number,
-        upstream: &'a [u8],
-        revision: &'a [u8],
-    }
-
-    /// dpkg's `c_isspace`.
-    fn is_space(b: u8) -> bool {
-        matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-    }
-
-    /// `None` where dpkg reports an error (it only warns about a version not starting with a
-    /// digit, or odd characters, and compares those anyway).
-    pub(super) fn parse(input: &str) -> Option<DebVersion<'_>> {
-        // dpkg reads a C string: it ends at the first NUL.
-        let bytes = input.as_bytes();
-        let bytes = &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())];
-        let start = bytes.iter().position(|&b| !is_space(b))?;
-        let bytes = &bytes[start..];
-        let end = bytes
-            .iter()
-            .position(|&b| is_space(b))
-            .unwrap_or(bytes.len());
-        if bytes[end..].iter().any(|&b| !is_space(b)) {
-            return None; // embedded spaces
-        }
-        let bytes = &bytes[..end];
-
-        let (epoch, version) = match bytes.iter().position(|&b| b == b':') {
-            None => (Number::default(), bytes),
-            Some(colon) => (epoch(&bytes[..colon])?, &bytes[colon + 1..]),
-        };
-        if version.is_empty() {
-            return None;
-        }
-        let (upstream, revision) = match version.iter().rposition(|&b| b == b'-') {
-            None => (version, &b""[..]),
-            Some(hyphen) => (&version[..hyphen], &version[hyphen + 1..]),
-        };
-        if upstream.is_empty() || (revision.is_empty() && upstream.len() < version.len()) {
-            return None;
-        }
-        Some(DebVersion {
-            epoch,
-            upstream,
-            revision,
-        })
-    }
-
-    /// What `strtol` accepts as the whole epoch, within `0..=INT_MAX`.
-    fn epoch(text: &[u8]) -> Option<Number> {
-        let (negative, digits) = match text.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            Some((b'+', rest)) => (false, rest),
-            _ => (false, text),
-        };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let n = Number::from_digits(digits);
-        let int_max = Number(i32::MAX.to_string());
-        if (negative && !n.is_zero()) || n > int_max {
-            return None;
-        }
-        Some(n)
-    }
-
-    /// The weight of a non-digit: `~` below the end of the string, letters next, then all
-    /// other bytes. dpkg passes a signed `char`, so bytes above 0x7f land between letters and
-    /// ASCII punctuation (as on x86 Debian).
-    fn order(c: Option<u8>) -> i32 {
-        match c {
-            None => 0,
-            Some(c) if c.is_ascii_digit() => 0,
-            Some(c) if c.is_ascii_alphabetic() => i32::from(c),
-            Some(b'~') => -1,
-            Some(c) => i32::from(c as i8) + 256,
-        }
-    }
-
-    /// dpkg's `verrevcmp`.
-    pub(super) fn verrevcmp(a: &[u8], b: &[u8]) -> Ordering {
-        let (mut i, mut j) = (0, 0);
-        let non_digit = |c: Option<u8>| c.is_some_and(|c| !c.is_ascii_digit());
-        let digit = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_digit());
-        while i < a.len() || j < b.len() {
-            while non_digit(a.get(i).copied()) || non_digit(b.get(j).copied()) {
-                let (oa, ob) = (order(a.get(i).copied()), order(b.get(j).copied()));
-                if oa != ob {
-                    return oa.cmp(&ob);
-                }
-                i += 1;
-                j += 1;
-            }
-            let (si, sj) = (i, j);
-            while digit(a.get(i).copied()) {
-                i += 1;
-            }
-            while digit(b.get(j).copied()) {
-                j += 1;
-            }
-            let ord = Number::from_digits(&a[si..i]).cmp(&Number::from_digits(&b[sj..j]));
-            if ord != Ordering::Equal {
-                return ord;
-            }
-        }
-        Ordering::Equal
-    }
-
-    pub(super) fn cmp(a: &DebVersion<'_>, b: &DebVersion<'_>) -> Ordering {
-        a.epoch
-            .cmp(&b.epoch)
-            .then_with(|| verrevcmp(a.upstream, b.upstream))
-            .then_with(|| verrevcmp(a.revision, b.revision))
-    }
-}
-
-mod apk {
-    //! apk-tools' versions: `digits{.digits}[letter]{_suffix[digits]}[~hash][-rN]`.
-    //!
-    //! A version is read as a list of tokens, each of a kind that may only follow certain
-    //! kinds. Two versions are compared token by token while the kinds agree; where they part,
-    //! the one that goes on is the greater, unless it goes on with a pre-release suffix.
-
-    use std::cmp::Ordering;
-
-    use super::Number;
-
-    /// Token kinds in apk's order, which the end-of-comparison rule relies on.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    enum Kind {
-        InitialDigit,
-        /// A number after `.`: with a leading zero on either side the two compare as strings
-        /// (`1.01 < 1.1`, `1.001 < 1.01`, `1.0 < 1.00`).
-        Digit,
-        Letter,
-        Suffix,
-        SuffixNumber,
-        CommitHash,
-        Revision,
-        End,
-        /// What apk's validation rejects; above [`Kind::End`], so that of two versions equal
-        /// up to there the invalid one is the lower.
-        Invalid,
-    }
-
-    /// Suffix ranks; the release itself (no suffix) sits between `rc` and `cvs`.
-    const SUFFIXES: [(&str, u8); 9] = [
-        ("alpha", 1),
-        ("beta", 2),
-        ("pre", 3),
-        ("rc", 4),
-        ("cvs", 6),
-        ("svn", 7),
-        ("git", 8),
-        ("hg", 9),
-        ("p", 10),
-    ];
-    const RELEASE_RANK: u8 = 5;
-
-    #[derive(Clone, Copy, Debug)]
-    pub(super) struct Token<'a> {
-        kind: Kind,
-        text: &'a [u8],
-        /// The suffix rank for [`Kind::Suffix`], else 0.
-        rank: u8,
-    }
-
-    const END: Token<'static> = Token {
-        kind: Kind::End,
-        text: b"",
-        rank: 0,
-    };
-
-    const INVALID: Token<'static> = Token {
-        kind: Kind::Invalid,
-        text: b"",
-        rank: 0,
-    };
-
-    fn run(bytes: &[u8], accept: impl Fn(u8) -> bool) -> usize {
-        bytes.iter().take_while(|&&b| accept(b)).count()
-    }
-
-    /// Split the first `n` bytes off `rest`.
-    fn take<'a>(n: usize, rest: &mut &'a [u8]) -> &'a [u8] {
-        let (head, tail) = rest.split_at(n.min(rest.len()));
-        *rest = tail;
-        head
-    }
-
-    /// The tokens of `version`; where apk's validation fails, the last one is an
-    /// [`Kind::Invalid`] token and the rest is not read.
-    pub(super) fn parse(version: &str) -> Vec<Token<'_>> {
-        let mut rest = version.as_bytes();
-        let mut out = Vec::new();
-        let mut prev = None;
-        loop {
-            let token = match prev {
-                None => digits(Kind::InitialDigit, &mut rest),
-                Some(_) if rest.is_empty() => break,
-                Some(prev) => next(prev, &mut rest),
-            }
-            .unwrap_or(INVALID);
-            out.push(token);
-            if token.kind == Kind::Invalid {
-                break;
-            }
-            prev = Some(token.kind);
-        }
-        out
-    }
-
-    pub(super) fn is_valid(tokens: &[Token<'_>]) -> bool {
-        tokens.last().is_some_and(|t| t.kind != Kind::Invalid)
-    }
-
-    /// A non-empty run of digits.
-    fn digits<'a>(kind: Kind, rest: &mut &'a [u8]) -> Option<Token<'a>> {
-        let n = run(rest, |b| b.is_ascii_digit());
-        (n > 0).then(|| Token {
-            kind,
-            text: take(n, rest),
-            rank: 0,
-        })
-    }
-
-    /// The token at the start of `rest` (non-empty) after one of kind `prev`, or `None` if
-    /// none may follow there.
-    fn next<'a>(prev: Kind, rest: &mut &'a [u8]) -> Option<Token<'a>> {
-        let c = *rest.first()?;
-        match c {
-            b'a'..=b'z' if prev <= Kind::Digit => Some(Token {
-                kind: Kind::Letter,
-                text: take(1, rest),
-                rank: 0,
-            }),
-            b'.' | b'0'..=b'9' => {
-                if c == b'.' {
-                    if prev > Kind::Digit {
-                        return None;
-                    }
-                    take(1, rest);
-                }
-                match prev {
-                    Kind::InitialDigit | Kind::Digit => digits(Kind::Digit, rest),
-                    Kind::Suffix => digits(Kind::SuffixNumber, rest),
-                    _ => None,
-                }
-            }
-            b'_' if prev <= Kind::SuffixNumber => {
-                take(1, rest);
-                let name = take(run(rest, |b| b.is_ascii_lowercase()), rest);
-                let &(_, rank) = SUFFIXES.iter().find(|(s, _)| s.as_bytes() == name)?;
-                Some(Token {
-                    kind: Kind::Suffix,
-                    text: name,
-                    rank,
-                })
-            }
-            b'~' if prev < Kind::CommitHash => {
-                take(1, rest);
-                let n = run(rest, |b| b.is_ascii_hexdigit());
-                (n > 0).then(|| Token {
-                    kind: Kind::CommitHash,
-                    text: take(n, rest),
-                    rank: 0,
-                })
-            }
-            b'-' if prev < Kind::Revision && rest.get(1) == Some(&b'r') => {
-                take(2, rest);
-                digits(Kind::Revision, rest)
-            }
-            _ => None,
-        }
-    }
-
-    /// Two tokens of one kind.
-    fn cmp_token(a: &Token<'_>, b: &Token<'_>) -> Ordering {
-        let number = |t: &Token<'_>| Number::from_digits(t.text);
-        match a.kind {
-            Kind::Digit if a.text.first() == Some(&b'0') || b.text.first() == Some(&b'0') => {
-                a.text.cmp(b.text)
-            }
-            Kind::InitialDigit | Kind::Digit | Kind::SuffixNumber | Kind::Revision => {
-                number(a).cmp(&number(b))
-            }
-            Kind::Suffix => a.rank.cmp(&b.rank),
-            Kind::Letter | Kind::CommitHash | Kind::End | Kind::Invalid => a.text.cmp(b.text),
-        }
-    }
-
-    pub(super) fn cmp(a: &[Token<'_>], b: &[Token<'_>]) -> Ordering {
-        for i in 0..=a.len().max(b.len()) {
-            let (ta, tb) = (a.get(i).unwrap_or(&END), b.get(i).unwrap_or(&END));
-            if ta.kind != tb.kind {
-                let pre_release = |t: &Token<'_>| t.kind == Kind::Suffix && t.rank < RELEASE_RANK;
-                return if pre_release(ta) {
-                    Ordering::Less
-                } else if pre_release(tb) {
-                    Ordering::Greater
-                } else {
-                    // The one that goes on (lower kind than the other's) is the greater.
-                    tb.kind.cmp(&ta.kind)
-                };
-            }
-            if matches!(ta.kind, Kind::End | Kind::Invalid) {
-                break;
-            }
-            let ord = cmp_token(ta, tb);
-            if ord != Ordering::Equal {
-                return ord;
-            }
-        }
-        Ordering::Equal
     }
 }
 
@@ -1052,10 +376,16 @@ mod tests {
             "1.0-r1~12ab",
             "1.0 ",
         ] {
-            assert!(!apk::is_valid(&apk::parse(v)), "{v:?}");
+            assert!(
+                !crate::catalog::apk_version::is_valid(&crate::catalog::apk_version::parse(v)),
+                "{v:?}"
+            );
         }
         for v in ["0", "1.0a_rc1_p2~12ab-r3", "2.9.1-r3", "1.0_git20230101"] {
-            assert!(apk::is_valid(&apk::parse(v)), "{v:?}");
+            assert!(
+                crate::catalog::apk_version::is_valid(&crate::catalog::apk_version::parse(v)),
+                "{v:?}"
+            );
         }
     }
 

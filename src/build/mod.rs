@@ -105,7 +105,7 @@ pub struct BuildReport {
     pub snapshot: Option<String>,
     pub packages: Option<usize>,
     /// The drift from the cached image to the regenerated one (`--rebuild`).
-    pub drift: Option<crate::drift::DriftReport>,
+    pub drift: Option<crate::analysis::drift::DriftReport>,
     /// Whether the snapshot was recorded in the lockfile.
     pub locked: bool,
 }

@@ -6,7 +6,9 @@
 //! result is complete. [`catalog_folder`] and [`catalog_layers`] are the entry points.
 
 mod apk;
+pub mod apk_version;
 mod conda;
+pub mod deb_version;
 mod dpkg;
 mod os_release;
 mod python;

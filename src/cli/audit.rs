@@ -9,13 +9,13 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 use super::error::Hinted;
-use crate::audit::{self, AuditReport, LockfileFacts, RunInput};
-use crate::diff::LogEntry;
+use crate::analysis::compliance::{self, AuditReport, LockfileFacts, RunInput};
+use crate::analysis::diff::LogEntry;
 use crate::lockfile::git::Repo;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::Digest;
-use crate::report;
+use crate::render;
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
@@ -58,11 +58,11 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
     let report = build(&args.model, &args.lockfile)?;
     let mut buf = Vec::new();
     match args.format {
-        ReportFormat::Markdown => report::render_audit_markdown(&report, &mut buf)?,
-        ReportFormat::Html => report::render_audit_html(&report, &mut buf)?,
-        ReportFormat::Json => report::render_audit_json(&report, &mut buf)?,
+        ReportFormat::Markdown => render::render_audit_markdown(&report, &mut buf)?,
+        ReportFormat::Html => render::render_audit_html(&report, &mut buf)?,
+        ReportFormat::Json => render::render_audit_json(&report, &mut buf)?,
         ReportFormat::Cyclonedx | ReportFormat::Spdx => {
-            let Some(run) = report::pick_run(&report, args.run.as_deref()) else {
+            let Some(run) = render::pick_run(&report, args.run.as_deref()) else {
                 return Err(Hinted::new(
                     format!(
                         "run `{}` of model `{}` is not in `{}`",
@@ -75,9 +75,9 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
                 .into());
             };
             if args.format == ReportFormat::Cyclonedx {
-                report::render_cyclonedx(&report, run, &mut buf)?;
+                render::render_cyclonedx(&report, run, &mut buf)?;
             } else {
-                report::render_spdx(&report, run, &mut buf)?;
+                render::render_spdx(&report, run, &mut buf)?;
             }
         }
     }
@@ -123,7 +123,7 @@ pub(crate) fn build(model: &str, lockfile: &Path) -> anyhow::Result<AuditReport>
     }
     let mine: Vec<_> = runs
         .iter()
-        .filter(|r| audit::matches_model(r, model))
+        .filter(|r| compliance::matches_model(r, model))
         .collect();
     if mine.is_empty() {
         let mut known: Vec<&str> = runs.iter().filter_map(|r| r.model.as_deref()).collect();
@@ -177,7 +177,12 @@ pub(crate) fn build(model: &str, lockfile: &Path) -> anyhow::Result<AuditReport>
         commit: git.head,
         modified: git.modified,
     };
-    Ok(audit::report(model, facts, store::now_rfc3339(), &inputs))
+    Ok(compliance::report(
+        model,
+        facts,
+        store::now_rfc3339(),
+        &inputs,
+    ))
 }
 
 struct GitFacts {
@@ -206,7 +211,7 @@ fn git_facts(
     let modified = committed.is_none_or(|c| c != current);
     let mut histories = Vec::new();
     for &name in environments {
-        let mut h = crate::diff::history(None, &states, Some(name));
+        let mut h = crate::analysis::diff::history(None, &states, Some(name));
         if modified {
             let old = committed.and_then(|c| c.environments.get(name));
             let new = current.environments.get(name);
@@ -215,7 +220,7 @@ fn git_facts(
                     "working tree".to_owned(),
                     store::now_rfc3339(),
                     "(not committed)".to_owned(),
-                    crate::diff::snapshots(name, old, new),
+                    crate::analysis::diff::snapshots(name, old, new),
                 ));
             }
         }

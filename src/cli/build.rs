@@ -23,7 +23,7 @@ use crate::layer::Limits;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::{Digest, ImageRef, ImageSource, Platform};
-use crate::report::{self, Format};
+use crate::render::{self, Format};
 
 #[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
@@ -258,16 +258,16 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     report.previous_digest = Some(old_digest.clone());
     report.candidate = Some(build_tag.to_string());
     let old = catalog(&scanner, &def, &hash, args, &target, &old_digest, &target)?;
-    let mut drift = crate::drift::lockfiles(
+    let mut drift = crate::analysis::drift::lockfiles(
         &single(&report.environment, old.clone()),
         &single(&report.environment, new.clone()),
         &format!(
             "{target} ({})",
-            report::short_digest(Some(&old_digest.to_string()))
+            render::short_digest(Some(&old_digest.to_string()))
         ),
         &format!(
             "{build_tag} ({})",
-            report::short_digest(Some(&pushed.to_string()))
+            render::short_digest(Some(&pushed.to_string()))
         ),
         None,
     );
@@ -281,7 +281,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     drift.findings = drift
         .environments
         .iter()
-        .flat_map(crate::drift::findings)
+        .flat_map(crate::analysis::drift::findings)
         .collect();
     config(args)?.apply(&mut drift.findings);
     let refuse = drift.findings.iter().any(|f| args.fail_on.fails(f));
@@ -358,7 +358,7 @@ fn dry_run(
 }
 
 fn render(report: &BuildReport, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
-    super::write_or_pipe(report::render_build(report, format, out))
+    super::write_or_pipe(render::render_build(report, format, out))
 }
 
 /// Loads the definition; a conda or pip file that names no base image takes `--base-image`.
@@ -463,7 +463,7 @@ fn record(args: &BuildArgs, report: &mut BuildReport, snaps: &[&Snapshot]) -> an
             .record(&report.environment, snap, None)
             .with_context(|| format!("cannot write `{}`", args.lockfile.display()))?;
         if let Some(prev) = recorded.previous.as_ref().filter(|p| p.id != snap.id) {
-            let d = crate::diff::snapshots(&report.environment, Some(prev), Some(snap));
+            let d = crate::analysis::diff::snapshots(&report.environment, Some(prev), Some(snap));
             if d.silent_drift && snaps.len() == 1 {
                 eprintln!(
                     "warning[silent-drift]: `{}`: the image built now installs other packages than locked snapshot {} under the same definition hash; see `envaudit diff`",

@@ -17,7 +17,7 @@ use crate::image::{self, ResolveOptions};
 use crate::layer::{LayerCache, Limits};
 use crate::model::{Ecosystem, ImageSource, Platform};
 use crate::registry::{CachingRegistry, CredentialStore, HttpRegistry, TransportPolicy};
-use crate::report::{self, Format};
+use crate::render::{self, Format};
 
 #[derive(Debug, Args)]
 pub(crate) struct CatalogArgs {
@@ -129,7 +129,7 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         CatalogFormat::Table => Format::Table,
         CatalogFormat::Json => Format::Json,
     };
-    super::write_or_pipe(report::render_catalog(&args.source, &catalog, format, out))?;
+    super::write_or_pipe(render::render_catalog(&args.source, &catalog, format, out))?;
     Ok(Exit::Ok)
 }
 
@@ -184,7 +184,7 @@ impl Scanned {
             Some((b, count)) => (b.manifest.as_ref().map(|m| m.digest.clone()), *count),
             None => (None, None),
         };
-        crate::lockfile::build::snapshot(&crate::lockfile::build::Observed {
+        crate::scan::snapshot::snapshot(&crate::scan::snapshot::Observed {
             definition,
             lockfile_dir,
             image: Some((reference, &self.image)),

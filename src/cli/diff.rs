@@ -10,14 +10,14 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 use super::error::Hinted;
+use crate::analysis::diff;
 use crate::config::Config;
 use crate::diag::FailOn;
-use crate::diff;
 use crate::lockfile::git::{GitError, Repo};
 use crate::lockfile::spec::SnapshotSpec;
 use crate::lockfile::store;
 use crate::lockfile::{Lockfile, LockfileError};
-use crate::report::{self, Format, Style};
+use crate::render::{self, Format, Style};
 use crate::source::SourceFile;
 
 #[derive(Debug, Args)]
@@ -135,7 +135,7 @@ pub(crate) fn run_diff(args: &DiffArgs, color: bool, out: &mut dyn Write) -> any
     }
     .context("cannot read the project configuration")?;
     config.apply(&mut report.findings);
-    super::write_or_pipe(report::render_diff(
+    super::write_or_pipe(render::render_diff(
         &report,
         args.format,
         Style {
@@ -168,8 +168,8 @@ pub(crate) fn run_log(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         entries: diff::history(initial.as_ref(), &states, args.env.as_deref()),
     };
     let r = match args.format {
-        LogFormat::Json => report::render_log(&report, Format::Json, out),
-        LogFormat::Table => report::render_log(&report, Format::Table, out),
+        LogFormat::Json => render::render_log(&report, Format::Json, out),
+        LogFormat::Table => render::render_log(&report, Format::Table, out),
     };
     super::write_or_pipe(r)?;
     Ok(Exit::Ok)

@@ -11,16 +11,16 @@ use super::Exit;
 use super::catalog::Scanner;
 use super::diff::{load_side, parse_spec};
 use super::error::Hinted;
+use crate::analysis::drift::{self, DriftReport};
+use crate::analysis::graph::DepGraph;
 use crate::config::Config;
 use crate::diag::{Code, FailOn, Finding};
-use crate::drift::{self, DriftReport};
-use crate::graph::DepGraph;
 use crate::layer::Limits;
-use crate::lockfile::build::{Observed, snapshot};
 use crate::lockfile::store;
 use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::{ImageSource, Platform};
-use crate::report::{self, Format, GraphFormat, WhyReport};
+use crate::render::{self, Format, GraphFormat, WhyReport};
+use crate::scan::snapshot::{Observed, snapshot};
 
 /// Options shared by the commands that may read images.
 #[derive(Debug, Args)]
@@ -232,7 +232,7 @@ fn finish(
             .context("cannot read the project configuration")?,
     };
     config.apply(&mut report.findings);
-    super::write_or_pipe(report::render_drift(&report, format, out))?;
+    super::write_or_pipe(render::render_drift(&report, format, out))?;
     Ok(if report.findings.iter().any(|f| fail_on.fails(f)) {
         Exit::Findings
     } else {
@@ -326,8 +326,8 @@ pub(crate) fn run_check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result
                     Code::StaleLock,
                     format!(
                         "`{name}`: the definition was edited but not locked again ({} → {})",
-                        report::short_digest(Some(&locked.definition_hash.to_string())),
-                        report::short_digest(Some(&h.definition_hash.to_string()))
+                        render::short_digest(Some(&locked.definition_hash.to_string())),
+                        render::short_digest(Some(&h.definition_hash.to_string()))
                     ),
                 )
                 .with_package((*name).clone()),
@@ -445,7 +445,7 @@ pub(crate) fn run_why(args: &WhyArgs, out: &mut dyn Write) -> anyhow::Result<Exi
             })
             .collect(),
     };
-    super::write_or_pipe(report::render_why(&report, args.format, out))?;
+    super::write_or_pipe(render::render_why(&report, args.format, out))?;
     Ok(Exit::Ok)
 }
 
@@ -455,6 +455,6 @@ pub(crate) fn run_graph(args: &GraphArgs, out: &mut dyn Write) -> anyhow::Result
     let env = args.env.clone().or(spec.environment.clone());
     let (_, snap) = pick(&lock, env.as_deref(), &spec.to_string())?;
     let g = DepGraph::build(snap);
-    super::write_or_pipe(report::render_graph(&g, args.format, out))?;
+    super::write_or_pipe(render::render_graph(&g, args.format, out))?;
     Ok(Exit::Ok)
 }

@@ -10,16 +10,16 @@ use clap::Args;
 use super::Exit;
 use super::catalog::Scanner;
 use super::error::Hinted;
+use crate::analysis::diff;
 use crate::catalog;
 use crate::config::{Config, EnvironmentConfig};
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
-use crate::diff;
 use crate::layer::Limits;
-use crate::lockfile::build::{Observed, snapshot};
 use crate::lockfile::git::Repo;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{RunRecord, Snapshot};
 use crate::model::{ImageSource, Platform};
+use crate::scan::snapshot::{Observed, snapshot};
 
 #[derive(Debug, Args)]
 pub(crate) struct LockArgs {
@@ -205,9 +205,7 @@ pub(crate) fn environment_name(
     given
         .map(str::to_owned)
         .or_else(|| def.metadata.name.clone())
-        .unwrap_or_else(|| {
-            crate::lockfile::build::relative_to(path, &store::lockfile_dir(lockfile))
-        })
+        .unwrap_or_else(|| crate::scan::snapshot::relative_to(path, &store::lockfile_dir(lockfile)))
 }
 
 /// The image that ran: given, from the Azure ML image details, or the definition's own image

@@ -20,11 +20,11 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::analysis::lint::{self, LintOptions};
 use crate::config::Config;
 use crate::definition::{self, DefinitionKind, LoadOptions};
 use crate::diag::FailOn;
-use crate::lint::{self, LintOptions};
-use crate::report::{self, Format, Style};
+use crate::render::{self, Format, Style};
 
 pub use error::Exit;
 
@@ -238,7 +238,7 @@ fn hash(args: &HashArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         color: false,
         explain: args.explain,
     };
-    write_or_pipe(report::render_hash(&report, format, style, out))?;
+    write_or_pipe(render::render_hash(&report, format, style, out))?;
     Ok(Exit::Ok)
 }
 
@@ -260,7 +260,7 @@ fn lint_cmd(args: &LintArgs, color: bool, out: &mut dyn Write) -> anyhow::Result
         color: color && args.format == Format::Table,
         explain: false,
     };
-    write_or_pipe(report::render_lint(&report, args.format, style, out))?;
+    write_or_pipe(render::render_lint(&report, args.format, style, out))?;
     let failed = report.findings.iter().any(|f| args.fail_on.fails(f));
     Ok(if failed { Exit::Findings } else { Exit::Ok })
 }

@@ -15,7 +15,7 @@ use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::lockfile::Snapshot;
 use crate::lockfile::store::{self, Store};
 use crate::model::{Digest, Ecosystem};
-use crate::pinning::{self, PinPlan};
+use crate::rewrite::pin::{self, PinPlan};
 
 #[derive(Debug, Args)]
 pub(crate) struct PinArgs {
@@ -83,7 +83,7 @@ fn locked_snapshot(args: &PinArgs, def: &EnvDefinition) -> anyhow::Result<(Strin
     if let Some(s) = lock.environments.get(&name) {
         return Ok((name, s.clone()));
     }
-    let rel = crate::lockfile::build::relative_to(&args.env, &store::lockfile_dir(&args.lockfile));
+    let rel = crate::scan::snapshot::relative_to(&args.env, &store::lockfile_dir(&args.lockfile));
     if let Some((n, s)) = lock.environments.iter().find(|(_, s)| s.definition == rel) {
         return Ok((n.clone(), s.clone()));
     }
@@ -100,12 +100,12 @@ fn locked_snapshot(args: &PinArgs, def: &EnvDefinition) -> anyhow::Result<(Strin
 pub(crate) fn run_pin(args: &PinArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let def = load(&args.env, args.kind)?;
     let (name, snap) = locked_snapshot(args, &def)?;
-    let plan = pinning::plan(&def, &snap);
+    let plan = pin::plan(&def, &snap);
     let mut rewritten: Vec<(PathBuf, String, String)> = Vec::new();
     for (file, edits) in plan.by_file() {
         let old = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read `{}`", file.display()))?;
-        let new = pinning::apply(&old, &edits)?;
+        let new = pin::apply(&old, &edits)?;
         rewritten.push((file.to_path_buf(), old, new));
     }
     for (file, old, new) in &rewritten {
@@ -247,7 +247,7 @@ pub(crate) fn run_export(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
         ExportFormat::CondaExplicit => Ecosystem::Conda,
         ExportFormat::Requirements => Ecosystem::Pip,
     };
-    let prefix = crate::export::prefix_for(snap, ecosystem, args.prefix.as_deref());
+    let prefix = crate::rewrite::export::prefix_for(snap, ecosystem, args.prefix.as_deref());
     if prefix.is_none() {
         let mut prefixes: Vec<&str> = snap
             .packages
@@ -269,8 +269,12 @@ pub(crate) fn run_export(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
         }
     }
     let export = match args.format {
-        ExportFormat::CondaExplicit => crate::export::conda_explicit(name, snap, prefix.as_deref()),
-        ExportFormat::Requirements => crate::export::requirements(name, snap, prefix.as_deref()),
+        ExportFormat::CondaExplicit => {
+            crate::rewrite::export::conda_explicit(name, snap, prefix.as_deref())
+        }
+        ExportFormat::Requirements => {
+            crate::rewrite::export::requirements(name, snap, prefix.as_deref())
+        }
     };
     match &args.out {
         Some(path) => store::write_atomic(path, export.text.as_bytes())

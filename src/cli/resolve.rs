@@ -13,7 +13,7 @@ use crate::model::{ImageSource, Platform, Secret};
 use crate::registry::{
     CachingRegistry, CredentialStore, Credentials, HttpRegistry, Registry, TransportPolicy,
 };
-use crate::report::{self, Format, ResolveReport};
+use crate::render::{self, Format, ResolveReport};
 
 #[derive(Debug, Args)]
 pub(crate) struct ResolveArgs {
@@ -154,7 +154,7 @@ pub(crate) fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         ResolveFormat::Table => Format::Table,
         ResolveFormat::Json => Format::Json,
     };
-    super::write_or_pipe(report::render_resolve(&report, format, out))?;
+    super::write_or_pipe(render::render_resolve(&report, format, out))?;
     if errors.is_empty() {
         return Ok(Exit::Ok);
     }

@@ -27,7 +27,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::requirements::PipFile;
-use super::{Channel, DefinitionError, Dependency, MatchSpec, Template};
+use super::{Channel, DefinitionError, Dependency, Template};
+use crate::conda::MatchSpec;
 use crate::source::{Origin, ParseError, SourceFile};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -494,7 +495,7 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pin::PinState;
+    use crate::model::pin::PinState;
 
     fn parse_text(text: &str) -> Result<CondaFile, DefinitionError> {
         parse(&SourceFile::from_text("env/environment.yml", text))

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use super::{
     BaseImage, BuildContext, Channel, ContextFile, DefinitionError, DefinitionKind, Dependency,
-    EnvDefinition, MatchSpec, PipRequirement, conda, dockerfile, push_unique, requirements,
+    EnvDefinition, conda, dockerfile, push_unique, requirements,
 };
+use crate::conda::MatchSpec;
 use crate::model::Digest;
+use crate::python::pep508::PipRequirement;
 use crate::source::SourceFile;
 
 /// Most files a build context may contribute to the hash.

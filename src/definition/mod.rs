@@ -11,8 +11,6 @@ pub mod conda;
 pub mod curated;
 pub mod docker_build;
 pub mod dockerfile;
-pub mod matchspec;
-pub mod pep508;
 pub mod requirements;
 pub(crate) mod yaml;
 
@@ -22,13 +20,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::conda::MatchSpec;
+use crate::model::pin::{self, ImagePinState, Pin};
 use crate::model::{Ecosystem, ImageRef, PackageName};
-use crate::pin::{self, ImagePinState, Pin};
+use crate::python::pep508::PipRequirement;
 use crate::source::{Origin, ParseError, ReadError};
 
 pub use dockerfile::Dockerfile;
-pub use matchspec::MatchSpec;
-pub use pep508::PipRequirement;
 
 /// Which format a definition was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]

@@ -26,8 +26,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::pep508::{self, split_option, split_tokens};
 use super::{DefinitionError, Dependency, Include, IncludeKind, PipOption, Template};
+use crate::python::pep508::{self, split_option, split_tokens};
 use crate::source::{Origin, ParseError, SourceFile};
 
 /// How deep `-r`/`-c` includes may nest before loading stops.
@@ -514,7 +514,7 @@ fn unquote(pos: usize, v: &str) -> (usize, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pin::PinState;
+    use crate::model::pin::PinState;
 
     fn corpus(path: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -19,7 +19,6 @@
 //! - **Self-sufficient.** Everything later analysis needs (the dependency graph, drift,
 //!   reports) is in the snapshot, because by then the image behind a tag may be gone.
 
-pub mod build;
 pub mod git;
 pub mod spec;
 pub mod store;
@@ -30,8 +29,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::pin::PinState;
 use crate::model::{Digest, Ecosystem, PackageName};
-use crate::pin::PinState;
 use crate::source::{ParseError, SourceFile};
 
 /// The version of the format this build writes.

@@ -24,6 +24,7 @@ mod digest;
 mod image_ref;
 mod image_source;
 mod package_name;
+pub mod pin;
 mod platform;
 mod secret;
 

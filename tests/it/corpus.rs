@@ -151,7 +151,7 @@ fn curated_assets_resolve_their_context_and_keep_release_templates() {
         Some("minimal-py311-inference")
     );
     let base = def.base_image.as_ref().unwrap();
-    assert_eq!(base.pin, envaudit::pin::ImagePinState::Template);
+    assert_eq!(base.pin, envaudit::model::pin::ImagePinState::Template);
     assert!(
         def.templates
             .iter()

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use envaudit::analysis::lint::{LintOptions, lint};
 use envaudit::definition::{self, LoadOptions};
 use envaudit::diag::Code;
-use envaudit::lint::{LintOptions, lint};
 
 fn codes(path: &str, options: &LintOptions) -> Vec<(Code, Option<String>)> {
     let def = definition::load(Path::new(path), &LoadOptions::default()).unwrap();

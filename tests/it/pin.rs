@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use envaudit::definition::{self, DefinitionKind, LoadOptions, MatchSpec};
+use envaudit::conda::MatchSpec;
+use envaudit::definition::{self, DefinitionKind, LoadOptions};
 use envaudit::lockfile::Lockfile;
 use envaudit::model::Ecosystem;
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::graph::DepGraph;
+use crate::analysis::graph::DepGraph;
 use crate::lockfile::{LockedPackage, Snapshot};
 use crate::model::{Ecosystem, PackageName};
 

@@ -35,7 +35,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::model::PackageName;
-use crate::pin::{Pin, PinState};
+use crate::model::pin::{Pin, PinState};
 
 /// One version specifier, e.g. `>=1.24`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -97,7 +97,7 @@ const ARCHIVE_SUFFIXES: [&str; 9] = [
 ];
 
 impl PipRequirement {
-    /// How firmly this requirement fixes what pip installs (rules in [`crate::pin`]).
+    /// How firmly this requirement fixes what pip installs (rules in [`crate::model::pin`]).
     pub fn pin(&self) -> Pin {
         if let Some(t) = self.template() {
             return Pin::new(

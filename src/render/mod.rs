@@ -1,9 +1,9 @@
 //! Renderers: every command builds a report value first; these turn it into a table,
 //! Markdown or JSON on any `io::Write`.
 
-mod audit;
 mod build;
 mod catalog;
+mod compliance;
 mod diff;
 mod drift;
 mod hash;
@@ -13,9 +13,9 @@ mod sbom;
 
 use std::io::{self, Write};
 
-pub use audit::{render_audit_html, render_audit_json, render_audit_markdown};
 pub use build::render_build;
 pub use catalog::render_catalog;
+pub use compliance::{render_audit_html, render_audit_json, render_audit_markdown};
 pub(crate) use diff::short as short_digest;
 pub use diff::{render_diff, render_log, summary_line};
 pub use drift::{GraphFormat, WhyReport, render_drift, render_graph, render_why};

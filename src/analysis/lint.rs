@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::definition::{BuildContext, DefinitionKind, Dependency, DependencySpec, EnvDefinition};
 use crate::diag::{Code, Finding};
+use crate::model::pin::{ImagePinState, PinState};
 use crate::model::{Ecosystem, PackageName};
-use crate::pin::{ImagePinState, PinState};
 
 /// Options for [`lint`].
 #[derive(Clone, Debug, Default)]

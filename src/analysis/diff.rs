@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::diag::{Code, Finding};
 use crate::lockfile::{Declared, LockedPackage, Lockfile, Snapshot};
 use crate::model::Ecosystem;
-use crate::pin::PinState;
+use crate::model::pin::PinState;
 
 /// The version of the JSON this report serialises to.
 pub const SCHEMA_VERSION: u32 = 1;

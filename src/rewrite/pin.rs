@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::analysis::graph::DepGraph;
 use crate::definition::{Dependency, DependencySpec, EnvDefinition};
-use crate::graph::DepGraph;
 use crate::lockfile::{LockedPackage, Snapshot};
 use crate::model::{Ecosystem, PackageName};
 

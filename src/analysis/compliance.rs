@@ -3,15 +3,15 @@
 //!
 //! Everything comes from the lockfile, its recorded runs and snapshots, and the lockfile's
 //! git history; [`report`] takes those as values (the CLI reads them) and returns the report
-//! that `report::render_audit` and the SBOM writers render.
+//! that `render::render_audit` and the SBOM writers render.
 
 use serde::Serialize;
 
-use crate::diff::LogEntry;
-use crate::graph::{Class, DepGraph};
+use crate::analysis::diff::LogEntry;
+use crate::analysis::graph::{Class, DepGraph};
 use crate::lockfile::{Declared, FileRecord, LockedPackage, RunRecord, Snapshot};
 use crate::model::Digest;
-use crate::pin::PinState;
+use crate::model::pin::PinState;
 
 /// The JSON schema version of [`AuditReport`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -466,7 +466,7 @@ mod tests {
             time: "2026-11-20T00:00:00Z".into(),
             subject: "regenerated".into(),
             environment: "train".into(),
-            status: crate::diff::EnvironmentStatus::Changed,
+            status: crate::analysis::diff::EnvironmentStatus::Changed,
             snapshot: Some("fedcba9876543210".into()),
             definition_changed: false,
             image_changed: true,

@@ -47,7 +47,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::version::compare_pip;
+use crate::python::version::compare_pip;
 
 /// The values markers are evaluated against (PEP 508's environment markers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1225,7 +1225,7 @@ mod tests {
     #[test]
     fn agrees_with_packaging_vectors() {
         let vectors: Vectors =
-            serde_json::from_str(include_str!("../tests/vectors/marker_eval.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/vectors/marker_eval.json")).unwrap();
         for (name, env) in &vectors.environments {
             if let Some(rest) = name.strip_prefix("linux-") {
                 let machine = rest.split('-').next().unwrap();

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::audit::{AuditReport, PackageRow, RunAudit};
+use crate::analysis::compliance::{AuditReport, PackageRow, RunAudit};
 use crate::lockfile::LockedPackage;
 use crate::model::{Digest, Ecosystem};
 

@@ -46,7 +46,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::model::PackageName;
-use crate::pin::{self, Pin, PinState};
+use crate::model::pin::{self, Pin, PinState};
 
 /// A parsed conda match specification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -162,7 +162,7 @@ impl MatchSpec {
         }
     }
 
-    /// The pin state (see `crate::pin`).
+    /// The pin state (see `crate::model::pin`).
     pub fn pin(&self) -> Pin {
         if self.form == VersionForm::Template {
             return Pin::new(

@@ -5,7 +5,9 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color};
 
 use super::{Format, Style, md_cell};
-use crate::diff::{ChangeKind, DiffReport, EnvironmentDiff, EnvironmentStatus, PackageChange};
+use crate::analysis::diff::{
+    ChangeKind, DiffReport, EnvironmentDiff, EnvironmentStatus, PackageChange,
+};
 
 pub fn render_diff(
     report: &DiffReport,
@@ -260,7 +262,7 @@ fn html(s: &str) -> String {
 
 /// `envaudit log` output.
 pub fn render_log(
-    report: &crate::diff::LogReport,
+    report: &crate::analysis::diff::LogReport,
     format: Format,
     out: &mut dyn Write,
 ) -> io::Result<()> {

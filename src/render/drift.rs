@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Format, md_cell};
-use crate::drift::{Cause, DriftReport, EnvironmentDrift};
-use crate::graph::DepGraph;
+use crate::analysis::drift::{Cause, DriftReport, EnvironmentDrift};
+use crate::analysis::graph::DepGraph;
 
 pub fn render_drift(report: &DriftReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
@@ -142,7 +142,7 @@ pub struct WhyReport {
     pub package: String,
     pub version: String,
     pub prefix: Option<String>,
-    pub class: crate::graph::Class,
+    pub class: crate::analysis::graph::Class,
     pub paths: Vec<String>,
     /// The requirements on it.
     pub required_by: Vec<(String, String)>,
@@ -195,19 +195,19 @@ pub fn render_graph(g: &DepGraph<'_>, format: GraphFormat, out: &mut dyn Write) 
                 name: String,
                 version: String,
                 prefix: Option<String>,
-                class: crate::graph::Class,
+                class: crate::analysis::graph::Class,
             }
             #[derive(Serialize)]
             struct Edge {
                 from: usize,
                 to: usize,
                 requirement: String,
-                pin: crate::pin::PinState,
+                pin: crate::model::pin::PinState,
             }
             #[derive(Serialize)]
             struct Json {
                 schema_version: u32,
-                roots: Vec<crate::graph::Root>,
+                roots: Vec<crate::analysis::graph::Root>,
                 nodes: Vec<Node>,
                 edges: Vec<Edge>,
             }
@@ -252,8 +252,8 @@ pub fn render_graph(g: &DepGraph<'_>, format: GraphFormat, out: &mut dyn Write) 
             writeln!(out, "  \"definition\" [shape=ellipse];")?;
             for i in 0..g.snapshot.packages.len() {
                 let style = match g.class(i) {
-                    crate::graph::Class::BaseImage => ", style=dashed",
-                    crate::graph::Class::Pinned => ", style=bold",
+                    crate::analysis::graph::Class::BaseImage => ", style=dashed",
+                    crate::analysis::graph::Class::Pinned => ", style=bold",
                     _ => "",
                 };
                 writeln!(out, "  n{i} [label=\"{}\"{style}];", dot(&label(i)))?;
@@ -289,7 +289,7 @@ pub fn render_graph(g: &DepGraph<'_>, format: GraphFormat, out: &mut dyn Write) 
                 tree(g, r.node, 1, &mut seen, out)?;
             }
             let unreached: Vec<String> = (0..g.snapshot.packages.len())
-                .filter(|&i| g.class(i) == crate::graph::Class::Unreached)
+                .filter(|&i| g.class(i) == crate::analysis::graph::Class::Unreached)
                 .map(label)
                 .collect();
             if !unreached.is_empty() {

@@ -3,12 +3,12 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{AzuremlV1Image, Declared, FileRecord, LockedPackage, Prefix, Snapshot};
 use crate::catalog::{Catalog, Details, EnvironmentKind};
 use crate::definition::EnvDefinition;
 use crate::hash::HashReport;
 use crate::image::ResolvedImage;
 use crate::layer::Completeness;
+use crate::lockfile::{AzuremlV1Image, Declared, FileRecord, LockedPackage, Prefix, Snapshot};
 use crate::model::Digest;
 
 /// What a snapshot is made of.

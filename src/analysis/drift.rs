@@ -2,15 +2,15 @@
 //! let it move: the unpinned declarations and range requirements that reach it, with one
 //! shortest path from a declared root. Removed packages are explained with the old
 //! snapshot's graph, added ones with the new one's, changed ones with both (the new graph
-//! first). Pure analysis, like [`crate::diff`].
+//! first). Pure analysis, like [`crate::analysis::diff`].
 
 use serde::Serialize;
 
+use crate::analysis::diff::{ChangeKind, EnvironmentDiff, PackageChange};
+use crate::analysis::graph::{Class, DepGraph};
 use crate::diag::{Code, Finding};
-use crate::diff::{ChangeKind, EnvironmentDiff, PackageChange};
-use crate::graph::{Class, DepGraph};
 use crate::lockfile::Snapshot;
-use crate::pin::PinState;
+use crate::model::pin::PinState;
 
 /// The version of the JSON this report serialises to.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -107,7 +107,7 @@ impl Attribution {
 
 /// The drift of one environment between two snapshots.
 pub fn environment(name: &str, old: Option<&Snapshot>, new: Option<&Snapshot>) -> EnvironmentDrift {
-    let diff = crate::diff::snapshots(name, old, new);
+    let diff = crate::analysis::diff::snapshots(name, old, new);
     let old_graph = old.map(DepGraph::build);
     let new_graph = new.map(DepGraph::build);
     let attributions = diff
@@ -278,7 +278,7 @@ pub fn lockfiles(
 ) -> DriftReport {
     let mut environments = Vec::new();
     let mut all = Vec::new();
-    for name in crate::diff::environment_names(old, new, environment_filter) {
+    for name in crate::analysis::diff::environment_names(old, new, environment_filter) {
         let d = environment(name, old.environments.get(name), new.environments.get(name));
         all.extend(findings(&d));
         environments.push(d);
@@ -313,7 +313,7 @@ mod tests {
     }
 
     fn declared(spec: &str, pin: PinState) -> Declared {
-        let req = crate::definition::pep508::parse_pep508(spec).unwrap();
+        let req = crate::python::pep508::parse_pep508(spec).unwrap();
         Declared {
             ecosystem: Ecosystem::Pip,
             name: req.name.unwrap().as_str().to_owned(),

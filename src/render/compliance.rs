@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::md_cell;
-use crate::audit::{AuditReport, RunAudit};
+use crate::analysis::compliance::{AuditReport, RunAudit};
 
 fn yes_no(ok: bool) -> &'static str {
     if ok { "yes" } else { "no" }

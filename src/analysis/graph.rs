@@ -25,9 +25,9 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::lockfile::{LockedPackage, Snapshot};
-use crate::marker;
+use crate::model::pin::PinState;
 use crate::model::{Ecosystem, PackageName};
-use crate::pin::PinState;
+use crate::python::marker;
 
 /// A requirement that holds between two installed packages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -138,7 +138,7 @@ impl<'s> DepGraph<'s> {
         let mut extras: Vec<BTreeSet<String>> = vec![BTreeSet::new(); pkgs.len()];
         for r in &roots {
             if r.ecosystem == Ecosystem::Pip
-                && let Ok(req) = crate::definition::pep508::parse_pep508(&r.spec)
+                && let Ok(req) = crate::python::pep508::parse_pep508(&r.spec)
             {
                 extras[r.node].extend(
                     req.extras
@@ -459,7 +459,7 @@ fn requirement_target(
 ) -> Option<(String, Ecosystem, Vec<String>)> {
     match p.ecosystem {
         Ecosystem::Pip => {
-            let req = crate::definition::pep508::parse_pep508(text).ok()?;
+            let req = crate::python::pep508::parse_pep508(text).ok()?;
             if let Some(m) = &req.marker
                 && !marker::matches(m, env, extras).unwrap_or(false)
             {
@@ -476,7 +476,7 @@ fn requirement_target(
             ))
         }
         Ecosystem::Conda => {
-            let spec: crate::definition::MatchSpec = text.parse().ok()?;
+            let spec: crate::conda::MatchSpec = text.parse().ok()?;
             let name = spec.name?;
             if name.as_str().starts_with("__") {
                 return None; // virtual packages (`__glibc`)
@@ -490,11 +490,11 @@ fn requirement_target(
 /// How firmly a requirement fixes what it names.
 fn requirement_pin(eco: Ecosystem, text: &str) -> PinState {
     match eco {
-        Ecosystem::Pip => crate::definition::pep508::parse_pep508(text)
+        Ecosystem::Pip => crate::python::pep508::parse_pep508(text)
             .map(|r| r.pin().state)
             .unwrap_or(PinState::Unpinned),
         Ecosystem::Conda => text
-            .parse::<crate::definition::MatchSpec>()
+            .parse::<crate::conda::MatchSpec>()
             .map(|m| m.pin().state)
             .unwrap_or(PinState::Unpinned),
         _ => PinState::Unpinned,

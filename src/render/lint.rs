@@ -3,8 +3,8 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color};
 
 use super::{Format, Style};
+use crate::analysis::lint::LintReport;
 use crate::diag::Severity;
-use crate::lint::LintReport;
 
 /// Render `envaudit lint` output.
 pub fn render_lint(

@@ -1,0 +1,3 @@
+//! From an image or a folder to a snapshot.
+
+pub mod snapshot;
