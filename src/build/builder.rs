@@ -30,7 +30,7 @@ pub const TAIL_LINES: usize = 20;
 pub const HASH_LABEL: &str = "io.envaudit.definition-hash";
 
 /// The programs envaudit can build with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Builder {
     /// buildah (daemonless; `buildah build` then `buildah push`)

@@ -23,6 +23,8 @@ pub trait Progress: Send + Sync {
     fn read(&self, _bytes: u64) {}
     /// A layer was walked.
     fn layer_done(&self) {}
+    /// The scan ended.
+    fn finish(&self) {}
 }
 
 /// A [`Progress`] that hears nothing.

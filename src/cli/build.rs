@@ -9,21 +9,19 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::Exit;
-use super::catalog::Scanner;
-use super::drift::ImageOptions;
+use super::args::{FindingsArgs, ImageOptions};
 use super::error::Hinted;
 use crate::build::builder::{self, BuildSpec};
 use crate::build::context::{self, Context, ContextSource};
 use crate::build::{self as b, BuildError, BuildReport, Builder, ContextSummary, Outcome};
-use crate::config::Config;
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
-use crate::diag::FailOn;
 use crate::hash::HashReport;
 use crate::layer::Limits;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::{Digest, ImageRef, ImageSource, Platform};
 use crate::render::{self, Format};
+use crate::scan::Scanner;
 
 #[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
@@ -56,10 +54,8 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     rebuild: bool,
 
-    /// With `--rebuild`: keep the cached image (do not move the tag) on findings of this
-    /// severity or these codes (`drift` covers silent drift)
-    #[arg(long, value_name = "SEVERITY|CODES", default_value = "never")]
-    fail_on: FailOn,
+    #[command(flatten)]
+    findings: FindingsArgs,
 
     /// Record the image's snapshot in the lockfile (both snapshots for `--rebuild`)
     #[arg(long)]
@@ -85,10 +81,6 @@ pub(crate) struct BuildArgs {
     /// Output format (the report goes to standard output, the builder's output to standard error)
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-
-    /// Project configuration (default: the nearest `envaudit.toml` above the current folder)
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
 
     /// The platform to build and catalog (default: the definition's, else linux/amd64), the
     /// layer cache, plain-HTTP registries
@@ -136,7 +128,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     }
 
     let insecure = &args.image.insecure_registry;
-    let scanner = Scanner::new(
+    let scanner = super::progress::scanner(
         insecure,
         Some(platform.clone()),
         args.image.no_cache,
@@ -283,8 +275,11 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         .iter()
         .flat_map(crate::analysis::drift::findings)
         .collect();
-    config(args)?.apply(&mut drift.findings);
-    let refuse = drift.findings.iter().any(|f| args.fail_on.fails(f));
+    args.findings.apply(&mut drift.findings)?;
+    let refuse = drift
+        .findings
+        .iter()
+        .any(|f| args.findings.fail_on.fails(f));
     report.drift = Some(drift);
     if refuse {
         report.outcome = Outcome::Refused;
@@ -390,14 +385,6 @@ fn load(args: &BuildArgs) -> anyhow::Result<EnvDefinition> {
     }
 }
 
-fn config(args: &BuildArgs) -> anyhow::Result<Config> {
-    match &args.config {
-        Some(p) => Config::load(p),
-        None => Config::discover(&std::env::current_dir().unwrap_or_default()),
-    }
-    .context("cannot read the project configuration")
-}
-
 /// The base image by digest for a generated Dockerfile (the platform manifest's digest);
 /// `None` when envaudit writes no `FROM` (a Docker-based definition builds as it is).
 fn pinned_base(scanner: &Scanner, def: &EnvDefinition) -> anyhow::Result<Option<ImageRef>> {
@@ -451,6 +438,7 @@ fn catalog(
     let scanned = scanner
         .scan(&source, base.as_ref())
         .with_context(|| format!("cannot catalog `{pinned}`"))?;
+    super::print_warnings(&scanned.warnings);
     let lock_dir = store::lockfile_dir(&args.lockfile);
     Ok(scanned.snapshot(Some((def, hash)), &lock_dir, &recorded_as.to_string()))
 }

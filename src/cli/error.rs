@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crate::definition::DefinitionError;
+use crate::scan::ScanError;
 use crate::source::{ParseError, ReadError};
 
 /// How a command ended.
@@ -101,19 +102,21 @@ pub fn render(err: &anyhow::Error) -> String {
         if let Some(r) = cause.downcast_ref::<crate::model::ImageRefError>() {
             snippet = snippet.or_else(|| Some(r.snippet()));
         }
-        let registry_error =
-            cause
-                .downcast_ref::<crate::registry::RegistryError>()
-                .or(match cause.downcast_ref::<crate::image::ImageError>() {
-                    Some(crate::image::ImageError::Registry(r)) => Some(r),
-                    _ => None,
-                });
+        let image_error = image_error(cause);
+        let registry_error = cause
+            .downcast_ref::<crate::registry::RegistryError>()
+            .or(match cause.downcast_ref::<ScanError>() {
+                Some(ScanError::Registry(r)) => Some(r),
+                _ => None,
+            })
+            .or(match image_error {
+                Some(crate::image::ImageError::Registry(r)) => Some(r),
+                _ => None,
+            });
         if let Some(r) = registry_error {
             hint = hint.or_else(|| registry_hint(r));
         }
-        if let Some(crate::image::ImageError::NoPlatform { .. }) =
-            cause.downcast_ref::<crate::image::ImageError>()
-        {
+        if let Some(crate::image::ImageError::NoPlatform { .. }) = image_error {
             hint = hint.or(Some(
                 "choose one of the platforms it has with `--platform OS/ARCH`".to_owned(),
             ));
@@ -132,6 +135,18 @@ pub fn render(err: &anyhow::Error) -> String {
         s.push_str(&format!("hint: {h}\n"));
     }
     s
+}
+
+/// An image error, also when a scan error wraps it transparently.
+fn image_error<'a>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a crate::image::ImageError> {
+    cause
+        .downcast_ref::<crate::image::ImageError>()
+        .or(match cause.downcast_ref::<ScanError>() {
+            Some(ScanError::Image(e)) => Some(e),
+            _ => None,
+        })
 }
 
 /// A lockfile error, also when a store or git error wraps it transparently.

@@ -8,7 +8,6 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 
 use super::Exit;
-use super::catalog::Scanner;
 use super::error::Hinted;
 use crate::analysis::diff;
 use crate::catalog;
@@ -278,7 +277,7 @@ fn lock_one(
         return check(args, t, &store, &name, &hash, image.as_deref(), out)
             .map(|e| (e, Vec::new()));
     }
-    let scanner = Scanner::new(
+    let scanner = super::progress::scanner(
         &t.insecure_registry,
         t.platform.clone(),
         args.no_cache,
@@ -317,6 +316,7 @@ fn lock_one(
         let scanned = scanner
             .scan(&source, base.as_ref())
             .with_context(|| format!("cannot catalog `{source}`"))?;
+        super::print_warnings(&scanned.warnings);
         scanned.snapshot(Some((&def, &hash)), &lock_dir, &reference)
     };
     let repo = Repo::discover(&lock_dir).ok();
@@ -430,7 +430,7 @@ fn check(
         ));
     }
     if let Some(reference) = image {
-        let scanner = Scanner::new(
+        let scanner = super::progress::scanner(
             &t.insecure_registry,
             t.platform.clone(),
             true,

@@ -1,20 +1,17 @@
-//! `envaudit pin` (a definition rewritten to what its locked image holds) and `envaudit
-//! export` (the full transitive lock of a snapshot).
+//! `envaudit pin`: a definition rewritten to what its locked image holds.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::Exit;
-use super::diff::{load_side, parse_spec};
-use super::drift::pick;
 use super::error::Hinted;
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::lockfile::Snapshot;
 use crate::lockfile::store::{self, Store};
-use crate::model::{Digest, Ecosystem};
+use crate::model::Digest;
 use crate::rewrite::pin::{self, PinPlan};
 
 #[derive(Debug, Args)]
@@ -37,38 +34,6 @@ pub(crate) struct PinArgs {
     /// Read the definition as this kind instead of detecting it from the path
     #[arg(long, value_enum)]
     kind: Option<DefinitionKind>,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ExportArgs {
-    /// The environment (default: the only one in the lockfile)
-    env: Option<String>,
-
-    /// `conda-explicit` (a conda `@EXPLICIT` file: every conda package by URL and checksum) or
-    /// `requirements` (every pip package `==` its version)
-    #[arg(long, value_enum)]
-    format: ExportFormat,
-
-    /// The environment prefix to export (default: the one the declared dependencies are in)
-    #[arg(long, value_name = "PATH")]
-    prefix: Option<String>,
-
-    /// Which lockfile snapshot: `@REV[:PATH][#ENV]`
-    #[arg(long, value_name = "SNAPSHOT", default_value = "@")]
-    at: String,
-
-    /// Write to this file (atomically) instead of standard output
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-
-    #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
-    lockfile: PathBuf,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ExportFormat {
-    CondaExplicit,
-    Requirements,
 }
 
 fn load(path: &Path, kind: Option<DefinitionKind>) -> anyhow::Result<EnvDefinition> {
@@ -97,7 +62,7 @@ fn locked_snapshot(args: &PinArgs, def: &EnvDefinition) -> anyhow::Result<(Strin
     .into())
 }
 
-pub(crate) fn run_pin(args: &PinArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+pub(crate) fn run(args: &PinArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let def = load(&args.env, args.kind)?;
     let (name, snap) = locked_snapshot(args, &def)?;
     let plan = pin::plan(&def, &snap);
@@ -236,66 +201,4 @@ fn common_root(paths: &[PathBuf]) -> PathBuf {
         });
     }
     root.unwrap_or_default()
-}
-
-pub(crate) fn run_export(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let spec = parse_spec(&args.at, "@")?;
-    let lock = load_side(&spec, &args.lockfile).with_context(|| format!("cannot read `{spec}`"))?;
-    let env = args.env.clone().or(spec.environment.clone());
-    let (name, snap) = pick(&lock, env.as_deref(), &spec.to_string())?;
-    let ecosystem = match args.format {
-        ExportFormat::CondaExplicit => Ecosystem::Conda,
-        ExportFormat::Requirements => Ecosystem::Pip,
-    };
-    let prefix = crate::rewrite::export::prefix_for(snap, ecosystem, args.prefix.as_deref());
-    if prefix.is_none() {
-        let mut prefixes: Vec<&str> = snap
-            .packages
-            .iter()
-            .filter(|p| p.ecosystem == ecosystem)
-            .filter_map(|p| p.prefix.as_deref())
-            .collect();
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        if prefixes.len() > 1 {
-            return Err(Hinted::new(
-                format!(
-                    "`{name}` has {ecosystem} packages in {} prefixes",
-                    prefixes.len()
-                ),
-                format!("choose one with `--prefix`: {}", prefixes.join(", ")),
-            )
-            .into());
-        }
-    }
-    let export = match args.format {
-        ExportFormat::CondaExplicit => {
-            crate::rewrite::export::conda_explicit(name, snap, prefix.as_deref())
-        }
-        ExportFormat::Requirements => {
-            crate::rewrite::export::requirements(name, snap, prefix.as_deref())
-        }
-    };
-    match &args.out {
-        Some(path) => store::write_atomic(path, export.text.as_bytes())
-            .with_context(|| format!("cannot write `{}`", path.display()))?,
-        None => super::write_or_pipe(out.write_all(export.text.as_bytes()))?,
-    }
-    eprintln!(
-        "exported {} package{} of `{name}`{}",
-        export.packages,
-        if export.packages == 1 { "" } else { "s" },
-        export
-            .prefix
-            .as_deref()
-            .map(|p| format!(" in `{p}`"))
-            .unwrap_or_default()
-    );
-    for l in &export.left_out {
-        eprintln!("warning: left out {l}");
-    }
-    for n in &export.notes {
-        eprintln!("note: {n}");
-    }
-    Ok(Exit::Ok)
 }

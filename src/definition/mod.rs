@@ -29,7 +29,7 @@ use crate::source::{Origin, ParseError, ReadError};
 pub use dockerfile::Dockerfile;
 
 /// Which format a definition was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DefinitionKind {
     /// Azure ML SDK v1 folder (`Environment.save_to_directory`) or its JSON alone.

@@ -25,7 +25,7 @@ pub use resolve::{ResolveReport, render_resolve};
 pub use sbom::{pick_run, purl, render_cyclonedx, render_spdx};
 
 /// Output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,

@@ -1,3 +1,228 @@
-//! From an image or a folder to a snapshot.
+//! From an image or a folder to a snapshot: resolve the reference to a verified image, read
+//! its layers (from the layer cache or streamed and verified), catalog what is installed, and
+//! make the [`Snapshot`](crate::lockfile::Snapshot) that `lock`, `build` and `drift` record or
+//! compare.
+//!
+//! [`Scanner`] holds what every image command shares: the registry client (with its
+//! process-long cache), the async runtime and the scan settings. It never prints: progress
+//! goes to the [`Progress`] it is given, and what went wrong without stopping the scan comes
+//! back as [`Scanned::warnings`].
 
 pub mod snapshot;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::catalog::{self, Catalog, Progress, ScanOptions};
+use crate::definition::EnvDefinition;
+use crate::hash::HashReport;
+use crate::image::{self, ImageError, ResolveOptions, ResolvedImage};
+use crate::layer::{LayerCache, Limits};
+use crate::lockfile::Snapshot;
+use crate::model::{Digest, ImageRef, ImageSource, Platform};
+use crate::registry::{
+    CachingRegistry, CredentialStore, HttpRegistry, ManifestRef, Registry as _, RegistryError,
+    TransportPolicy, media_type,
+};
+
+/// Why a scan could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The registry client could not be set up (TLS, credentials).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The base image given to mark the base's layers could not be resolved.
+    #[error("cannot resolve the base image `{reference}`")]
+    BaseImage {
+        /// The base image as given.
+        reference: String,
+        /// What went wrong.
+        #[source]
+        source: ImageError,
+    },
+    /// The image could not be resolved or read.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
+/// How a [`Scanner`] reaches registries and reads layers.
+pub struct ScannerOptions {
+    /// Registry hosts (`HOST[:PORT]`) reached over plain HTTP (loopback hosts always may).
+    pub insecure_registries: Vec<String>,
+    /// The platform to take from a multi-platform image (default linux/amd64).
+    pub platform: Option<Platform>,
+    /// Use the layer cache (`$ENVAUDIT_CACHE_DIR`, else the user cache folder).
+    pub cache: bool,
+    /// Bounds on what one layer may make envaudit read.
+    pub limits: Limits,
+    /// Told about layers as they are read.
+    pub progress: Arc<dyn Progress>,
+}
+
+/// The registry client, the async runtime and the scan settings that image commands share.
+pub struct Scanner {
+    registry: CachingRegistry<HttpRegistry>,
+    runtime: tokio::runtime::Runtime,
+    options: ResolveOptions,
+    scan: ScanOptions,
+}
+
+/// An image scanned: what it resolved to and what is installed in it.
+pub struct Scanned {
+    /// The image, resolved to its digests.
+    pub image: ResolvedImage,
+    /// What is installed in it.
+    pub catalog: Catalog,
+    /// The base image (when given) and how many of the image's layers are its.
+    pub base: Option<(ResolvedImage, Option<usize>)>,
+    /// What went wrong without stopping the scan (a layer-cache entry that could not be
+    /// used, a base image whose layers the image does not start with).
+    pub warnings: Vec<String>,
+}
+
+impl Scanned {
+    /// The snapshot of this image for `definition`, the image recorded as `reference`.
+    pub fn snapshot(
+        &self,
+        definition: Option<(&EnvDefinition, &HashReport)>,
+        lockfile_dir: &Path,
+        reference: &str,
+    ) -> Snapshot {
+        let (base_image_digest, base_layers) = match &self.base {
+            Some((b, count)) => (b.manifest.as_ref().map(|m| m.digest.clone()), *count),
+            None => (None, None),
+        };
+        snapshot::snapshot(&snapshot::Observed {
+            definition,
+            lockfile_dir,
+            image: Some((reference, &self.image)),
+            base_image_digest,
+            base_layers,
+            rootfs: None,
+            catalog: &self.catalog,
+        })
+    }
+}
+
+impl Scanner {
+    /// A scanner with its own registry client and runtime.
+    pub fn new(options: ScannerOptions) -> Result<Self, ScanError> {
+        let policy = TransportPolicy {
+            insecure_registries: options.insecure_registries,
+            ..TransportPolicy::default()
+        };
+        let registry =
+            CachingRegistry::new(HttpRegistry::new(policy, CredentialStore::from_env())?);
+        // Multi-threaded: the walker's threads block on reads that the runtime serves.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(ScanError::Runtime)?;
+        let scan = ScanOptions {
+            limits: options.limits,
+            cache: if options.cache {
+                LayerCache::default_dir().map(LayerCache::new)
+            } else {
+                None
+            },
+            progress: options.progress,
+            base_diff_ids: None,
+        };
+        Ok(Scanner {
+            registry,
+            runtime,
+            options: ResolveOptions {
+                platform: options.platform,
+            },
+            scan,
+        })
+    }
+
+    /// Resolves an image without reading its layers.
+    pub fn resolve(&self, source: &ImageSource) -> Result<ResolvedImage, ImageError> {
+        self.runtime
+            .block_on(image::resolve(&self.registry, source, &self.options))
+    }
+
+    /// Resolves several images concurrently, in order.
+    pub fn resolve_all(&self, sources: &[ImageSource]) -> Vec<Result<ResolvedImage, ImageError>> {
+        self.runtime
+            .block_on(image::resolve_all(&self.registry, sources, &self.options))
+    }
+
+    /// The digest a tag names in its registry (a HEAD request), `None` when it is missing.
+    pub fn tag_digest(&self, image: &ImageRef) -> Result<Option<Digest>, RegistryError> {
+        let tag = image.tag().unwrap_or(crate::build::CACHE_TAG);
+        self.runtime
+            .block_on(self.registry.inner().tag_digest(image, tag))
+    }
+
+    /// Point `tag` of `repo` at the manifest `digest` of the same repository: the manifest
+    /// is read (verified) and stored again under the tag.
+    pub fn move_tag(
+        &self,
+        repo: &ImageRef,
+        tag: &str,
+        digest: &Digest,
+    ) -> Result<Digest, RegistryError> {
+        self.runtime.block_on(async {
+            let m = self
+                .registry
+                .inner()
+                .manifest(repo, ManifestRef::Digest(digest))
+                .await?;
+            let media_type = m
+                .content_type
+                .clone()
+                .unwrap_or_else(|| media_type::OCI_MANIFEST.to_owned());
+            self.registry
+                .inner()
+                .put_manifest(repo, tag, &media_type, m.bytes)
+                .await
+        })
+    }
+
+    /// Resolves and catalogs an image; with a base image, marks the layers that are its.
+    pub fn scan(
+        &self,
+        source: &ImageSource,
+        base: Option<&ImageSource>,
+    ) -> Result<Scanned, ScanError> {
+        let mut scan = self.scan.clone();
+        let (resolved, catalog, stats, base_resolved) = self.runtime.block_on(async {
+            let mut base_resolved = None;
+            if let Some(base) = base {
+                let resolved = image::resolve(&self.registry, base, &self.options)
+                    .await
+                    .map_err(|source| ScanError::BaseImage {
+                        reference: base.to_string(),
+                        source,
+                    })?;
+                scan.base_diff_ids =
+                    Some(resolved.layers.iter().map(|l| l.diff_id.clone()).collect());
+                base_resolved = Some(resolved);
+            }
+            let image = image::open(&self.registry, source, &self.options).await?;
+            let (catalog, stats) = catalog::scan_image(&self.registry, &image, &scan).await?;
+            Ok::<_, ScanError>((image.resolved, catalog, stats, base_resolved))
+        })?;
+        self.scan.progress.finish();
+        let mut warnings: Vec<String> = stats.cache_errors.iter().map(|e| e.to_string()).collect();
+        if let (None, Some(base)) = (stats.base_layers, base) {
+            warnings.push(format!(
+                "the image does not start with the layers of the base image `{base}`; no package is marked as the base image's"
+            ));
+        }
+        let base = base_resolved.map(|b| (b, stats.base_layers));
+        Ok(Scanned {
+            image: resolved,
+            catalog,
+            base,
+            warnings,
+        })
+    }
+}

@@ -206,7 +206,7 @@ fn git_facts(
         });
     };
     let rel = repo.relative(lockfile)?;
-    let states = super::diff::lockfile_states(&repo, &rel, None)?;
+    let states = super::snapshots::lockfile_states(&repo, &rel, None)?;
     let committed: Option<&Lockfile> = states.last().and_then(|(_, s)| s.as_deref());
     let modified = committed.is_none_or(|c| c != current);
     let mut histories = Vec::new();
