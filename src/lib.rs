@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod hash;
 pub mod image;
 pub mod layer;
+pub mod lock;
 pub mod lockfile;
 pub mod model;
 pub mod python;

@@ -98,7 +98,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
                 "name the registry as `HOST[:PORT]` or `HOST[:PORT]/NAMESPACE`, e.g. `--registry myacr.azurecr.io` or `--registry 127.0.0.1:5000/ml`",
             )
         })?;
-    let name = super::lock::environment_name(args.name.as_deref(), &def, &args.env, &args.lockfile);
+    let name = crate::lock::environment_name(args.name.as_deref(), &def, &args.env, &args.lockfile);
     let platform = args
         .image
         .platform

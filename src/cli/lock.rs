@@ -14,6 +14,7 @@ use crate::catalog;
 use crate::config::{Config, EnvironmentConfig};
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::layer::Limits;
+use crate::lock::ImageThatRanError;
 use crate::lockfile::git::Repo;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{RunRecord, Snapshot};
@@ -193,70 +194,6 @@ fn load(args: &LockArgs, t: &Target) -> anyhow::Result<EnvDefinition> {
     }
 }
 
-/// An environment's name in the lockfile: given, else the definition's name, else its path
-/// relative to the lockfile's folder.
-pub(crate) fn environment_name(
-    given: Option<&str>,
-    def: &EnvDefinition,
-    path: &std::path::Path,
-    lockfile: &std::path::Path,
-) -> String {
-    given
-        .map(str::to_owned)
-        .or_else(|| def.metadata.name.clone())
-        .unwrap_or_else(|| crate::scan::snapshot::relative_to(path, &store::lockfile_dir(lockfile)))
-}
-
-/// The image that ran: given, from the Azure ML image details, or the definition's own image
-/// where nothing is built on top of it.
-fn image_that_ran(
-    args: &LockArgs,
-    t: &Target,
-    def: &EnvDefinition,
-    details: Option<&crate::azureml::ImageDetails>,
-) -> anyhow::Result<Option<String>> {
-    if let Some(i) = &t.image {
-        return Ok(Some(i.clone()));
-    }
-    if args.rootfs.is_some() {
-        return Ok(None);
-    }
-    if let Some(d) = details
-        && let (Some(reg), Some(name)) = (&d.registry_address, &d.image_name)
-    {
-        return Ok(Some(format!("{reg}/{name}")));
-    }
-    let installs = !def.conda_dependencies.is_empty()
-        || !def.pip_dependencies.is_empty()
-        || def.conda_file.is_some()
-        || def.dockerfile.is_some()
-        || def.build_context.is_some();
-    let own_image_runs = match def.kind {
-        DefinitionKind::AzuremlV2 | DefinitionKind::AzuremlJob | DefinitionKind::Curated => {
-            !installs
-        }
-        DefinitionKind::AzuremlV1 => def.user_managed && def.dockerfile.is_none(),
-        _ => false,
-    };
-    match (&def.base_image, own_image_runs) {
-        (Some(b), true) => Ok(Some(b.reference.clone())),
-        (Some(b), false) => Err(Hinted::new(
-            format!(
-                "`{}` builds on the base image `{}`; the image that ran is the one built on top of it, which envaudit cannot guess",
-                def.path.display(),
-                b.reference
-            ),
-            "pass the built image with `--image REF` (for Azure ML: `WORKSPACE_ACR/azureml/azureml_<hash>`, shown on the job's environment page), or `--azureml-image-details FILE` from `Environment.get_image_details`; locking the base image would record the wrong packages",
-        )
-        .into()),
-        (None, _) => Err(Hinted::new(
-            format!("`{}` names no image", def.path.display()),
-            "pass the image that ran with `--image REF`, or catalog the live filesystem with `--rootfs /`",
-        )
-        .into()),
-    }
-}
-
 fn lock_one(
     args: &LockArgs,
     t: &Target,
@@ -270,8 +207,25 @@ fn lock_one(
         .transpose()
         .context("cannot read the Azure ML image details")?;
     let hash = crate::hash::report(&def, crate::azureml::v2_identity(&def), details.clone());
-    let name = environment_name(t.name.as_deref(), &def, &t.definition, &args.lockfile);
-    let image = image_that_ran(args, t, &def, details.as_ref())?;
+    let name =
+        crate::lock::environment_name(t.name.as_deref(), &def, &t.definition, &args.lockfile);
+    let image = crate::lock::image_that_ran(
+        t.image.as_deref(),
+        args.rootfs.is_some(),
+        &def,
+        details.as_ref(),
+    )
+    .map_err(|e| {
+        let hint = match e {
+            ImageThatRanError::BuiltOnBase { .. } => {
+                "pass the built image with `--image REF` (for Azure ML: `WORKSPACE_ACR/azureml/azureml_<hash>`, shown on the job's environment page), or `--azureml-image-details FILE` from `Environment.get_image_details`; locking the base image would record the wrong packages"
+            }
+            ImageThatRanError::NoImage { .. } => {
+                "pass the image that ran with `--image REF`, or catalog the live filesystem with `--rootfs /`"
+            }
+        };
+        Hinted::new(e.to_string(), hint)
+    })?;
     let store = Store::new(&args.lockfile);
     if args.check {
         return check(args, t, &store, &name, &hash, image.as_deref(), out)
@@ -329,7 +283,7 @@ fn lock_one(
                     .ok()
                     .filter(|v| !v.is_empty())
             })
-            .unwrap_or_else(generated_run_id),
+            .unwrap_or_else(crate::lock::generated_run_id),
         environment: name.clone(),
         snapshot: snap.id.clone(),
         time: store::now_rfc3339(),
@@ -495,17 +449,4 @@ fn commit(
         &id.to_string()[..12]
     )?;
     Ok(())
-}
-
-/// `lock-YYYYMMDDTHHMMSSZ-XXXXXX`: time, and randomness from the clock, process and address
-/// space so that concurrent locks get distinct ids.
-fn generated_run_id() -> String {
-    let time = store::now_rfc3339().replace(['-', ':'], "");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let local = 0u8;
-    let seed = format!("{nanos}:{}:{:p}", std::process::id(), &local);
-    let h = crate::model::Digest::sha256_of(seed.as_bytes());
-    format!("lock-{time}-{}", &h.hex()[..8])
 }

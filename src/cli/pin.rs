@@ -44,7 +44,7 @@ fn load(path: &Path, kind: Option<DefinitionKind>) -> anyhow::Result<EnvDefiniti
 /// The environment's current snapshot: by name, else the one locked from this definition.
 fn locked_snapshot(args: &PinArgs, def: &EnvDefinition) -> anyhow::Result<(String, Snapshot)> {
     let lock = Store::new(&args.lockfile).load()?;
-    let name = super::lock::environment_name(args.name.as_deref(), def, &args.env, &args.lockfile);
+    let name = crate::lock::environment_name(args.name.as_deref(), def, &args.env, &args.lockfile);
     if let Some(s) = lock.environments.get(&name) {
         return Ok((name, s.clone()));
     }
