@@ -5,20 +5,23 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::Exit;
+use super::args::FindingsArgs;
 use super::error::Hinted;
 use crate::analysis::diff;
 use crate::catalog;
-use crate::config::{Config, EnvironmentConfig};
+use crate::config::EnvironmentConfig;
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
+use crate::diag::Finding;
 use crate::layer::Limits;
-use crate::lock::ImageThatRanError;
+use crate::lock::{ImageThatRanError, LockCheck};
 use crate::lockfile::git::Repo;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{RunRecord, Snapshot};
 use crate::model::{ImageSource, Platform};
+use crate::render;
 use crate::scan::snapshot::{Observed, snapshot};
 
 #[derive(Debug, Args)]
@@ -92,9 +95,18 @@ pub(crate) struct LockArgs {
     #[arg(long, value_name = "HOST")]
     insecure_registry: Vec<String>,
 
-    /// Project configuration (default: the nearest `envaudit.toml` above the current folder)
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
+    /// Output format of `--check`
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    format: CheckFormat,
+
+    #[command(flatten)]
+    findings: FindingsArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Table,
+    Json,
 }
 
 /// One environment to lock, from the arguments or from `envaudit.toml`.
@@ -118,11 +130,7 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
             insecure_registry: args.insecure_registry.clone(),
         }],
         None => {
-            let config = match &args.config {
-                Some(p) => Config::load(p),
-                None => Config::discover(&std::env::current_dir().unwrap_or_default()),
-            }
-            .context("cannot read the project configuration")?;
+            let config = args.findings.config()?;
             if config.environments.is_empty() {
                 return Err(Hinted::new(
                     "no environment to lock",
@@ -150,19 +158,57 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
                 .collect()
         }
     };
-    let mut exit = Exit::Ok;
     let mut committed = Vec::new();
+    let mut checks = Vec::new();
     for t in &targets {
-        let (e, written) = lock_one(args, t, out)?;
-        if e == Exit::Findings {
-            exit = Exit::Findings;
-        }
-        committed.extend(written);
+        committed.extend(lock_one(args, t, &mut checks, out)?);
+    }
+    if args.check {
+        return render_checks(args, checks, out);
     }
     if args.commit {
         commit(args, &targets, &committed, out)?;
     }
-    Ok(exit)
+    Ok(Exit::Ok)
+}
+
+/// `lock --check`: each environment up to date, or its `stale-lock` findings, which fail the
+/// command per `--fail-on` unless `envaudit.toml` accepts them.
+fn render_checks(
+    args: &LockArgs,
+    mut checks: Vec<LockCheck>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let config = args.findings.config()?;
+    for c in &mut checks {
+        config.apply(&mut c.findings);
+    }
+    match args.format {
+        CheckFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Json<'a> {
+                schema_version: u32,
+                environments: &'a [LockCheck],
+            }
+            let json = serde_json::to_string_pretty(&Json {
+                schema_version: 1,
+                environments: &checks,
+            })?;
+            super::write_or_pipe(writeln!(out, "{json}"))?;
+        }
+        CheckFormat::Table => {
+            for c in &checks {
+                match (&c.snapshot, c.findings.is_empty()) {
+                    (Some(id), true) => {
+                        writeln!(out, "`{}`: up to date (snapshot {id})", c.environment)?;
+                    }
+                    _ => super::write_or_pipe(render::findings_lines(&c.findings, out))?,
+                }
+            }
+        }
+    }
+    let findings: Vec<Finding> = checks.into_iter().flat_map(|c| c.findings).collect();
+    Ok(args.findings.exit(&findings))
 }
 
 fn registry_host(image: &str) -> Option<String> {
@@ -194,11 +240,14 @@ fn load(args: &LockArgs, t: &Target) -> anyhow::Result<EnvDefinition> {
     }
 }
 
+/// Locks one environment and returns the files written; with `--check`, adds what it found
+/// to `checks` and writes nothing.
 fn lock_one(
     args: &LockArgs,
     t: &Target,
+    checks: &mut Vec<LockCheck>,
     out: &mut dyn Write,
-) -> anyhow::Result<(Exit, Vec<PathBuf>)> {
+) -> anyhow::Result<Vec<PathBuf>> {
     let def = load(args, t)?;
     let details = args
         .azureml_image_details
@@ -228,8 +277,8 @@ fn lock_one(
     })?;
     let store = Store::new(&args.lockfile);
     if args.check {
-        return check(args, t, &store, &name, &hash, image.as_deref(), out)
-            .map(|e| (e, Vec::new()));
+        checks.push(check(args, t, &store, &name, &hash, image.as_deref())?);
+        return Ok(Vec::new());
     }
     let scanner = super::progress::scanner(
         &t.insecure_registry,
@@ -321,7 +370,7 @@ fn lock_one(
     if let Some(prev) = recorded.previous.as_ref().filter(|p| p.id != snap.id) {
         report_change(&name, prev, &snap, out)?;
     }
-    Ok((Exit::Ok, recorded.written))
+    Ok(recorded.written)
 }
 
 /// What changed since the previous snapshot, in a few lines.
@@ -365,58 +414,32 @@ fn check(
     name: &str,
     hash: &crate::hash::HashReport,
     image: Option<&str>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<LockCheck> {
     let lockfile = store.load()?;
-    let Some(current) = lockfile.environments.get(name) else {
-        writeln!(
-            out,
-            "stale-lock: `{name}` is not in `{}`",
-            args.lockfile.display()
-        )?;
-        return Ok(Exit::Findings);
+    let locked = lockfile.environments.get(name);
+    let resolved = match (image, locked) {
+        (Some(reference), Some(_)) => {
+            let scanner = super::progress::scanner(
+                &t.insecure_registry,
+                t.platform.clone(),
+                true,
+                Limits::default(),
+            )?;
+            let source: ImageSource = reference.parse()?;
+            let resolved = scanner
+                .resolve(&source)
+                .with_context(|| format!("cannot resolve `{source}`"))?;
+            Some((reference, resolved))
+        }
+        _ => None,
     };
-    let mut stale = Vec::new();
-    if current.definition_hash != hash.definition_hash {
-        stale.push(format!(
-            "the definition hash changed ({} → {})",
-            current.definition_hash, hash.definition_hash
-        ));
-    }
-    if let Some(reference) = image {
-        let scanner = super::progress::scanner(
-            &t.insecure_registry,
-            t.platform.clone(),
-            true,
-            Limits::default(),
-        )?;
-        let source: ImageSource = reference.parse()?;
-        let resolved = scanner
-            .resolve(&source)
-            .with_context(|| format!("cannot resolve `{source}`"))?;
-        let now = resolved.manifest.as_ref().map(|m| &m.digest);
-        if now != current.image_manifest.as_ref()
-            || Some(&resolved.config.digest) != current.image_config.as_ref()
-        {
-            stale.push(format!(
-                "`{reference}` now resolves to {} (locked: {})",
-                now.map_or_else(|| resolved.config.digest.to_string(), ToString::to_string),
-                current
-                    .image_manifest
-                    .as_ref()
-                    .map_or_else(|| "-".to_owned(), ToString::to_string)
-            ));
-        }
-    }
-    if stale.is_empty() {
-        writeln!(out, "`{name}`: up to date (snapshot {})", current.id)?;
-        Ok(Exit::Ok)
-    } else {
-        for s in &stale {
-            writeln!(out, "error[stale-lock]: `{name}`: {s}")?;
-        }
-        Ok(Exit::Findings)
-    }
+    Ok(crate::lock::check(
+        name,
+        &args.lockfile,
+        locked,
+        hash,
+        resolved.as_ref().map(|(r, i)| (*r, i)),
+    ))
 }
 
 fn commit(

@@ -253,6 +253,58 @@ fn check_finds_a_moved_tag_and_a_changed_definition() {
 }
 
 #[test]
+fn a_stale_lock_is_a_finding_that_fail_on_and_envaudit_toml_govern() {
+    let env = project();
+    ok(&lock(&env, &["--image", "oci:layout:v1"]));
+    env.write("env/conda.yml", CONDA.replace("numpy", "numpy==1.26.4"));
+    let check = |env: &TestEnv, extra: &[&str]| {
+        env.envaudit()
+            .args([
+                "lock",
+                "env/conda.yml",
+                "--check",
+                "--image",
+                "oci:layout:v1",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // The default `--fail-on error` fails on it; JSON lists it under the environment.
+    let out = check(&env, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = &json["environments"][0]["findings"];
+    assert_eq!(findings[0]["code"], "stale-lock");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("definition hash changed"),
+        "{json}"
+    );
+    // `--fail-on never` reports it and exits 0.
+    let out = check(&env, &["--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("error[stale-lock]"));
+    // Accepted in envaudit.toml: shown as accepted, never failing.
+    env.write(
+        "envaudit.toml",
+        "[[accept]]\ncode = \"stale-lock\"\nreason = \"relocked by the nightly job\"\n",
+    );
+    let out = check(&env, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(accepted: relocked by the nightly job)")
+    );
+}
+
+#[test]
 fn an_image_plus_conda_definition_needs_the_built_image() {
     let env = TestEnv::new();
     env.write("conda.yml", CONDA);
