@@ -81,6 +81,8 @@ codes! {
     Drift = "drift", Warning, "installed packages changed between two snapshots of an environment";
     PinViolated = "pin-violated", Error, "a package declared with an exact version is installed at another version";
     StaleLock = "stale-lock", Error, "the lockfile no longer matches the definition or the image behind its tag";
+    LayerCache = "layer-cache", Warning, "a layer-cache entry could not be read or written; the layer was read from the image";
+    BaseImageMismatch = "base-image-mismatch", Warning, "the image does not start with the base image's layers, so no package is marked as the base image's";
 }
 
 impl fmt::Display for Code {

@@ -145,7 +145,7 @@ pub(crate) fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         let scanned = scanner
             .scan(source, None)
             .with_context(|| format!("cannot catalog `{source}`"))?;
-        super::print_warnings(&scanned.warnings);
+        report.findings.extend(scanned.warnings.iter().cloned());
         let definition = current.as_ref().zip(hash.as_ref());
         let mut fresh = snapshot(&Observed {
             definition,

@@ -12,6 +12,7 @@ use super::args::{FindingsArgs, ImageOptions};
 use super::error::Hinted;
 use super::snapshots::{load_side, parse_spec};
 use crate::analysis::drift;
+use crate::diag::Finding;
 use crate::lockfile::Lockfile;
 use crate::lockfile::store;
 use crate::model::ImageSource;
@@ -51,7 +52,12 @@ pub(crate) struct DriftArgs {
 }
 
 /// One side of `drift`: a lockfile snapshot, an image or a folder, as a lockfile.
-fn drift_side(text: &str, args: &DriftArgs, name: &str) -> anyhow::Result<Lockfile> {
+fn drift_side(
+    text: &str,
+    args: &DriftArgs,
+    name: &str,
+    warnings: &mut Vec<Finding>,
+) -> anyhow::Result<Lockfile> {
     if text.starts_with('@') {
         let spec = parse_spec(text, "@")?;
         return load_side(&spec, &args.lockfile).with_context(|| format!("cannot read `{spec}`"));
@@ -93,7 +99,7 @@ fn drift_side(text: &str, args: &DriftArgs, name: &str) -> anyhow::Result<Lockfi
             .scanner()?
             .scan(&source, None)
             .with_context(|| format!("cannot catalog `{source}`"))?;
-        super::print_warnings(&scanned.warnings);
+        warnings.extend(scanned.warnings.iter().cloned());
         scanned.snapshot(definition, &dir, text)
     };
     let mut lock = Lockfile::default();
@@ -103,8 +109,9 @@ fn drift_side(text: &str, args: &DriftArgs, name: &str) -> anyhow::Result<Lockfi
 
 pub(crate) fn run(args: &DriftArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let name = args.env.clone().unwrap_or_else(|| "environment".to_owned());
-    let old = drift_side(&args.old, args, &name)?;
-    let new = drift_side(&args.new, args, &name)?;
+    let mut warnings = Vec::new();
+    let old = drift_side(&args.old, args, &name, &mut warnings)?;
+    let new = drift_side(&args.new, args, &name, &mut warnings)?;
     // With one environment on each side, compare them whatever their names.
     let (old, new) = same_name_if_single(old, new);
     let filter = if args.old.starts_with('@') || args.new.starts_with('@') {
@@ -114,6 +121,7 @@ pub(crate) fn run(args: &DriftArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     };
     let report = drift::lockfiles(&old, &new, &args.old, &args.new, filter);
     let mut report = report;
+    report.findings.extend(warnings);
     args.findings.apply(&mut report.findings)?;
     super::write_or_pipe(render::render_drift(&report, args.format, out))?;
     Ok(args.findings.exit(&report.findings))

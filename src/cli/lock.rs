@@ -160,8 +160,9 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
     };
     let mut committed = Vec::new();
     let mut checks = Vec::new();
+    let mut warnings = Vec::new();
     for t in &targets {
-        committed.extend(lock_one(args, t, &mut checks, out)?);
+        committed.extend(lock_one(args, t, &mut checks, &mut warnings, out)?);
     }
     if args.check {
         return render_checks(args, checks, out);
@@ -169,7 +170,9 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
     if args.commit {
         commit(args, &targets, &committed, out)?;
     }
-    Ok(Exit::Ok)
+    // The scans' findings (layer cache, base image) fail the lock only as `--fail-on` says.
+    args.findings.apply(&mut warnings)?;
+    Ok(args.findings.exit(&warnings))
 }
 
 /// `lock --check`: each environment up to date, or its `stale-lock` findings, which fail the
@@ -246,6 +249,7 @@ fn lock_one(
     args: &LockArgs,
     t: &Target,
     checks: &mut Vec<LockCheck>,
+    warnings: &mut Vec<Finding>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let def = load(args, t)?;
@@ -320,6 +324,7 @@ fn lock_one(
             .scan(&source, base.as_ref())
             .with_context(|| format!("cannot catalog `{source}`"))?;
         super::print_warnings(&scanned.warnings);
+        warnings.extend(scanned.warnings.iter().cloned());
         scanned.snapshot(Some((&def, &hash)), &lock_dir, &reference)
     };
     let repo = Repo::discover(&lock_dir).ok();

@@ -152,9 +152,7 @@ fn write_or_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
-/// Prints what went wrong in a scan without stopping it.
-fn print_warnings(warnings: &[String]) {
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
+/// Prints, on standard error, the findings of a scan (what went wrong without stopping it).
+fn print_warnings(warnings: &[crate::diag::Finding]) {
+    let _ = crate::render::findings_lines(warnings, &mut std::io::stderr().lock());
 }

@@ -6,7 +6,7 @@
 //! [`Scanner`] holds what every image command shares: the registry client (with its
 //! process-long cache), the async runtime and the scan settings. It never prints: progress
 //! goes to the [`Progress`] it is given, and what went wrong without stopping the scan comes
-//! back as [`Scanned::warnings`].
+//! back as findings in [`Scanned::warnings`].
 
 pub mod snapshot;
 
@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::catalog::{self, Catalog, Progress, ScanOptions};
 use crate::definition::EnvDefinition;
+use crate::diag::{Code, Finding};
 use crate::hash::HashReport;
 use crate::image::{self, ImageError, ResolveOptions, ResolvedImage};
 use crate::layer::{LayerCache, Limits};
@@ -78,9 +79,10 @@ pub struct Scanned {
     pub catalog: Catalog,
     /// The base image (when given) and how many of the image's layers are its.
     pub base: Option<(ResolvedImage, Option<usize>)>,
-    /// What went wrong without stopping the scan (a layer-cache entry that could not be
-    /// used, a base image whose layers the image does not start with).
-    pub warnings: Vec<String>,
+    /// What went wrong without stopping the scan, as findings: `layer-cache` (an entry that
+    /// could not be used) and `base-image-mismatch` (a base image whose layers the image does
+    /// not start with).
+    pub warnings: Vec<Finding>,
 }
 
 impl Scanned {
@@ -211,10 +213,17 @@ impl Scanner {
             Ok::<_, ScanError>((image.resolved, catalog, stats, base_resolved))
         })?;
         self.scan.progress.finish();
-        let mut warnings: Vec<String> = stats.cache_errors.iter().map(|e| e.to_string()).collect();
+        let mut warnings: Vec<Finding> = stats
+            .cache_errors
+            .iter()
+            .map(|e| Finding::new(Code::LayerCache, e.to_string()))
+            .collect();
         if let (None, Some(base)) = (stats.base_layers, base) {
-            warnings.push(format!(
-                "the image does not start with the layers of the base image `{base}`; no package is marked as the base image's"
+            warnings.push(Finding::new(
+                Code::BaseImageMismatch,
+                format!(
+                    "the image does not start with the layers of the base image `{base}`; no package is marked as the base image's"
+                ),
             ));
         }
         let base = base_resolved.map(|b| (b, stats.base_layers));
