@@ -4,14 +4,17 @@
 
 use std::path::Path;
 
+use crate::analysis::drift::{self, DriftReport};
 use crate::azureml::ImageDetails;
-use crate::definition::{DefinitionKind, EnvDefinition};
+use crate::definition::{self, DefinitionKind, EnvDefinition};
 use crate::diag::{Code, Finding};
 use crate::hash::HashReport;
-use crate::image::ResolvedImage;
-use crate::lockfile::Snapshot;
+use crate::image::{ImageError, ResolvedImage};
 use crate::lockfile::store;
-use crate::model::Digest;
+use crate::lockfile::{Lockfile, Snapshot};
+use crate::model::{Digest, ImageSource};
+use crate::scan::snapshot::{Observed, snapshot};
+use crate::scan::{ScanError, Scanner};
 
 /// Why the image that ran cannot be told from the definition.
 #[derive(Debug, thiserror::Error)]
@@ -163,4 +166,156 @@ pub fn generated_run_id() -> String {
     let seed = format!("{nanos}:{}:{:p}", std::process::id(), &local);
     let h = Digest::sha256_of(seed.as_bytes());
     format!("lock-{time}-{}", &h.hex()[..8])
+}
+
+/// Why `check` could not look at an environment's image.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The image reference of an environment did not resolve.
+    #[error("cannot resolve `{reference}` of `{environment}`")]
+    Resolve {
+        /// The reference the lockfile records.
+        reference: String,
+        /// The environment.
+        environment: String,
+        /// What went wrong.
+        #[source]
+        source: Box<ImageError>,
+    },
+    /// The image a moved tag now names could not be cataloged.
+    #[error("cannot catalog `{reference}`")]
+    Catalog {
+        /// The reference the lockfile records.
+        reference: String,
+        /// What went wrong.
+        #[source]
+        source: Box<ScanError>,
+    },
+}
+
+/// `envaudit check`: for each environment of `lockfile` (or those named in `only`), is the
+/// definition still what was locked, and does its image reference still resolve to the locked
+/// image? A regenerated image is cataloged and its drift attributed. `lockfile_path` is where
+/// the lockfile is (definitions are relative to its folder).
+pub fn check_environments(
+    lockfile: &Lockfile,
+    lockfile_path: &Path,
+    only: &[String],
+    scanner: &Scanner,
+) -> Result<DriftReport, CheckError> {
+    let dir = store::lockfile_dir(lockfile_path);
+    let selected: Vec<(&String, &Snapshot)> = lockfile
+        .environments
+        .iter()
+        .filter(|(n, _)| only.is_empty() || only.contains(n))
+        .collect();
+    // One concurrent round of manifest requests for every image reference.
+    let sources: Vec<Option<ImageSource>> = selected
+        .iter()
+        .map(|(_, s)| s.image.as_deref().and_then(|i| i.parse().ok()))
+        .collect();
+    let wanted: Vec<ImageSource> = sources.iter().flatten().cloned().collect();
+    let mut resolved = scanner.resolve_all(&wanted).into_iter();
+    let mut report = DriftReport {
+        schema_version: drift::SCHEMA_VERSION,
+        old: lockfile_path.display().to_string(),
+        new: "now".to_owned(),
+        environments: Vec::new(),
+        findings: Vec::new(),
+    };
+    for ((name, locked), source) in selected.iter().zip(&sources) {
+        // The definition as it is now.
+        let def_path = dir.join(&locked.definition);
+        let current = if locked.definition.is_empty() {
+            None
+        } else {
+            match definition::load(&def_path, &definition::LoadOptions::default()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    report.findings.push(
+                        Finding::new(
+                            Code::StaleLock,
+                            format!("`{name}`: cannot load `{}`: {e}", def_path.display()),
+                        )
+                        .with_package((*name).clone()),
+                    );
+                    None
+                }
+            }
+        };
+        let hash = current
+            .as_ref()
+            .map(|d| crate::hash::report(d, crate::azureml::v2_identity(d), None));
+        if let Some(h) = &hash
+            && h.definition_hash != locked.definition_hash
+        {
+            report.findings.push(
+                Finding::new(
+                    Code::StaleLock,
+                    format!(
+                        "`{name}`: the definition was edited but not locked again ({} → {})",
+                        locked.definition_hash.short(),
+                        h.definition_hash.short()
+                    ),
+                )
+                .with_package((*name).clone()),
+            );
+        }
+        let Some(source) = source else { continue };
+        let now = match resolved.next() {
+            Some(Ok(r)) => r,
+            Some(Err(source_error)) => {
+                return Err(CheckError::Resolve {
+                    reference: source.to_string(),
+                    environment: (*name).clone(),
+                    source: Box::new(source_error),
+                });
+            }
+            None => continue,
+        };
+        let same = now.manifest.as_ref().map(|m| &m.digest) == locked.image_manifest.as_ref()
+            && Some(&now.config.digest) == locked.image_config.as_ref();
+        if same {
+            report
+                .environments
+                .push(drift::environment(name, Some(locked), Some(locked)));
+            continue;
+        }
+        // The tag moved: catalog what it points to now.
+        let scanned = scanner
+            .scan(source, None)
+            .map_err(|e| CheckError::Catalog {
+                reference: source.to_string(),
+                source: Box::new(e),
+            })?;
+        report.findings.extend(scanned.warnings.iter().cloned());
+        let definition = current.as_ref().zip(hash.as_ref());
+        let mut fresh = snapshot(&Observed {
+            definition,
+            lockfile_dir: &dir,
+            image: Some((locked.image.as_deref().unwrap_or_default(), &scanned.image)),
+            base_image_digest: locked.base_image_digest.clone(),
+            base_layers: None,
+            rootfs: None,
+            catalog: &scanned.catalog,
+        });
+        if definition.is_none() {
+            fresh.definition_hash = locked.definition_hash.clone();
+            fresh.declared = locked.declared.clone();
+            fresh.seal();
+        }
+        // Layers the locked image shares with the new one keep their base marking.
+        let base = locked.base_layers.map(|n| n as usize).unwrap_or(0);
+        if base > 0
+            && fresh
+                .image_layers
+                .starts_with(&locked.image_layers[..base.min(locked.image_layers.len())])
+        {
+            fresh.base_layers = Some(base as u64);
+        }
+        let d = drift::environment(name, Some(locked), Some(&fresh));
+        report.findings.extend(drift::findings(&d));
+        report.environments.push(d);
+    }
+    Ok(report)
 }

@@ -137,13 +137,20 @@ pub fn render(err: &anyhow::Error) -> String {
     s
 }
 
-/// An image error, also when a scan error wraps it transparently.
+/// An image error, also when a scan error wraps it transparently or either is boxed.
 fn image_error<'a>(
     cause: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a crate::image::ImageError> {
+    // Errors too large to return unboxed are boxed sources (`lock::CheckError`).
+    let scan = cause
+        .downcast_ref::<ScanError>()
+        .or(cause.downcast_ref::<Box<ScanError>>().map(|b| &**b));
     cause
         .downcast_ref::<crate::image::ImageError>()
-        .or(match cause.downcast_ref::<ScanError>() {
+        .or(cause
+            .downcast_ref::<Box<crate::image::ImageError>>()
+            .map(|b| &**b))
+        .or(match scan {
             Some(ScanError::Image(e)) => Some(e),
             _ => None,
         })

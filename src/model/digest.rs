@@ -64,6 +64,12 @@ impl Digest {
         self.algorithm
     }
 
+    /// `ALG:` and the first 12 hex digits, for messages.
+    pub fn short(&self) -> String {
+        let hex = self.hex();
+        format!("{}:{}", self.algorithm.name(), &hex[..hex.len().min(12)])
+    }
+
     pub fn hex(&self) -> &str {
         &self.hex
     }

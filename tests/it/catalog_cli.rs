@@ -328,9 +328,15 @@ fn packages_of_the_base_image_layers_are_marked() {
     let v = json_of(&out);
     assert!(find(&v, "pandas")["location"]["layer"]["from_base"].is_null());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("does not start with the layers"), "{stderr}");
+    assert!(
+        stderr.contains("does not start with the layers"),
+        "{stderr}"
+    );
     // A scan's warnings are findings with a code of their own.
-    assert!(stderr.contains("warning[base-image-mismatch]: "), "{stderr}");
+    assert!(
+        stderr.contains("warning[base-image-mismatch]: "),
+        "{stderr}"
+    );
 }
 
 #[test]
