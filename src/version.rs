@@ -4,10 +4,10 @@
 //!
 //! | ecosystem | ordering | checked against |
 //! | --- | --- | --- |
-//! | pip | PEP 440 ([`compare_pip`](crate::python::version::compare_pip)) | `packaging.version.Version` |
-//! | conda | conda's `VersionOrder` ([`compare_conda`](crate::conda::version::compare_conda)) | py-rattler's `rattler.Version` |
-//! | deb | dpkg's `verrevcmp` on epoch, upstream, revision ([`compare_deb`](crate::catalog::deb_version::compare_deb)) | `dpkg --compare-versions` |
-//! | apk | apk-tools' token comparison ([`compare_apk`](crate::catalog::apk_version::compare_apk)) | hand-written pairs |
+//! | pip | PEP 440 (`compare_pip`) | `packaging.version.Version` |
+//! | conda | conda's `VersionOrder` (`compare_conda`) | py-rattler's `rattler.Version` |
+//! | deb | dpkg's `verrevcmp` on epoch, upstream, revision (`compare_deb`) | `dpkg --compare-versions` |
+//! | apk | apk-tools' token comparison (`compare_apk`) | hand-written pairs |
 //!
 //! The vectors are in `tests/vectors/version_order.json`, made by
 //! `scripts/gen-version-vectors.py`. The apk ordering was also run once against every

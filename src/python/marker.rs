@@ -22,7 +22,7 @@
 //!   match; `==`/`!=` ignore the candidate's local label unless the specifier has one; `<V`
 //!   excludes V's pre-releases unless V is one; `>V` excludes V's post-releases unless V is
 //!   one; `~=` compatible release; `===` case-insensitive string equality. The ordering is
-//!   PEP 440's ([`crate::version::compare_pip`]).
+//!   PEP 440's ([`crate::python::version::compare_pip`]).
 //! - **Everything else** compares as strings: `==`, `!=`, `in`, `not in` (substring), and
 //!   (as packaging does since 26.0) `<=`/`>=` mean equality and `<`/`>` are false. `~=` and
 //!   `===` on a non-version are an error ([`MarkerError::UndefinedComparison`]).

@@ -1,6 +1,6 @@
 //! From an image or a folder to a snapshot: resolve the reference to a verified image, read
 //! its layers (from the layer cache or streamed and verified), catalog what is installed, and
-//! make the [`Snapshot`](crate::lockfile::Snapshot) that `lock`, `build` and `drift` record or
+//! make the [`Snapshot`] that `lock`, `build` and `drift` record or
 //! compare.
 //!
 //! [`Scanner`] holds what every image command shares: the registry client (with its
