@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use crate::analysis::diff::LogEntry;
 use crate::analysis::graph::{Class, DepGraph};
+use crate::analysis::log::LogEntry;
 use crate::lockfile::{Declared, FileRecord, LockedPackage, RunRecord, Snapshot};
 use crate::model::Digest;
 use crate::model::pin::PinState;
@@ -29,6 +29,16 @@ pub struct AuditReport {
     pub runs: Vec<RunAudit>,
     /// Every run reproducible.
     pub reproducible: bool,
+}
+
+impl AuditReport {
+    /// The run an SBOM describes: the one named, else the most recent.
+    pub fn run(&self, run: Option<&str>) -> Option<&RunAudit> {
+        match run {
+            Some(id) => self.runs.iter().find(|r| r.run.run == id),
+            None => self.runs.iter().max_by(|a, b| a.run.time.cmp(&b.run.time)),
+        }
+    }
 }
 
 /// Which lockfile the report was made from.

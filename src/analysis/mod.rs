@@ -6,3 +6,5 @@ pub mod diff;
 pub mod drift;
 pub mod graph;
 pub mod lint;
+pub mod log;
+pub mod why;

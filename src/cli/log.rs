@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 use super::snapshots::lockfile_states;
-use crate::analysis::diff;
+use crate::analysis::{diff, log};
 use crate::lockfile::git::{GitError, Repo};
 use crate::lockfile::store;
 use crate::render::{self, Format};
@@ -47,10 +47,10 @@ pub(crate) fn run(args: &LogArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         },
         None => None,
     };
-    let report = diff::LogReport {
+    let report = log::LogReport {
         schema_version: diff::SCHEMA_VERSION,
         lockfile: rel.display().to_string(),
-        entries: diff::history(initial.as_ref(), &states, args.env.as_deref()),
+        entries: log::history(initial.as_ref(), &states, args.env.as_deref()),
     };
     let r = match args.format {
         LogFormat::Json => render::render_log(&report, Format::Json, out),

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use super::Exit;
 use super::error::Hinted;
 use crate::analysis::compliance::{self, AuditReport, LockfileFacts, RunInput};
-use crate::analysis::diff::LogEntry;
+use crate::analysis::log::LogEntry;
 use crate::lockfile::git::Repo;
 use crate::lockfile::store::{self, Store};
 use crate::lockfile::{Lockfile, Snapshot};
@@ -62,7 +62,7 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         ReportFormat::Html => render::render_audit_html(&report, &mut buf)?,
         ReportFormat::Json => render::render_audit_json(&report, &mut buf)?,
         ReportFormat::Cyclonedx | ReportFormat::Spdx => {
-            let Some(run) = render::pick_run(&report, args.run.as_deref()) else {
+            let Some(run) = report.run(args.run.as_deref()) else {
                 return Err(Hinted::new(
                     format!(
                         "run `{}` of model `{}` is not in `{}`",
@@ -211,7 +211,7 @@ fn git_facts(
     let modified = committed.is_none_or(|c| c != current);
     let mut histories = Vec::new();
     for &name in environments {
-        let mut h = crate::analysis::diff::history(None, &states, Some(name));
+        let mut h = crate::analysis::log::history(None, &states, Some(name));
         if modified {
             let old = committed.and_then(|c| c.environments.get(name));
             let new = current.environments.get(name);

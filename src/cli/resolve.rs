@@ -8,12 +8,13 @@ use clap::{Args, ValueEnum};
 use futures_util::StreamExt as _;
 
 use super::Exit;
+use crate::image::ResolveReport;
 use crate::image::{self, ImageError, ResolveOptions};
 use crate::model::{ImageSource, Platform, Secret};
 use crate::registry::{
     CachingRegistry, CredentialStore, Credentials, HttpRegistry, Registry, TransportPolicy,
 };
-use crate::render::{self, Format, ResolveReport};
+use crate::render::{self, Format};
 
 #[derive(Debug, Args)]
 pub(crate) struct ResolveArgs {

@@ -9,9 +9,8 @@ use clap::Args;
 use super::Exit;
 use super::error::Hinted;
 use super::snapshots::{load_side, parse_spec, pick};
-use crate::analysis::graph::DepGraph;
 use crate::lockfile::store;
-use crate::render::{self, Format, WhyReport};
+use crate::render::{self, Format};
 
 #[derive(Debug, Args)]
 pub(crate) struct WhyArgs {
@@ -37,31 +36,12 @@ pub(crate) fn run(args: &WhyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let lock = load_side(&spec, &args.lockfile).with_context(|| format!("cannot read `{spec}`"))?;
     let env = args.env.clone().or(spec.environment.clone());
     let (name, snap) = pick(&lock, env.as_deref(), &spec.to_string())?;
-    let g = DepGraph::build(snap);
-    let Some(&i) = g.find(&args.package).first() else {
+    let Some(report) = crate::analysis::why::why(name, snap, &args.package) else {
         return Err(Hinted::new(
             format!("`{}` is not installed in `{name}`", args.package),
             "check the name with `envaudit graph` (pip names are normalised: `Foo_Bar` is `foo-bar`)",
         )
         .into());
-    };
-    let p = g.package(i);
-    let report = WhyReport {
-        schema_version: 1,
-        environment: name.clone(),
-        package: p.name.to_string(),
-        version: p.version.clone(),
-        prefix: p.prefix.clone(),
-        class: g.class(i),
-        paths: g.all_paths(i, 50).iter().map(ToString::to_string).collect(),
-        required_by: g
-            .incoming(i)
-            .into_iter()
-            .map(|(from, r)| {
-                let f = g.package(from);
-                (format!("{} {}", f.name, f.version), r.text.clone())
-            })
-            .collect(),
     };
     super::write_or_pipe(render::render_why(&report, args.format, out))?;
     Ok(Exit::Ok)

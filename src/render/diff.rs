@@ -262,7 +262,7 @@ fn html(s: &str) -> String {
 
 /// `envaudit log` output.
 pub fn render_log(
-    report: &crate::analysis::diff::LogReport,
+    report: &crate::analysis::log::LogReport,
     format: Format,
     out: &mut dyn Write,
 ) -> io::Result<()> {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{Format, md_cell};
 use crate::analysis::drift::{Cause, DriftReport, EnvironmentDrift};
 use crate::analysis::graph::DepGraph;
+use crate::analysis::why::WhyReport;
 
 pub fn render_drift(report: &DriftReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
@@ -134,20 +135,7 @@ fn environment_markdown(e: &EnvironmentDrift, out: &mut dyn Write) -> io::Result
     writeln!(out, "\n</details>")
 }
 
-/// `envaudit why PKG`: every path from the declared roots to a package.
-#[derive(Clone, Debug, Serialize)]
-pub struct WhyReport {
-    pub schema_version: u32,
-    pub environment: String,
-    pub package: String,
-    pub version: String,
-    pub prefix: Option<String>,
-    pub class: crate::analysis::graph::Class,
-    pub paths: Vec<String>,
-    /// The requirements on it.
-    pub required_by: Vec<(String, String)>,
-}
-
+/// Render `envaudit why` output (table, Markdown or JSON).
 pub fn render_why(report: &WhyReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     if format == Format::Json {
         return super::json(report, out);

@@ -18,11 +18,11 @@ pub use catalog::render_catalog;
 pub use compliance::{render_audit_html, render_audit_json, render_audit_markdown};
 pub(crate) use diff::short as short_digest;
 pub use diff::{render_diff, render_log, summary_line};
-pub use drift::{GraphFormat, WhyReport, render_drift, render_graph, render_why};
+pub use drift::{GraphFormat, render_drift, render_graph, render_why};
 pub use hash::render_hash;
 pub use lint::render_lint;
-pub use resolve::{ResolveReport, render_resolve};
-pub use sbom::{pick_run, purl, render_cyclonedx, render_spdx};
+pub use resolve::render_resolve;
+pub use sbom::{purl, render_cyclonedx, render_spdx};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,19 +3,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Format;
-use crate::image::{Descriptor, ImageIdentity, Layer, ResolvedImage};
+use crate::image::{Descriptor, ImageIdentity, Layer, ResolveReport};
 use crate::model::Platform;
-
-/// What `envaudit resolve` found: the images resolved, in the order asked, and the
-/// references that failed with their error text (which never holds a secret).
-#[derive(Clone, Debug, Default)]
-pub struct ResolveReport {
-    pub images: Vec<ResolvedImage>,
-    /// `(reference, message)`; the message is the error with its causes, `: `-joined.
-    pub failures: Vec<(String, String)>,
-    /// Whether every layer was downloaded and checked against its digest.
-    pub layers_verified: bool,
-}
 
 #[derive(Serialize)]
 struct ResolveJson<'a> {

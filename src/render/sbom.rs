@@ -86,17 +86,6 @@ fn image_purl(reference: Option<&str>, manifest: &Digest) -> String {
     )
 }
 
-/// The run an SBOM describes: the one named, else the most recent.
-pub fn pick_run<'r>(report: &'r AuditReport, run: Option<&str>) -> Option<&'r RunAudit> {
-    match run {
-        Some(id) => report.runs.iter().find(|r| r.run.run == id),
-        None => report
-            .runs
-            .iter()
-            .max_by(|a, b| a.run.time.cmp(&b.run.time)),
-    }
-}
-
 fn model_parts(model: &str) -> (&str, Option<&str>) {
     match model.split_once(':') {
         Some((n, v)) => (n, Some(v)),
