@@ -12,12 +12,16 @@ use crate::source::Origin;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; nothing is wrong.
     Note,
+    /// A risk to reproducibility or to the audit.
     Warning,
+    /// Something is wrong: the build or the record cannot be trusted as it is.
     Error,
 }
 
 impl Severity {
+    /// The lowercase name used in output and in `--fail-on`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Note => "note",
@@ -35,13 +39,15 @@ impl fmt::Display for Severity {
 
 macro_rules! codes {
     ($($variant:ident = $text:literal, $sev:ident, $summary:literal;)*) => {
-        /// A finding's stable code.
+        /// A finding's stable code; each is documented in `docs/diagnostics.md`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Code { $($variant,)* }
+        pub enum Code { $(#[doc = $summary] $variant,)* }
 
         impl Code {
+            /// Every code, in declaration order.
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
+            /// The kebab-case code, as printed and as `--fail-on` and `envaudit.toml` name it.
             pub fn as_str(self) -> &'static str {
                 match self { $(Code::$variant => $text,)* }
             }
@@ -91,6 +97,7 @@ impl fmt::Display for Code {
     }
 }
 
+/// A code that is not one of [`Code::ALL`] (the text as given).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown finding code `{0}`")]
 pub struct UnknownCode(pub String);
@@ -115,11 +122,16 @@ impl Serialize for Code {
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// What kind of finding it is.
     pub code: Code,
+    /// How serious it is: the code's default unless a command says otherwise.
     pub severity: Severity,
+    /// What was found, in one sentence naming the package or environment.
     pub message: String,
+    /// The package (or environment) it is about, which `envaudit.toml` can match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// Where in a definition file it was declared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     /// The reason from `envaudit.toml` when the finding is accepted.
@@ -128,6 +140,7 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `code` at the code's default severity.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -139,16 +152,19 @@ impl Finding {
         }
     }
 
+    /// The same finding, about `package`.
     pub fn with_package(mut self, package: impl Into<String>) -> Self {
         self.package = Some(package.into());
         self
     }
 
+    /// The same finding, at `origin`.
     pub fn with_origin(mut self, origin: Origin) -> Self {
         self.origin = Some(origin);
         self
     }
 
+    /// The same finding at another severity.
     pub fn with_severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self
@@ -158,8 +174,11 @@ impl Finding {
 /// What makes a command fail: `--fail-on error|warning|note|never` or a list of codes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailOn {
+    /// Findings of this severity or worse fail.
     Severity(Severity),
+    /// Nothing fails.
     Never,
+    /// Findings with any of these codes fail (`drift` also covers `silent-drift`).
     Codes(Vec<Code>),
 }
 
@@ -169,6 +188,7 @@ impl Default for FailOn {
     }
 }
 
+/// A `--fail-on` value that is neither a severity nor a list of codes (the text as given).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a severity (`error`, `warning`, `note`, `never`) or a list of finding codes")]
 pub struct FailOnError(pub String);

@@ -60,7 +60,10 @@ pub const DOMAIN: &str = "envaudit-definition-hash/1\n";
 /// One input of the definition hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Ingredient {
+    /// What the ingredient is (`platform`, `user-managed`, `base-image`, `dockerfile-step`, ...); the
+    /// kinds and their order are the specification above.
     pub kind: &'static str,
+    /// Its value in the hashed encoding.
     pub value: String,
     /// Where it was declared, when it comes from one place in a file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,15 +237,20 @@ pub fn definition_hash(def: &EnvDefinition) -> Digest {
 /// What `envaudit hash` reports. The JSON form is a contract (`schema_version`).
 #[derive(Clone, Debug, Serialize)]
 pub struct HashReport {
+    /// The version of this JSON shape.
     pub schema_version: u32,
+    /// The definition as given.
     pub path: std::path::PathBuf,
+    /// Which format it was read as.
     pub kind: crate::definition::DefinitionKind,
+    /// The definition hash: same hash, same build recipe.
     pub definition_hash: Digest,
     /// Azure ML SDK v2's client-side version of this environment given inline.
     pub azureml_v2_anonymous_version: Option<String>,
     /// Azure ML SDK v1's service image (from `--azureml-image-details`); never its password.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub azureml_v1_image: Option<crate::azureml::ImageDetails>,
+    /// Every input of the hash, in the order hashed.
     pub ingredients: Vec<Ingredient>,
     /// Remarks for `--explain`: why Azure's version is missing, where Azure's identity and
     /// the definition hash disagree.

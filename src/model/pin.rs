@@ -44,6 +44,7 @@ impl PinState {
         matches!(self, PinState::Exact | PinState::ExactWithBuild)
     }
 
+    /// The kebab-case name used in the lockfile, JSON output and messages.
     pub fn as_str(self) -> &'static str {
         match self {
             PinState::ExactWithBuild => "exact-with-build",
@@ -66,11 +67,14 @@ impl fmt::Display for PinState {
 /// A pin state with the reason a person reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Pin {
+    /// How firmly the dependency is fixed.
     pub state: PinState,
+    /// Why, in words: what in the spec makes it this state.
     pub reason: String,
 }
 
 impl Pin {
+    /// A pin state with its reason.
     pub fn new(state: PinState, reason: impl Into<String>) -> Self {
         Self {
             state,
@@ -94,6 +98,7 @@ pub enum ImagePinState {
 }
 
 impl ImagePinState {
+    /// The kebab-case name used in JSON output and messages.
     pub fn as_str(self) -> &'static str {
         match self {
             ImagePinState::Digest => "digest",
