@@ -16,12 +16,16 @@ pub const MAX_DEFINITION_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// A place in a definition file: 1-based line and column (columns count characters).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Origin {
+    /// The file, as the user named it (or as an include resolved it).
     pub file: PathBuf,
+    /// The 1-based line.
     pub line: u32,
+    /// The 1-based column, in characters.
     pub column: u32,
 }
 
 impl Origin {
+    /// The place at `line` and `column` (both 1-based) of `file`.
     pub fn new(file: impl Into<PathBuf>, line: u32, column: u32) -> Self {
         Self {
             file: file.into(),
@@ -41,9 +45,13 @@ impl fmt::Display for Origin {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}:{column}: {message}", path = .path.display())]
 pub struct ParseError {
+    /// The file the input came from.
     pub path: PathBuf,
+    /// The 1-based line of the error.
     pub line: u32,
+    /// The 1-based column of the error, in characters.
     pub column: u32,
+    /// What was expected or what is wrong.
     pub message: String,
     /// The source line the error points at, if known (without its line ending).
     pub source_line: Option<String>,
@@ -84,15 +92,33 @@ impl ParseError {
 /// Why bytes could not be read as text.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The bytes (without a BOM) are not UTF-8; the place is that of the first bad byte.
     #[error("invalid UTF-8")]
-    InvalidUtf8 { line: u32, column: u32 },
+    InvalidUtf8 {
+        /// The 1-based line.
+        line: u32,
+        /// The 1-based column, in characters.
+        column: u32,
+    },
+    /// After a UTF-16 byte-order mark, an unpaired surrogate or an odd number of bytes.
     #[error("invalid UTF-16 (an unpaired surrogate or an odd length) at byte {offset}")]
-    InvalidUtf16 { offset: usize },
+    InvalidUtf16 {
+        /// The byte offset of the bad code unit (or the length, for an odd length).
+        offset: usize,
+    },
+    /// The decoded text holds a NUL character, which no definition file has.
     #[error("a NUL byte: is this a binary file?")]
-    NulByte { line: u32, column: u32 },
+    NulByte {
+        /// The 1-based line.
+        line: u32,
+        /// The 1-based column, in characters.
+        column: u32,
+    },
 }
 
 impl DecodeError {
+    /// The 1-based line and column of the error; `(1, 1)` for UTF-16 errors, which carry a
+    /// byte offset instead.
     pub fn line_col(&self) -> (u32, u32) {
         match *self {
             DecodeError::InvalidUtf8 { line, column } | DecodeError::NulByte { line, column } => {
@@ -171,6 +197,7 @@ fn line_col_in(text: &str, offset: usize) -> (u32, u32) {
 /// A decoded definition file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceFile {
+    /// The file the text came from (it need not exist, for inline content).
     pub path: PathBuf,
     /// The text with `\n` line endings and no byte-order mark.
     pub text: String,
@@ -179,23 +206,35 @@ pub struct SourceFile {
 /// Reading a file failed before parsing could start.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The file could not be opened or read.
     #[error("cannot read `{path}`", path = .path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_DEFINITION_FILE_BYTES`].
     #[error("`{path}` is {size} bytes; definition files larger than {limit} bytes are refused", path = .path.display())]
     TooLarge {
+        /// The file.
         path: PathBuf,
+        /// Its size in bytes.
         size: u64,
+        /// The limit in bytes.
         limit: u64,
     },
+    /// The file's bytes are not text in a supported encoding.
     #[error("{path}:{line}:{column}: {kind}", path = .path.display())]
     Decode {
+        /// The file.
         path: PathBuf,
+        /// The 1-based line of the error (1 for UTF-16 errors).
         line: u32,
+        /// The 1-based column of the error (1 for UTF-16 errors).
         column: u32,
+        /// What is wrong with the bytes.
         kind: DecodeError,
     },
 }
@@ -258,6 +297,7 @@ impl SourceFile {
         self.text.split('\n').nth(line.checked_sub(1)? as usize)
     }
 
+    /// The place at `line` and `column` (both 1-based) of this file.
     pub fn origin(&self, line: u32, column: u32) -> Origin {
         Origin::new(self.path.clone(), line, column)
     }

@@ -50,10 +50,13 @@ const MODELS: &str = "azure.ai.ml._restclient.arm_ml_service.models._models";
 /// What an anonymous environment is made of.
 #[derive(Debug, Clone, Default)]
 pub struct AnonymousInput {
+    /// The `image` reference as written; `None` (or empty) when the environment has none.
     pub image: Option<String>,
     /// The conda file's raw text as read from disk.
     pub conda_text: Option<String>,
+    /// The inference config, for inference environments.
     pub inference_config: Option<InferenceConfigInput>,
+    /// The Docker build context, when the environment is built from one.
     pub build: Option<BuildInput>,
 }
 
@@ -212,12 +215,18 @@ impl AnonymousInput {
 /// A Docker build context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildInput {
+    /// A folder on disk, whose [`upload_hash`] enters the version.
     Local {
+        /// The context folder (resolved against the YAML file's folder).
         path: PathBuf,
+        /// `build.dockerfile_path` as written, relative to the context.
         dockerfile_path: Option<String>,
     },
+    /// A URL the service fetches; azure-ai-ml gives it no content-addressed version.
     Remote {
+        /// The context URL as written.
         url: String,
+        /// `build.dockerfile_path` as written, relative to the context.
         dockerfile_path: Option<String>,
     },
 }
@@ -269,8 +278,11 @@ pub enum InferenceConfigInput {
     /// `InferenceContainerProperties` model, whose `yaml.dump` is a `!!python/object` text
     /// naming SDK-internal classes (not portable across SDK versions).
     Routes {
+        /// `liveness_route`.
         liveness: Route,
+        /// `readiness_route`.
         readiness: Route,
+        /// `scoring_route`.
         scoring: Route,
     },
 }
@@ -278,7 +290,9 @@ pub enum InferenceConfigInput {
 /// One `{port, path}` route of an inference config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// The port (an integer string in the YAML is converted, as the schema does).
     pub port: i64,
+    /// The URL path, as written.
     pub path: String,
 }
 
@@ -398,30 +412,51 @@ pub struct AnonymousVersion {
 /// Inputs azure-ai-ml refuses (so there is no version to predict).
 #[derive(Debug, thiserror::Error)]
 pub enum AnonymousError {
+    /// The conda file is not YAML that PyYAML's `safe_load` accepts.
     #[error("the conda file is not valid yaml for `yaml.safe_load` at {0}")]
     CondaYaml(#[source] Yaml11Error),
+    /// The `inference_config` does not pass azure-ai-ml's schema; holds what is wrong.
     #[error("invalid `inference_config`: {0}")]
     InvalidInferenceConfig(String),
+    /// The local build context could not be hashed: a file could not be read, or the
+    /// ignore file is not UTF-8 or holds an invalid pattern.
     #[error("cannot hash the build context `{path}`: {source}")]
     BuildContext {
+        /// The context folder.
         path: PathBuf,
+        /// The error of the walk (an unreadable file, or an ignore file that is not UTF-8 or holds
+        /// an invalid pattern).
         #[source]
         source: io::Error,
     },
+    /// The environment YAML or its conda file could not be read.
     #[error("cannot read `{path}`")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
+    /// The environment file is not YAML that PyYAML's `safe_load` accepts.
     #[error("`{path}` is not valid yaml: {source}")]
     EnvironmentYaml {
+        /// The environment file.
         path: PathBuf,
+        /// Where and why the YAML is refused.
         #[source]
         source: Yaml11Error,
     },
+    /// The environment file does not pass azure-ai-ml's `EnvironmentSchema` (unknown or
+    /// wrongly typed fields, not UTF-8, a conda file given instead).
     #[error("`{path}` is not an environment azure-ai-ml accepts: {why}")]
-    InvalidEnvironment { path: PathBuf, why: String },
+    InvalidEnvironment {
+        /// The environment file.
+        path: PathBuf,
+        /// What the schema objects to.
+        why: String,
+    },
+    /// The environment has neither an `image` nor a `build` context.
     #[error("an environment needs an `image` or a `build` context")]
     NothingToHash,
 }

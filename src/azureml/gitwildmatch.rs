@@ -22,7 +22,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid ignore pattern `{pattern}`: {reason}")]
 pub struct PatternError {
+    /// The pattern line as written.
     pub pattern: String,
+    /// What is wrong with it, such as `nothing left to match`.
     pub reason: &'static str,
 }
 

@@ -71,21 +71,32 @@ pub fn image_hash(name: &str) -> Option<String> {
     .then(|| hex.to_owned())
 }
 
+/// Why an image-details response could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageDetailsError {
+    /// The response is not JSON of the expected shape.
     #[error(
         "invalid image details in `{path}` at line {line}, column {column}: {message}\n{snippet}"
     )]
     Syntax {
+        /// The file the response came from.
         path: PathBuf,
+        /// The 1-based line of the error.
         line: usize,
+        /// The 1-based column of the error.
         column: usize,
+        /// The JSON parser's message, without its location.
         message: String,
+        /// The offending line with a caret under the column, or a notice in its place when
+        /// the line may hold a credential.
         snippet: String,
     },
+    /// The saved response could not be read.
     #[error("cannot read `{path}`")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

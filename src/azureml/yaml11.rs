@@ -36,10 +36,15 @@ const CORE: &str = "tag:yaml.org,2002:";
 /// A loaded YAML value, shaped like the Python object `yaml.safe_load` returns.
 #[derive(Clone, Debug)]
 pub enum Value {
+    /// `None`: `~`, `null`, `Null`, `NULL` or nothing.
     Null,
+    /// `True` or `False`; YAML 1.1 also reads `yes`/`no` and `on`/`off` this way.
     Bool(bool),
+    /// An `int` of any size (YAML 1.1 reads octal `012`, sexagesimal `1:30`, `0b`, `0x`).
     Int(Int),
+    /// A `float`, including `.inf` and `.nan`.
     Float(f64),
+    /// A `str`.
     Str(String),
     /// `datetime.date` or `datetime.datetime`; shared when aliased.
     Timestamp(Rc<Timestamp>),
@@ -71,6 +76,7 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// An empty `dict`.
     pub fn new() -> Self {
         Self::default()
     }
@@ -80,10 +86,12 @@ impl Mapping {
         &self.entries
     }
 
+    /// How many pairs the mapping holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the mapping holds no pair (Python: falsy).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -127,6 +135,7 @@ pub struct Int {
 const LIMB: u64 = 1_000_000_000;
 
 impl Int {
+    /// `0`.
     pub fn zero() -> Self {
         Self {
             negative: false,
@@ -134,6 +143,7 @@ impl Int {
         }
     }
 
+    /// The integer `v`.
     pub fn from_i64(v: i64) -> Self {
         let mut out = Self::zero();
         let mut m = v.unsigned_abs();
@@ -166,6 +176,7 @@ impl Int {
         self
     }
 
+    /// Whether the value is `0` (Python: falsy).
     pub fn is_zero(&self) -> bool {
         self.limbs.is_empty()
     }
@@ -226,18 +237,30 @@ impl fmt::Display for Int {
 /// A `datetime.date` or `datetime.datetime`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Timestamp {
+    /// A `datetime.date`, from `YYYY-MM-DD`.
     Date {
+        /// The year, 1 to 9999.
         year: u16,
+        /// The month, 1 to 12.
         month: u8,
+        /// The day of the month, from 1.
         day: u8,
     },
+    /// A `datetime.datetime`, from a date followed by a time.
     DateTime {
+        /// The year, 1 to 9999.
         year: u16,
+        /// The month, 1 to 12.
         month: u8,
+        /// The day of the month, from 1.
         day: u8,
+        /// The hour, 0 to 23.
         hour: u8,
+        /// The minute, 0 to 59.
         minute: u8,
+        /// The second, 0 to 59.
         second: u8,
+        /// The fraction of a second in microseconds (PyYAML keeps six digits).
         microsecond: u32,
         /// UTC offset in minutes; `None` for a naive datetime.
         offset_minutes: Option<i32>,
@@ -349,6 +372,7 @@ impl Value {
         }
     }
 
+    /// The text of a `str`; `None` for any other type.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -356,6 +380,7 @@ impl Value {
         }
     }
 
+    /// The `dict`; `None` for any other type.
     pub fn as_map(&self) -> Option<&Mapping> {
         match self {
             Value::Map(m) => Some(m),
@@ -478,37 +503,67 @@ pub struct Yaml11Error {
     pub line: usize,
     /// 1-based column.
     pub column: usize,
+    /// What is wrong there.
     pub kind: Yaml11ErrorKind,
 }
 
+/// What is wrong in a text `yaml.safe_load` refuses (or envaudit does not read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Yaml11ErrorKind {
+    /// The YAML syntax is invalid; holds the parser's message.
     #[error("{0}")]
     Syntax(String),
+    /// A character PyYAML's reader refuses (control characters, for instance); holds its
+    /// code point.
     #[error("unacceptable character U+{0:04X}: special characters are not allowed")]
     UnacceptableCharacter(u32),
+    /// The stream holds more than one document.
     #[error("expected a single document in the stream")]
     MultipleDocuments,
+    /// A tag no `SafeConstructor` constructor handles (such as `!custom` or
+    /// `!!python/tuple`); holds the tag.
     #[error("could not determine a constructor for the tag `{0}`")]
     UnknownTag(String),
+    /// A tag PyYAML reads but envaudit does not (`!!binary`, `!!set`, `!!omap`, `!!pairs`);
+    /// holds the tag.
     #[error("the tag `{0}` is not supported by envaudit")]
     UnsupportedTag(String),
+    /// A scalar explicitly tagged with a core tag is not a value of that type
+    /// (`!!int x`).
     #[error("invalid `{tag}` value `{value}`")]
-    InvalidValue { tag: String, value: String },
+    InvalidValue {
+        /// The tag, such as `!!int`.
+        tag: String,
+        /// The scalar's text.
+        value: String,
+    },
+    /// A mapping key is a list or a mapping, which Python cannot hash.
     #[error("found unhashable key")]
     UnhashableKey,
+    /// A Unicode line break (U+0085, U+2028, U+2029) outside a quoted scalar, which PyYAML
+    /// (YAML 1.1) reads as a line break and the event parser does not; holds its code point.
     #[error("U+{0:04X} is a line break for PyYAML (YAML 1.1) here; envaudit does not read it")]
     UnicodeLineBreak(u32),
+    /// An anchor name is defined twice; holds the name.
     #[error("found duplicate anchor `{0}`")]
     DuplicateAnchor(String),
+    /// A double-quoted string escapes a UTF-16 surrogate.
     #[error("escaped UTF-16 surrogates (`\\uD800`-`\\uDFFF`) are not supported")]
     SurrogateEscape,
+    /// An alias refers to a node that contains it.
     #[error("recursive aliases are not supported")]
     RecursiveAlias,
+    /// A `<<` merge key's value is neither a mapping nor a list of mappings.
     #[error("expected a mapping or list of mappings for merging")]
     BadMerge,
+    /// A core collection or scalar tag is put on the wrong kind of node (`!!map [1]`).
     #[error("expected a {expected} node for the tag `{tag}`")]
-    WrongNodeKind { tag: String, expected: &'static str },
+    WrongNodeKind {
+        /// The tag, such as `!!map`.
+        tag: String,
+        /// The node kind the tag needs: `mapping`, `sequence` or `scalar`.
+        expected: &'static str,
+    },
 }
 
 /// Decode as Python's `open(path, encoding="utf-8-sig")` does: drop one leading BOM and turn

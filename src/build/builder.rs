@@ -105,7 +105,9 @@ pub struct BuildSpec<'a> {
 /// One program run: what and with which arguments.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Invocation {
+    /// The program, looked up on `PATH` (`buildah`, `docker`, `podman`, `az`).
     pub program: String,
+    /// Its arguments, unquoted.
     pub args: Vec<String>,
 }
 

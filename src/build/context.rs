@@ -35,6 +35,7 @@ pub const CONDA_ENVS: &str = "/azureml-envs";
 /// What a builder builds.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Context {
+    /// Where the context is.
     pub source: ContextSource,
     /// The Dockerfile, relative to the context folder (for a remote context: in it).
     pub dockerfile: String,
@@ -62,6 +63,7 @@ pub enum ContextSource {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileContent {
+    /// Text envaudit generated (the Dockerfile, the rewritten conda file).
     Text(String),
     /// A file or folder of the definition, copied as it is.
     Copy(PathBuf),
@@ -74,9 +76,15 @@ pub enum Layer {
     /// Nothing: a Docker-based definition, a user-managed environment, or a base image alone.
     None,
     /// `conda env create -p PREFIX`.
-    Conda { prefix: String },
+    Conda {
+        /// The environment's prefix, `/azureml-envs/azureml_<condahash>`.
+        prefix: String,
+    },
     /// `python3 -m pip install -r FILE`.
-    Pip { requirements: String },
+    Pip {
+        /// The requirements file's name inside the setup folder ([`SETUP_DIR`]).
+        requirements: String,
+    },
 }
 
 impl Context {

@@ -29,48 +29,89 @@ pub const NAME_HEX_DIGITS: usize = 32;
 /// Everything that can go wrong while planning or running a build.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The `--registry` value is not a host (it needs a `.`, a `:` or to be `localhost`);
+    /// holds the value.
     #[error("`{0}` is not a registry (`HOST[:PORT]`, optionally followed by `/REPOSITORY`)")]
     InvalidRegistry(String),
+    /// The image name made from the registry and `--name` is not a valid reference, or
+    /// names a digest instead of a tag.
     #[error("`{text}` is not a valid image name: {reason}")]
-    InvalidImageName { text: String, reason: String },
+    InvalidImageName {
+        /// The image name as put together.
+        text: String,
+        /// Why it is not valid.
+        reason: String,
+    },
+    /// The definition has neither a base image nor a Docker build context.
     #[error("`{path}` names no base image to build on", path = .path.display())]
-    NoBaseImage { path: std::path::PathBuf },
+    NoBaseImage {
+        /// The definition file.
+        path: std::path::PathBuf,
+    },
+    /// The base image is an Azure ML release template, not an image reference; holds the
+    /// reference as written.
     #[error("the base image `{0}` is a release template, which cannot be built")]
     TemplateBaseImage(String),
+    /// A file the conda or pip file includes lies outside that file's folder, so it
+    /// cannot be copied into the context at the same relative path.
     #[error("`{path}` is outside the folder of `{root}`, so it cannot be put in the build context", path = .path.display(), root = .root.display())]
     OutsideContext {
+        /// The included file or folder.
         path: std::path::PathBuf,
+        /// The conda or pip file that includes it.
         root: std::path::PathBuf,
     },
+    /// A file of the definition, or of a context being copied, could not be read.
     #[error("cannot read `{path}`", path = .path.display())]
     Read {
+        /// The file or folder.
         path: std::path::PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A file or folder of the context could not be written.
     #[error("cannot write the build context to `{path}`", path = .path.display())]
     Write {
+        /// The file or folder being written.
         path: std::path::PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The folder to write the context to exists and holds something.
     #[error("`{path}` already exists and is not an empty folder", path = .path.display())]
-    ContextOutNotEmpty { path: std::path::PathBuf },
+    ContextOutNotEmpty {
+        /// The folder.
+        path: std::path::PathBuf,
+    },
+    /// The builder program is not on `PATH`.
     #[error("`{program}` is not installed (not found on PATH)")]
-    BuilderNotFound { program: String },
+    BuilderNotFound {
+        /// The program, such as `buildah` or `az`.
+        program: String,
+    },
+    /// The builder program was found but could not be started or waited for.
     #[error("cannot run `{program}`")]
     Spawn {
+        /// The program, such as `buildah` or `az`.
         program: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The builder exited unsuccessfully.
     #[error("`{command}` failed ({status})")]
     BuilderFailed {
+        /// The program and its first argument, such as `buildah build`.
         command: String,
+        /// The exit status as the operating system describes it.
         status: String,
-        /// The builder's last output lines.
+        /// The builder's last output lines (at most [`builder::TAIL_LINES`]).
         tail: Vec<String>,
     },
+    /// The `acr` builder was asked to push to a registry that is not an Azure Container
+    /// Registry; holds the registry.
     #[error("`az acr build` needs an Azure Container Registry (`NAME.azurecr.io`), not `{0}`")]
     NotAcr(String),
 }
@@ -78,13 +119,17 @@ pub enum BuildError {
 /// What `envaudit build` did, for rendering. The JSON form is a contract (`schema_version`).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BuildReport {
+    /// The JSON schema version, [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// The environment's name (in the lockfile).
     pub environment: String,
+    /// The definition file the image was built from.
     pub definition: std::path::PathBuf,
+    /// The definition hash, which names the image.
     pub definition_hash: Digest,
     /// The content-addressed image (`REG/REPO:TAG`).
     pub image: String,
+    /// How the command ended.
     pub outcome: Outcome,
     /// The manifest digest the image's tag names after the command (before it, for `planned`
     /// and `refused`).
@@ -94,6 +139,7 @@ pub struct BuildReport {
     /// Where a rebuild pushed the regenerated image before moving the tag (and where it stays
     /// when the move is refused).
     pub candidate: Option<String>,
+    /// The builder used (or planned); `None` when the image was reused.
     pub builder: Option<Builder>,
     /// What was built: the context's source, Dockerfile and generated layer.
     pub context: Option<ContextSummary>,
@@ -103,6 +149,7 @@ pub struct BuildReport {
     pub build_seconds: Option<f64>,
     /// The snapshot of the resulting image, when it was cataloged.
     pub snapshot: Option<String>,
+    /// How many packages the snapshot holds, when it was cataloged.
     pub packages: Option<usize>,
     /// The drift from the cached image to the regenerated one (`--rebuild`).
     pub drift: Option<crate::analysis::drift::DriftReport>,
@@ -132,15 +179,20 @@ pub enum Outcome {
 /// The parts of a [`Context`] worth reporting.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ContextSummary {
+    /// Where the context is.
     pub source: ContextSource,
+    /// The Dockerfile, relative to the context folder.
     pub dockerfile: String,
+    /// What envaudit adds on top of the base image.
     pub layer: Layer,
+    /// The base image the generated Dockerfile starts `FROM`, when envaudit wrote it.
     pub base: Option<String>,
     /// Where the context was written, when it was kept (`--context-out`).
     pub kept_at: Option<std::path::PathBuf>,
 }
 
 impl ContextSummary {
+    /// The summary of `c`, with the folder it was kept in (`--context-out`), if any.
     pub fn new(c: &Context, kept_at: Option<std::path::PathBuf>) -> Self {
         Self {
             source: c.source.clone(),

@@ -35,17 +35,28 @@ pub const MAX_CONCURRENT: usize = 64;
 /// A content descriptor: what a manifest or index says about the content it points at.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Descriptor {
+    /// The content's media type, such as `application/vnd.oci.image.manifest.v1+json`. For a
+    /// manifest or index, the kind envaudit recognised it as, which may come from the
+    /// document itself rather than from what pointed at it.
     pub media_type: String,
+    /// The digest of the content's bytes, as stored.
     pub digest: Digest,
+    /// The content's size in bytes, as stored.
     pub size: u64,
 }
 
 /// One layer: the blob as stored (maybe compressed) and the digest of its uncompressed tar.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Layer {
+    /// The layer's media type as the manifest gives it, such as
+    /// `application/vnd.oci.image.layer.v1.tar+gzip`.
     pub media_type: String,
+    /// The digest of the blob as stored (compressed, when the media type says so).
     pub digest: Digest,
+    /// The blob's size in bytes as stored (compressed, when it is), as the manifest gives it.
     pub size: u64,
+    /// The digest of the uncompressed tar, from the config's `rootfs.diff_ids`; the same
+    /// whatever the compression.
     pub diff_id: Digest,
 }
 
@@ -58,9 +69,11 @@ pub struct ResolvedImage {
     pub index: Option<Descriptor>,
     /// The platform manifest; `None` only for a legacy `docker save` archive, which has none.
     pub manifest: Option<Descriptor>,
+    /// The image config blob the manifest points at.
     pub config: Descriptor,
     /// The platform the config declares (or the index entry, when the config does not).
     pub platform: Option<Platform>,
+    /// The layers, base first, in the order they are applied.
     pub layers: Vec<Layer>,
 }
 
@@ -68,8 +81,12 @@ pub struct ResolvedImage {
 /// and the layer diff_ids. Never the index digest.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ImageIdentity {
+    /// The digest of the platform manifest; `None` only for a legacy `docker save` archive,
+    /// which has no manifest.
     pub manifest_digest: Option<Digest>,
+    /// The digest of the image config.
     pub config_digest: Digest,
+    /// The digests of the uncompressed layers, base first.
     pub diff_ids: Vec<Digest>,
 }
 
@@ -82,6 +99,7 @@ impl ImageIdentity {
 }
 
 impl ResolvedImage {
+    /// The image's identity: its platform manifest digest, config digest and diff_ids.
     pub fn identity(&self) -> ImageIdentity {
         ImageIdentity {
             manifest_digest: self.manifest.as_ref().map(|m| m.digest.clone()),
@@ -90,7 +108,7 @@ impl ResolvedImage {
         }
     }
 
-    /// The compressed size of all layers.
+    /// The compressed size of all layers, in bytes, as the manifest gives them.
     pub fn layers_size(&self) -> u64 {
         self.layers.iter().map(|l| l.size).sum()
     }
@@ -106,6 +124,7 @@ pub struct ResolveOptions {
 
 /// A resolved image and what is needed to read its layers.
 pub struct Image {
+    /// What resolution learnt about the image.
     pub resolved: ResolvedImage,
     backing: local::Backing,
 }
@@ -435,6 +454,7 @@ async fn finish<S: Store>(
 /// references that failed with their error text (which never holds a secret).
 #[derive(Clone, Debug, Default)]
 pub struct ResolveReport {
+    /// The images that resolved, in the order the references were given.
     pub images: Vec<ResolvedImage>,
     /// `(reference, message)`; the message is the error with its causes, `: `-joined.
     pub failures: Vec<(String, String)>,

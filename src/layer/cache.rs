@@ -60,6 +60,7 @@ impl LayerCache {
         })
     }
 
+    /// The cache folder; entries live under `layers-vN/` inside it.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -17,20 +17,29 @@ const MAX_PENDING_COMPONENTS: usize = 4096;
 /// One path of the merged view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
+    /// What is at the path, with the content kept of a file.
     pub kind: NodeKind,
     /// The index of the layer that last wrote this path (`None` for a folder).
     pub layer: Option<usize>,
 }
 
+/// What a path of the merged view is. Hardlinks are gone: each became a copy of its target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeKind {
+    /// A regular file (or a hardlink to one).
     File {
+        /// The file's size in bytes.
         size: u64,
+        /// The kept bytes, as in [`EntryKind::File`]; `None` when only presence matters.
         content: Option<Arc<[u8]>>,
+        /// Whether the file was longer than its cap, so `content` holds only its start.
         truncated: bool,
     },
+    /// A directory.
     Dir,
+    /// A symlink.
     Symlink {
+        /// The link target as written (relative or absolute).
         target: String,
     },
 }
@@ -47,6 +56,7 @@ pub enum ViewOrigin {
 /// One layer of an image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerInfo {
+    /// The layer's digest, as its [`LayerFacts::digest`] gives it.
     pub digest: Option<Digest>,
     /// Whether the layer belongs to the base image, when that is known.
     pub from_base: Option<bool>,
@@ -55,7 +65,10 @@ pub struct LayerInfo {
 /// A finding with the layer it came from.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ViewFinding {
+    /// The index of the layer (0 is the base) the finding is about; `None` for a folder,
+    /// and for the count of findings the merge dropped.
     pub layer: Option<usize>,
+    /// What was found.
     pub finding: FsFinding,
 }
 
@@ -64,8 +77,12 @@ pub struct ViewFinding {
 #[derive(Clone, Debug)]
 pub struct FsView {
     nodes: BTreeMap<String, Node>,
+    /// The layers (or the folder) the view was built from.
     pub origin: ViewOrigin,
+    /// The findings of every layer walk and of the merge.
     pub findings: Vec<ViewFinding>,
+    /// Partial when any layer walk was, or when the merge met a symlink loop;
+    /// [`Completeness::NotApplicable`] for an image with no layers.
     pub completeness: Completeness,
 }
 
@@ -102,6 +119,8 @@ impl FsView {
         }
     }
 
+    /// Layer `index` (0 is the base) of the image; `None` past the last layer and for a
+    /// folder.
     pub fn layer(&self, index: usize) -> Option<&LayerInfo> {
         match &self.origin {
             ViewOrigin::Layers(layers) => layers.get(index),

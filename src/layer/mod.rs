@@ -33,6 +33,7 @@ pub const FACTS_VERSION: u32 = 5;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
 pub enum Completeness {
+    /// Everything there was to look at was read and understood.
     Complete,
     /// Something was not read or not understood; the reason says what.
     Partial(String),
@@ -50,6 +51,7 @@ impl Completeness {
         }
     }
 
+    /// Whether something was not read or not understood.
     pub fn is_partial(&self) -> bool {
         matches!(self, Completeness::Partial(_))
     }
@@ -98,34 +100,108 @@ impl Default for Limits {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum FsFinding {
+    /// An entry name (or a folder's symlink target) is not UTF-8; the entry was skipped.
     #[error("entry name is not valid UTF-8: `{lossy}`; it was skipped")]
-    NonUtf8Name { lossy: String },
+    NonUtf8Name {
+        /// The name with invalid bytes replaced by U+FFFD.
+        lossy: String,
+    },
+    /// An entry name is longer than [`Limits::max_path_len`]; the entry was skipped.
     #[error("entry name of {len} bytes exceeds the limit of {limit}; it was skipped")]
-    PathTooLong { len: usize, limit: usize },
+    PathTooLong {
+        /// The name's length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// An entry name has more components than [`Limits::max_path_depth`]; the entry was
+    /// skipped.
     #[error("entry name with {depth} components exceeds the limit of {limit}; it was skipped")]
-    PathTooDeep { depth: usize, limit: usize },
+    PathTooDeep {
+        /// How many components the name has.
+        depth: usize,
+        /// The limit in components.
+        limit: usize,
+    },
+    /// A wanted file is longer than its [`Interest::Content`] cap; only its start was kept.
     #[error("`{path}` has {size} bytes; only the first {kept} were read")]
-    FileTruncated { path: String, size: u64, kept: u64 },
+    FileTruncated {
+        /// The file's path inside the image.
+        path: String,
+        /// The file's size in bytes.
+        size: u64,
+        /// How many bytes were kept.
+        kept: u64,
+    },
+    /// The layer or folder has more than [`Limits::max_entries`] entries; the walk stopped.
     #[error("more than {limit} entries; the rest were not read")]
-    TooManyEntries { limit: u64 },
+    TooManyEntries {
+        /// The limit in entries.
+        limit: u64,
+    },
+    /// The layer decompressed to more than [`Limits::max_layer_bytes`]; the walk stopped.
     #[error("more than {limit} bytes after decompression; the rest was not read")]
-    SizeLimit { limit: u64 },
+    SizeLimit {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The wanted files together exceed [`Limits::max_kept_bytes`]; the walk stopped.
     #[error("more than {limit} bytes of metadata files; the rest were not read")]
-    KeptLimit { limit: u64 },
+    KeptLimit {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// One entry's tar headers (PAX records, GNU long names) exceed
+    /// [`Limits::max_header_bytes`]; the walk stopped.
     #[error("more than {limit} bytes of tar header data before one entry; the rest was not read")]
-    HeaderTooLarge { limit: u64 },
+    HeaderTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The layer's compression or tar stream is broken; the walk stopped there.
     #[error("malformed layer: {message}")]
-    Malformed { message: String },
+    Malformed {
+        /// What the decompressor or tar reader said.
+        message: String,
+    },
+    /// A folder entry could not be read (folder walks only).
     #[error("cannot read `{path}`: {message}")]
-    Unreadable { path: String, message: String },
+    Unreadable {
+        /// The path on the host.
+        path: String,
+        /// The operating system's error.
+        message: String,
+    },
+    /// A hardlink points at a path no layer of the image holds.
     #[error("hardlink `{path}` points to `{target}`, which is not in the image")]
-    DanglingHardlink { path: String, target: String },
+    DanglingHardlink {
+        /// The hardlink's path inside the image.
+        path: String,
+        /// The path it points at.
+        target: String,
+    },
+    /// A wanted hardlink points at a file whose content (or entry) was not kept, because
+    /// the target is not wanted under its own name; the link has no content in the view.
     #[error("hardlink `{path}` points to `{target}`, whose content was not kept")]
-    HardlinkTargetNotKept { path: String, target: String },
+    HardlinkTargetNotKept {
+        /// The hardlink's path inside the image.
+        path: String,
+        /// The path it points at.
+        target: String,
+    },
+    /// Resolving symlinks under a directory looped or went too deep; what is under it was
+    /// not placed in the view.
     #[error("symlinks under `{path}` loop or nest too deeply")]
-    SymlinkLoop { path: String },
+    SymlinkLoop {
+        /// The path inside the image where resolution gave up.
+        path: String,
+    },
+    /// More findings than [`Limits::max_findings`]; this many were dropped.
     #[error("{count} more findings were not kept")]
-    MoreFindings { count: u64 },
+    MoreFindings {
+        /// How many findings were dropped.
+        count: u64,
+    },
 }
 
 impl FsFinding {
@@ -149,9 +225,13 @@ impl FsFinding {
 pub struct LayerFacts {
     /// The layer's digest (its diff_id or blob digest), when the caller knows it.
     pub digest: Option<crate::model::Digest>,
+    /// The entries the catalogers and the merge need, in archive order; see [`interest`].
     pub entries: Vec<Entry>,
+    /// What the walk noted, at most [`Limits::max_findings`] plus one
+    /// [`FsFinding::MoreFindings`].
     pub findings: Vec<FsFinding>,
-    /// Whether every entry was read.
+    /// `None` when every entry was read; otherwise why not (the first finding that
+    /// stopped or spoilt the walk).
     pub partial: Option<String>,
     /// Entries seen, kept or not.
     pub entry_count: u64,
@@ -160,6 +240,8 @@ pub struct LayerFacts {
 }
 
 impl LayerFacts {
+    /// [`Completeness::Partial`] with [`partial`](Self::partial)'s reason, or
+    /// [`Completeness::Complete`].
     pub fn completeness(&self) -> Completeness {
         match &self.partial {
             Some(reason) => Completeness::Partial(reason.clone()),
@@ -171,28 +253,38 @@ impl LayerFacts {
 /// One entry of a layer. Paths are absolute (`/usr/lib/...`), normalised, inside the image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The entry's path inside the image, absolute and normalised.
     pub path: String,
+    /// What the entry is, with what was kept of it.
     pub kind: EntryKind,
 }
 
+/// The kind of a layer entry, as the tar header (or the folder) says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum EntryKind {
     /// A regular file; `content` holds its first bytes when a cataloger reads it, and is
     /// `None` when only its presence matters.
     File {
+        /// The file's size in bytes.
         size: u64,
+        /// The kept bytes, possibly reduced (see the module documentation); `None` when
+        /// only the file's presence matters.
         #[serde(with = "base64_bytes", default)]
         content: Option<Vec<u8>>,
+        /// Whether the file was longer than its cap, so `content` holds only its start.
         truncated: bool,
     },
+    /// A directory.
     Dir,
     /// A symlink with its target as written (relative or absolute).
     Symlink {
+        /// The link target as written in the archive.
         target: String,
     },
     /// A hardlink to another path of the image (absolute, normalised).
     Hardlink {
+        /// The path linked to.
         target: String,
     },
     /// `.wh.NAME`: `path` and everything under it in lower layers is gone.
@@ -209,7 +301,13 @@ pub enum Interest {
     /// Only that it exists (and which layer wrote it).
     Presence,
     /// Its first `cap` bytes; with `headers_only`, only up to the first blank line.
-    Content { cap: u64, headers_only: bool },
+    Content {
+        /// The most bytes kept; a longer file is kept truncated.
+        cap: u64,
+        /// Keep only the RFC 822 headers (up to the first blank line), and only the fields
+        /// the Python cataloger reads.
+        headers_only: bool,
+    },
 }
 
 const KIB: u64 = 1024;

@@ -9,12 +9,16 @@ use super::{Entry, EntryKind, Findings, FsFinding, Interest, LayerFacts, Limits,
 /// A layer's compression, detected from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// A plain tar.
     None,
+    /// gzip (magic `1f 8b`).
     Gzip,
+    /// zstd (magic `28 b5 2f fd`).
     Zstd,
 }
 
 impl Compression {
+    /// The compression the first bytes announce; anything else is taken as a plain tar.
     pub fn detect(magic: &[u8]) -> Compression {
         if magic.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip

@@ -28,7 +28,10 @@ pub const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
 /// A user name and password (or token) for one registry, and where they were found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
+    /// The user name; `00000000-0000-0000-0000-000000000000` when the password is an
+    /// identity token.
     pub username: String,
+    /// The password or token, redacted in `Debug` and `Display`.
     pub password: Secret,
     /// Where they came from, for messages: e.g. ``docker config `/root/.docker/config.json` ``.
     pub origin: String,
@@ -38,28 +41,51 @@ pub struct Credentials {
 /// their position, helper output only its first line.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
+    /// An auth file or docker config exists but could not be read.
     #[error("cannot read `{path}`")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// An auth file or docker config is not valid JSON of its shape.
     #[error("`{path}` is not a valid auth file (JSON error at line {line}, column {column})")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The 1-based line of the JSON error.
         line: usize,
+        /// The 1-based column of the JSON error.
         column: usize,
     },
+    /// An `auths` entry's `auth` does not decode to `user:password`.
     #[error("the `auth` of `{registry}` in `{path}` is not base64 of `user:password`")]
-    BadAuth { path: PathBuf, registry: String },
+    BadAuth {
+        /// The file holding the entry.
+        path: PathBuf,
+        /// The registry key of the entry.
+        registry: String,
+    },
+    /// A credential helper could not be started or waited for (usually: not on `PATH`).
     #[error("cannot run credential helper `{helper}`")]
     HelperMissing {
+        /// The helper program, `docker-credential-NAME`.
         helper: String,
+        /// The operating system's error (usually: not found).
         #[source]
         source: std::io::Error,
     },
+    /// A credential helper failed, or answered something other than its JSON.
     #[error("credential helper `{helper}` failed: {message}")]
-    Helper { helper: String, message: String },
+    Helper {
+        /// The helper program, `docker-credential-NAME`.
+        helper: String,
+        /// The first line of its output (at most 200 characters, or its exit status when it
+        /// printed nothing), or what is wrong with its answer; never the secret.
+        message: String,
+    },
 }
 
 /// Looks up credentials per registry; see the module documentation for the order.

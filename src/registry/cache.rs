@@ -18,6 +18,7 @@ pub struct CachingRegistry<R> {
 }
 
 impl<R: Registry> CachingRegistry<R> {
+    /// An empty cache in front of `inner`.
     pub fn new(inner: R) -> Self {
         Self {
             inner,
@@ -27,6 +28,8 @@ impl<R: Registry> CachingRegistry<R> {
         }
     }
 
+    /// The registry behind the cache: for what the [`Registry`] trait does not cover (such
+    /// as pushing), or to bypass the cache.
     pub fn inner(&self) -> &R {
         &self.inner
     }

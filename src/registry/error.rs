@@ -8,83 +8,144 @@ use super::auth::CredentialError;
 /// Why a registry request failed. URLs are [`RedactedUrl`]s and credentials never appear.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The registry answered 404 for a manifest.
     #[error("manifest `{reference}` not found in `{registry}/{repository}`")]
     ManifestNotFound {
+        /// The registry host, with its port if any (`docker.io`, `localhost:5000`).
         registry: String,
+        /// The repository inside the registry (`library/python`).
         repository: String,
+        /// The tag or digest asked for.
         reference: String,
     },
+    /// The registry answered 404 for a blob.
     #[error("blob `{digest}` not found in `{registry}/{repository}`")]
     BlobNotFound {
+        /// The registry host, with its port if any (`docker.io`, `localhost:5000`).
         registry: String,
+        /// The repository inside the registry (`library/python`).
         repository: String,
+        /// The digest of the missing blob.
         digest: Digest,
     },
+    /// The registry answered 401 and authenticating did not help: it refused the credentials
+    /// (or gave no token for them), or it asked for basic authentication and there were no
+    /// credentials.
     #[error("`{registry}` refused access to `{repository}` (HTTP 401) {}", match .credentials { Some(origin) => format!("with the credentials from {origin}"), None => "without credentials".to_owned() })]
     Unauthorized {
+        /// The registry host, with its port if any (`docker.io`, `localhost:5000`).
         registry: String,
+        /// The repository inside the registry (`library/python`).
         repository: String,
-        /// Where the credentials that were refused came from.
+        /// Where the credentials that were refused came from; `None` when there were none.
         credentials: Option<String>,
     },
+    /// The registry answered 403: the credentials are valid but lack access.
     #[error("`{registry}` denied access to `{repository}` (HTTP 403)")]
     Forbidden {
+        /// The registry host, with its port if any (`docker.io`, `localhost:5000`).
         registry: String,
+        /// The repository inside the registry (`library/python`).
         repository: String,
     },
+    /// The bearer-token handshake failed, or returned a token unusable as a header.
     #[error("cannot get a token for `{repository}` from `{registry}`: {reason}")]
     Token {
+        /// The registry host, with its port if any (`docker.io`, `localhost:5000`).
         registry: String,
+        /// The repository inside the registry (`library/python`).
         repository: String,
+        /// What went wrong, with any credential scrubbed from it.
         reason: String,
     },
+    /// The registry answered a status that is neither success, not-found, an auth refusal
+    /// nor worth retrying (or a 404 where content must exist).
     #[error("`{url}` answered HTTP {status}")]
-    Status { url: RedactedUrl, status: u16 },
+    Status {
+        /// The URL requested, without credentials.
+        url: RedactedUrl,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// A retryable status (408, 429, 500, 502, 503 or 504) persisted through every attempt the
+    /// [`TransportPolicy`](super::TransportPolicy) allows.
     #[error("`{url}` still answered HTTP {status} after {attempts} attempts")]
     RetriesExhausted {
+        /// The URL requested, without credentials.
         url: RedactedUrl,
+        /// The last HTTP status code.
         status: u16,
+        /// How many requests were made.
         attempts: u32,
     },
+    /// The registry's `Retry-After` asked for a longer wait than the policy's longest delay.
     #[error("`{url}` asked to retry after {after:?}, longer than the {limit:?} envaudit waits")]
     RetryAfterTooLong {
+        /// The URL requested, without credentials.
         url: RedactedUrl,
+        /// The wait the registry asked for.
         after: Duration,
+        /// The longest wait envaudit accepts.
         limit: Duration,
     },
+    /// The request timed out on its last attempt.
     #[error("no answer from `{url}` within {timeout:?} ({attempts} attempts)")]
     Timeout {
+        /// The URL requested, without credentials.
         url: RedactedUrl,
+        /// The read timeout of the policy.
         timeout: Duration,
+        /// How many requests were made.
         attempts: u32,
     },
+    /// The request failed below HTTP (connection, TLS, DNS) on its last attempt.
     #[error("cannot reach `{url}` ({attempts} attempts)")]
     Transport {
+        /// The URL requested, without credentials.
         url: RedactedUrl,
+        /// How many requests were made.
         attempts: u32,
+        /// The HTTP client's error, without the URL.
         #[source]
         source: reqwest::Error,
     },
+    /// A blob stream broke off for a reason other than a digest or size mismatch.
     #[error("cannot read blob `{digest}` from `{registry}/{repository}`")]
     Read {
+        /// The registry host, with its port if any (`docker.io`, `localhost:5000`).
         registry: String,
+        /// The repository inside the registry (`library/python`).
         repository: String,
+        /// The digest of the blob being read.
         digest: Digest,
+        /// The error of the stream.
         #[source]
         source: std::io::Error,
     },
+    /// Content did not match the digest or size that named it.
     #[error(transparent)]
     Integrity(#[from] IntegrityError),
+    /// A manifest, or a blob read into memory, is larger than the limit for it.
     #[error("{what} is larger than the {limit} bytes envaudit reads")]
-    TooLarge { what: String, limit: u64 },
+    TooLarge {
+        /// What was being read, such as ``manifest `latest` `` or ``blob `sha256:…` ``.
+        what: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The configured credential sources (Docker config, helpers) failed for the registry.
     #[error("cannot look up credentials for `{registry}`")]
     Credentials {
+        /// The registry host whose credentials were looked up.
         registry: String,
+        /// Which source failed, and how.
         #[source]
         source: CredentialError,
     },
+    /// The TLS configuration (root certificates) could not be built; holds the reason.
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
 }

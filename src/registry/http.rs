@@ -54,6 +54,9 @@ fn install_crypto_provider() {
 const USER_AGENT: &str = concat!("envaudit/", env!("CARGO_PKG_VERSION"));
 
 impl HttpRegistry {
+    /// A client with the given retry and timeout policy and credential sources. Credentials
+    /// are looked up lazily, once per registry. Fails only when TLS or the HTTP client
+    /// cannot be set up.
     pub fn new(
         policy: TransportPolicy,
         credentials: CredentialStore,
@@ -80,6 +83,7 @@ impl HttpRegistry {
         })
     }
 
+    /// The retry and timeout policy the client was built with.
     pub fn policy(&self) -> &TransportPolicy {
         &self.policy
     }

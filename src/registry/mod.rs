@@ -42,14 +42,23 @@ pub const MANIFEST_MEDIA_TYPES: &[&str] = &[
 
 /// Media type names (OCI image spec and Docker image manifest v2 schema 2).
 pub mod media_type {
+    /// An OCI image index: one manifest per platform.
     pub const OCI_INDEX: &str = oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE;
+    /// An OCI image manifest: one platform's config and layers.
     pub const OCI_MANIFEST: &str = oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
+    /// A Docker manifest list, the Docker counterpart of [`OCI_INDEX`].
     pub const DOCKER_LIST: &str = oci_client::manifest::IMAGE_MANIFEST_LIST_MEDIA_TYPE;
+    /// A Docker image manifest v2 schema 2, the Docker counterpart of [`OCI_MANIFEST`].
     pub const DOCKER_MANIFEST: &str = oci_client::manifest::IMAGE_MANIFEST_MEDIA_TYPE;
+    /// An OCI image config.
     pub const OCI_CONFIG: &str = oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE;
+    /// A Docker image config.
     pub const DOCKER_CONFIG: &str = oci_client::manifest::IMAGE_DOCKER_CONFIG_MEDIA_TYPE;
+    /// An uncompressed Docker layer tar.
     pub const DOCKER_LAYER_TAR: &str = oci_client::manifest::IMAGE_DOCKER_LAYER_TAR_MEDIA_TYPE;
+    /// The legacy Docker manifest schema 1, which envaudit refuses.
     pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+    /// The signed variant of the legacy Docker manifest schema 1, which envaudit refuses.
     pub const DOCKER_SCHEMA1_SIGNED: &str =
         "application/vnd.docker.distribution.manifest.v1+prettyjws";
 }
@@ -60,7 +69,9 @@ pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// Which manifest of a repository: a tag or a digest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManifestRef<'a> {
+    /// A tag, such as `latest`; the registry may move it.
     Tag(&'a str),
+    /// A digest; the manifest returned must hash to it.
     Digest(&'a Digest),
 }
 
@@ -80,6 +91,7 @@ pub struct Manifest {
     pub digest: Digest,
     /// The `Content-Type` the registry sent, if any.
     pub content_type: Option<String>,
+    /// The manifest exactly as sent, at most [`MAX_MANIFEST_BYTES`] long.
     pub bytes: bytes::Bytes,
 }
 
@@ -90,6 +102,8 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
+    /// Wrap a stream that already verifies itself (such as a [`VerifyingReader`]); the
+    /// wrapper adds no check of its own.
     pub fn new(inner: impl AsyncRead + Send + 'static) -> Self {
         Self {
             inner: Box::pin(inner),

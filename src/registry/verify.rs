@@ -11,23 +11,37 @@ use crate::model::{Digest, DigestHasher};
 /// Content did not match what its descriptor promised.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IntegrityError {
+    /// The content hashes to another digest than the one that named it (or the registry
+    /// claims another digest for what it stored).
     #[error("digest mismatch for {what}: expected `{expected}`, got `{actual}`")]
     DigestMismatch {
+        /// What the content is, for the message: `layer`, `config`, ``manifest `…` ``.
         what: String,
+        /// The digest the content was asked for by.
         expected: Digest,
+        /// The digest it actually has.
         actual: Digest,
     },
+    /// The stream ended before the size its descriptor declares.
     #[error("{what} `{digest}` ended after {read} of {expected} bytes")]
     Truncated {
+        /// What the content is, for the message: `layer`, `blob`, `config`.
         what: String,
+        /// The digest of the content.
         digest: Digest,
+        /// How many bytes arrived.
         read: u64,
+        /// How many bytes the descriptor declares.
         expected: u64,
     },
+    /// The stream ran past the size its descriptor declares (it is cut off there).
     #[error("{what} `{digest}` is longer than the {expected} bytes its descriptor declares")]
     TooLong {
+        /// What the content is, for the message: `layer`, `blob`, `config`.
         what: String,
+        /// The digest of the content.
         digest: Digest,
+        /// How many bytes the descriptor declares.
         expected: u64,
     },
 }
@@ -47,6 +61,8 @@ pub struct VerifyingReader<R> {
 }
 
 impl<R> VerifyingReader<R> {
+    /// Wrap `inner`, expecting it to hash to `expected` and, when `size` is given, to be
+    /// exactly `size` bytes long. `what` names the content in errors (`layer`, `blob`).
     pub fn new(inner: R, what: &'static str, expected: Digest, size: Option<u64>) -> Self {
         let hasher = DigestHasher::new(expected.algorithm());
         Self {

@@ -20,10 +20,15 @@ pub struct Observed<'a> {
     pub lockfile_dir: &'a Path,
     /// The image reference as written, with what it resolved to.
     pub image: Option<(&'a str, &'a ResolvedImage)>,
+    /// The manifest digest of the resolved base image; `None` when it was not resolved, in
+    /// which case a digest pinned in the definition's base image reference is recorded.
     pub base_image_digest: Option<Digest>,
+    /// How many of the image's bottom layers are the base image's; `None` when unknown or
+    /// when the image does not start with them.
     pub base_layers: Option<usize>,
     /// The live filesystem read instead of layers.
     pub rootfs: Option<&'a Path>,
+    /// What the catalogers found installed.
     pub catalog: &'a Catalog,
 }
 
