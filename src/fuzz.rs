@@ -58,7 +58,8 @@ pub fn pep508(data: &[u8]) {
     }
 }
 
-/// One conda MatchSpec.
+/// One conda MatchSpec; its version spec's normal form (which the definition hash covers)
+/// re-parses to itself.
 pub fn matchspec(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
@@ -66,6 +67,17 @@ pub fn matchspec(data: &[u8]) {
     if let Ok(spec) = s.parse::<crate::conda::MatchSpec>() {
         let _ = spec.pin();
         let _ = spec.canonical();
+        let version = "1.0".parse().expect("a version");
+        let _ = spec.matches(&version, "py_0");
+        if let Some(v) = &spec.version {
+            let normal = v.to_string();
+            let again = normal.parse::<crate::conda::VersionSpec>();
+            assert_eq!(
+                again.map(|a| a.to_string()).as_deref(),
+                Ok(normal.as_str()),
+                "normal form is not stable"
+            );
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{CatalogResult, CondaDetails, Details, InstalledPackage, location, text};
+use crate::conda::MatchSpec;
 use crate::layer::FsView;
 use crate::model::{Ecosystem, PackageName};
 
@@ -78,13 +79,11 @@ pub struct CondaHistory {
     pub requested: BTreeMap<String, String>,
 }
 
-/// The package name a MatchSpec starts with (`conda-forge::numpy>=1.2` → `numpy`).
-fn spec_name(spec: &str) -> String {
-    let spec = spec.rsplit("::").next().unwrap_or(spec).trim();
-    let end = spec
-        .find(|c: char| c.is_whitespace() || "=<>!~[".contains(c))
-        .unwrap_or(spec.len());
-    spec[..end].to_lowercase()
+/// The package name of a MatchSpec (`conda-forge::numpy>=1.2` → `numpy`); `None` when
+/// the spec does not parse.
+fn spec_name(spec: &str) -> Option<String> {
+    let spec = spec.parse::<MatchSpec>().ok()?;
+    Some(spec.name?.as_str().to_owned())
 }
 
 /// The quoted strings of a Python list literal (`['numpy', "pandas>=2"]`).
@@ -112,11 +111,13 @@ pub fn parse_history(input: &str) -> CondaHistory {
             .or_else(|| line.strip_prefix("# install specs:"))
         {
             for spec in list_items(rest) {
-                h.requested.insert(spec_name(&spec), spec);
+                if let Some(name) = spec_name(&spec) {
+                    h.requested.insert(name, spec);
+                }
             }
         } else if let Some(rest) = line.strip_prefix("# remove specs:") {
-            for spec in list_items(rest) {
-                h.requested.remove(&spec_name(&spec));
+            for name in list_items(rest).iter().filter_map(|s| spec_name(s)) {
+                h.requested.remove(&name);
             }
         }
     }
@@ -297,6 +298,16 @@ mod tests {
             Some("python=3.11")
         );
         assert!(!h.requested.contains_key("numpy"));
+    }
+
+    #[test]
+    fn history_specs_are_named_by_the_matchspec_parser() {
+        let h = parse_history(
+            "==> 2024-01-01 00:00:00 <==\n\
+             # update specs: [\"conda-forge/linux-64::NumPy==1.26.4=py311h_0\", \"scipy[version='>=1.11']\", 'pkgs/main::pandas 2.1.*', '>=1.2']\n",
+        );
+        let names: Vec<&str> = h.requested.keys().map(String::as_str).collect();
+        assert_eq!(names, ["numpy", "pandas", "scipy"]);
     }
 
     #[test]

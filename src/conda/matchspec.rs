@@ -19,12 +19,17 @@
 //! - a trailing `]`-less `[` section, an unknown bracket key, a bad operator (`=>`, `>>`)
 //!   or a malformed version is an error that points at the offending byte.
 //!
-//! Versions are kept in rattler's normal form: numbers lose leading zeros (`2022.07` is
-//! `2022.7`), letters are lowercased, `1.2*` and `1.2.*.*` become `1.2.*`, a bare version
-//! becomes `==V`, `>=1.2.*` becomes `>=1.2`.
+//! The version part is a [`VersionSpec`] (grammar and normal form in
+//! [`crate::conda::spec`]); this module only decides where it ends and applies conda's
+//! positional rules (`=V` and `==V` above). It prints in rattler's normal form: numbers lose
+//! leading zeros (`2022.07` is `2022.7`), letters are lowercased, `1.2*` and `1.2.*.*`
+//! become `1.2.*`, a bare version becomes `==V`, `>=1.2.*` becomes `>=1.2`.
+//!
+//! [`MatchSpec::matches`] answers whether a package version and build satisfy the spec, as
+//! a solver asks.
 //!
 //! Release templates (`name=={{latest-pypi-version}}`) are not conda syntax; they are kept
-//! as written in `version` and classified [`PinState::Template`].
+//! as written in `template` and classified [`PinState::Template`].
 //!
 //! # Canonical form
 //!
@@ -45,6 +50,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::conda::spec::{self, Operator, VersionSpec, VersionSpecError};
+use crate::conda::version::Version;
 use crate::model::PackageName;
 use crate::model::pin::{self, Pin, PinState};
 
@@ -56,8 +63,14 @@ pub struct MatchSpec {
     pub channel: Option<String>,
     /// `channel/subdir::name`.
     pub subdir: Option<String>,
-    /// Version constraint in conda's normal form: `1.18.1.*` for `=1.18.1`, `==1.18.1`, `>=1.18,<2`.
-    pub version: Option<String>,
+    /// Version constraint; it prints in conda's normal form: `1.18.1.*` for `=1.18.1`,
+    /// `==1.18.1`, `>=1.18,<2`.
+    pub version: Option<VersionSpec>,
+    /// A release template written where the version goes (`=={{latest-pypi-version}}`),
+    /// kept as written; the spec has no `version` then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Build matcher as written: exact, or a glob when it holds a `*`.
     pub build: Option<String>,
     /// An explicit package URL, when the spec is one.
     pub url: Option<String>,
@@ -153,6 +166,7 @@ impl MatchSpec {
             channel: None,
             subdir: None,
             version: None,
+            template: None,
             build: None,
             url: None,
             md5: None,
@@ -183,30 +197,32 @@ impl MatchSpec {
                 )
             };
         }
-        let version = self.version.as_deref().unwrap_or("*");
+        let version = self
+            .version
+            .as_ref()
+            .map_or_else(|| "*".to_owned(), ToString::to_string);
+        // The version an exact or fuzzy spec names.
+        let named = match &self.version {
+            Some(VersionSpec::Constraint(Operator::Eq | Operator::StartsWith, v)) => v.to_string(),
+            _ => version.clone(),
+        };
         match self.form {
             VersionForm::None => Pin::new(PinState::Unpinned, "no version constraint"),
             VersionForm::Any => Pin::new(PinState::Unpinned, "`*` matches any version"),
             VersionForm::Exact => match &self.build {
                 Some(b) if !b.contains('*') => Pin::new(
                     PinState::ExactWithBuild,
-                    format!("exact version `{}` and build `{b}`", trim_eq(version)),
+                    format!("exact version `{named}` and build `{b}`"),
                 ),
                 _ => Pin::new(
                     PinState::Exact,
-                    format!(
-                        "exact version `{}`; the build is still free",
-                        trim_eq(version)
-                    ),
+                    format!("exact version `{named}`; the build is still free"),
                 ),
             },
-            VersionForm::Fuzzy => {
-                let written = version.strip_suffix(".*").unwrap_or(version);
-                Pin::new(
-                    PinState::Fuzzy,
-                    format!("conda reads `={written}` as `{version}`"),
-                )
-            }
+            VersionForm::Fuzzy => Pin::new(
+                PinState::Fuzzy,
+                format!("conda reads `={named}` as `{version}`"),
+            ),
             VersionForm::Wildcard => Pin::new(
                 PinState::Wildcard,
                 format!("`{version}` matches every release with that prefix"),
@@ -223,6 +239,43 @@ impl MatchSpec {
     pub fn canonical(&self) -> String {
         self.to_string()
     }
+
+    /// Whether a package of this spec's name with `version` and `build` satisfies the
+    /// version and build constraints, as conda's solver asks it (rattler's reading, which
+    /// `fixtures/matchspec/rattler_matches.json` checks). The name, channel, subdir, URL,
+    /// checksums and the other bracket keys (`build_number`, ...) are the caller's to
+    /// compare. A release template matches nothing: it is not a version yet.
+    pub fn matches(&self, version: &Version, build: &str) -> bool {
+        self.form != VersionForm::Template
+            && self.version.as_ref().is_none_or(|v| v.matches(version))
+            && self
+                .build
+                .as_deref()
+                .is_none_or(|pattern| build_matches(pattern, build))
+    }
+}
+
+/// A build matcher: `*` matches any run of characters, and the rest compares ignoring
+/// ASCII case, as rattler does (conda itself compares case-sensitively; builds are lower
+/// case in practice). A regular expression (`^...$`) is compared as text.
+fn build_matches(pattern: &str, build: &str) -> bool {
+    let (pattern, build) = (pattern.to_ascii_lowercase(), build.to_ascii_lowercase());
+    let mut pieces = pattern.split('*');
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = build.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 // `Template` is handled before the match; keep a total function without panicking.
@@ -231,10 +284,6 @@ fn unreachable_template() -> Pin {
         PinState::Template,
         "release template; resolved only when the asset is published",
     )
-}
-
-fn trim_eq(v: &str) -> &str {
-    v.strip_prefix("==").unwrap_or(v)
 }
 
 impl FromStr for MatchSpec {
@@ -265,6 +314,9 @@ impl fmt::Display for MatchSpec {
             (Some(v), Some(b)) => write!(f, " {v} {b}")?,
             (Some(v), None) => write!(f, " {v}")?,
             (None, _) => {}
+        }
+        if let Some(t) = &self.template {
+            write!(f, " {t}")?;
         }
         if let Some(b) = &self.build
             && (self.version.is_none() || simple_build.is_none())
@@ -424,9 +476,9 @@ fn parse(s: &str) -> Result<MatchSpec> {
 
     let version = bracket_version.or(positional);
     spec.build = bracket_build.or(positional_build);
-    if let Some(tree) = version {
-        spec.form = tree.form;
-        spec.version = Some(tree.text);
+    if let Some((version, form)) = version {
+        spec.form = form;
+        spec.version = Some(version);
     }
     Ok(spec)
 }
@@ -530,7 +582,7 @@ fn parse_template(s: &str, start: usize, end: usize) -> Result<MatchSpec> {
     spec.name = Some(PackageName::conda(&s[name_start..name_end]));
     let rest = s[name_end..end].trim();
     if !rest.is_empty() {
-        spec.version = Some(rest.to_owned());
+        spec.template = Some(rest.to_owned());
     }
     spec.form = VersionForm::Template;
     Ok(spec)
@@ -753,40 +805,9 @@ fn parse_version_and_build(
     s: &str,
     start: usize,
     end: usize,
-) -> Result<(VersionTree, Option<String>)> {
-    let rec = Recognizer { s, end };
-    let version_end = match rec.group(start) {
-        Ok(e) => e,
-        Err(Fail::Soft(at) | Fail::Hard(at)) => {
-            let at = at.min(end);
-            let before = s[start..at].trim_end();
-            let found = match s[at..end].trim() {
-                "" => "the end of the spec".to_owned(),
-                rest => format!("`{rest}`"),
-            };
-            let op_len = before
-                .bytes()
-                .rev()
-                .take_while(|&b| matches!(b, b'=' | b'!' | b'<' | b'>' | b'~'))
-                .count();
-            let message = if before.ends_with([',', '|']) {
-                format!(
-                    "expected a version constraint after `{}`, found {found}",
-                    &before[before.len() - 1..]
-                )
-            } else if op_len > 0 {
-                format!(
-                    "expected a version after `{}`, found {found}",
-                    &before[before.len() - op_len..]
-                )
-            } else {
-                format!(
-                    "expected a version constraint such as `1.2.3`, `==1.2.3` or `>=1.2,<2`, found {found}"
-                )
-            };
-            return Err(MatchSpecError::new(at, message));
-        }
-    };
+) -> Result<((VersionSpec, VersionForm), Option<String>)> {
+    let version_end = spec::constraint_end(s, start, end)
+        .map_err(|e| MatchSpecError::new(e.offset, e.message))?;
     let mut build_start = version_end;
     if build_start < end && matches!(s.as_bytes()[build_start], b' ' | b'=') {
         build_start += 1;
@@ -800,11 +821,32 @@ fn parse_version_and_build(
         .collect();
     // conda's legacy treatment of a leading `=` or `==`.
     let (text, fuzzy) = strip_equals(&version, build.is_some());
-    let mut tree = parse_version_spec(&text, start, s)?;
-    if fuzzy && tree.form == VersionForm::Wildcard {
-        tree.form = VersionForm::Fuzzy;
+    let (version, mut form) = parse_version_spec(&text, start, s)?;
+    if fuzzy && form == VersionForm::Wildcard {
+        form = VersionForm::Fuzzy;
     }
-    Ok((tree, build))
+    Ok(((version, form), build))
+}
+
+/// Parse the version spec `text`, found at byte `base` of `spec` (errors point into
+/// `spec` when `text` is a slice of it there, else at `base`), and say how it was written.
+fn parse_version_spec(text: &str, base: usize, spec: &str) -> Result<(VersionSpec, VersionForm)> {
+    let (version, fuzzy) = spec::parse(text).map_err(|e: VersionSpecError| {
+        let offset = if spec.get(base..).is_some_and(|rest| rest.starts_with(text)) {
+            base + e.offset
+        } else {
+            base
+        };
+        MatchSpecError::new(offset, e.message)
+    })?;
+    let form = match &version {
+        VersionSpec::Any => VersionForm::Any,
+        VersionSpec::Constraint(Operator::Eq, _) => VersionForm::Exact,
+        VersionSpec::Constraint(Operator::StartsWith, _) if fuzzy => VersionForm::Fuzzy,
+        VersionSpec::Constraint(Operator::StartsWith, _) => VersionForm::Wildcard,
+        _ => VersionForm::Range,
+    };
+    Ok((version, form))
 }
 
 /// conda's rules for a version that starts with `=`; the flag says an `*` was appended.
@@ -822,601 +864,6 @@ fn strip_equals(version: &str, has_build: bool) -> (String, bool) {
         (format!("{rest}*"), true)
     } else {
         (rest.to_owned(), false)
-    }
-}
-
-enum Fail {
-    /// Nothing matched here; an alternative may still.
-    Soft(usize),
-    /// Committed to this alternative and it failed.
-    Hard(usize),
-}
-
-/// Finds where the version part of a positional spec ends, as conda's grammar does.
-struct Recognizer<'a> {
-    s: &'a str,
-    end: usize,
-}
-
-impl Recognizer<'_> {
-    fn byte(&self, i: usize) -> Option<u8> {
-        (i < self.end).then(|| self.s.as_bytes()[i])
-    }
-
-    fn ws(&self, mut i: usize) -> usize {
-        while self.byte(i).is_some_and(|b| b.is_ascii_whitespace()) {
-            i += 1;
-        }
-        i
-    }
-
-    fn group(&self, i: usize) -> std::result::Result<usize, Fail> {
-        let mut end = self.item(i)?;
-        loop {
-            let j = self.ws(end);
-            if !matches!(self.byte(j), Some(b',' | b'|')) {
-                return Ok(end);
-            }
-            let k = self.ws(j + 1);
-            match self.item(k) {
-                Ok(e) => end = e,
-                Err(Fail::Soft(_)) => return Ok(end),
-                Err(hard) => return Err(hard),
-            }
-        }
-    }
-
-    fn item(&self, i: usize) -> std::result::Result<usize, Fail> {
-        if self.byte(i) == Some(b'(') {
-            match self.group(i + 1) {
-                Ok(e) if self.byte(e) == Some(b')') => return Ok(e + 1),
-                Ok(e) => return Err(Fail::Soft(e)),
-                Err(Fail::Hard(at)) => return Err(Fail::Hard(at)),
-                Err(Fail::Soft(_)) => {}
-            }
-        }
-        if let Some(e) = self.special_equality(i) {
-            return Ok(e);
-        }
-        self.constraint(i)
-    }
-
-    /// `=*`, `=1.2.3`, `=1.2.*` or `=1*`.
-    fn special_equality(&self, i: usize) -> Option<usize> {
-        if self.byte(i) != Some(b'=') {
-            return None;
-        }
-        if let Some(e) = self.version(i + 1, true) {
-            let mut e = e;
-            if self.byte(e) == Some(b'.') && self.byte(e + 1) == Some(b'*') {
-                e += 2;
-            } else if self.byte(e) == Some(b'*') {
-                e += 1;
-            }
-            return Some(e);
-        }
-        (self.byte(i + 1) == Some(b'*')).then_some(i + 2)
-    }
-
-    fn constraint(&self, i: usize) -> std::result::Result<usize, Fail> {
-        if self.byte(i) == Some(b'*') {
-            let e = i + 1;
-            if self.byte(e) == Some(b'.') && self.byte(e + 1) == Some(b'*') {
-                return Ok(e + 2);
-            }
-            return Ok(e);
-        }
-        let mut j = i;
-        let k = self.ws(i);
-        if let Some(after) = self.operator(k) {
-            j = self.ws(after);
-        }
-        // Committed: a version must follow.
-        if let Some(e) = self.version(j, true) {
-            let mut e = e;
-            while matches!(self.byte(e), Some(b'.' | b'*')) {
-                e += 1;
-            }
-            return Ok(e);
-        }
-        if self.byte(j) == Some(b'*') {
-            return Ok(j + 1);
-        }
-        Err(Fail::Hard(j))
-    }
-
-    fn operator(&self, i: usize) -> Option<usize> {
-        let two = (self.byte(i), self.byte(i + 1));
-        match two {
-            (Some(b'='), Some(b'=')) | (Some(b'!'), Some(b'=')) => Some(i + 2),
-            (Some(b'='), _) => Some(i + 1),
-            (Some(b'>' | b'<'), Some(b'=')) => Some(i + 2),
-            (Some(b'>' | b'<'), _) => Some(i + 1),
-            (Some(b'~'), Some(b'=')) => Some(i + 2),
-            _ => None,
-        }
-    }
-
-    /// `[epoch!]components[+components]`.
-    fn version(&self, i: usize, glob: bool) -> Option<usize> {
-        let mut j = i;
-        let digits = self.run(j, |b| b.is_ascii_digit());
-        if digits > j && self.byte(digits) == Some(b'!') {
-            j = digits + 1;
-        }
-        let mut e = self.components(j, glob)?;
-        if self.byte(e) == Some(b'+') {
-            e = self.components(e + 1, glob)?;
-        }
-        Some(e)
-    }
-
-    fn run(&self, mut i: usize, f: impl Fn(u8) -> bool) -> usize {
-        while self.byte(i).is_some_and(&f) {
-            i += 1;
-        }
-        i
-    }
-
-    fn component(&self, i: usize, glob: bool) -> Option<usize> {
-        match self.byte(i)? {
-            b if b.is_ascii_alphabetic() => Some(self.run(i, |b| b.is_ascii_alphabetic())),
-            b if b.is_ascii_digit() => Some(self.run(i, |b| b.is_ascii_digit())),
-            b'*' if glob => Some(i + 1),
-            _ => None,
-        }
-    }
-
-    fn components(&self, i: usize, glob: bool) -> Option<usize> {
-        let mut rest = self.component(i, glob)?;
-        loop {
-            let after_sep = self.run(rest, |b| matches!(b, b'.' | b'-' | b'_'));
-            match self.component(after_sep, glob) {
-                Some(e) => rest = e,
-                None => break,
-            }
-        }
-        Some(self.run(rest, |b| matches!(b, b'_' | b'-')))
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Version specs
-
-/// A parsed version constraint: its normal form and how it was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct VersionTree {
-    text: String,
-    form: VersionForm,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Node {
-    Any,
-    Leaf(Op, String),
-    Group(Logic, Vec<Node>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Logic {
-    And,
-    Or,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    StartsWith,
-    NotStartsWith,
-    Compatible,
-}
-
-impl Node {
-    fn write(&self, out: &mut String, parent: Option<Logic>) {
-        match self {
-            Node::Any => out.push('*'),
-            Node::Leaf(op, v) => match op {
-                Op::StartsWith => {
-                    out.push_str(v);
-                    out.push_str(".*");
-                }
-                Op::NotStartsWith => {
-                    out.push_str("!=");
-                    out.push_str(v);
-                    out.push_str(".*");
-                }
-                _ => {
-                    out.push_str(match op {
-                        Op::Eq => "==",
-                        Op::Ne => "!=",
-                        Op::Gt => ">",
-                        Op::Ge => ">=",
-                        Op::Lt => "<",
-                        Op::Le => "<=",
-                        _ => "~=",
-                    });
-                    out.push_str(v);
-                }
-            },
-            Node::Group(logic, items) => {
-                let parens = *logic == Logic::Or && parent == Some(Logic::And);
-                if parens {
-                    out.push('(');
-                }
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(if *logic == Logic::And { ',' } else { '|' });
-                    }
-                    item.write(out, Some(*logic));
-                }
-                if parens {
-                    out.push(')');
-                }
-            }
-        }
-    }
-}
-
-/// Parse a version spec (`>=1.2,<2|==3`) at byte `base` of `spec` (for error offsets).
-fn parse_version_spec(text: &str, base: usize, spec: &str) -> Result<VersionTree> {
-    let mut p = VersionParser {
-        t: text,
-        i: 0,
-        base,
-        spec,
-        fuzzy: false,
-    };
-    let node = p.or_group()?;
-    p.skip_ws();
-    if p.i < text.len() {
-        return Err(p.error(format!(
-            "unexpected `{}` in version constraint `{text}`",
-            &text[p.i..].chars().next().unwrap_or(' ')
-        )));
-    }
-    let mut out = String::new();
-    node.write(&mut out, None);
-    let form = match &node {
-        Node::Any => VersionForm::Any,
-        Node::Leaf(Op::Eq, _) => VersionForm::Exact,
-        Node::Leaf(Op::StartsWith, _) if p.fuzzy => VersionForm::Fuzzy,
-        Node::Leaf(Op::StartsWith, _) => VersionForm::Wildcard,
-        _ => VersionForm::Range,
-    };
-    Ok(VersionTree { text: out, form })
-}
-
-struct VersionParser<'a> {
-    t: &'a str,
-    i: usize,
-    base: usize,
-    spec: &'a str,
-    /// A single `=V` constraint without a glob was seen.
-    fuzzy: bool,
-}
-
-impl VersionParser<'_> {
-    fn error(&self, message: impl Into<String>) -> MatchSpecError {
-        // Offsets map 1:1 only when the text is a slice of the spec; otherwise point at its start.
-        let offset = if self
-            .spec
-            .get(self.base..)
-            .is_some_and(|rest| rest.starts_with(self.t))
-        {
-            self.base + self.i
-        } else {
-            self.base
-        };
-        MatchSpecError::new(offset, message)
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.t.as_bytes().get(self.i).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
-            self.i += 1;
-        }
-    }
-
-    fn or_group(&mut self) -> Result<Node> {
-        self.separated(b'|', Logic::Or, Self::and_group)
-    }
-
-    fn and_group(&mut self) -> Result<Node> {
-        self.separated(b',', Logic::And, Self::term)
-    }
-
-    /// `item (sep item)*`, white space allowed around `sep`.
-    fn separated(
-        &mut self,
-        sep: u8,
-        logic: Logic,
-        item: fn(&mut Self) -> Result<Node>,
-    ) -> Result<Node> {
-        let mut items = vec![item(self)?];
-        loop {
-            let save = self.i;
-            self.skip_ws();
-            if self.peek() != Some(sep) {
-                self.i = save;
-                break;
-            }
-            self.i += 1;
-            self.skip_ws();
-            items.push(item(self)?);
-        }
-        Ok(flatten(logic, items))
-    }
-
-    fn term(&mut self) -> Result<Node> {
-        if self.peek() == Some(b'(') {
-            self.i += 1;
-            self.skip_ws();
-            let node = self.or_group()?;
-            self.skip_ws();
-            if self.peek() != Some(b')') {
-                return Err(self.error("expected `)` to close the version group"));
-            }
-            self.i += 1;
-            return Ok(node);
-        }
-        let rest = &self.t[self.i..];
-        if rest.starts_with('^') || rest.contains('$') {
-            return Err(self.error("regular expressions are not supported in version constraints"));
-        }
-        if rest.starts_with('*') {
-            self.i += 1;
-            if self.t[self.i..].starts_with(".*") {
-                self.i += 2;
-            }
-            return Ok(Node::Any);
-        }
-        self.constraint()
-    }
-
-    fn constraint(&mut self) -> Result<Node> {
-        let op_start = self.i;
-        while self
-            .peek()
-            .is_some_and(|b| matches!(b, b'=' | b'!' | b'<' | b'>' | b'~'))
-        {
-            self.i += 1;
-        }
-        let op_text = &self.t[op_start..self.i];
-        let op = match op_text {
-            "" => None,
-            "==" => Some(Op::Eq),
-            "!=" => Some(Op::Ne),
-            "<=" => Some(Op::Le),
-            ">=" => Some(Op::Ge),
-            "<" => Some(Op::Lt),
-            ">" => Some(Op::Gt),
-            "=" => Some(Op::StartsWith),
-            "~=" => Some(Op::Compatible),
-            _ => {
-                self.i = op_start;
-                return Err(self.error(format!(
-                    "invalid operator `{op_text}`; expected one of `==`, `!=`, `<`, `<=`, `>`, `>=`, `=` or `~=`"
-                )));
-            }
-        };
-        let v_start = self.i;
-        while self.t[self.i..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '!' | '-' | '_' | '.' | '*' | '+'))
-        {
-            self.i += self.t[self.i..].chars().next().map_or(1, char::len_utf8);
-        }
-        let version_str = &self.t[v_start..self.i];
-        if version_str.is_empty() {
-            self.i = v_start;
-            return Err(self.error(match op_text {
-                "" => "expected a version".to_owned(),
-                op => format!("expected a version after `{op}`"),
-            }));
-        }
-        if version_str == "*" {
-            return match op {
-                Some(Op::Ge | Op::Le | Op::Compatible | Op::StartsWith | Op::Eq) => Ok(Node::Any),
-                _ => {
-                    self.i = v_start;
-                    Err(self.error(format!("`*` cannot follow `{op_text}`")))
-                }
-            };
-        }
-        let (version, consumed) = match normalize_version(version_str) {
-            Ok(v) => v,
-            Err((at, msg)) => {
-                self.i = v_start + at;
-                return Err(self.error(msg));
-            }
-        };
-        let rem = &version_str[consumed..];
-        let node_op = match (rem, op) {
-            ("", Some(op)) => {
-                if op == Op::StartsWith {
-                    self.fuzzy = true;
-                }
-                op
-            }
-            ("", None) => Op::Eq,
-            (r, Some(Op::Ge | Op::Gt)) if is_star_or_star_dot_star(r) => Op::Ge,
-            ("*" | ".*", Some(Op::Ne)) => Op::NotStartsWith,
-            (r, Some(op)) if is_star_or_star_dot_star(r) => op,
-            ("*" | ".*", None) => Op::StartsWith,
-            (r, None) if looks_like_infinite_starts_with(r) => Op::StartsWith,
-            _ => {
-                self.i = v_start + consumed;
-                return Err(self.error(if version_str.contains('*') {
-                    format!("`*` is only allowed at the end of a version, found `{version_str}`")
-                } else {
-                    format!("malformed version `{version_str}`: unexpected `{rem}`")
-                }));
-            }
-        };
-        Ok(Node::Leaf(node_op, version))
-    }
-}
-
-fn flatten(logic: Logic, items: Vec<Node>) -> Node {
-    if items.len() == 1 {
-        return items.into_iter().next().unwrap_or(Node::Any);
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        match item {
-            Node::Group(l, inner) if l == logic => out.extend(inner),
-            other => out.push(other),
-        }
-    }
-    Node::Group(logic, out)
-}
-
-fn is_star_or_star_dot_star(input: &str) -> bool {
-    if input == "*" {
-        return true;
-    }
-    let mut input = input;
-    while let Some(rest) = input.strip_suffix(".*") {
-        input = rest;
-    }
-    input.is_empty()
-}
-
-fn looks_like_infinite_starts_with(input: &str) -> bool {
-    let mut input = input.strip_suffix('.').unwrap_or(input);
-    while !input.is_empty() {
-        match input.strip_suffix(".*") {
-            Some("") => return true,
-            Some(rest) => input = rest,
-            None => return false,
-        }
-    }
-    false
-}
-
-/// Parse the longest version prefix of `s` into its normal form (lowercase letters,
-/// numbers without leading zeros); returns it and the bytes consumed, or the offset and
-/// message of an error.
-fn normalize_version(s: &str) -> std::result::Result<(String, usize), (usize, String)> {
-    let b = s.as_bytes();
-    let mut out = String::new();
-    let mut i = 0;
-    // Epoch.
-    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits > 0 && b.get(digits) == Some(&b'!') {
-        let epoch =
-            number(&s[..digits]).ok_or((0, format!("epoch `{}` is too large", &s[..digits])))?;
-        out.push_str(&epoch.to_string());
-        out.push('!');
-        i = digits + 1;
-    }
-    let mut dash_or_underscore = None;
-    i = version_part(s, i, &mut out, &mut dash_or_underscore)?;
-    if b.get(i) == Some(&b'+') {
-        out.push('+');
-        i = version_part(s, i + 1, &mut out, &mut dash_or_underscore)?;
-    }
-    Ok((out, i))
-}
-
-fn number(digits: &str) -> Option<u64> {
-    digits.parse().ok()
-}
-
-/// One segment: a run of numbers and letters.
-fn segment(
-    s: &str,
-    mut i: usize,
-    out: &mut String,
-) -> std::result::Result<Option<usize>, (usize, String)> {
-    let b = s.as_bytes();
-    let start = i;
-    loop {
-        match b.get(i) {
-            Some(c) if c.is_ascii_digit() => {
-                let e = i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-                let n = number(&s[i..e])
-                    .ok_or((i, format!("number `{}` in version is too large", &s[i..e])))?;
-                out.push_str(&n.to_string());
-                i = e;
-            }
-            Some(c) if c.is_ascii_alphabetic() => {
-                let e = i + b[i..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .count();
-                out.push_str(&s[i..e].to_ascii_lowercase());
-                i = e;
-            }
-            _ => break,
-        }
-    }
-    Ok((i > start).then_some(i))
-}
-
-fn version_part(
-    s: &str,
-    start: usize,
-    out: &mut String,
-    dash_or_underscore: &mut Option<u8>,
-) -> std::result::Result<usize, (usize, String)> {
-    let b = s.as_bytes();
-    let Some(mut i) = segment(s, start, out)? else {
-        return Err((
-            start,
-            "expected a version component such as `2` or `rc`".to_owned(),
-        ));
-    };
-    let mut check_mix = |sep: u8, at: usize| -> std::result::Result<(), (usize, String)> {
-        if matches!(sep, b'-' | b'_') {
-            match *dash_or_underscore {
-                None => *dash_or_underscore = Some(sep),
-                Some(prev) if prev != sep => {
-                    return Err((
-                        at,
-                        "cannot mix `-` and `_` as version separators".to_owned(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    };
-    loop {
-        let Some(&sep) = b.get(i).filter(|c| matches!(c, b'.' | b'-' | b'_')) else {
-            return Ok(i);
-        };
-        check_mix(sep, i)?;
-        let mut next = String::new();
-        match segment(s, i + 1, &mut next)? {
-            Some(e) => {
-                out.push(char::from(sep));
-                out.push_str(&next);
-                i = e;
-            }
-            None => {
-                if let Some(&t) = b.get(i + 1).filter(|c| matches!(c, b'-' | b'_')) {
-                    check_mix(t, i + 1)?;
-                    out.push(char::from(sep));
-                    out.push(char::from(t));
-                    return Ok(i + 2);
-                }
-                if matches!(sep, b'-' | b'_') {
-                    out.push(char::from(sep));
-                    return Ok(i + 1);
-                }
-                return Ok(i);
-            }
-        }
     }
 }
 
@@ -1473,7 +920,7 @@ mod tests {
             .map_err(|e| format!("rejected: {} at {}", e.message, e.offset))?;
         let got = (
             m.name.as_ref().map(|n| n.as_str().to_owned()),
-            m.version.clone(),
+            m.version.as_ref().map(ToString::to_string),
             m.build.clone(),
             m.channel.clone(),
         );
@@ -1567,9 +1014,55 @@ mod tests {
     }
 
     #[test]
+    fn matches_records_like_py_rattler() {
+        #[derive(serde::Deserialize)]
+        struct File {
+            records: Vec<RecordVector>,
+        }
+        #[derive(serde::Deserialize)]
+        struct RecordVector {
+            spec: String,
+            #[serde(rename = "str")]
+            text: String,
+            matches: std::collections::BTreeMap<String, bool>,
+        }
+        let text = include_str!("../../fixtures/matchspec/rattler_matches.json");
+        let file: File = serde_json::from_str(text).unwrap();
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for v in &file.records {
+            let m = spec(&v.spec);
+            if m.canonical() != v.text {
+                failures.push(format!(
+                    "{}: canonical {}, want {}",
+                    v.spec,
+                    m.canonical(),
+                    v.text
+                ));
+            }
+            for (record, want) in &v.matches {
+                checked += 1;
+                let (version, build) = record.split_once(' ').unwrap();
+                let got = m.matches(&version.parse().unwrap(), build);
+                if got != *want {
+                    failures.push(format!("{} vs {record}: {got}, want {want}", v.spec));
+                }
+            }
+        }
+        assert!(checked >= 300, "{checked}");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn templates_match_nothing() {
+        let m = spec("azureml-core=={{latest-pypi-version}}");
+        assert!(!m.matches(&"1.0".parse().unwrap(), "py_0"));
+    }
+
+    #[test]
     fn fuzzy_equals_is_fuzzy() {
         let m = spec("python=3.8");
-        assert_eq!(m.version.as_deref(), Some("3.8.*"));
+        assert_eq!(m.version.as_ref().unwrap().to_string(), "3.8.*");
         let pin = m.pin();
         assert_eq!(pin.state, PinState::Fuzzy);
         assert_eq!(pin.reason, "conda reads `=3.8` as `3.8.*`");
@@ -1660,7 +1153,7 @@ mod tests {
     fn templates_keep_their_text() {
         let m = spec("azureml-core=={{latest-pypi-version}}");
         assert_eq!(m.name.as_ref().unwrap().as_str(), "azureml-core");
-        assert_eq!(m.version.as_deref(), Some("=={{latest-pypi-version}}"));
+        assert_eq!(m.template.as_deref(), Some("=={{latest-pypi-version}}"));
         assert_eq!(m.canonical(), "azureml-core =={{latest-pypi-version}}");
     }
 
