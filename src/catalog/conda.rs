@@ -16,33 +16,48 @@ const CONDA_META: &str = "conda-meta";
 /// A `conda-meta/*.json` record as conda writes it (fields envaudit reads).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct CondaRecord {
+    /// The package name, as the channel spells it.
     pub name: String,
+    /// The installed version (conda's `VersionOrder` text).
     pub version: String,
     #[serde(default)]
+    /// The build string (`py310h1234567_0`).
     pub build: Option<String>,
     #[serde(default)]
+    /// The build number, which orders builds of one version.
     pub build_number: Option<u64>,
     #[serde(default)]
+    /// The channel it came from, as conda recorded it (a name or a URL).
     pub channel: Option<String>,
     #[serde(default)]
+    /// The platform subdirectory of the channel (`linux-64`, `noarch`).
     pub subdir: Option<String>,
     #[serde(default)]
+    /// The licence as the recipe states it (often, but not always, an SPDX expression).
     pub license: Option<String>,
     #[serde(default)]
+    /// One line saying what the package is.
     pub summary: Option<String>,
     #[serde(default)]
+    /// Its run requirements, as MatchSpecs.
     pub depends: Vec<String>,
     #[serde(default)]
+    /// Constraints on other packages, applied only if those are installed.
     pub constrains: Vec<String>,
     #[serde(default)]
+    /// The MD5 of the package archive, in hex.
     pub md5: Option<String>,
     #[serde(default)]
+    /// The SHA-256 of the package archive, in hex.
     pub sha256: Option<String>,
     #[serde(default)]
+    /// Where the package archive was downloaded from.
     pub url: Option<String>,
     #[serde(default)]
+    /// The spec the user asked for, when this package was asked for by name.
     pub requested_spec: Option<String>,
     #[serde(default)]
+    /// The files it installed, relative to the prefix.
     pub files: Vec<String>,
 }
 
@@ -75,7 +90,9 @@ pub fn parse_record(bytes: &[u8]) -> Result<CondaRecord, serde_json::Error> {
 /// that are still asked for (package name → last spec).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CondaHistory {
+    /// How many revisions (`==> date <==` blocks) the history holds.
     pub revisions: usize,
+    /// Package name → the last spec the user asked for it with, for those still asked for.
     pub requested: BTreeMap<String, String>,
 }
 

@@ -58,6 +58,7 @@ use crate::model::pin::{self, Pin, PinState};
 /// A parsed conda match specification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MatchSpec {
+    /// The package name, written in the spec or taken from an explicit URL's file name.
     pub name: Option<PackageName>,
     /// `channel::name` or `[channel=...]`.
     pub channel: Option<String>,
@@ -110,7 +111,9 @@ pub enum VersionForm {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct MatchSpecError {
+    /// Where in the spec it went wrong, as a byte offset.
     pub offset: usize,
+    /// What is wrong there.
     pub message: String,
 }
 
