@@ -31,27 +31,33 @@ pub fn requirements_file(data: &[u8]) {
     }
 }
 
-/// One PEP 508 requirement; the canonical form (strict PEP 508) re-parses to itself.
+/// One PEP 508 requirement; the canonical form (strict PEP 508) re-parses to itself, and its
+/// marker evaluates (to a value or an error) without panicking.
 pub fn pep508(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(req) = s.parse::<crate::python::pep508::PipRequirement>() {
+    if let Ok(req) = s.parse::<crate::python::Requirement>() {
         let _ = req.pin();
         let canonical = req.canonical();
+        let marker = req.marker.as_ref().map(|m| {
+            let env = crate::python::MarkerEnv::linux("3.11.4", "x86_64");
+            let _ = m.evaluate(&env, &["x"]);
+            m.to_string()
+        });
         // Only a named requirement without URL, path, hashes or template is plain PEP 508.
         // Marker strings are printed back unescaped, as `packaging` prints them, so one with
         // a backslash or a quote does not round-trip (in packaging either).
         let plain = req.name.is_some()
             && req.url.is_none()
             && !req.editable
-            && !req.marker.as_deref().is_some_and(|m| {
+            && !marker.as_deref().is_some_and(|m| {
                 m.contains('\\') || m.matches('"').count() % 2 != 0 || m.contains("'")
             });
         if plain
             && req.hashes.is_empty()
             && req.template().is_none()
-            && let Ok(again) = crate::python::pep508::parse_pep508(&canonical)
+            && let Ok(again) = crate::python::Requirement::parse_pep508(&canonical)
         {
             assert_eq!(again.canonical(), canonical, "canonical form is not stable");
         }

@@ -96,54 +96,6 @@ impl PartialOrd for Number {
     }
 }
 
-/// A cursor over ASCII bytes for the hand-written parsers.
-pub(crate) struct Cursor<'a> {
-    pub(crate) s: &'a [u8],
-    pub(crate) pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    pub(crate) fn new(s: &'a [u8]) -> Self {
-        Cursor { s, pos: 0 }
-    }
-
-    pub(crate) fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-
-    pub(crate) fn at_end(&self) -> bool {
-        self.pos >= self.s.len()
-    }
-
-    pub(crate) fn eat(&mut self, b: u8) -> bool {
-        if self.peek() == Some(b) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    pub(crate) fn eat_word(&mut self, word: &str) -> bool {
-        let w = word.as_bytes();
-        if self.s.get(self.pos..self.pos + w.len()) == Some(w) {
-            self.pos += w.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// One or more ASCII digits.
-    pub(crate) fn digits(&mut self) -> Option<&'a [u8]> {
-        let start = self.pos;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        (self.pos > start).then(|| &self.s[start..self.pos])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cmp::Ordering::{self, Equal, Greater, Less};

@@ -313,7 +313,7 @@ mod tests {
     }
 
     fn declared(spec: &str, pin: PinState) -> Declared {
-        let req = crate::python::pep508::parse_pep508(spec).unwrap();
+        let req = crate::python::Requirement::parse_pep508(spec).unwrap();
         Declared {
             ecosystem: Ecosystem::Pip,
             name: req.name.unwrap().as_str().to_owned(),

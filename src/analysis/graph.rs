@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::lockfile::{LockedPackage, Snapshot};
 use crate::model::pin::PinState;
 use crate::model::{Ecosystem, PackageName};
-use crate::python::marker;
+use crate::python::{MarkerEnv, Requirement as PipRequirement};
 
 /// A requirement that holds between two installed packages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -124,7 +124,7 @@ impl<'s> DepGraph<'s> {
         };
         let (roots, target_prefix, missing) = roots(snapshot, &find);
         // Extras requested of each Python package, to a fixed point from the roots.
-        let envs: HashMap<Option<&str>, marker::MarkerEnv> = snapshot
+        let envs: HashMap<Option<&str>, MarkerEnv> = snapshot
             .prefixes
             .iter()
             .map(|pr| {
@@ -138,7 +138,7 @@ impl<'s> DepGraph<'s> {
         let mut extras: Vec<BTreeSet<String>> = vec![BTreeSet::new(); pkgs.len()];
         for r in &roots {
             if r.ecosystem == Ecosystem::Pip
-                && let Ok(req) = crate::python::pep508::parse_pep508(&r.spec)
+                && let Ok(req) = PipRequirement::parse_pep508(&r.spec)
             {
                 extras[r.node].extend(
                     req.extras
@@ -432,7 +432,7 @@ fn roots(snapshot: &Snapshot, find: &FindFn<'_>) -> (Vec<Root>, Option<String>, 
 }
 
 /// The marker environment of a prefix: its Python and the image platform.
-fn marker_env(snapshot: &Snapshot, python: Option<&str>) -> marker::MarkerEnv {
+fn marker_env(snapshot: &Snapshot, python: Option<&str>) -> MarkerEnv {
     let machine = match snapshot
         .image_platform
         .as_deref()
@@ -446,7 +446,7 @@ fn marker_env(snapshot: &Snapshot, python: Option<&str>) -> marker::MarkerEnv {
     let python = python
         .or_else(|| snapshot.prefixes.iter().find_map(|p| p.python.as_deref()))
         .unwrap_or("3.10.0");
-    marker::MarkerEnv::linux(python, machine)
+    MarkerEnv::linux(python, machine)
 }
 
 /// The package a requirement names, its ecosystem and the extras it requests; `None` when
@@ -454,14 +454,14 @@ fn marker_env(snapshot: &Snapshot, python: Option<&str>) -> marker::MarkerEnv {
 fn requirement_target(
     p: &LockedPackage,
     text: &str,
-    env: &marker::MarkerEnv,
+    env: &MarkerEnv,
     extras: &[&str],
 ) -> Option<(String, Ecosystem, Vec<String>)> {
     match p.ecosystem {
         Ecosystem::Pip => {
-            let req = crate::python::pep508::parse_pep508(text).ok()?;
+            let req = PipRequirement::parse_pep508(text).ok()?;
             if let Some(m) = &req.marker
-                && !marker::matches(m, env, extras).unwrap_or(false)
+                && !m.evaluate(env, extras).unwrap_or(false)
             {
                 return None;
             }
@@ -490,7 +490,7 @@ fn requirement_target(
 /// How firmly a requirement fixes what it names.
 fn requirement_pin(eco: Ecosystem, text: &str) -> PinState {
     match eco {
-        Ecosystem::Pip => crate::python::pep508::parse_pep508(text)
+        Ecosystem::Pip => PipRequirement::parse_pep508(text)
             .map(|r| r.pin().state)
             .unwrap_or(PinState::Unpinned),
         Ecosystem::Conda => text

@@ -4,6 +4,7 @@
 //! code with the shared `--fail-on` option.
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -11,6 +12,7 @@ use crate::definition::{BuildContext, DefinitionKind, Dependency, DependencySpec
 use crate::diag::{Code, Finding};
 use crate::model::pin::{ImagePinState, PinState};
 use crate::model::{Ecosystem, PackageName};
+use crate::python::{Operator, Specifier, Version};
 
 /// Options for [`lint`].
 #[derive(Clone, Debug, Default)]
@@ -246,9 +248,10 @@ fn azureml_defaults(def: &EnvDefinition, out: &mut Vec<Finding>) {
     };
     if let DependencySpec::Pip(req) = &d.spec {
         let too_old = req.specifiers.iter().any(|s| {
-            matches!(s.operator.as_str(), "==" | "===" | "<" | "<=")
-                && !s.version.contains('{')
-                && version_less(&s.version, "1.0.45")
+            matches!(
+                s.operator(),
+                Operator::Equal | Operator::ArbitraryEqual | Operator::Less | Operator::LessEqual
+            ) && older_than_1_0_45(s)
         });
         if too_old {
             out.push(
@@ -266,24 +269,15 @@ fn azureml_defaults(def: &EnvDefinition, out: &mut Vec<Finding>) {
     }
 }
 
-/// Release-segment comparison, enough for `azureml-defaults` versions.
-fn version_less(a: &str, b: &str) -> bool {
-    let parse = |v: &str| -> Vec<u64> {
-        v.split('.')
-            .map(|p| {
-                p.chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-                    .parse()
-                    .unwrap_or(0)
-            })
-            .collect()
-    };
-    let (mut x, mut y) = (parse(a), parse(b));
-    let n = x.len().max(y.len());
-    x.resize(n, 0);
-    y.resize(n, 0);
-    x < y
+/// Whether the version a specifier names (for `===`, its text read as a version) is older
+/// than 1.0.45; a release template names none.
+fn older_than_1_0_45(s: &Specifier) -> bool {
+    let minimum = Version::from_str("1.0.45").ok();
+    let version = s
+        .version()
+        .cloned()
+        .or_else(|| s.version_text().parse().ok());
+    version.is_some_and(|v| Some(v) < minimum)
 }
 
 #[cfg(test)]
@@ -292,6 +286,9 @@ mod tests {
 
     #[test]
     fn release_versions_compare_numerically() {
+        let version_less = |a: &str, b: &str| {
+            Version::from_str(a).expect("version") < Version::from_str(b).expect("version")
+        };
         assert!(version_less("1.0.9", "1.0.45"));
         assert!(!version_less("1.0.45", "1.0.45"));
         assert!(!version_less("1.49.0", "1.0.45"));

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::conda::MatchSpec;
 use crate::model::Digest;
-use crate::python::pep508::PipRequirement;
+use crate::python::Requirement;
 use crate::source::SourceFile;
 
 /// Most files a build context may contribute to the hash.
@@ -112,7 +112,7 @@ pub fn apply_context(
         }
     }
     for (spec, origin) in &installs.pip {
-        if let Ok(req) = spec.parse::<PipRequirement>() {
+        if let Ok(req) = spec.parse::<Requirement>() {
             def.pip_dependencies
                 .push(Dependency::pip(req, spec, origin.clone()));
         }

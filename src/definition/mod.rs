@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::conda::MatchSpec;
 use crate::model::pin::{self, ImagePinState, Pin};
 use crate::model::{Ecosystem, ImageRef, PackageName};
-use crate::python::pep508::PipRequirement;
+use crate::python::Requirement;
 use crate::source::{Origin, ParseError, ReadError};
 
 pub use dockerfile::Dockerfile;
@@ -125,7 +125,7 @@ impl DefinitionError {
 #[serde(tag = "ecosystem", rename_all = "lowercase")]
 pub enum DependencySpec {
     Conda(MatchSpec),
-    Pip(PipRequirement),
+    Pip(Requirement),
 }
 
 /// One dependency written in a definition.
@@ -154,7 +154,7 @@ impl Dependency {
         }
     }
 
-    pub fn pip(req: PipRequirement, raw: &str, origin: Origin) -> Self {
+    pub fn pip(req: Requirement, raw: &str, origin: Origin) -> Self {
         let pin = req.pin();
         Self {
             ecosystem: Ecosystem::Pip,

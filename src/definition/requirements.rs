@@ -27,7 +27,8 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::{DefinitionError, Dependency, Include, IncludeKind, PipOption, Template};
-use crate::python::pep508::{self, split_option, split_tokens};
+use crate::python::Requirement;
+use crate::python::pip_line::{split_option, split_tokens};
 use crate::source::{Origin, ParseError, SourceFile};
 
 /// How deep `-r`/`-c` includes may nest before loading stops.
@@ -294,7 +295,7 @@ impl Loader {
         if req_end > lead {
             let hashes = self.requirement_options(opts, &line.at)?;
             let req_text = &text[..req_end];
-            let mut req = pep508::parse_requirement_text(req_text, false)
+            let mut req = Requirement::parse_pip(req_text, false)
                 .map_err(|e| line.at.error(e.offset, e.message))?;
             req.hashes = hashes;
             self.push_dependency(req, &text[lead..], line.at.origin(lead), kind);
@@ -318,13 +319,7 @@ impl Loader {
         }
     }
 
-    fn push_dependency(
-        &mut self,
-        req: pep508::PipRequirement,
-        raw: &str,
-        origin: Origin,
-        kind: IncludeKind,
-    ) {
+    fn push_dependency(&mut self, req: Requirement, raw: &str, origin: Origin, kind: IncludeKind) {
         let dep = Dependency::pip(req, raw, origin);
         match kind {
             IncludeKind::Requirements => self.out.requirements.push(dep),
@@ -441,7 +436,7 @@ impl Loader {
                         hashes = self.requirement_options(&opts[i..], at)?;
                         i = opts.len();
                     }
-                    let mut req = pep508::parse_requirement_text(v, true)
+                    let mut req = Requirement::parse_pip(v, true)
                         .map_err(|e| at.error(vpos + e.offset, e.message))?;
                     req.hashes = hashes;
                     let raw = &text[pos..];

@@ -1,38 +1,44 @@
-//! PEP 508 environment markers: does a `Requires-Dist` entry such as
-//! `numpy>=1.22; python_version < "3.11" and extra == "plot"` apply to an environment?
+//! PEP 508 environment markers (<https://peps.python.org/pep-0508/#environment-markers>):
+//! `python_version < "3.11" and extra == "plot"`, read once into a [`MarkerTree`] that both
+//! prints `packaging`'s normal form and evaluates against an environment.
 //!
-//! [`parse`] reads the full marker grammar; [`evaluate`] answers for a [`MarkerEnv`] (Python
-//! version and platform, taken from the image) and the requested extras; [`matches`] does both.
+//! # Grammar
+//! `packaging`'s (`_parser.py`, `_tokenizer.py`): variables (including the legacy `os.name`,
+//! `sys.platform`, `platform.version`, `platform.machine`, `platform.python_implementation`
+//! and `python_implementation`), strings in `'` or `"` (read as Python string literals, so
+//! `\n`, `\x41`, `\u00e9` are escapes), the operators `<` `<=` `!=` `==` `>=` `>` `~=` `===`
+//! `in` `not in`, `and` binding tighter than `or`, parentheses (nested at most 64 deep).
+//! Only spaces and tabs are whitespace; `and`, `or`, `in` and `not` are words, so `"3"and`
+//! is fine but `andos_name` is not.
 //!
-//! The semantics are those of `packaging.markers.Marker.evaluate` (packaging 26.3), checked by
-//! `tests/vectors/marker_eval.json` (made by `scripts/gen-marker-vectors.py`):
+//! # Normal form ([`fmt::Display`])
+//! `str(Marker)` of `packaging` 25, checked by `fixtures/pep508/packaging_vectors.json`:
+//! variables with `.` spelled `_` (`os.name` → `os_name`), `python_implementation` as
+//! `platform_python_implementation`, values in double quotes (printed back unescaped), one
+//! space around operators and `and`/`or`, parentheses kept where they were written (except
+//! around a single comparison, or directly inside another pair), and the value compared with
+//! `extra` in the first comparison normalised like a name.
 //!
-//! - **Grammar.** Variables (including the legacy `os.name`, `sys.platform`,
-//!   `platform.version`, `platform.machine`, `platform.python_implementation` and
-//!   `python_implementation`), strings in `'` or `"` (read as Python string literals, so
-//!   `\n`, `\x41`, `\u00e9` are escapes), the operators `<` `<=` `!=` `==` `>=` `>` `~=` `===`
-//!   `in` `not in`, `and` binding tighter than `or`, parentheses. Only spaces and tabs are
-//!   whitespace; `and`, `or`, `in` and `not` are words, so `"3"and` is fine but `andos_name`
-//!   is not.
+//! # Evaluation ([`MarkerTree::evaluate`])
+//! `Marker.evaluate` of `packaging` 26.3, checked by `tests/vectors/marker_eval.json` (made by
+//! `scripts/gen-marker-vectors.py`):
 //! - **Version comparisons.** For `python_version`, `python_full_version`,
 //!   `implementation_version` and `platform_release`, the operator and the right-hand value
-//!   are read as a PEP 440 specifier (`python_version < "3.11"` is `<3.11`). If that is a valid
-//!   specifier, the left-hand value must satisfy it with pre-releases allowed, and a left-hand
-//!   value that is not a PEP 440 version satisfies nothing. Specifier rules: `==1.2.*` prefix
-//!   match; `==`/`!=` ignore the candidate's local label unless the specifier has one; `<V`
-//!   excludes V's pre-releases unless V is one; `>V` excludes V's post-releases unless V is
-//!   one; `~=` compatible release; `===` case-insensitive string equality. The ordering is
-//!   PEP 440's ([`crate::python::version::compare_pip`]).
+//!   are read as a PEP 440 [`Specifier`] (`python_version < "3.11"` is `<3.11`). If that is a
+//!   valid specifier, the left-hand value must satisfy it with pre-releases allowed, and a
+//!   left-hand value that is not a PEP 440 version satisfies nothing.
 //! - **Everything else** compares as strings: `==`, `!=`, `in`, `not in` (substring), and
 //!   (as packaging does since 26.0) `<=`/`>=` mean equality and `<`/`>` are false. `~=` and
 //!   `===` on a non-version are an error ([`MarkerError::UndefinedComparison`]).
 //! - **Reversed operands** (`"3.8" < python_version`) compare the literal on the left with the
-//!   environment's value on the right. As in packaging, when both sides are variables the right
-//!   one stands for its own name, and when both are strings the right one names the variable.
-//! - **Extras** (PEP 685): names on both sides are normalised (`Plot_X` is `plot-x`). The
+//!   environment's value on the right. As in packaging, when both sides are variables the
+//!   right one stands for its own name, and when both are strings the right one names the
+//!   variable.
+//! - **Extras** (PEP 685): a string compared with `extra` (or tested `in extras`, `in
+//!   dependency_groups`) and the requested extras are normalised (`Plot_X` is `plot-x`). The
 //!   marker holds if it holds for any requested extra; with none requested, `extra` is `""`.
-//! - Every comparison is evaluated (no short-circuit), so an undefined comparison anywhere is an
-//!   error, as in packaging. The set-valued `extras` and `dependency_groups` (lock-file
+//! - Every comparison is evaluated (no short-circuit), so an undefined comparison anywhere is
+//!   an error, as in packaging. The set-valued `extras` and `dependency_groups` (lock-file
 //!   context) parse but are undefined here.
 //! - A `python_full_version` ending in `+` (an untagged CPython build) is read as `…+local`.
 //!
@@ -41,27 +47,37 @@
 //! followed; error offsets are bytes, not characters.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::python::version::compare_pip;
+use super::specifier::{Operator, Specifier};
 
 /// The values markers are evaluated against (PEP 508's environment markers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarkerEnv {
+    /// `3.10`
     pub python_version: String,
+    /// `3.10.14`
     pub python_full_version: String,
+    /// `posix`
     pub os_name: String,
+    /// `linux`
     pub sys_platform: String,
+    /// `x86_64`
     pub platform_machine: String,
+    /// `Linux`
     pub platform_system: String,
+    /// The kernel release (`6.1.0`).
     pub platform_release: String,
+    /// The kernel build (`#1 SMP ...`).
     pub platform_version: String,
+    /// `CPython`
     pub platform_python_implementation: String,
+    /// `cpython`
     pub implementation_name: String,
+    /// `3.10.14`
     pub implementation_version: String,
 }
 
@@ -102,17 +118,29 @@ impl MarkerEnv {
 /// A marker variable, legacy dotted spellings folded into the modern name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Variable {
+    /// `python_version`
     PythonVersion,
+    /// `python_full_version`
     PythonFullVersion,
+    /// `os_name` (`os.name`)
     OsName,
+    /// `sys_platform` (`sys.platform`)
     SysPlatform,
+    /// `platform_machine` (`platform.machine`)
     PlatformMachine,
+    /// `platform_system`
     PlatformSystem,
+    /// `platform_release`
     PlatformRelease,
+    /// `platform_version` (`platform.version`)
     PlatformVersion,
+    /// `platform_python_implementation` (`platform.python_implementation`, `python_implementation`)
     PlatformPythonImplementation,
+    /// `implementation_name`
     ImplementationName,
+    /// `implementation_version`
     ImplementationVersion,
+    /// `extra`
     Extra,
     /// Set-valued (lock-file context); parsed, but undefined when evaluating.
     Extras,
@@ -210,63 +238,39 @@ const SPELLINGS: [(&str, Variable); 20] = [
     ("dependency_groups", Variable::DependencyGroups),
 ];
 
-/// A comparison operator.
+/// A marker operator: a version comparison, or a substring test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operator {
-    Less,
-    LessEqual,
-    NotEqual,
-    Equal,
-    GreaterEqual,
-    Greater,
-    /// `~=`
-    Compatible,
-    /// `===`
-    Arbitrary,
+pub enum MarkerOperator {
+    /// `<`, `<=`, `!=`, `==`, `>=`, `>`, `~=`, `===`.
+    Version(Operator),
+    /// `in`
     In,
+    /// `not in`
     NotIn,
 }
 
-impl Operator {
+impl MarkerOperator {
+    /// The operator as written.
     pub fn as_str(self) -> &'static str {
         match self {
-            Operator::Less => "<",
-            Operator::LessEqual => "<=",
-            Operator::NotEqual => "!=",
-            Operator::Equal => "==",
-            Operator::GreaterEqual => ">=",
-            Operator::Greater => ">",
-            Operator::Compatible => "~=",
-            Operator::Arbitrary => "===",
-            Operator::In => "in",
-            Operator::NotIn => "not in",
+            MarkerOperator::Version(op) => op.as_str(),
+            MarkerOperator::In => "in",
+            MarkerOperator::NotIn => "not in",
         }
     }
 }
 
-impl fmt::Display for Operator {
+impl fmt::Display for MarkerOperator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// Symbolic operators in the order packaging's tokenizer tries them.
-const SYMBOLS: [(&str, Operator); 8] = [
-    ("===", Operator::Arbitrary),
-    ("==", Operator::Equal),
-    ("~=", Operator::Compatible),
-    ("!=", Operator::NotEqual),
-    ("<=", Operator::LessEqual),
-    (">=", Operator::GreaterEqual),
-    ("<", Operator::Less),
-    (">", Operator::Greater),
-];
-
 /// One side of a comparison.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Operand {
+enum Operand {
     Variable(Variable),
-    /// The string's value (escapes resolved; extra names already normalised).
+    /// The string's value (escapes resolved), as written.
     Literal(String),
 }
 
@@ -280,141 +284,202 @@ impl Operand {
     }
 }
 
-/// A parsed marker expression.
+/// `lhs op rhs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Marker {
-    Compare {
-        lhs: Operand,
-        op: Operator,
-        rhs: Operand,
-    },
-    /// All hold (two or more).
-    And(Vec<Marker>),
-    /// Any holds (two or more).
-    Or(Vec<Marker>),
+struct Expression {
+    lhs: Operand,
+    op: MarkerOperator,
+    rhs: Operand,
+    /// For a version variable on the left: the specifier `op rhs` when it is one (packaging
+    /// builds it at every evaluation).
+    specifier: Option<Specifier>,
+    /// The literal compared with `extra` (or tested `in extras`, `in dependency_groups`),
+    /// normalised as packaging does when it parses; evaluation uses it in place of the
+    /// literal.
+    extra: Option<String>,
 }
 
-impl FromStr for Marker {
-    type Err = MarkerError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse(s)
-    }
+/// A marker expression as written: comparisons joined by `and` (binding tighter) and `or`,
+/// with the parentheses of the text, which the normal form keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    Expression(Box<Expression>),
+    /// Two or more atoms (comparisons or groups).
+    And(Vec<Node>),
+    /// Two or more atoms or `And`s.
+    Or(Vec<Node>),
+    /// Written in parentheses.
+    Group(Box<Node>),
 }
+
+/// A parsed PEP 508 marker; see the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkerTree(Node);
 
 /// What is wrong at the offset of a [`MarkerError::InvalidSyntax`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyntaxProblem {
+    /// Neither a known variable nor a quoted string.
     ExpectedVariableOrString,
-    ExpectedOperator,
-    ExpectedWhitespaceAfterNot,
-    ExpectedInAfterNot,
-    /// The offset is that of the `(`.
-    UnclosedParenthesis,
-    ExpectedEnd,
-    /// Not a valid Python string literal (unknown `\x`, `\u` escapes, a newline, a NUL).
+    /// A quote without its closing quote.
+    UnclosedString {
+        /// `'` or `"`.
+        quote: char,
+    },
+    /// Not a valid Python string literal (an unknown `\x`, `\u` escape, a newline, a NUL).
     InvalidQuotedString,
+    /// No comparison operator after the left-hand side.
+    ExpectedOperator,
+    /// `not` without whitespace after it.
+    ExpectedWhitespaceAfterNot,
+    /// `not` without `in` after it.
+    ExpectedInAfterNot,
+    /// A group without its `)`.
+    UnclosedParenthesis,
+    /// Parentheses nested deeper than the parser follows.
     NestedTooDeep,
+    /// Text after a complete marker.
+    ExpectedEnd,
 }
+
+/// Parentheses nested deeper than this are refused (the parser recurses on them).
+const MAX_DEPTH: usize = 64;
 
 impl fmt::Display for SyntaxProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SyntaxProblem::ExpectedVariableOrString => "expected a marker variable or quoted string",
-            SyntaxProblem::ExpectedOperator => {
-                "expected an operator (`<`, `<=`, `!=`, `==`, `>=`, `>`, `~=`, `===`, `in`, `not in`)"
+        match self {
+            SyntaxProblem::ExpectedVariableOrString => f.write_str(
+                "expected a marker variable (like `python_version`) or a quoted string",
+            ),
+            SyntaxProblem::UnclosedString { quote } => {
+                write!(f, "expected a closing `{quote}` for this string")
             }
-            SyntaxProblem::ExpectedWhitespaceAfterNot => "expected whitespace after `not`",
-            SyntaxProblem::ExpectedInAfterNot => "expected `in` after `not`",
-            SyntaxProblem::UnclosedParenthesis => "unclosed `(`",
-            SyntaxProblem::ExpectedEnd => "expected `and`, `or` or the end of the marker",
-            SyntaxProblem::InvalidQuotedString => "invalid quoted string",
-            SyntaxProblem::NestedTooDeep => "parentheses nested too deeply",
-        })
+            SyntaxProblem::InvalidQuotedString => f.write_str(
+                "invalid quoted string: not a Python string literal (an unknown escape, a newline or a NUL)",
+            ),
+            SyntaxProblem::ExpectedOperator => f.write_str(
+                "expected a marker operator (`==`, `!=`, `<`, `<=`, `>`, `>=`, `~=`, `===`, `in` or `not in`)",
+            ),
+            SyntaxProblem::ExpectedWhitespaceAfterNot => {
+                f.write_str("expected whitespace after `not`")
+            }
+            SyntaxProblem::ExpectedInAfterNot => f.write_str("expected `in` after `not`"),
+            SyntaxProblem::UnclosedParenthesis => {
+                f.write_str("expected `)` to close the marker group, or `and`/`or`")
+            }
+            SyntaxProblem::NestedTooDeep => {
+                write!(f, "marker groups nested deeper than {MAX_DEPTH} levels")
+            }
+            SyntaxProblem::ExpectedEnd => f.write_str("expected `and`, `or` or the end of the marker"),
+        }
     }
 }
 
-/// Parentheses nested deeper than this are refused (packaging runs out of recursion near 300).
-const MAX_DEPTH: usize = 200;
-
+/// Why a marker could not be read or evaluated.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MarkerError {
+    /// The text is not a marker.
     #[error(
         "invalid marker: {problem} at byte {offset}\n    {input}\n    {pad}^",
         pad = " ".repeat(.input.get(..*.offset).map_or(0, |s| s.chars().count()))
     )]
     InvalidSyntax {
+        /// The marker text.
         input: String,
+        /// Where the problem is, in bytes.
         offset: usize,
+        /// What is wrong there.
         problem: SyntaxProblem,
     },
+    /// A comparison that packaging leaves undefined (`~=` or `===` on a non-version).
     #[error("undefined comparison `{lhs:?} {op} {rhs:?}` on `{variable}`")]
     UndefinedComparison {
+        /// The variable looked up in the environment.
         variable: Variable,
-        op: Operator,
+        /// The operator.
+        op: MarkerOperator,
+        /// The left-hand value.
         lhs: String,
+        /// The right-hand value.
         rhs: String,
     },
+    /// A variable this environment has no value for.
     #[error("marker variable `{name}` is not defined in this environment")]
-    UndefinedVariable { name: String },
+    UndefinedVariable {
+        /// The name looked up.
+        name: String,
+    },
 }
 
-/// Parse a marker expression (the part after `;` in a requirement).
-pub fn parse(text: &str) -> Result<Marker, MarkerError> {
-    let mut p = Parser {
-        text,
-        pos: 0,
-        depth: 0,
-    };
-    let marker = p.marker()?;
-    if p.pos != text.len() {
-        return Err(p.error(p.pos, SyntaxProblem::ExpectedEnd));
-    }
-    Ok(marker)
-}
+impl FromStr for MarkerTree {
+    type Err = MarkerError;
 
-/// Whether `marker` holds in `env` for any of `extras` (for `extra == ""` when there are none).
-pub fn evaluate(marker: &Marker, env: &MarkerEnv, extras: &[&str]) -> Result<bool, MarkerError> {
-    if extras.is_empty() {
-        return eval(marker, env, "");
-    }
-    for extra in extras {
-        if eval(marker, env, &canonical_name(extra))? {
-            return Ok(true);
+    /// A marker on its own (the part after `;` in a requirement).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = |(offset, problem)| MarkerError::InvalidSyntax {
+            input: s.to_owned(),
+            offset,
+            problem,
+        };
+        let (tree, end) = MarkerTree::parse_at(s, 0).map_err(invalid)?;
+        if end != s.len() {
+            return Err(invalid((end, SyntaxProblem::ExpectedEnd)));
         }
+        Ok(tree)
     }
-    Ok(false)
 }
 
-/// [`parse`] then [`evaluate`].
-pub fn matches(text: &str, env: &MarkerEnv, extras: &[&str]) -> Result<bool, MarkerError> {
-    evaluate(&parse(text)?, env, extras)
+impl MarkerTree {
+    /// The marker that starts at byte `pos` of `text` (word boundaries look at the text
+    /// before it), and where it ends, after its trailing whitespace; or the offset in `text`
+    /// and the problem.
+    pub(crate) fn parse_at(
+        text: &str,
+        pos: usize,
+    ) -> Result<(Self, usize), (usize, SyntaxProblem)> {
+        let mut p = Parser {
+            text,
+            pos,
+            depth: 0,
+        };
+        let node = p.marker()?;
+        Ok((MarkerTree(node), p.pos))
+    }
+
+    /// Whether the marker holds in `env` for any of `extras` (for `extra == ""` when there
+    /// are none).
+    pub fn evaluate(&self, env: &MarkerEnv, extras: &[&str]) -> Result<bool, MarkerError> {
+        if extras.is_empty() {
+            return eval(&self.0, env, "");
+        }
+        for extra in extras {
+            if eval(&self.0, env, &canonical_name(extra))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
 
-/// PEP 503 normalisation: lowercase, runs of `-`, `_`, `.` become one `-`.
-fn canonical_name(name: &str) -> String {
+/// PEP 503 normalisation as `packaging`'s `canonicalize_name`: runs of `-`, `_`, `.` become
+/// one `-`, then lowercase. Borrows when `name` is already normal.
+fn canonical_name(name: &str) -> Cow<'_, str> {
+    let normal = name
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase() && b != b'_' && b != b'.')
+        && !name.contains("--");
+    if normal {
+        return Cow::Borrowed(name);
+    }
     let mut out = String::with_capacity(name.len());
-    for c in name.to_lowercase().chars() {
-        let c = if matches!(c, '_' | '.') { '-' } else { c };
-        if !(c == '-' && out.ends_with('-')) {
+    for c in name.chars() {
+        if !matches!(c, '-' | '_' | '.') {
             out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
         }
     }
-    out
-}
-
-/// Python's `str.isspace`, which `\s` and `strip()` use.
-fn py_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
-}
-
-fn py_trim(s: &str) -> &str {
-    s.trim_matches(py_space)
-}
-
-/// A character of Python's `\w` (near enough: Unicode letters and numbers, `_`).
-fn is_word(c: char) -> bool {
-    c == '_' || c.is_alphanumeric()
+    Cow::Owned(out.to_lowercase())
 }
 
 struct Parser<'a> {
@@ -423,23 +488,20 @@ struct Parser<'a> {
     depth: usize,
 }
 
-impl Parser<'_> {
-    fn error(&self, offset: usize, problem: SyntaxProblem) -> MarkerError {
-        MarkerError::InvalidSyntax {
-            input: self.text.to_owned(),
-            offset,
-            problem,
-        }
-    }
+type Parse<T> = Result<T, (usize, SyntaxProblem)>;
 
+impl Parser<'_> {
     fn rest(&self) -> &str {
         &self.text[self.pos..]
     }
 
     /// Python's `\b` at byte offset `at`.
     fn boundary(&self, at: usize) -> bool {
-        let before = self.text[..at].chars().next_back().is_some_and(is_word);
-        let after = self.text[at..].chars().next().is_some_and(is_word);
+        let before = self.text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(super::is_word);
+        let after = self.text[at..].chars().next().is_some_and(super::is_word);
         before != after
     }
 
@@ -458,84 +520,95 @@ impl Parser<'_> {
     }
 
     /// `marker = atom (("and" | "or") atom)*`, `and` binding tighter.
-    fn marker(&mut self) -> Result<Marker, MarkerError> {
-        let mut groups = vec![vec![self.atom()?]];
+    fn marker(&mut self) -> Parse<Node> {
+        let mut ors: Vec<Vec<Node>> = vec![vec![self.atom()?]];
         loop {
             if self.at_word("and") {
                 self.pos += 3;
             } else if self.at_word("or") {
                 self.pos += 2;
-                groups.push(Vec::new());
+                ors.push(Vec::new());
             } else {
                 break;
             }
             let atom = self.atom()?;
-            if let Some(group) = groups.last_mut() {
-                group.push(atom);
+            if let Some(and) = ors.last_mut() {
+                and.push(atom);
             }
         }
-        let mut ors: Vec<Marker> = groups
+        let mut ors: Vec<Node> = ors
             .into_iter()
-            .map(|mut g| {
-                if g.len() == 1 {
-                    g.remove(0)
+            .map(|mut and| {
+                if and.len() == 1 {
+                    and.remove(0)
                 } else {
-                    Marker::And(g)
+                    Node::And(and)
                 }
             })
             .collect();
         Ok(if ors.len() == 1 {
             ors.remove(0)
         } else {
-            Marker::Or(ors)
+            Node::Or(ors)
         })
     }
 
     /// `atom = ws? "(" ws? marker ws? ")" ws? | ws? item ws?`
-    fn atom(&mut self) -> Result<Marker, MarkerError> {
+    fn atom(&mut self) -> Parse<Node> {
         self.ws();
-        let marker = if self.rest().starts_with('(') {
-            let open = self.pos;
-            if self.depth >= MAX_DEPTH {
-                return Err(self.error(open, SyntaxProblem::NestedTooDeep));
-            }
+        let node = if self.rest().starts_with('(') {
             self.pos += 1;
             self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err((self.pos, SyntaxProblem::NestedTooDeep));
+            }
             self.ws();
             let inner = self.marker()?;
             self.ws();
             if !self.rest().starts_with(')') {
-                return Err(self.error(open, SyntaxProblem::UnclosedParenthesis));
+                return Err((self.pos, SyntaxProblem::UnclosedParenthesis));
             }
             self.pos += 1;
             self.depth -= 1;
-            inner
+            Node::Group(Box::new(inner))
         } else {
             self.item()?
         };
         self.ws();
-        Ok(marker)
+        Ok(node)
     }
 
-    /// `item = operand ws? op ws? operand`, with extra names normalised as packaging does.
-    fn item(&mut self) -> Result<Marker, MarkerError> {
-        let mut lhs = self.operand()?;
+    /// `item = operand ws? op ws? operand`
+    fn item(&mut self) -> Parse<Node> {
+        let lhs = self.operand()?;
         self.ws();
         let op = self.operator()?;
         self.ws();
-        let mut rhs = self.operand()?;
-        match (&mut lhs, &mut rhs) {
+        let rhs = self.operand()?;
+        let specifier = match (&lhs, op) {
+            (Operand::Variable(var), MarkerOperator::Version(op)) if var.is_version() => {
+                format!("{op}{}", rhs.text()).parse().ok()
+            }
+            _ => None,
+        };
+        let extra = match (&lhs, &rhs) {
             (Operand::Variable(Variable::Extra), Operand::Literal(s))
             | (
                 Operand::Literal(s),
                 Operand::Variable(Variable::Extra | Variable::Extras | Variable::DependencyGroups),
-            ) => *s = canonical_name(s),
-            _ => {}
-        }
-        Ok(Marker::Compare { lhs, op, rhs })
+            ) => Some(canonical_name(s).into_owned()),
+            _ => None,
+        };
+        Ok(Node::Expression(Box::new(Expression {
+            lhs,
+            op,
+            rhs,
+            specifier,
+            extra,
+        })))
     }
 
-    fn operand(&mut self) -> Result<Operand, MarkerError> {
+    fn operand(&mut self) -> Parse<Operand> {
         if self.boundary(self.pos) {
             for (spelling, var) in SPELLINGS {
                 if self.at_word(spelling) {
@@ -551,41 +624,40 @@ impl Parser<'_> {
             .next()
             .filter(|&c| c == '"' || c == '\'')
         else {
-            return Err(self.error(start, SyntaxProblem::ExpectedVariableOrString));
+            return Err((start, SyntaxProblem::ExpectedVariableOrString));
         };
         let Some(len) = self.rest()[1..].find(quote) else {
-            return Err(self.error(start, SyntaxProblem::ExpectedVariableOrString));
+            return Err((start, SyntaxProblem::UnclosedString { quote }));
         };
-        let body = &self.rest()[1..1 + len];
-        let value = python_string(body)
-            .ok_or_else(|| self.error(start, SyntaxProblem::InvalidQuotedString))?;
+        let value = python_string(&self.rest()[1..1 + len])
+            .ok_or((start, SyntaxProblem::InvalidQuotedString))?;
         self.pos += len + 2;
         Ok(Operand::Literal(value))
     }
 
-    fn operator(&mut self) -> Result<Operator, MarkerError> {
+    fn operator(&mut self) -> Parse<MarkerOperator> {
         if self.at_word("in") {
             self.pos += 2;
-            return Ok(Operator::In);
+            return Ok(MarkerOperator::In);
         }
         if self.at_word("not") {
             self.pos += 3;
             if !self.ws() {
-                return Err(self.error(self.pos, SyntaxProblem::ExpectedWhitespaceAfterNot));
+                return Err((self.pos, SyntaxProblem::ExpectedWhitespaceAfterNot));
             }
             if !self.at_word("in") {
-                return Err(self.error(self.pos, SyntaxProblem::ExpectedInAfterNot));
+                return Err((self.pos, SyntaxProblem::ExpectedInAfterNot));
             }
             self.pos += 2;
-            return Ok(Operator::NotIn);
+            return Ok(MarkerOperator::NotIn);
         }
-        for (symbol, op) in SYMBOLS {
-            if self.rest().starts_with(symbol) {
-                self.pos += symbol.len();
-                return Ok(op);
+        match Operator::parse_prefix(self.rest()) {
+            Some((op, len)) => {
+                self.pos += len;
+                Ok(MarkerOperator::Version(op))
             }
+            None => Err((self.pos, SyntaxProblem::ExpectedOperator)),
         }
-        Err(self.error(self.pos, SyntaxProblem::ExpectedOperator))
     }
 }
 
@@ -648,6 +720,108 @@ fn python_string(body: &str) -> Option<String> {
     Some(out)
 }
 
+// ---------------------------------------------------------------------------------------
+// The normal form: `str(Marker)` of packaging 25.
+// ---------------------------------------------------------------------------------------
+
+impl fmt::Display for MarkerTree {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = first_comparison(&self.0);
+        write_list(f, &self.0, true, first)
+    }
+}
+
+impl Serialize for MarkerTree {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The first element of packaging's top-level list, when it is a comparison: the one whose
+/// `extra` value packaging normalises.
+fn first_comparison(node: &Node) -> Option<&Expression> {
+    match node {
+        Node::Expression(e) => Some(e),
+        Node::And(atoms) | Node::Or(atoms) => atoms.first().and_then(first_comparison),
+        Node::Group(_) => None,
+    }
+}
+
+/// packaging's `_format_marker` of a list (the content of the text or of a group): one
+/// element is printed bare, more in parentheses unless `first`.
+fn write_list(
+    f: &mut fmt::Formatter<'_>,
+    content: &Node,
+    first: bool,
+    normalise: Option<&Expression>,
+) -> fmt::Result {
+    match content {
+        Node::Expression(e) => write_expression(f, e, normalise),
+        Node::Group(inner) => write_list(f, inner, true, normalise),
+        Node::And(_) | Node::Or(_) => {
+            if !first {
+                f.write_str("(")?;
+            }
+            write_elements(f, content, normalise)?;
+            if !first {
+                f.write_str(")")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The elements of a list with `and`/`or` between them.
+fn write_elements(
+    f: &mut fmt::Formatter<'_>,
+    node: &Node,
+    normalise: Option<&Expression>,
+) -> fmt::Result {
+    let (atoms, word) = match node {
+        Node::And(atoms) => (atoms, " and "),
+        Node::Or(atoms) => (atoms, " or "),
+        Node::Expression(e) => return write_expression(f, e, normalise),
+        Node::Group(inner) => return write_list(f, inner, false, normalise),
+    };
+    for (i, atom) in atoms.iter().enumerate() {
+        if i > 0 {
+            f.write_str(word)?;
+        }
+        write_elements(f, atom, normalise)?;
+    }
+    Ok(())
+}
+
+fn write_expression(
+    f: &mut fmt::Formatter<'_>,
+    e: &Expression,
+    normalise: Option<&Expression>,
+) -> fmt::Result {
+    // In the first comparison, packaging normalises the right-hand side when the left is
+    // `extra`, else the left when the right is.
+    let first = normalise.is_some_and(|n| std::ptr::eq(n, e));
+    let is_extra = |side: &Operand| *side == Operand::Variable(Variable::Extra);
+    let normal_rhs = first && is_extra(&e.lhs);
+    let normal_lhs = first && !normal_rhs && is_extra(&e.rhs);
+    write_operand(f, &e.lhs, normal_lhs)?;
+    write!(f, " {} ", e.op)?;
+    write_operand(f, &e.rhs, normal_rhs)
+}
+
+/// A variable by its modern name, a value in double quotes (unescaped, as packaging prints
+/// it); `normalise` prints the side as a value normalised like a name.
+fn write_operand(f: &mut fmt::Formatter<'_>, side: &Operand, normalise: bool) -> fmt::Result {
+    match side {
+        _ if normalise => write!(f, "\"{}\"", canonical_name(side.text())),
+        Operand::Variable(v) => f.write_str(v.as_str()),
+        Operand::Literal(s) => write!(f, "\"{s}\""),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Evaluation: `Marker.evaluate` of packaging 26.3.
+// ---------------------------------------------------------------------------------------
+
 fn lookup<'e>(
     var: Variable,
     env: &'e MarkerEnv,
@@ -681,31 +855,39 @@ fn lookup<'e>(
 }
 
 /// `extra` is already normalised.
-fn eval(marker: &Marker, env: &MarkerEnv, extra: &str) -> Result<bool, MarkerError> {
-    match marker {
-        Marker::Compare { lhs, op, rhs } => compare(lhs, *op, rhs, env, extra),
+fn eval(node: &Node, env: &MarkerEnv, extra: &str) -> Result<bool, MarkerError> {
+    match node {
+        Node::Expression(e) => compare(e, env, extra),
         // No short-circuit: an undefined comparison anywhere is an error, as in packaging.
-        Marker::And(all) => all
+        Node::And(all) => all
             .iter()
-            .try_fold(true, |acc, m| Ok(eval(m, env, extra)? && acc)),
-        Marker::Or(any) => any
+            .try_fold(true, |acc, n| Ok(eval(n, env, extra)? && acc)),
+        Node::Or(any) => any
             .iter()
-            .try_fold(false, |acc, m| Ok(eval(m, env, extra)? || acc)),
+            .try_fold(false, |acc, n| Ok(eval(n, env, extra)? || acc)),
+        Node::Group(inner) => eval(inner, env, extra),
     }
 }
 
-fn compare(
-    lhs: &Operand,
-    op: Operator,
-    rhs: &Operand,
-    env: &MarkerEnv,
-    extra: &str,
-) -> Result<bool, MarkerError> {
-    let (var, left, right) = match (lhs, rhs) {
-        (Operand::Variable(var), _) => (*var, lookup(*var, env, extra)?, Cow::Borrowed(rhs.text())),
-        (Operand::Literal(left), Operand::Variable(var)) => (
+fn compare(e: &Expression, env: &MarkerEnv, extra: &str) -> Result<bool, MarkerError> {
+    // A literal compared with an extra is used in its normal form.
+    fn literal<'a>(e: &'a Expression, side: &'a Operand) -> &'a str {
+        match (side, &e.extra) {
+            (Operand::Literal(_), Some(normal)) => normal,
+            _ => side.text(),
+        }
+    }
+    let (var, left, right) = match (&e.lhs, &e.rhs) {
+        (Operand::Variable(var), rhs) => {
+            let left = lookup(*var, env, extra)?;
+            if let Some(spec) = &e.specifier {
+                return Ok(spec.contains_str(&left));
+            }
+            (*var, left, Cow::Borrowed(literal(e, rhs)))
+        }
+        (lhs, Operand::Variable(var)) => (
             *var,
-            Cow::Borrowed(left.as_str()),
+            Cow::Borrowed(literal(e, lhs)),
             lookup(*var, env, extra)?,
         ),
         // packaging looks the right-hand string up as a variable name.
@@ -717,399 +899,47 @@ fn compare(
             (var, Cow::Borrowed(left.as_str()), lookup(var, env, extra)?)
         }
     };
-    if var.is_version()
-        && let Some(spec) = Specifier::parse(&format!("{op}{right}"))
+    if let MarkerOperator::Version(op) = e.op
+        && var.is_version()
+        && !matches!(e.lhs, Operand::Variable(_))
+        && let Ok(spec) = format!("{op}{right}").parse::<Specifier>()
     {
-        return Ok(spec.contains(&left));
+        return Ok(spec.contains_str(&left));
     }
-    match op {
-        Operator::In => Ok(right.contains(&*left)),
-        Operator::NotIn => Ok(!right.contains(&*left)),
-        Operator::Less | Operator::Greater => Ok(false),
-        Operator::LessEqual | Operator::Equal | Operator::GreaterEqual => Ok(left == right),
-        Operator::NotEqual => Ok(left != right),
-        Operator::Compatible | Operator::Arbitrary => Err(MarkerError::UndefinedComparison {
-            variable: var,
-            op,
-            lhs: left.into_owned(),
-            rhs: right.into_owned(),
-        }),
-    }
-}
-
-/// A non-negative integer as its decimal digits without leading zeros (`"0"` for zero), so
-/// that any length works and equal values are equal strings.
-fn number(digits: &str) -> String {
-    let trimmed = digits.trim_start_matches('0');
-    if trimmed.is_empty() {
-        "0".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
-fn increment(n: &str) -> String {
-    let mut digits = n.as_bytes().to_vec();
-    for d in digits.iter_mut().rev() {
-        if *d == b'9' {
-            *d = b'0';
-        } else {
-            *d += 1;
-            return String::from_utf8_lossy(&digits).into_owned();
+    match e.op {
+        MarkerOperator::In => Ok(right.contains(&*left)),
+        MarkerOperator::NotIn => Ok(!right.contains(&*left)),
+        MarkerOperator::Version(Operator::Less | Operator::Greater) => Ok(false),
+        MarkerOperator::Version(Operator::LessEqual | Operator::Equal | Operator::GreaterEqual) => {
+            Ok(left == right)
+        }
+        MarkerOperator::Version(Operator::NotEqual) => Ok(left != right),
+        MarkerOperator::Version(Operator::Compatible | Operator::ArbitraryEqual) => {
+            Err(MarkerError::UndefinedComparison {
+                variable: var,
+                op: e.op,
+                lhs: left.into_owned(),
+                rhs: right.into_owned(),
+            })
         }
     }
-    format!("1{}", String::from_utf8_lossy(&digits))
-}
-
-/// The parts of a PEP 440 version that specifier matching looks at, normalised; ordered with
-/// [`compare_pip`] through the normal form ([`fmt::Display`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Pep440 {
-    epoch: String,
-    /// As written (trailing zeros kept: `~=` and `.*` depend on them).
-    release: Vec<String>,
-    /// `a`, `b` or `rc`, and the number.
-    pre: Option<(&'static str, String)>,
-    post: Option<String>,
-    dev: Option<String>,
-    local: Option<String>,
-}
-
-impl fmt::Display for Pep440 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.epoch != "0" {
-            write!(f, "{}!", self.epoch)?;
-        }
-        f.write_str(&self.release.join("."))?;
-        if let Some((label, n)) = &self.pre {
-            write!(f, "{label}{n}")?;
-        }
-        if let Some(n) = &self.post {
-            write!(f, ".post{n}")?;
-        }
-        if let Some(n) = &self.dev {
-            write!(f, ".dev{n}")?;
-        }
-        if let Some(local) = &self.local {
-            write!(f, "+{local}")?;
-        }
-        Ok(())
-    }
-}
-
-impl Pep440 {
-    /// `packaging.version.Version` syntax: surrounding whitespace, a leading `v`, any case.
-    fn parse(text: &str) -> Option<Pep440> {
-        let lower = py_trim(text).to_ascii_lowercase();
-        let s = lower.strip_prefix('v').unwrap_or(&lower);
-        let mut c = Scan { s, pos: 0 };
-
-        let first = c.digits()?;
-        let (epoch, first) = if c.eat("!") {
-            (number(first), c.digits()?)
-        } else {
-            ("0".to_owned(), first)
-        };
-        let mut release = vec![number(first)];
-        while c.rest().starts_with('.') && c.rest()[1..].starts_with(|d: char| d.is_ascii_digit()) {
-            c.pos += 1;
-            release.extend(c.digits().map(number));
-        }
-
-        let pre = c.labelled(&[
-            ("alpha", "a"),
-            ("a", "a"),
-            ("beta", "b"),
-            ("b", "b"),
-            ("preview", "rc"),
-            ("pre", "rc"),
-            ("c", "rc"),
-            ("rc", "rc"),
-        ]);
-
-        let post = {
-            let start = c.pos;
-            match c.eat("-").then(|| c.digits()).flatten() {
-                Some(n) => Some(number(n)),
-                None => {
-                    c.pos = start;
-                    c.labelled(&[("post", ()), ("rev", ()), ("r", ())])
-                        .map(|(_, n)| n)
-                }
-            }
-        };
-
-        let dev = c.labelled(&[("dev", ())]).map(|(_, n)| n);
-
-        let local = if c.eat("+") {
-            let mut segments = Vec::new();
-            loop {
-                let len = c
-                    .rest()
-                    .find(|ch: char| !ch.is_ascii_alphanumeric())
-                    .unwrap_or(c.rest().len());
-                if len == 0 {
-                    return None;
-                }
-                let seg = &c.rest()[..len];
-                segments.push(if seg.bytes().all(|b| b.is_ascii_digit()) {
-                    number(seg)
-                } else {
-                    seg.to_owned()
-                });
-                c.pos += len;
-                if !c.sep() {
-                    break;
-                }
-            }
-            Some(segments.join("."))
-        } else {
-            None
-        };
-
-        c.rest().is_empty().then_some(Pep440 {
-            epoch,
-            release,
-            pre,
-            post,
-            dev,
-            local,
-        })
-    }
-
-    fn cmp(&self, other: &Pep440) -> Ordering {
-        compare_pip(&self.to_string(), &other.to_string())
-    }
-
-    fn is_prerelease(&self) -> bool {
-        self.pre.is_some() || self.dev.is_some()
-    }
-
-    fn public(&self) -> Pep440 {
-        Pep440 {
-            local: None,
-            ..self.clone()
-        }
-    }
-
-    fn trimmed_release(&self) -> &[String] {
-        let end = self
-            .release
-            .iter()
-            .rposition(|n| n != "0")
-            .map_or(1, |i| i + 1);
-        &self.release[..end]
-    }
-
-    /// The `.dev0` of `epoch!release`.
-    fn dev0(epoch: &str, release: Vec<String>) -> Pep440 {
-        Pep440 {
-            epoch: epoch.to_owned(),
-            release,
-            pre: None,
-            post: None,
-            dev: Some("0".to_owned()),
-            local: None,
-        }
-    }
-
-    /// The `.dev0` of the next release with `release` as prefix length: `1.2` → `1.3.dev0`.
-    fn next_prefix_dev0(epoch: &str, release: &[String]) -> Pep440 {
-        let mut next = release.to_vec();
-        if let Some(last) = next.last_mut() {
-            *last = increment(last);
-        }
-        Pep440::dev0(epoch, next)
-    }
-}
-
-/// A byte cursor over an ASCII-lowercased version string.
-struct Scan<'a> {
-    s: &'a str,
-    pos: usize,
-}
-
-impl<'a> Scan<'a> {
-    fn rest(&self) -> &'a str {
-        &self.s[self.pos..]
-    }
-
-    fn eat(&mut self, token: &str) -> bool {
-        let found = self.rest().starts_with(token);
-        if found {
-            self.pos += token.len();
-        }
-        found
-    }
-
-    fn sep(&mut self) -> bool {
-        self.eat(".") || self.eat("_") || self.eat("-")
-    }
-
-    fn digits(&mut self) -> Option<&'a str> {
-        let len = self
-            .rest()
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(self.rest().len());
-        let start = self.pos;
-        self.pos += len;
-        (len > 0).then(|| &self.s[start..start + len])
-    }
-
-    /// `[sep] label [sep] [digits]`; the number defaults to 0.
-    fn labelled<T: Copy>(&mut self, labels: &[(&str, T)]) -> Option<(T, String)> {
-        let start = self.pos;
-        self.sep();
-        let Some(&(_, value)) = labels.iter().find(|(word, _)| self.eat(word)) else {
-            self.pos = start;
-            return None;
-        };
-        self.sep();
-        let n = self.digits().map_or_else(|| "0".to_owned(), number);
-        Some((value, n))
-    }
-}
-
-/// One PEP 440 specifier, as `packaging.specifiers.Specifier` reads it.
-#[derive(Debug)]
-enum Specifier {
-    /// `===`: the string, compared case-insensitively.
-    Arbitrary(String),
-    /// `==V.*` (`equal`) or `!=V.*`.
-    Prefix {
-        equal: bool,
-        base: Pep440,
-    },
-    Version {
-        op: Operator,
-        version: Pep440,
-    },
-}
-
-impl Specifier {
-    fn parse(text: &str) -> Option<Specifier> {
-        let text = py_trim(text);
-        let (op, rest) = SYMBOLS
-            .iter()
-            .find_map(|(symbol, op)| text.strip_prefix(symbol).map(|rest| (*op, rest)))?;
-        let rest = rest.trim_start_matches(py_space);
-        match op {
-            Operator::Arbitrary => (!rest.contains(|c: char| py_space(c) || c == ';' || c == ')'))
-                .then(|| Specifier::Arbitrary(rest.to_owned())),
-            Operator::Equal | Operator::NotEqual if rest.ends_with(".*") => {
-                let base = &rest[..rest.len() - 2];
-                let bare = base.strip_prefix(['v', 'V']).unwrap_or(base);
-                let bare = match bare.split_once('!') {
-                    Some((epoch, release)) if is_digits(epoch) => release,
-                    _ => bare,
-                };
-                if !bare.split('.').all(is_digits) {
-                    return None;
-                }
-                Some(Specifier::Prefix {
-                    equal: op == Operator::Equal,
-                    base: Pep440::parse(base)?,
-                })
-            }
-            _ => {
-                if rest.contains(py_space) {
-                    return None;
-                }
-                let version = Pep440::parse(rest)?;
-                let local_ok = matches!(op, Operator::Equal | Operator::NotEqual);
-                if version.local.is_some() && !local_ok {
-                    return None;
-                }
-                if op == Operator::Compatible && version.release.len() < 2 {
-                    return None;
-                }
-                Some(Specifier::Version { op, version })
-            }
-        }
-    }
-
-    /// `Specifier.contains(item, prereleases=True)`.
-    fn contains(&self, item: &str) -> bool {
-        let (op, v) = match self {
-            Specifier::Arbitrary(s) => return item.to_lowercase() == s.to_lowercase(),
-            Specifier::Prefix { equal, base } => {
-                let Some(p) = Pep440::parse(item) else {
-                    return false;
-                };
-                let lower = Pep440::dev0(&base.epoch, base.release.clone());
-                let upper = Pep440::next_prefix_dev0(&base.epoch, &base.release);
-                let inside = p.cmp(&lower).is_ge() && p.cmp(&upper).is_lt();
-                return inside == *equal;
-            }
-            Specifier::Version { op, version } => (*op, version),
-        };
-        let Some(p) = Pep440::parse(item) else {
-            return false;
-        };
-        // `==`/`!=` without a local label in the specifier ignore the candidate's.
-        let public_eq = || {
-            if v.local.is_some() {
-                p.cmp(v).is_eq()
-            } else {
-                p.public().cmp(v).is_eq()
-            }
-        };
-        match op {
-            Operator::Equal => public_eq(),
-            Operator::NotEqual => !public_eq(),
-            Operator::GreaterEqual => p.cmp(v).is_ge(),
-            Operator::LessEqual => p.public().cmp(v).is_le(),
-            Operator::Less => {
-                // `<V` excludes V's pre-releases unless V is one.
-                let bound = if v.is_prerelease() {
-                    v.clone()
-                } else {
-                    Pep440 {
-                        dev: Some("0".to_owned()),
-                        ..v.clone()
-                    }
-                };
-                p.cmp(&bound).is_lt()
-            }
-            Operator::Greater => {
-                if let Some(dev) = &v.dev {
-                    let next = Pep440 {
-                        dev: Some(increment(dev)),
-                        ..v.clone()
-                    };
-                    p.cmp(&next).is_ge()
-                } else if let Some(post) = &v.post {
-                    let next = Pep440 {
-                        post: Some(increment(post)),
-                        dev: Some("0".to_owned()),
-                        ..v.clone()
-                    };
-                    p.cmp(&next).is_ge()
-                } else {
-                    // `>V` excludes V's post-releases (and V+local) unless V is one.
-                    let family = p.epoch == v.epoch
-                        && p.trimmed_release() == v.trimmed_release()
-                        && p.pre == v.pre;
-                    p.cmp(v).is_gt() && !family
-                }
-            }
-            Operator::Compatible => {
-                let prefix = &v.release[..v.release.len() - 1];
-                let upper = Pep440::next_prefix_dev0(&v.epoch, prefix);
-                p.cmp(v).is_ge() && p.cmp(&upper).is_lt()
-            }
-            Operator::Arbitrary | Operator::In | Operator::NotIn => false,
-        }
-    }
-}
-
-fn is_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<MarkerTree, MarkerError> {
+        text.parse()
+    }
+
+    fn evaluate(m: &MarkerTree, env: &MarkerEnv, extras: &[&str]) -> Result<bool, MarkerError> {
+        m.evaluate(env, extras)
+    }
+
+    fn matches(text: &str, env: &MarkerEnv, extras: &[&str]) -> Result<bool, MarkerError> {
+        evaluate(&parse(text)?, env, extras)
+    }
 
     fn py(version: &str) -> MarkerEnv {
         MarkerEnv::linux(version, "x86_64")
@@ -1189,7 +1019,7 @@ mod tests {
     fn syntax_error_points_at_the_offset() {
         let err = parse(r#"python_version >> "3""#).unwrap_err();
         insta::assert_snapshot!(err, @r#"
-        invalid marker: expected a marker variable or quoted string at byte 16
+        invalid marker: expected a marker variable (like `python_version`) or a quoted string at byte 16
             python_version >> "3"
                             ^
         "#);

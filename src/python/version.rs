@@ -1,62 +1,325 @@
-//! PEP 440 versions, parsed as `packaging`'s `VERSION_PATTERN` accepts them, reduced to a
-//! key whose derived ordering is PEP 440's.
+//! PEP 440 versions (<https://peps.python.org/pep-0440/>), read, ordered and printed as
+//! `packaging.version.Version` does.
+//!
+//! - **Syntax** (`packaging`'s `VERSION_PATTERN`): surrounding whitespace, a leading `v`, any
+//!   ASCII case; `N!` epoch; release `1.2.3`; pre-release `a`/`b`/`rc` (spelled `alpha`,
+//!   `beta`, `c`, `pre`, `preview` too) with optional separators and number; post-release
+//!   `.postN` (`post`, `rev`, `r`, or the implicit `-N`); `.devN`; local label `+abc.1`.
+//!   Numbers of any length are kept by value.
+//! - **Ordering** ([`Ord`]): epoch, release (trailing zeros ignored, so `1.0 == 1.0.0`),
+//!   pre-release (`a` < `b` < `rc`; a dev release of a final, `1.0.dev0`, below every
+//!   pre-release of it), post-release (none below any), dev-release (below none), then the
+//!   local label segment by segment, alphanumeric segments below numeric ones.
+//! - **Normal form** ([`fmt::Display`]): `packaging`'s `str(Version)`: `1!2.0rc1.post2.dev3+abc.4`,
+//!   the release as written (trailing zeros kept), numbers without leading zeros.
+//!
+//! [`compare_pip`] orders any two strings, strings that are not versions below those that
+//! are. The ordering is checked by the `pip` part of `tests/vectors/version_order.json` (made
+//! by `scripts/gen-version-vectors.py` with `packaging`). Known difference: `packaging`
+//! matches labels case-insensitively with Unicode folding (`ſ` for `s`); here only ASCII
+//! letters fold.
 
 use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
 
-use crate::version::{Cursor, Number, valid_first};
+use crate::version::{Number, valid_first};
 
-/// PEP 440 ordering: epoch, release (trailing zeros ignored, so `1.0 == 1.0.0`), pre-release
-/// (`a` < `b` < `rc`, with `alpha`, `beta`, `c`, `pre`, `preview` as spellings), post-release
-/// (including the implicit `1.0-1`), dev-release, then the local label, segment by segment with
-/// numeric segments above alphanumeric ones. Case-insensitive; a leading `v` and surrounding
-/// whitespace are allowed. Strings that are not PEP 440 versions sort below all that are.
+/// PEP 440 ordering of two strings; see the module documentation. Strings that are not PEP
+/// 440 versions sort below all that are, and two such strings compare by their bytes.
 pub fn compare_pip(a: &str, b: &str) -> Ordering {
-    valid_first(a, parse(a), b, parse(b), Ord::cmp)
+    valid_first(a, a.parse::<Version>().ok(), b, b.parse().ok(), Ord::cmp)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A PEP 440 version.
+///
+/// Equality and hashing follow the ordering (`1.0 == 1.0.0`), printing keeps the release as
+/// written (`1.0.0`).
+#[derive(Clone, Debug)]
+pub struct Version {
+    epoch: Number,
+    /// As written: trailing zeros kept (`~=` and `.*` depend on them).
+    release: Vec<Number>,
+    pre: Option<(PreLabel, Number)>,
+    post: Option<Number>,
+    dev: Option<Number>,
+    /// Lowercase; empty when there is no local label (a label has at least one segment).
+    local: Vec<LocalSegment>,
+}
+
+/// The pre-release phases, in ascending order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum PreLabel {
     Alpha,
     Beta,
     Rc,
 }
 
-/// Where the pre-release part puts the version (variants in ascending order).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Pre {
-    /// `1.0.dev0` (dev release without pre or post) sorts before `1.0a0`.
-    DevOfFinal,
-    Labelled(PreLabel, Number),
-    None,
+impl PreLabel {
+    fn as_str(self) -> &'static str {
+        match self {
+            PreLabel::Alpha => "a",
+            PreLabel::Beta => "b",
+            PreLabel::Rc => "rc",
+        }
+    }
 }
 
-/// Variants in ascending order: a dev release is below the same version without one.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Dev {
-    Dev(Number),
-    None,
-}
-
-/// Alphanumeric local segments sort below numeric ones; alphanumeric ones compare as
-/// lowercase strings, numeric ones by value.
+/// Alphanumeric local segments sort below numeric ones (variants in ascending order).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum LocalSegment {
     Alphanumeric(String),
     Numeric(Number),
 }
 
-/// Field order is comparison order.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Key {
-    epoch: Number,
-    /// Without trailing zero components.
-    release: Vec<Number>,
-    pre: Pre,
+/// The comparison key; field order is comparison order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Key<'a> {
+    epoch: &'a Number,
+    /// Without trailing zeros.
+    release: &'a [Number],
+    pre: PreKey<'a>,
     /// `None` (no post-release) sorts below every post number.
-    post: Option<Number>,
-    dev: Dev,
-    /// `None` (no local label) sorts below every label.
-    local: Option<Vec<LocalSegment>>,
+    post: Option<&'a Number>,
+    dev: DevKey<'a>,
+    /// Empty (no local label) sorts below every label.
+    local: &'a [LocalSegment],
+}
+
+/// Variants in ascending order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum PreKey<'a> {
+    /// `1.0.dev0` (a dev release without pre- or post-release) sorts before `1.0a0`.
+    DevOfFinal,
+    Labelled(PreLabel, &'a Number),
+    None,
+}
+
+/// Variants in ascending order: a dev release is below the same version without one.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum DevKey<'a> {
+    Dev(&'a Number),
+    None,
+}
+
+static ZERO: Number = Number(String::new());
+
+impl Version {
+    /// Whether this is a pre-release (`a`, `b`, `rc`) or a dev release.
+    pub fn is_prerelease(&self) -> bool {
+        self.pre.is_some() || self.dev.is_some()
+    }
+
+    /// Whether this is a dev release (`1.0.dev1`, `1.0a1.dev1`).
+    pub fn is_devrelease(&self) -> bool {
+        self.dev.is_some()
+    }
+
+    /// Whether this is a post-release.
+    pub fn is_postrelease(&self) -> bool {
+        self.post.is_some()
+    }
+
+    /// Whether the version has a local label (`+cu121`).
+    pub fn is_local(&self) -> bool {
+        !self.local.is_empty()
+    }
+
+    /// How many release numbers were written (`1.0.0` has 3).
+    pub fn release_len(&self) -> usize {
+        self.release.len()
+    }
+
+    /// The comparison key.
+    pub(crate) fn key(&self) -> Key<'_> {
+        let end = self
+            .release
+            .iter()
+            .rposition(|n| !n.is_zero())
+            .map_or(0, |i| i + 1);
+        Key {
+            epoch: &self.epoch,
+            release: &self.release[..end],
+            pre: match (&self.pre, &self.post, &self.dev) {
+                (Some((label, n)), _, _) => PreKey::Labelled(*label, n),
+                (None, None, Some(_)) => PreKey::DevOfFinal,
+                (None, _, _) => PreKey::None,
+            },
+            post: self.post.as_ref(),
+            dev: self.dev.as_ref().map_or(DevKey::None, DevKey::Dev),
+            local: &self.local,
+        }
+    }
+
+    /// The key of this version without its local label.
+    pub(crate) fn public_key(&self) -> Key<'_> {
+        Key {
+            local: &[],
+            ..self.key()
+        }
+    }
+
+    /// The key of this version's `.dev0` (`1.0` → `1.0.dev0`), without its local label.
+    pub(crate) fn dev0_key(&self) -> Key<'_> {
+        let mut key = self.public_key();
+        if let PreKey::None = key.pre
+            && self.post.is_none()
+        {
+            key.pre = PreKey::DevOfFinal;
+        }
+        key.dev = DevKey::Dev(&ZERO);
+        key
+    }
+
+    /// Whether `self` and `other` have the same epoch, release (trailing zeros ignored) and
+    /// pre-release: `1.0`, `1.0.post1` and `1.0+abc` are one family, `1.0a1` another.
+    pub(crate) fn same_family(&self, other: &Version) -> bool {
+        let (a, b) = (self.key(), other.key());
+        a.epoch == b.epoch && a.release == b.release && self.pre == other.pre
+    }
+
+    /// Whether the epoch is the same and the release, padded with zeros, starts with
+    /// `prefix` (`==1.2.*` holds for `1.2`, `1.2.0rc1` and `1.2.7`, not for `1.3`).
+    pub(crate) fn release_starts_with(&self, epoch: &Number, prefix: &[Number]) -> bool {
+        self.epoch == *epoch
+            && prefix
+                .iter()
+                .enumerate()
+                .all(|(i, n)| self.release.get(i).unwrap_or(&ZERO) == n)
+    }
+
+    pub(crate) fn epoch(&self) -> &Number {
+        &self.epoch
+    }
+
+    pub(crate) fn release(&self) -> &[Number] {
+        &self.release
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Version {}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl Hash for Version {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let key = self.key();
+        key.epoch.0.hash(state);
+        key.release.len().hash(state);
+        for n in key.release {
+            n.0.hash(state);
+        }
+        match key.pre {
+            PreKey::DevOfFinal => 0u8.hash(state),
+            PreKey::Labelled(label, n) => {
+                label.hash(state);
+                n.0.hash(state);
+            }
+            PreKey::None => 1u8.hash(state),
+        }
+        key.post.map(|n| &n.0).hash(state);
+        match key.dev {
+            DevKey::Dev(n) => n.0.hash(state),
+            DevKey::None => 2u8.hash(state),
+        }
+        key.local.len().hash(state);
+        for segment in key.local {
+            match segment {
+                LocalSegment::Alphanumeric(s) => s.hash(state),
+                LocalSegment::Numeric(n) => n.0.hash(state),
+            }
+        }
+    }
+}
+
+/// A number as Python prints an `int`.
+fn write_number(f: &mut fmt::Formatter<'_>, n: &Number) -> fmt::Result {
+    f.write_str(if n.is_zero() { "0" } else { &n.0 })
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.epoch.is_zero() {
+            write_number(f, &self.epoch)?;
+            f.write_str("!")?;
+        }
+        for (i, n) in self.release.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write_number(f, n)?;
+        }
+        if let Some((label, n)) = &self.pre {
+            f.write_str(label.as_str())?;
+            write_number(f, n)?;
+        }
+        if let Some(n) = &self.post {
+            f.write_str(".post")?;
+            write_number(f, n)?;
+        }
+        if let Some(n) = &self.dev {
+            f.write_str(".dev")?;
+            write_number(f, n)?;
+        }
+        for (i, segment) in self.local.iter().enumerate() {
+            f.write_str(if i == 0 { "+" } else { "." })?;
+            match segment {
+                LocalSegment::Alphanumeric(s) => f.write_str(s)?,
+                LocalSegment::Numeric(n) => write_number(f, n)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A string that is not a PEP 440 version.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a PEP 440 version")]
+pub struct InvalidVersion(pub String);
+
+impl FromStr for Version {
+    type Err = InvalidVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = super::trim(s);
+        match parse_prefix(trimmed, Allow::VERSION) {
+            Some((v, false, len)) if len == trimmed.len() => Ok(v),
+            _ => Err(InvalidVersion(s.to_owned())),
+        }
+    }
+}
+
+/// What a version may end with, besides pre-, post- and dev-release: `packaging`'s
+/// specifier regex allows `.*` and local labels after `==` and `!=` only.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Allow {
+    pub(crate) wildcard: bool,
+    pub(crate) local: bool,
+}
+
+impl Allow {
+    /// A version on its own (`Version(...)`).
+    pub(crate) const VERSION: Allow = Allow {
+        wildcard: false,
+        local: true,
+    };
 }
 
 const PRE_LABELS: [(&str, PreLabel); 8] = [
@@ -70,101 +333,192 @@ const PRE_LABELS: [(&str, PreLabel); 8] = [
     ("rc", PreLabel::Rc),
 ];
 
-fn eat_sep(c: &mut Cursor<'_>) -> bool {
-    matches!(c.peek(), Some(b'-' | b'_' | b'.')) && {
-        c.pos += 1;
-        true
-    }
+/// The end of the run of ASCII digits at `at`, if there is at least one.
+fn digits(b: &[u8], at: usize) -> Option<usize> {
+    let len = b
+        .get(at..)?
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    (len > 0).then_some(at + len)
 }
 
-/// `[sep] label [sep] [digits]`, the shape of the pre-, post- and dev-release parts. A
-/// separator after the label is taken even without digits, as the regex does.
-fn labelled<T: Copy>(c: &mut Cursor<'_>, labels: &[(&str, T)]) -> Option<(T, Number)> {
-    let start = c.pos;
-    eat_sep(c);
-    let Some(&(_, label)) = labels.iter().find(|(word, _)| c.eat_word(word)) else {
-        c.pos = start;
-        return None;
+fn is_sep(b: &[u8], at: usize) -> bool {
+    matches!(b.get(at), Some(b'-' | b'_' | b'.'))
+}
+
+/// `[sep] label [sep] [digits]` at `*pos` (labels in the order tried, ASCII
+/// case-insensitive), the shape of the pre-, post- and dev-release parts. A separator after
+/// the label is taken even without digits, as the regex does.
+fn labelled<T: Copy>(b: &[u8], pos: &mut usize, labels: &[(&str, T)]) -> Option<(T, Number)> {
+    let mut at = *pos + usize::from(is_sep(b, *pos));
+    let rest = b.get(at..)?;
+    let &(word, label) = labels.iter().find(|(word, _)| {
+        rest.get(..word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    })?;
+    at += word.len();
+    at += usize::from(is_sep(b, at));
+    let n = match digits(b, at) {
+        Some(end) => {
+            let n = Number::from_digits(&b[at..end]);
+            at = end;
+            n
+        }
+        None => Number::default(),
     };
-    eat_sep(c);
-    let n = c.digits().map(Number::from_digits).unwrap_or_default();
+    *pos = at;
     Some((label, n))
 }
 
-pub(crate) fn parse(input: &str) -> Option<Key> {
-    let lower = input.trim().to_ascii_lowercase();
-    let mut c = Cursor::new(lower.as_bytes());
-    c.eat(b'v');
-
-    let first = c.digits()?;
-    let (epoch, first) = if c.eat(b'!') {
-        (Number::from_digits(first), c.digits()?)
+/// The version at the start of `s` (no leading whitespace), as `packaging`'s regexes match
+/// it from there: the version, whether it ended in `.*` (only with `allow.wildcard`, right
+/// after the release), and the bytes it took. `None` when no version starts there.
+pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usize)> {
+    let b = s.as_bytes();
+    let mut pos = usize::from(b.first().is_some_and(|c| c.eq_ignore_ascii_case(&b'v')));
+    let end = digits(b, pos)?;
+    let epoch = if b.get(end) == Some(&b'!') {
+        let epoch = Number::from_digits(&b[pos..end]);
+        pos = end + 1;
+        epoch
     } else {
-        (Number::default(), first)
+        Number::default()
     };
-    let mut release = vec![Number::from_digits(first)];
-    while c.peek() == Some(b'.') && c.s.get(c.pos + 1).is_some_and(u8::is_ascii_digit) {
-        c.pos += 1;
-        release.extend(c.digits().map(Number::from_digits));
+    let mut end = digits(b, pos)?;
+    let mut release = vec![Number::from_digits(&b[pos..end])];
+    while b.get(end) == Some(&b'.')
+        && let Some(next) = digits(b, end + 1)
+    {
+        release.push(Number::from_digits(&b[end + 1..next]));
+        end = next;
     }
-    while release.last().is_some_and(Number::is_zero) {
-        release.pop();
-    }
-
-    let pre = labelled(&mut c, &PRE_LABELS);
-
-    let post = {
-        let start = c.pos;
-        let implicit = if c.eat(b'-') { c.digits() } else { None };
-        match implicit {
-            Some(n) => Some(Number::from_digits(n)),
-            None => {
-                c.pos = start;
-                labelled(&mut c, &[("post", ()), ("rev", ()), ("r", ())]).map(|(_, n)| n)
-            }
-        }
-    };
-
-    let dev = labelled(&mut c, &[("dev", ())]).map(|(_, n)| n);
-
-    let local = if c.eat(b'+') {
-        let mut segments = Vec::new();
-        loop {
-            let start = c.pos;
-            while c.peek().is_some_and(|b| b.is_ascii_alphanumeric()) {
-                c.pos += 1;
-            }
-            let seg = &c.s[start..c.pos];
-            if seg.is_empty() {
-                return None;
-            }
-            segments.push(if seg.iter().all(u8::is_ascii_digit) {
-                LocalSegment::Numeric(Number::from_digits(seg))
-            } else {
-                LocalSegment::Alphanumeric(seg.iter().map(|&b| char::from(b)).collect())
-            });
-            if !eat_sep(&mut c) {
-                break;
-            }
-        }
-        Some(segments)
-    } else {
-        None
-    };
-
-    if !c.at_end() {
-        return None;
-    }
-    Some(Key {
+    pos = end;
+    let mut version = Version {
         epoch,
         release,
-        pre: match (pre, &post, &dev) {
-            (Some((label, n)), _, _) => Pre::Labelled(label, n),
-            (None, None, Some(_)) => Pre::DevOfFinal,
-            (None, _, _) => Pre::None,
-        },
-        post,
-        dev: dev.map_or(Dev::None, Dev::Dev),
-        local,
-    })
+        pre: None,
+        post: None,
+        dev: None,
+        local: Vec::new(),
+    };
+    if allow.wildcard && b.get(pos..pos + 2) == Some(b".*") {
+        return Some((version, true, pos + 2));
+    }
+
+    version.pre = labelled(b, &mut pos, &PRE_LABELS);
+    version.post = match b.get(pos) {
+        Some(b'-') if digits(b, pos + 1).is_some() => {
+            let end = digits(b, pos + 1)?;
+            let n = Number::from_digits(&b[pos + 1..end]);
+            pos = end;
+            Some(n)
+        }
+        _ => labelled(b, &mut pos, &[("post", ()), ("rev", ()), ("r", ())]).map(|(_, n)| n),
+    };
+    version.dev = labelled(b, &mut pos, &[("dev", ())]).map(|(_, n)| n);
+
+    if allow.local && b.get(pos) == Some(&b'+') {
+        let alnum = |at: usize| {
+            b.get(at..).map_or(0, |r| {
+                r.iter().take_while(|c| c.is_ascii_alphanumeric()).count()
+            })
+        };
+        let mut at = pos + 1;
+        let mut len = alnum(at);
+        if len > 0 {
+            loop {
+                let segment = &b[at..at + len];
+                version
+                    .local
+                    .push(if segment.iter().all(u8::is_ascii_digit) {
+                        LocalSegment::Numeric(Number::from_digits(segment))
+                    } else {
+                        LocalSegment::Alphanumeric(
+                            segment
+                                .iter()
+                                .map(|c| char::from(c.to_ascii_lowercase()))
+                                .collect(),
+                        )
+                    });
+                at += len;
+                pos = at;
+                if !is_sep(b, at) || alnum(at + 1) == 0 {
+                    break;
+                }
+                at += 1;
+                len = alnum(at);
+            }
+        }
+    }
+    Some((version, false, pos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn prints_packaging_normal_form() {
+        for (input, normal) in [
+            ("1.0", "1.0"),
+            ("1.0.0", "1.0.0"),
+            ("v1.0", "1.0"),
+            (" 1.0 ", "1.0"),
+            ("01.002", "1.2"),
+            ("0!1.0", "1.0"),
+            ("1!1.0", "1!1.0"),
+            ("1.0ALPHA1", "1.0a1"),
+            ("1.0-c.2", "1.0rc2"),
+            ("1.0preview", "1.0rc0"),
+            ("1.0-1", "1.0.post1"),
+            ("1.0.r", "1.0.post0"),
+            ("1.0-dev", "1.0.dev0"),
+            ("1.0a1.post2.dev3+ABC-01_x", "1.0a1.post2.dev3+abc.1.x"),
+        ] {
+            assert_eq!(v(input).to_string(), normal, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn equality_follows_the_ordering() {
+        assert_eq!(v("1.0"), v("1.0.0"));
+        assert_ne!(v("1.0"), v("1.0+local"));
+        use std::hash::BuildHasher;
+        let state = std::collections::hash_map::RandomState::new();
+        assert_eq!(state.hash_one(v("1.0")), state.hash_one(v("1.0.0.0")));
+    }
+
+    #[test]
+    fn rejects_what_packaging_rejects() {
+        for s in [
+            "", "1.0-", "1.0+", "1.0+a..b", "1.0.*", "1..0", "vv1", "1.0 1", "1!",
+        ] {
+            assert!(s.parse::<Version>().is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_stops_where_the_specifier_regex_stops() {
+        let strict = Allow {
+            wildcard: false,
+            local: false,
+        };
+        let eq = Allow {
+            wildcard: true,
+            local: true,
+        };
+        let len = |s: &str, allow| parse_prefix(s, allow).map(|(_, w, n)| (w, n));
+        assert_eq!(len("1.0.*", eq), Some((true, 5)));
+        assert_eq!(len("1.0.*", strict), Some((false, 3)));
+        assert_eq!(len("1.0+abc.;", eq), Some((false, 7)));
+        assert_eq!(len("1.0+abc", strict), Some((false, 3)));
+        assert_eq!(len("1.0a1.*", eq), Some((false, 5)));
+        assert_eq!(len("1.0-", eq), Some((false, 3)));
+        assert_eq!(len("x1", eq), None);
+    }
 }

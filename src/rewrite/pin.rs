@@ -221,7 +221,7 @@ fn pinned_spec(dep: &Dependency, installed: &LockedPackage) -> Result<String, St
             };
             let marker = r
                 .marker
-                .as_deref()
+                .as_ref()
                 .map(|m| format!(" ; {m}"))
                 .unwrap_or_default();
             let pip_version = match installed.ecosystem {
