@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use envaudit::lockfile::{
-    Declared, FileRecord, LockedPackage, Lockfile, Prefix, RunRecord, Snapshot, StoredSnapshot,
+    Declared, FileRecord, LockedPackage, LockedRequirement, Lockfile, Prefix, RunRecord, Snapshot,
+    StoredSnapshot,
 };
 use envaudit::model::pin::PinState;
 use envaudit::model::{Digest, Ecosystem, PackageName};
@@ -305,7 +306,8 @@ fn packages(rng: &mut Rng, count: usize) -> Vec<LockedPackage> {
         let requires = (0..3 + rng.below(8))
             .map(|_| {
                 let other = same.start + rng.below(same.len());
-                requirement(rng, ecosystem, &name_of(other))
+                let text = requirement(rng, ecosystem, &name_of(other));
+                LockedRequirement::new(ecosystem, text)
             })
             .collect();
         out.push(LockedPackage {

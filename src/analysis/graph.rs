@@ -24,10 +24,10 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
-use crate::lockfile::{LockedPackage, Snapshot};
+use crate::lockfile::{LockedPackage, LockedRequirement, ParsedRequirement, Snapshot};
 use crate::model::pin::PinState;
 use crate::model::{Ecosystem, PackageName};
-use crate::python::{MarkerEnv, Requirement as PipRequirement};
+use crate::python::MarkerEnv;
 
 /// A requirement that holds between two installed packages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -138,7 +138,7 @@ impl<'s> DepGraph<'s> {
         let mut extras: Vec<BTreeSet<String>> = vec![BTreeSet::new(); pkgs.len()];
         for r in &roots {
             if r.ecosystem == Ecosystem::Pip
-                && let Ok(req) = PipRequirement::parse_pep508(&r.spec)
+                && let Ok(req) = crate::python::Requirement::parse_pep508(&r.spec)
             {
                 extras[r.node].extend(
                     req.extras
@@ -156,12 +156,11 @@ impl<'s> DepGraph<'s> {
             let env = envs.get(&p.prefix.as_deref()).unwrap_or(&default_env);
             let owned: Vec<String> = extras[i].iter().cloned().collect();
             let requested: Vec<&str> = owned.iter().map(String::as_str).collect();
-            for (k, text) in p.requires.iter().enumerate() {
-                let Some((name, eco, req_extras)) = requirement_target(p, text, env, &requested)
-                else {
+            for (k, req) in p.requires.iter().enumerate() {
+                let Some((name, eco, req_extras)) = requirement_target(req, env, &requested) else {
                     continue;
                 };
-                let Some(j) = find(p.prefix.as_deref(), eco, &name) else {
+                let Some(j) = find(p.prefix.as_deref(), eco, name) else {
                     continue;
                 };
                 if j == i {
@@ -177,9 +176,12 @@ impl<'s> DepGraph<'s> {
             }
         }
         for (i, j, k) in edges {
-            let text = pkgs[i].requires[k].clone();
-            let pin = requirement_pin(pkgs[i].ecosystem, &text);
-            graph.add_edge(nodes[i], nodes[j], Requirement { text, pin });
+            let req = &pkgs[i].requires[k];
+            let requirement = Requirement {
+                text: req.as_str().to_owned(),
+                pin: requirement_pin(req),
+            };
+            graph.add_edge(nodes[i], nodes[j], requirement);
         }
         DepGraph {
             snapshot,
@@ -450,53 +452,45 @@ fn marker_env(snapshot: &Snapshot, python: Option<&str>) -> MarkerEnv {
 }
 
 /// The package a requirement names, its ecosystem and the extras it requests; `None` when
-/// its marker is false here or it does not parse.
-fn requirement_target(
-    p: &LockedPackage,
-    text: &str,
+/// its marker is false here or it was not read.
+fn requirement_target<'r>(
+    req: &'r LockedRequirement,
     env: &MarkerEnv,
     extras: &[&str],
-) -> Option<(String, Ecosystem, Vec<String>)> {
-    match p.ecosystem {
-        Ecosystem::Pip => {
-            let req = PipRequirement::parse_pep508(text).ok()?;
-            if let Some(m) = &req.marker
+) -> Option<(&'r str, Ecosystem, Vec<String>)> {
+    match req.parsed() {
+        ParsedRequirement::Pip(r) => {
+            if let Some(m) = &r.marker
                 && !m.evaluate(env, extras).unwrap_or(false)
             {
                 return None;
             }
-            let name = req.name?;
+            let name = r.name.as_ref()?;
             Some((
-                name.as_str().to_owned(),
+                name.as_str(),
                 Ecosystem::Pip,
-                req.extras
+                r.extras
                     .iter()
                     .map(|e| PackageName::pip(e).as_str().to_owned())
                     .collect(),
             ))
         }
-        Ecosystem::Conda => {
-            let spec: crate::conda::MatchSpec = text.parse().ok()?;
-            let name = spec.name?;
+        ParsedRequirement::Conda(spec) => {
+            let name = spec.name.as_ref()?;
             if name.as_str().starts_with("__") {
                 return None; // virtual packages (`__glibc`)
             }
-            Some((name.as_str().to_owned(), Ecosystem::Conda, Vec::new()))
+            Some((name.as_str(), Ecosystem::Conda, Vec::new()))
         }
-        Ecosystem::Deb | Ecosystem::Apk => None,
+        ParsedRequirement::Unread => None,
     }
 }
 
 /// How firmly a requirement fixes what it names.
-fn requirement_pin(eco: Ecosystem, text: &str) -> PinState {
-    match eco {
-        Ecosystem::Pip => PipRequirement::parse_pep508(text)
-            .map(|r| r.pin().state)
-            .unwrap_or(PinState::Unpinned),
-        Ecosystem::Conda => text
-            .parse::<crate::conda::MatchSpec>()
-            .map(|m| m.pin().state)
-            .unwrap_or(PinState::Unpinned),
-        _ => PinState::Unpinned,
+fn requirement_pin(req: &LockedRequirement) -> PinState {
+    match req.parsed() {
+        ParsedRequirement::Pip(r) => r.pin().state,
+        ParsedRequirement::Conda(m) => m.pin().state,
+        ParsedRequirement::Unread => PinState::Unpinned,
     }
 }

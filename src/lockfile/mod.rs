@@ -20,6 +20,7 @@
 //!   reports) is in the snapshot, because by then the image behind a tag may be gone.
 
 pub mod git;
+pub mod requirement;
 pub mod spec;
 pub mod store;
 
@@ -32,6 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::pin::PinState;
 use crate::model::{Digest, Ecosystem, PackageName};
 use crate::source::{ParseError, SourceFile};
+
+pub use requirement::{LockedRequirement, ParsedRequirement};
 
 /// The version of the format this build writes.
 pub const FORMAT_VERSION: i64 = 1;
@@ -129,7 +132,7 @@ pub struct Prefix {
 
 /// An installed package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", from = "LockedPackageWire")]
 pub struct LockedPackage {
     pub ecosystem: Ecosystem,
     /// Normalised.
@@ -144,13 +147,11 @@ pub struct LockedPackage {
     pub python_dist: Option<PackageName>,
     /// The environment prefix.
     pub prefix: Option<String>,
-    #[serde(default)]
     pub licenses: Vec<String>,
     /// Whether it came with the base image, when known.
     pub base: Option<bool>,
-    /// Requires-Dist, conda `depends`, dpkg `Depends`, apk `D:`, as written.
-    #[serde(default)]
-    pub requires: Vec<String>,
+    /// Requires-Dist, conda `depends`, dpkg `Depends`, apk `D:`, as written and parsed.
+    pub requires: Vec<LockedRequirement>,
     /// Where a conda package was downloaded from (`conda-meta` `url`).
     pub url: Option<String>,
     /// The SHA-256 of a conda package's archive, lowercase hex (`conda-meta` `sha256`).
@@ -194,6 +195,50 @@ impl LockedPackage {
     /// The sort key: ecosystem, prefix, name, version.
     fn key(&self) -> (Ecosystem, &Option<String>, &PackageName, &str) {
         (self.ecosystem, &self.prefix, &self.name, &self.version)
+    }
+}
+
+/// [`LockedPackage`] as the file holds it: its requirements are parsed once read, by the
+/// package's ecosystem.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct LockedPackageWire {
+    ecosystem: Ecosystem,
+    name: PackageName,
+    version: String,
+    build: Option<String>,
+    channel: Option<String>,
+    python_dist: Option<PackageName>,
+    prefix: Option<String>,
+    #[serde(default)]
+    licenses: Vec<String>,
+    base: Option<bool>,
+    #[serde(default)]
+    requires: Vec<String>,
+    url: Option<String>,
+    sha256: Option<String>,
+    md5: Option<String>,
+    record: Option<String>,
+}
+
+impl From<LockedPackageWire> for LockedPackage {
+    fn from(w: LockedPackageWire) -> Self {
+        LockedPackage {
+            requires: LockedRequirement::all(w.ecosystem, w.requires),
+            ecosystem: w.ecosystem,
+            name: w.name,
+            version: w.version,
+            build: w.build,
+            channel: w.channel,
+            python_dist: w.python_dist,
+            prefix: w.prefix,
+            licenses: w.licenses,
+            base: w.base,
+            url: w.url,
+            sha256: w.sha256,
+            md5: w.md5,
+            record: w.record,
+        }
     }
 }
 
@@ -480,7 +525,8 @@ fn package_line(p: &LockedPackage) -> String {
         parts.push(format!("record = {}", s(v)));
     }
     if !p.requires.is_empty() {
-        parts.push(format!("requires = {}", inline_array(&p.requires)));
+        let texts: Vec<String> = p.requires.iter().map(ToString::to_string).collect();
+        parts.push(format!("requires = {}", inline_array(&texts)));
     }
     format!("{{ {} }}", parts.join(", "))
 }

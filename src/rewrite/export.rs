@@ -154,7 +154,7 @@ fn dependency_order<'p>(pkgs: &[&'p LockedPackage]) -> Vec<&'p LockedPackage> {
             p.requires
                 .iter()
                 .filter_map(|r| {
-                    let name = r.split([' ', '=', '<', '>', '!', '[']).next()?;
+                    let name = r.as_str().split([' ', '=', '<', '>', '!', '[']).next()?;
                     index.get(name).copied()
                 })
                 .filter(|&d| pkgs[d].name != p.name)

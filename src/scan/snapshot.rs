@@ -8,7 +8,9 @@ use crate::definition::EnvDefinition;
 use crate::hash::HashReport;
 use crate::image::ResolvedImage;
 use crate::layer::Completeness;
-use crate::lockfile::{AzuremlV1Image, Declared, FileRecord, LockedPackage, Prefix, Snapshot};
+use crate::lockfile::{
+    AzuremlV1Image, Declared, FileRecord, LockedPackage, LockedRequirement, Prefix, Snapshot,
+};
 use crate::model::Digest;
 
 /// What a snapshot is made of.
@@ -195,7 +197,7 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         prefix: p.environment.clone(),
         licenses: p.licenses.clone(),
         base: p.location.layer.as_ref().and_then(|l| l.from_base),
-        requires: p.requires.clone(),
+        requires: LockedRequirement::all(p.ecosystem, p.requires.iter().cloned()),
         url,
         sha256,
         md5,
