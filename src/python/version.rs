@@ -24,7 +24,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
-use crate::version::{Number, valid_first};
+use crate::version::valid_first;
 
 /// PEP 440 ordering of two strings; see the module documentation. Strings that are not PEP
 /// 440 versions sort below all that are, and two such strings compare by their bytes.
@@ -35,17 +35,89 @@ pub fn compare_pip(a: &str, b: &str) -> Ordering {
 /// A PEP 440 version.
 ///
 /// Equality and hashing follow the ordering (`1.0 == 1.0.0`), printing keeps the release as
-/// written (`1.0.0`).
+/// written (`1.0.0`). Kept small, as most versions are a few release numbers: the numbers
+/// inline, the other parts boxed when there are any.
 #[derive(Clone, Debug)]
 pub struct Version {
-    epoch: Number,
     /// As written: trailing zeros kept (`~=` and `.*` depend on them).
     release: Vec<Number>,
+    /// Epoch, pre-, post-, dev-release and local label, when any is there.
+    rest: Option<Box<Rest>>,
+}
+
+/// The parts of a version most versions do not have.
+#[derive(Clone, Debug, Default)]
+struct Rest {
+    epoch: Number,
     pre: Option<(PreLabel, Number)>,
     post: Option<Number>,
     dev: Option<Number>,
     /// Lowercase; empty when there is no local label (a label has at least one segment).
     local: Vec<LocalSegment>,
+}
+
+/// A number of a version, compared by value whatever its length (Python's `int`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Number {
+    Small(u64),
+    /// Above `u64::MAX`: the digits, without leading zeros.
+    Big(Box<str>),
+}
+
+impl Default for Number {
+    fn default() -> Self {
+        Number::ZERO
+    }
+}
+
+impl Number {
+    const ZERO: Number = Number::Small(0);
+
+    /// `digits` are ASCII digits, at least one.
+    fn from_digits(digits: &[u8]) -> Self {
+        let start = digits
+            .iter()
+            .position(|&d| d != b'0')
+            .unwrap_or(digits.len());
+        let digits = &digits[start..];
+        let small = digits.iter().try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        });
+        match small {
+            Some(n) => Number::Small(n),
+            None => Number::Big(digits.iter().map(|&d| char::from(d)).collect()),
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == Number::ZERO
+    }
+}
+
+impl Ord for Number {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Number::Small(a), Number::Small(b)) => a.cmp(b),
+            (Number::Small(_), Number::Big(_)) => Ordering::Less,
+            (Number::Big(_), Number::Small(_)) => Ordering::Greater,
+            (Number::Big(a), Number::Big(b)) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
+        }
+    }
+}
+
+impl PartialOrd for Number {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Small(n) => write!(f, "{n}"),
+            Number::Big(digits) => f.write_str(digits),
+        }
+    }
 }
 
 /// The pre-release phases, in ascending order.
@@ -67,7 +139,7 @@ impl PreLabel {
 }
 
 /// Alphanumeric local segments sort below numeric ones (variants in ascending order).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum LocalSegment {
     Alphanumeric(String),
     Numeric(Number),
@@ -75,7 +147,7 @@ enum LocalSegment {
 
 /// The comparison key; field order is comparison order.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Key<'a> {
+pub(super) struct Key<'a> {
     epoch: &'a Number,
     /// Without trailing zeros.
     release: &'a [Number],
@@ -103,27 +175,37 @@ enum DevKey<'a> {
     None,
 }
 
-static ZERO: Number = Number(String::new());
+static NO_REST: Rest = Rest {
+    epoch: Number::ZERO,
+    pre: None,
+    post: None,
+    dev: None,
+    local: Vec::new(),
+};
 
 impl Version {
+    fn rest(&self) -> &Rest {
+        self.rest.as_deref().unwrap_or(&NO_REST)
+    }
+
     /// Whether this is a pre-release (`a`, `b`, `rc`) or a dev release.
     pub fn is_prerelease(&self) -> bool {
-        self.pre.is_some() || self.dev.is_some()
+        self.rest().pre.is_some() || self.rest().dev.is_some()
     }
 
     /// Whether this is a dev release (`1.0.dev1`, `1.0a1.dev1`).
     pub fn is_devrelease(&self) -> bool {
-        self.dev.is_some()
+        self.rest().dev.is_some()
     }
 
     /// Whether this is a post-release.
     pub fn is_postrelease(&self) -> bool {
-        self.post.is_some()
+        self.rest().post.is_some()
     }
 
     /// Whether the version has a local label (`+cu121`).
     pub fn is_local(&self) -> bool {
-        !self.local.is_empty()
+        !self.rest().local.is_empty()
     }
 
     /// How many release numbers were written (`1.0.0` has 3).
@@ -132,28 +214,29 @@ impl Version {
     }
 
     /// The comparison key.
-    pub(crate) fn key(&self) -> Key<'_> {
+    pub(super) fn key(&self) -> Key<'_> {
         let end = self
             .release
             .iter()
             .rposition(|n| !n.is_zero())
             .map_or(0, |i| i + 1);
+        let rest = self.rest();
         Key {
-            epoch: &self.epoch,
+            epoch: &rest.epoch,
             release: &self.release[..end],
-            pre: match (&self.pre, &self.post, &self.dev) {
+            pre: match (&rest.pre, &rest.post, &rest.dev) {
                 (Some((label, n)), _, _) => PreKey::Labelled(*label, n),
                 (None, None, Some(_)) => PreKey::DevOfFinal,
                 (None, _, _) => PreKey::None,
             },
-            post: self.post.as_ref(),
-            dev: self.dev.as_ref().map_or(DevKey::None, DevKey::Dev),
-            local: &self.local,
+            post: rest.post.as_ref(),
+            dev: rest.dev.as_ref().map_or(DevKey::None, DevKey::Dev),
+            local: &rest.local,
         }
     }
 
     /// The key of this version without its local label.
-    pub(crate) fn public_key(&self) -> Key<'_> {
+    pub(super) fn public_key(&self) -> Key<'_> {
         Key {
             local: &[],
             ..self.key()
@@ -161,39 +244,39 @@ impl Version {
     }
 
     /// The key of this version's `.dev0` (`1.0` → `1.0.dev0`), without its local label.
-    pub(crate) fn dev0_key(&self) -> Key<'_> {
+    pub(super) fn dev0_key(&self) -> Key<'_> {
         let mut key = self.public_key();
         if let PreKey::None = key.pre
-            && self.post.is_none()
+            && self.rest().post.is_none()
         {
             key.pre = PreKey::DevOfFinal;
         }
-        key.dev = DevKey::Dev(&ZERO);
+        key.dev = DevKey::Dev(&Number::ZERO);
         key
     }
 
     /// Whether `self` and `other` have the same epoch, release (trailing zeros ignored) and
     /// pre-release: `1.0`, `1.0.post1` and `1.0+abc` are one family, `1.0a1` another.
-    pub(crate) fn same_family(&self, other: &Version) -> bool {
+    pub(super) fn same_family(&self, other: &Version) -> bool {
         let (a, b) = (self.key(), other.key());
-        a.epoch == b.epoch && a.release == b.release && self.pre == other.pre
+        a.epoch == b.epoch && a.release == b.release && self.rest().pre == other.rest().pre
     }
 
     /// Whether the epoch is the same and the release, padded with zeros, starts with
     /// `prefix` (`==1.2.*` holds for `1.2`, `1.2.0rc1` and `1.2.7`, not for `1.3`).
-    pub(crate) fn release_starts_with(&self, epoch: &Number, prefix: &[Number]) -> bool {
-        self.epoch == *epoch
+    pub(super) fn release_starts_with(&self, epoch: &Number, prefix: &[Number]) -> bool {
+        self.rest().epoch == *epoch
             && prefix
                 .iter()
                 .enumerate()
-                .all(|(i, n)| self.release.get(i).unwrap_or(&ZERO) == n)
+                .all(|(i, n)| self.release.get(i).unwrap_or(&Number::ZERO) == n)
     }
 
-    pub(crate) fn epoch(&self) -> &Number {
-        &self.epoch
+    pub(super) fn epoch(&self) -> &Number {
+        &self.rest().epoch
     }
 
-    pub(crate) fn release(&self) -> &[Number] {
+    pub(super) fn release(&self) -> &[Number] {
         &self.release
     }
 }
@@ -221,68 +304,55 @@ impl Ord for Version {
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let key = self.key();
-        key.epoch.0.hash(state);
-        key.release.len().hash(state);
-        for n in key.release {
-            n.0.hash(state);
-        }
+        key.epoch.hash(state);
+        key.release.hash(state);
         match key.pre {
             PreKey::DevOfFinal => 0u8.hash(state),
             PreKey::Labelled(label, n) => {
+                1u8.hash(state);
                 label.hash(state);
-                n.0.hash(state);
+                n.hash(state);
             }
-            PreKey::None => 1u8.hash(state),
+            PreKey::None => 2u8.hash(state),
         }
-        key.post.map(|n| &n.0).hash(state);
+        key.post.hash(state);
         match key.dev {
-            DevKey::Dev(n) => n.0.hash(state),
-            DevKey::None => 2u8.hash(state),
-        }
-        key.local.len().hash(state);
-        for segment in key.local {
-            match segment {
-                LocalSegment::Alphanumeric(s) => s.hash(state),
-                LocalSegment::Numeric(n) => n.0.hash(state),
+            DevKey::Dev(n) => {
+                0u8.hash(state);
+                n.hash(state);
             }
+            DevKey::None => 1u8.hash(state),
         }
+        key.local.hash(state);
     }
-}
-
-/// A number as Python prints an `int`.
-fn write_number(f: &mut fmt::Formatter<'_>, n: &Number) -> fmt::Result {
-    f.write_str(if n.is_zero() { "0" } else { &n.0 })
 }
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.epoch.is_zero() {
-            write_number(f, &self.epoch)?;
-            f.write_str("!")?;
+        let rest = self.rest();
+        if !rest.epoch.is_zero() {
+            write!(f, "{}!", rest.epoch)?;
         }
         for (i, n) in self.release.iter().enumerate() {
             if i > 0 {
                 f.write_str(".")?;
             }
-            write_number(f, n)?;
+            write!(f, "{n}")?;
         }
-        if let Some((label, n)) = &self.pre {
-            f.write_str(label.as_str())?;
-            write_number(f, n)?;
+        if let Some((label, n)) = &rest.pre {
+            write!(f, "{}{n}", label.as_str())?;
         }
-        if let Some(n) = &self.post {
-            f.write_str(".post")?;
-            write_number(f, n)?;
+        if let Some(n) = &rest.post {
+            write!(f, ".post{n}")?;
         }
-        if let Some(n) = &self.dev {
-            f.write_str(".dev")?;
-            write_number(f, n)?;
+        if let Some(n) = &rest.dev {
+            write!(f, ".dev{n}")?;
         }
-        for (i, segment) in self.local.iter().enumerate() {
+        for (i, segment) in rest.local.iter().enumerate() {
             f.write_str(if i == 0 { "+" } else { "." })?;
             match segment {
                 LocalSegment::Alphanumeric(s) => f.write_str(s)?,
-                LocalSegment::Numeric(n) => write_number(f, n)?,
+                LocalSegment::Numeric(n) => write!(f, "{n}")?,
             }
         }
         Ok(())
@@ -365,7 +435,7 @@ fn labelled<T: Copy>(b: &[u8], pos: &mut usize, labels: &[(&str, T)]) -> Option<
             at = end;
             n
         }
-        None => Number::default(),
+        None => Number::ZERO,
     };
     *pos = at;
     Some((label, n))
@@ -383,7 +453,7 @@ pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usiz
         pos = end + 1;
         epoch
     } else {
-        Number::default()
+        Number::ZERO
     };
     let mut end = digits(b, pos)?;
     let mut release = vec![Number::from_digits(&b[pos..end])];
@@ -394,20 +464,25 @@ pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usiz
         end = next;
     }
     pos = end;
-    let mut version = Version {
+    let mut rest = Rest {
         epoch,
+        ..Rest::default()
+    };
+    let version = |rest: Rest| Version {
         release,
-        pre: None,
-        post: None,
-        dev: None,
-        local: Vec::new(),
+        rest: (!rest.epoch.is_zero()
+            || rest.pre.is_some()
+            || rest.post.is_some()
+            || rest.dev.is_some()
+            || !rest.local.is_empty())
+        .then(|| Box::new(rest)),
     };
     if allow.wildcard && b.get(pos..pos + 2) == Some(b".*") {
-        return Some((version, true, pos + 2));
+        return Some((version(rest), true, pos + 2));
     }
 
-    version.pre = labelled(b, &mut pos, &PRE_LABELS);
-    version.post = match b.get(pos) {
+    rest.pre = labelled(b, &mut pos, &PRE_LABELS);
+    rest.post = match b.get(pos) {
         Some(b'-') if digits(b, pos + 1).is_some() => {
             let end = digits(b, pos + 1)?;
             let n = Number::from_digits(&b[pos + 1..end]);
@@ -416,7 +491,7 @@ pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usiz
         }
         _ => labelled(b, &mut pos, &[("post", ()), ("rev", ()), ("r", ())]).map(|(_, n)| n),
     };
-    version.dev = labelled(b, &mut pos, &[("dev", ())]).map(|(_, n)| n);
+    rest.dev = labelled(b, &mut pos, &[("dev", ())]).map(|(_, n)| n);
 
     if allow.local && b.get(pos) == Some(&b'+') {
         let alnum = |at: usize| {
@@ -429,18 +504,16 @@ pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usiz
         if len > 0 {
             loop {
                 let segment = &b[at..at + len];
-                version
-                    .local
-                    .push(if segment.iter().all(u8::is_ascii_digit) {
-                        LocalSegment::Numeric(Number::from_digits(segment))
-                    } else {
-                        LocalSegment::Alphanumeric(
-                            segment
-                                .iter()
-                                .map(|c| char::from(c.to_ascii_lowercase()))
-                                .collect(),
-                        )
-                    });
+                rest.local.push(if segment.iter().all(u8::is_ascii_digit) {
+                    LocalSegment::Numeric(Number::from_digits(segment))
+                } else {
+                    LocalSegment::Alphanumeric(
+                        segment
+                            .iter()
+                            .map(|c| char::from(c.to_ascii_lowercase()))
+                            .collect(),
+                    )
+                });
                 at += len;
                 pos = at;
                 if !is_sep(b, at) || alnum(at + 1) == 0 {
@@ -451,7 +524,7 @@ pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usiz
             }
         }
     }
-    Some((version, false, pos))
+    Some((version(rest), false, pos))
 }
 
 #[cfg(test)]
