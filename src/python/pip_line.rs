@@ -5,8 +5,9 @@
 //! ML asset files contain. The result is the one [`Requirement`] type; the PEP 508 part is
 //! read by [`super::requirement`]'s parser.
 //!
-//! Checked by `fixtures/azureml/vectors/pip_pinning_vectors.json` (requirement lines of Azure
-//! ML's curated environments, with what pip installs for them).
+//! Checked by `fixtures/azureml/vectors/pip_pinning_vectors.json` (requirement lines as pip
+//! 23.2.1 and packaging 25.0 read them: name, extras, URL, marker, specifiers, and whether
+//! the line pins one version).
 
 use std::str::FromStr;
 

@@ -13,9 +13,10 @@
 //! - `===V`: the text, compared case-insensitively.
 //!
 //! Pre-releases are not excluded: whether to consider them is the caller's policy (PEP 440's
-//! default excludes them when a final release also matches). Checked through the marker
-//! vectors (`tests/vectors/marker_eval.json`, `packaging` 26.3), whose version comparisons
-//! are specifiers.
+//! default excludes them when a final release also matches). Checked by
+//! `tests/vectors/specifier_contains.json` (made by `scripts/gen-specifier-vectors.py` with
+//! `packaging` 26.3), and through the marker vectors, whose version comparisons are
+//! specifiers.
 
 use std::fmt;
 use std::ops::Deref;
@@ -423,6 +424,50 @@ mod tests {
         ] {
             assert!(bad.parse::<Specifier>().is_err(), "{bad:?}");
         }
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Vectors {
+        versions: Vec<String>,
+        cases: Vec<Case>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        spec: String,
+        /// One `0`/`1` per version; `None` when packaging rejects the specifier.
+        contains: Option<String>,
+    }
+
+    #[test]
+    fn agrees_with_packaging_vectors() {
+        let vectors: Vectors =
+            serde_json::from_str(include_str!("../../tests/vectors/specifier_contains.json"))
+                .expect("vector file is valid JSON");
+        assert!(
+            vectors.cases.len() >= 200,
+            "only {} cases",
+            vectors.cases.len()
+        );
+        let mut failures = Vec::new();
+        for case in &vectors.cases {
+            match (case.spec.parse::<Specifier>(), &case.contains) {
+                (Err(_), None) => {}
+                (Ok(_), None) => failures.push(format!("{:?}: packaging rejects it", case.spec)),
+                (Err(e), Some(_)) => failures.push(format!("{:?}: {e}", case.spec)),
+                (Ok(spec), Some(bits)) => {
+                    for (version, bit) in vectors.versions.iter().zip(bits.chars()) {
+                        if spec.contains_str(version) != (bit == '1') {
+                            failures.push(format!(
+                                "{version:?} in {:?}: packaging says {bit}",
+                                case.spec
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[test]
