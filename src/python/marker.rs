@@ -326,7 +326,8 @@ pub enum SyntaxProblem {
         /// `'` or `"`.
         quote: char,
     },
-    /// Not a valid Python string literal (an unknown `\x`, `\u` escape, a newline, a NUL).
+    /// Not a valid Python string literal (a malformed `\x`, `\u`, `\U` or `\N` escape, a
+    /// newline, a NUL).
     InvalidQuotedString,
     /// No comparison operator after the left-hand side.
     ExpectedOperator,
@@ -355,7 +356,7 @@ impl fmt::Display for SyntaxProblem {
                 write!(f, "expected a closing `{quote}` for this string")
             }
             SyntaxProblem::InvalidQuotedString => f.write_str(
-                "invalid quoted string: not a Python string literal (an unknown escape, a newline or a NUL)",
+                "invalid quoted string: a malformed `\\x`, `\\u`, `\\U` or `\\N` escape, a newline or a NUL",
             ),
             SyntaxProblem::ExpectedOperator => f.write_str(
                 "expected a marker operator (`==`, `!=`, `<`, `<=`, `>`, `>=`, `~=`, `===`, `in` or `not in`)",
