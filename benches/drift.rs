@@ -64,18 +64,15 @@ fn snapshot(drifted: bool) -> Snapshot {
                 prefix: Some("/azureml-envs/azureml_bench".into()),
                 licenses: vec!["MIT".into()],
                 base: Some(i >= 480),
-                requires: LockedRequirement::all(
-                    Ecosystem::Pip,
-                    [
-                        format!("pkg-{}>=1.0", (i * 7 + 1) % n),
-                        format!(
-                            "pkg-{}<2,>=1.0; python_version >= \"3.8\"",
-                            (i * 13 + 5) % n
-                        ),
-                        format!("pkg-{}==1.{}.0", (i * 31 + 11) % n, ((i * 31 + 11) % n) % 7),
-                        format!("pkg-{}; extra == \"all\"", (i * 17 + 3) % n),
-                    ],
-                ),
+                requires: LockedRequirement::all([
+                    format!("pkg-{}>=1.0", (i * 7 + 1) % n),
+                    format!(
+                        "pkg-{}<2,>=1.0; python_version >= \"3.8\"",
+                        (i * 13 + 5) % n
+                    ),
+                    format!("pkg-{}==1.{}.0", (i * 31 + 11) % n, ((i * 31 + 11) % n) % 7),
+                    format!("pkg-{}; extra == \"all\"", (i * 17 + 3) % n),
+                ]),
                 url: None,
                 sha256: None,
                 md5: None,

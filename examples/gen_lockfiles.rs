@@ -307,7 +307,7 @@ fn packages(rng: &mut Rng, count: usize) -> Vec<LockedPackage> {
             .map(|_| {
                 let other = same.start + rng.below(same.len());
                 let text = requirement(rng, ecosystem, &name_of(other));
-                LockedRequirement::new(ecosystem, text)
+                LockedRequirement::new(text)
             })
             .collect();
         out.push(LockedPackage {

@@ -295,14 +295,14 @@ pub fn lockfiles(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lockfile::{Declared, LockedPackage, LockedRequirement};
+    use crate::lockfile::{Declared, LockedPackage};
     use crate::model::{Digest, Ecosystem, PackageName};
 
     fn pip(name: &str, version: &str, requires: &[&str]) -> LockedPackage {
         LockedPackage {
             prefix: Some("/env".into()),
             base: Some(false),
-            requires: LockedRequirement::all(Ecosystem::Pip, requires.iter().copied()),
+            requires: requires.iter().map(|r| (*r).into()).collect(),
             ..LockedPackage::new(Ecosystem::Pip, PackageName::pip(name), version)
         }
     }
@@ -486,14 +486,12 @@ mod tests {
         let mut s = new();
         s.packages.push(pip("plotlib", "1.0", &[]));
         s.packages.push(pip("winonly", "1.0", &[]));
-        s.packages[4].requires.push(LockedRequirement::new(
-            Ecosystem::Pip,
-            "plotlib; extra == \"plot\"",
-        ));
-        s.packages[4].requires.push(LockedRequirement::new(
-            Ecosystem::Pip,
-            "winonly; sys_platform == \"win32\"",
-        ));
+        s.packages[4]
+            .requires
+            .push("plotlib; extra == \"plot\"".into());
+        s.packages[4]
+            .requires
+            .push("winonly; sys_platform == \"win32\"".into());
         s.declared[1] = declared("scipy[plot]", PinState::Unpinned);
         s.seal();
         let g = DepGraph::build(&s);

@@ -157,7 +157,8 @@ impl<'s> DepGraph<'s> {
             let owned: Vec<String> = extras[i].iter().cloned().collect();
             let requested: Vec<&str> = owned.iter().map(String::as_str).collect();
             for (k, req) in p.requires.iter().enumerate() {
-                let Some((name, eco, req_extras)) = requirement_target(req, env, &requested) else {
+                let Some((name, eco, req_extras)) = requirement_target(p, req, env, &requested)
+                else {
                     continue;
                 };
                 let Some(j) = find(p.prefix.as_deref(), eco, name) else {
@@ -179,7 +180,7 @@ impl<'s> DepGraph<'s> {
             let req = &pkgs[i].requires[k];
             let requirement = Requirement {
                 text: req.as_str().to_owned(),
-                pin: requirement_pin(req),
+                pin: requirement_pin(req.parsed(pkgs[i].ecosystem)),
             };
             graph.add_edge(nodes[i], nodes[j], requirement);
         }
@@ -454,11 +455,12 @@ fn marker_env(snapshot: &Snapshot, python: Option<&str>) -> MarkerEnv {
 /// The package a requirement names, its ecosystem and the extras it requests; `None` when
 /// its marker is false here or it was not read.
 fn requirement_target<'r>(
+    p: &LockedPackage,
     req: &'r LockedRequirement,
     env: &MarkerEnv,
     extras: &[&str],
 ) -> Option<(&'r str, Ecosystem, Vec<String>)> {
-    match req.parsed() {
+    match req.parsed(p.ecosystem) {
         ParsedRequirement::Pip(r) => {
             if let Some(m) = &r.marker
                 && !m.evaluate(env, extras).unwrap_or(false)
@@ -487,8 +489,8 @@ fn requirement_target<'r>(
 }
 
 /// How firmly a requirement fixes what it names.
-fn requirement_pin(req: &LockedRequirement) -> PinState {
-    match req.parsed() {
+fn requirement_pin(req: &ParsedRequirement) -> PinState {
+    match req {
         ParsedRequirement::Pip(r) => r.pin().state,
         ParsedRequirement::Conda(m) => m.pin().state,
         ParsedRequirement::Unread => PinState::Unpinned,

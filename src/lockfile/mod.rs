@@ -132,7 +132,7 @@ pub struct Prefix {
 
 /// An installed package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", from = "LockedPackageWire")]
+#[serde(rename_all = "kebab-case")]
 pub struct LockedPackage {
     pub ecosystem: Ecosystem,
     /// Normalised.
@@ -147,10 +147,13 @@ pub struct LockedPackage {
     pub python_dist: Option<PackageName>,
     /// The environment prefix.
     pub prefix: Option<String>,
+    #[serde(default)]
     pub licenses: Vec<String>,
     /// Whether it came with the base image, when known.
     pub base: Option<bool>,
-    /// Requires-Dist, conda `depends`, dpkg `Depends`, apk `D:`, as written and parsed.
+    /// Requires-Dist, conda `depends`, dpkg `Depends`, apk `D:`, as written (each parsed
+    /// once, on first use).
+    #[serde(default)]
     pub requires: Vec<LockedRequirement>,
     /// Where a conda package was downloaded from (`conda-meta` `url`).
     pub url: Option<String>,
@@ -195,50 +198,6 @@ impl LockedPackage {
     /// The sort key: ecosystem, prefix, name, version.
     fn key(&self) -> (Ecosystem, &Option<String>, &PackageName, &str) {
         (self.ecosystem, &self.prefix, &self.name, &self.version)
-    }
-}
-
-/// [`LockedPackage`] as the file holds it: its requirements are parsed once read, by the
-/// package's ecosystem.
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct LockedPackageWire {
-    ecosystem: Ecosystem,
-    name: PackageName,
-    version: String,
-    build: Option<String>,
-    channel: Option<String>,
-    python_dist: Option<PackageName>,
-    prefix: Option<String>,
-    #[serde(default)]
-    licenses: Vec<String>,
-    base: Option<bool>,
-    #[serde(default)]
-    requires: Vec<String>,
-    url: Option<String>,
-    sha256: Option<String>,
-    md5: Option<String>,
-    record: Option<String>,
-}
-
-impl From<LockedPackageWire> for LockedPackage {
-    fn from(w: LockedPackageWire) -> Self {
-        LockedPackage {
-            requires: LockedRequirement::all(w.ecosystem, w.requires),
-            ecosystem: w.ecosystem,
-            name: w.name,
-            version: w.version,
-            build: w.build,
-            channel: w.channel,
-            python_dist: w.python_dist,
-            prefix: w.prefix,
-            licenses: w.licenses,
-            base: w.base,
-            url: w.url,
-            sha256: w.sha256,
-            md5: w.md5,
-            record: w.record,
-        }
     }
 }
 

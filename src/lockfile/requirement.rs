@@ -1,10 +1,17 @@
 //! One entry of an installed package's `requires`: the text as recorded, which the lockfile
-//! writes back byte for byte, and its value, parsed once when the snapshot is read or
-//! built, so that the dependency graph never parses it again.
+//! writes back byte for byte, and its value, parsed once, so that the dependency graph
+//! never parses it again.
+//!
+//! The value is parsed the first time it is asked for, not when the file is read: most
+//! commands that read snapshots never look at requirements (`log` reads every snapshot in
+//! the history, `diff` compares versions), and parsing them all up front made those 1.5 to
+//! 1.7 times slower. The text alone does not say its grammar; the package's ecosystem does,
+//! so the caller names it.
 
 use std::fmt;
+use std::sync::OnceLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conda::MatchSpec;
 use crate::model::Ecosystem;
@@ -15,10 +22,13 @@ use crate::python::Requirement;
 ///
 /// Equal when the texts are equal: the parsed value follows from the text and the
 /// package's ecosystem.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "String")]
 pub struct LockedRequirement {
-    text: String,
-    parsed: ParsedRequirement,
+    // Small, as a history holds many: 32 bytes where a `String` took 24.
+    text: Box<str>,
+    #[serde(skip)]
+    parsed: OnceLock<Box<ParsedRequirement>>,
 }
 
 /// What a recorded requirement says, in its ecosystem's terms.
@@ -34,33 +44,17 @@ pub enum ParsedRequirement {
 }
 
 impl LockedRequirement {
-    /// Reads `text` as a requirement of an `ecosystem` package (strict PEP 508 for pip).
-    pub fn new(ecosystem: Ecosystem, text: impl Into<String>) -> Self {
-        let text = text.into();
-        let parsed = match ecosystem {
-            Ecosystem::Pip => Requirement::parse_pep508(&text)
-                .map_or(ParsedRequirement::Unread, |r| {
-                    ParsedRequirement::Pip(Box::new(r))
-                }),
-            Ecosystem::Conda => text
-                .parse::<MatchSpec>()
-                .map_or(ParsedRequirement::Unread, |m| {
-                    ParsedRequirement::Conda(Box::new(m))
-                }),
-            Ecosystem::Deb | Ecosystem::Apk => ParsedRequirement::Unread,
-        };
-        LockedRequirement { text, parsed }
+    /// A requirement as recorded.
+    pub fn new(text: impl Into<String>) -> Self {
+        LockedRequirement {
+            text: text.into().into_boxed_str(),
+            parsed: OnceLock::new(),
+        }
     }
 
-    /// Reads every text of `texts` as a requirement of an `ecosystem` package.
-    pub fn all<S: Into<String>>(
-        ecosystem: Ecosystem,
-        texts: impl IntoIterator<Item = S>,
-    ) -> Vec<Self> {
-        texts
-            .into_iter()
-            .map(|t| LockedRequirement::new(ecosystem, t))
-            .collect()
+    /// Every text of `texts` as a requirement.
+    pub fn all<S: Into<String>>(texts: impl IntoIterator<Item = S>) -> Vec<Self> {
+        texts.into_iter().map(LockedRequirement::new).collect()
     }
 
     /// The text as recorded.
@@ -68,9 +62,37 @@ impl LockedRequirement {
         &self.text
     }
 
-    /// The parsed value.
-    pub fn parsed(&self) -> &ParsedRequirement {
-        &self.parsed
+    /// The value, read in the grammar of `ecosystem`, the ecosystem of the package that
+    /// records it (strict PEP 508 for pip). The first call parses; later calls return the
+    /// same value.
+    pub fn parsed(&self, ecosystem: Ecosystem) -> &ParsedRequirement {
+        self.parsed.get_or_init(|| {
+            Box::new(match ecosystem {
+                Ecosystem::Pip => Requirement::parse_pep508(&self.text)
+                    .map_or(ParsedRequirement::Unread, |r| {
+                        ParsedRequirement::Pip(Box::new(r))
+                    }),
+                Ecosystem::Conda => self
+                    .text
+                    .parse::<MatchSpec>()
+                    .map_or(ParsedRequirement::Unread, |m| {
+                        ParsedRequirement::Conda(Box::new(m))
+                    }),
+                Ecosystem::Deb | Ecosystem::Apk => ParsedRequirement::Unread,
+            })
+        })
+    }
+}
+
+impl From<String> for LockedRequirement {
+    fn from(text: String) -> Self {
+        LockedRequirement::new(text)
+    }
+}
+
+impl From<&str> for LockedRequirement {
+    fn from(text: &str) -> Self {
+        LockedRequirement::new(text)
     }
 }
 
@@ -84,7 +106,7 @@ impl Eq for LockedRequirement {}
 
 impl PartialEq<&str> for LockedRequirement {
     fn eq(&self, other: &&str) -> bool {
-        self.text == *other
+        &*self.text == *other
     }
 }
 
@@ -106,18 +128,30 @@ mod tests {
 
     #[test]
     fn each_ecosystem_reads_its_own_grammar() {
-        let pip = LockedRequirement::new(Ecosystem::Pip, "numpy>=1.22; python_version < \"3.11\"");
-        assert!(matches!(pip.parsed(), ParsedRequirement::Pip(_)));
-        let conda = LockedRequirement::new(Ecosystem::Conda, "python >=3.10,<3.11.0a0");
-        assert!(matches!(conda.parsed(), ParsedRequirement::Conda(_)));
-        let deb = LockedRequirement::new(Ecosystem::Deb, "libc6 (>= 2.34)");
-        assert!(matches!(deb.parsed(), ParsedRequirement::Unread));
+        let pip = LockedRequirement::new("numpy>=1.22; python_version < \"3.11\"");
+        assert!(matches!(
+            pip.parsed(Ecosystem::Pip),
+            ParsedRequirement::Pip(_)
+        ));
+        let conda = LockedRequirement::new("python >=3.10,<3.11.0a0");
+        assert!(matches!(
+            conda.parsed(Ecosystem::Conda),
+            ParsedRequirement::Conda(_)
+        ));
+        let deb = LockedRequirement::new("libc6 (>= 2.34)");
+        assert!(matches!(
+            deb.parsed(Ecosystem::Deb),
+            ParsedRequirement::Unread
+        ));
     }
 
     #[test]
     fn text_that_does_not_parse_is_kept_as_written() {
-        let r = LockedRequirement::new(Ecosystem::Pip, "numpy>=>1; nonsense");
-        assert!(matches!(r.parsed(), ParsedRequirement::Unread));
+        let r = LockedRequirement::new("numpy>=>1; nonsense");
+        assert!(matches!(
+            r.parsed(Ecosystem::Pip),
+            ParsedRequirement::Unread
+        ));
         assert_eq!(r.as_str(), "numpy>=>1; nonsense");
     }
 }

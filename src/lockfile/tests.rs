@@ -48,10 +48,7 @@ pub(crate) fn sample() -> Snapshot {
                 prefix: Some("/azureml-envs/azureml_0123".into()),
                 licenses: vec!["BSD-3-Clause".into()],
                 base: Some(false),
-                requires: LockedRequirement::all(
-                    Ecosystem::Pip,
-                    ["numpy>=1.22.4; python_version < \"3.11\""],
-                ),
+                requires: vec!["numpy>=1.22.4; python_version < \"3.11\"".into()],
                 url: None,
                 sha256: None,
                 md5: None,
@@ -67,7 +64,7 @@ pub(crate) fn sample() -> Snapshot {
                 prefix: Some("/azureml-envs/azureml_0123".into()),
                 licenses: vec![],
                 base: Some(false),
-                requires: LockedRequirement::all(Ecosystem::Conda, ["python >=3.10,<3.11.0a0"]),
+                requires: vec!["python >=3.10,<3.11.0a0".into()],
                 url: None,
                 sha256: None,
                 md5: None,
@@ -159,8 +156,7 @@ fn stored_snapshots_and_runs_round_trip() {
 #[test]
 fn control_characters_and_quotes_survive() {
     let mut s = sample();
-    let ecosystem = s.packages[0].ecosystem;
-    s.packages[0].requires = LockedRequirement::all(ecosystem, ["a\"b\\c\n\u{1}d"]);
+    s.packages[0].requires = vec!["a\"b\\c\n\u{1}d".into()];
     s.seal();
     let mut lock = Lockfile::default();
     lock.environments.insert("e".into(), s);
@@ -168,7 +164,7 @@ fn control_characters_and_quotes_survive() {
 }
 
 #[test]
-fn requirements_are_parsed_when_read_and_written_back_as_recorded() {
+fn requirements_are_read_in_the_package_ecosystem_and_written_back_as_recorded() {
     let text = sample_text_with_requires(&[
         "numpy >= 1.22 ; python_version<'3.11'",
         "not a requirement ((",
@@ -180,9 +176,15 @@ fn requirements_are_parsed_when_read_and_written_back_as_recorded() {
         .find(|p| p.name.as_str() == "pandas")
         .unwrap();
     let requires = &pandas.requires;
-    assert!(matches!(requires[0].parsed(), ParsedRequirement::Pip(_)));
+    assert!(matches!(
+        requires[0].parsed(Ecosystem::Pip),
+        ParsedRequirement::Pip(_)
+    ));
     // Unparseable text loads (the graph skips it) and is kept as written.
-    assert!(matches!(requires[1].parsed(), ParsedRequirement::Unread));
+    assert!(matches!(
+        requires[1].parsed(Ecosystem::Pip),
+        ParsedRequirement::Unread
+    ));
     assert_eq!(lock.to_toml(), text);
 }
 
@@ -190,7 +192,7 @@ fn sample_text_with_requires(requires: &[&str]) -> String {
     let mut s = sample();
     for p in &mut s.packages {
         if p.name.as_str() == "pandas" {
-            p.requires = LockedRequirement::all(Ecosystem::Pip, requires.iter().copied());
+            p.requires = LockedRequirement::all(requires.iter().copied());
         }
     }
     s.seal();

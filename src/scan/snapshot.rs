@@ -197,7 +197,7 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         prefix: p.environment.clone(),
         licenses: p.licenses.clone(),
         base: p.location.layer.as_ref().and_then(|l| l.from_base),
-        requires: LockedRequirement::all(p.ecosystem, p.requires.iter().cloned()),
+        requires: LockedRequirement::all(p.requires.iter().cloned()),
         url,
         sha256,
         md5,
