@@ -423,3 +423,48 @@ proptest! {
         prop_assert_ne!(h, hash_text(&conda_text(&swapped, &channels)));
     }
 }
+
+#[test]
+fn an_entry_that_is_not_a_valid_spec_is_hashed_as_written() {
+    let env = TestEnv::new();
+    let write = |bad_conda: &str, bad_pip: &str| {
+        env.write(
+            "conda.yml",
+            format!("dependencies:\n  - pip\n  - {bad_conda}\n  - pip:\n    - {bad_pip}  # a comment\n    - ok==1\n"),
+        )
+    };
+    let conda = write("a:b", "numpy>=");
+    let def = definition::load(
+        &conda,
+        &LoadOptions {
+            kind: None,
+            image: Some(IMAGE.into()),
+        },
+    )
+    .unwrap();
+    let deps: Vec<(&str, String)> = hash::ingredients(&def)
+        .into_iter()
+        .filter(|i| i.kind.ends_with("-dependency"))
+        .map(|i| (i.kind, i.value))
+        .collect();
+    assert_eq!(
+        deps,
+        [
+            ("conda-dependency", "pip".to_owned()),
+            ("conda-dependency", "a:b".to_owned()),
+            ("pip-dependency", "numpy>=".to_owned()),
+            ("pip-dependency", "ok==1".to_owned()),
+        ]
+    );
+    let h = hash_of(&conda, Some(IMAGE));
+    write("a:c", "numpy>=");
+    assert_ne!(
+        hash_of(&conda, Some(IMAGE)),
+        h,
+        "another invalid conda entry"
+    );
+    write("a:b", "numpy>>");
+    assert_ne!(hash_of(&conda, Some(IMAGE)), h, "another invalid pip entry");
+    write("'a:b'", "'numpy>='");
+    assert_eq!(hash_of(&conda, Some(IMAGE)), h, "quoting is formatting");
+}
