@@ -164,3 +164,26 @@ fn an_entry_that_is_not_a_valid_spec_is_one_invalid_spec_error() {
             .all(|f| f.severity == envaudit::diag::Severity::Error)
     );
 }
+
+#[test]
+fn lint_fails_on_an_invalid_spec_as_fail_on_says() {
+    let env = crate::support::TestEnv::new();
+    env.write("conda.yml", "dependencies:\n  - pip==24.0\n  - a:b\n");
+    let lint = |extra: &[&str]| {
+        env.envaudit()
+            .args(["lint", "conda.yml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = lint(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("invalid-spec"), "{stdout}");
+    assert!(stdout.contains("conda.yml:3:6"), "{stdout}");
+    assert_eq!(lint(&["--fail-on", "never"]).status.code(), Some(0));
+    assert_eq!(
+        lint(&["--fail-on", "unpinned-dependency"]).status.code(),
+        Some(0)
+    );
+}
