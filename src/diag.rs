@@ -79,6 +79,7 @@ codes! {
     UserManagedConda = "user-managed-conda", Note, "a user-managed environment: Azure ML installs nothing from its conda list";
     LegacySyntax = "legacy-syntax", Warning, "pre-GA Azure ML v2 syntax (`docker: image:`, `conda_file: file:`) that Azure no longer accepts";
     RemoteBuildContext = "remote-build-context", Note, "the build context is a URL; its files are not part of the definition hash";
+    InvalidSpec = "invalid-spec", Error, "an entry of a conda file (its conda list or its `pip:` list) is not a valid spec; Azure ML accepts the file, conda or pip fails on it at build time";
     SilentDrift = "silent-drift", Error, "installed packages or the image changed while the definition hash stayed the same";
     Changed = "changed", Note, "an environment's definition, image or installed packages changed";
     Downgrade = "downgrade", Warning, "an installed package went to a lower version";

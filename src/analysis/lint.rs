@@ -127,6 +127,11 @@ fn dependencies(def: &EnvDefinition, out: &mut Vec<Finding>) {
         .collect();
     let mut user_managed_skipped = 0usize;
     for d in def.dependencies() {
+        // An entry that is not a spec at all is one `invalid-spec` error, whoever installs it.
+        if let Some(f) = d.invalid_spec_finding() {
+            out.push(f);
+            continue;
+        }
         // In a user-managed environment Azure installs nothing from the conda section;
         // what a Dockerfile installs is still installed.
         if def.user_managed && !def.is_from_build(&d.origin) {

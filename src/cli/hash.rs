@@ -49,6 +49,10 @@ pub(crate) fn run(args: &HashArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
         HashFormat::Table => Format::Table,
         HashFormat::Json => Format::Json,
     };
+    // The identity is printed all the same; JSON carries the findings under `findings`.
+    if format == Format::Table {
+        super::print_warnings(&report.findings);
+    }
     let style = Style {
         color: false,
         explain: args.explain,

@@ -165,7 +165,7 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
         committed.extend(lock_one(args, t, &mut checks, &mut warnings, out)?);
     }
     if args.check {
-        return render_checks(args, checks, out);
+        return render_checks(args, checks, warnings, out);
     }
     if args.commit {
         commit(args, &targets, &committed, out)?;
@@ -180,6 +180,7 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
 fn render_checks(
     args: &LockArgs,
     mut checks: Vec<LockCheck>,
+    mut warnings: Vec<Finding>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let config = args.findings.config()?;
@@ -210,7 +211,13 @@ fn render_checks(
             }
         }
     }
-    let findings: Vec<Finding> = checks.into_iter().flat_map(|c| c.findings).collect();
+    // The definitions' invalid specs (already on stderr) fail the check as `--fail-on` says.
+    config.apply(&mut warnings);
+    let findings: Vec<Finding> = checks
+        .into_iter()
+        .flat_map(|c| c.findings)
+        .chain(warnings)
+        .collect();
     Ok(args.findings.exit(&findings))
 }
 
@@ -260,6 +267,9 @@ fn lock_one(
         .transpose()
         .context("cannot read the Azure ML image details")?;
     let hash = crate::hash::report(&def, crate::azureml::v2_identity(&def), details.clone());
+    // An invalid spec does not stop the lock; it fails it only as `--fail-on` says.
+    super::print_warnings(&hash.findings);
+    warnings.extend(hash.findings.iter().cloned());
     let name =
         crate::lock::environment_name(t.name.as_deref(), &def, &t.definition, &args.lockfile);
     let image = crate::lock::image_that_ran(

@@ -152,7 +152,17 @@ fn write_or_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
-/// Prints, on standard error, the findings of a scan (what went wrong without stopping it).
+/// Prints, on standard error, findings that do not stop a command (a scan's warnings, a
+/// definition's invalid specs): `severity[code]: message`, with `file:line:column: ` before
+/// the message when the finding has a place.
 fn print_warnings(warnings: &[crate::diag::Finding]) {
-    let _ = crate::render::findings_lines(warnings, &mut std::io::stderr().lock());
+    let mut err = std::io::stderr().lock();
+    for f in warnings {
+        let at = f
+            .origin
+            .as_ref()
+            .map(|o| format!("{o}: "))
+            .unwrap_or_default();
+        let _ = writeln!(err, "{}[{}]: {at}{}", f.severity, f.code, f.message);
+    }
 }

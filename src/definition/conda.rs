@@ -13,6 +13,12 @@
 //!   error pointing at its key.
 //! - Scalars YAML types as numbers or booleans (`- 3.10`, `name: 123`) are taken as their
 //!   source text.
+//! - An entry that is not a valid MatchSpec (`a:b`, `pkg[extra]>=1`, a `git+` URL), or an
+//!   empty `-`, is kept as written as a [`super::DependencySpec::Invalid`] dependency with
+//!   the error where the grammar stopped; so is a `pip:` entry pip would reject. Azure ML
+//!   accepts such a file (conda or pip fails on the entry at build time), so it still gets
+//!   its definition hash; lint reports the entry as `invalid-spec`. A list, or a mapping
+//!   other than `pip:`, where a spec belongs is no spec at all and stays an error.
 //! - `pip:` entries that are empty or start with `#` are dropped: Azure ML's
 //!   `CondaDependencies.from_pip_requirements` writes a requirements file's blank and comment
 //!   lines into the list. The rest go, with their positions, through
@@ -29,6 +35,7 @@ use serde_saphyr::Spanned;
 use super::requirements::PipFile;
 use super::{Channel, DefinitionError, Dependency, Template};
 use crate::conda::MatchSpec;
+use crate::model::Ecosystem;
 use crate::source::{Origin, ParseError, SourceFile};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -174,7 +181,7 @@ pub fn parse(source: &SourceFile) -> Result<CondaFile, DefinitionError> {
                         }
                     }
                 }
-                Node::Seq(_) | Node::Null => {
+                Node::Seq(_) => {
                     return Err(ctx
                         .error(
                             item,
@@ -185,23 +192,42 @@ pub fn parse(source: &SourceFile) -> Result<CondaFile, DefinitionError> {
                         )
                         .into());
                 }
+                // An empty entry is an empty spec, as `- ''` is: conda fails on both.
+                Node::Null => {
+                    let error = ctx.error(
+                        item,
+                        "expected a conda spec or a `pip:` mapping, found an empty value",
+                    );
+                    let origin = ctx.origin(item);
+                    file.dependencies.push(Dependency::invalid(
+                        Ecosystem::Conda,
+                        "",
+                        error,
+                        origin,
+                    ));
+                }
                 Node::Str(_) | Node::Other => {
                     let text = ctx.string(item).unwrap_or_default();
                     let origin = ctx.content_origin(item);
                     collect_templates(&text, &origin, &mut file.templates);
-                    let spec = text.parse::<MatchSpec>().map_err(|e| {
-                        let column = origin.column
-                            + u32::try_from(text.get(..e.offset).map_or(0, |p| p.chars().count()))
+                    let dependency = match text.parse::<MatchSpec>() {
+                        Ok(spec) => Dependency::conda(spec, &text, origin),
+                        Err(e) => {
+                            let column = origin.column
+                                + u32::try_from(
+                                    text.get(..e.offset).map_or(0, |p| p.chars().count()),
+                                )
                                 .unwrap_or(0);
-                        ParseError::at(
-                            source,
-                            origin.line,
-                            column,
-                            format!("invalid conda spec `{}`: {}", text.trim(), e.message),
-                        )
-                    })?;
-                    file.dependencies
-                        .push(Dependency::conda(spec, &text, origin));
+                            let error = ParseError::at(
+                                source,
+                                origin.line,
+                                column,
+                                format!("invalid conda spec `{}`: {}", text.trim(), e.message),
+                            );
+                            Dependency::invalid(Ecosystem::Conda, &text, error, origin)
+                        }
+                    };
+                    file.dependencies.push(dependency);
                 }
             }
         }
@@ -337,8 +363,10 @@ fn read_tree(source: &SourceFile) -> Result<Option<Spanned<Node>>, DefinitionErr
     if source.text.trim().is_empty() {
         return Ok(None);
     }
+    // `.inf` and `.nan` where a spec belongs are read as their source text, as numbers are.
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
     };
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(&source.text, options)
         .map_err(|e| super::yaml::yaml_error(source, &e))?;
@@ -622,15 +650,12 @@ mod tests {
             "dependencies: numpy\n",
             "dependencies:\n  - numpy\n  - conda: [x]\n",
             "dependencies:\n  - [numpy]\n",
-            "dependencies:\n  -\n",
             "channels:\n  - conda-forge\n  - [x]\n",
             "channels: conda-forge\n",
             "variables: [a]\n",
             "name: [a]\n",
             "dependencies:\n  - pip: numpy\n",
             "dependencies:\n  - pip:\n    - {a: b}\n",
-            "dependencies:\n  - numpy=>1.2\n",
-            "dependencies:\n  - 'numpy 1.2[x=1]'\n",
             "dependencies: [\n",
         ];
         let rendered: Vec<String> = cases
@@ -643,17 +668,63 @@ mod tests {
         "dependencies: numpy\n" => env/environment.yml:1:15: expected a list of conda specs and `pip:` mappings under `dependencies`, found a string
         "dependencies:\n  - numpy\n  - conda: [x]\n" => env/environment.yml:3:5: unexpected `conda:` mapping in `dependencies`; only `pip:` may appear here
         "dependencies:\n  - [numpy]\n" => env/environment.yml:2:5: expected a conda spec or a `pip:` mapping, found a list
-        "dependencies:\n  -\n" => env/environment.yml:2:4: expected a conda spec or a `pip:` mapping, found an empty value
         "channels:\n  - conda-forge\n  - [x]\n" => env/environment.yml:3:5: expected a channel name, found a list
         "channels: conda-forge\n" => env/environment.yml:1:11: expected a list of channel names under `channels`, found a string
         "variables: [a]\n" => env/environment.yml:1:12: expected a mapping of variable names to values under `variables`, found a list
         "name: [a]\n" => env/environment.yml:1:7: expected a string for `name`, found a list
         "dependencies:\n  - pip: numpy\n" => env/environment.yml:2:10: expected a list of pip requirements under `pip:`, found a string
         "dependencies:\n  - pip:\n    - {a: b}\n" => env/environment.yml:3:7: expected a pip requirement, found a mapping
-        "dependencies:\n  - numpy=>1.2\n" => env/environment.yml:2:11: invalid conda spec `numpy=>1.2`: expected a version after `=`, found `>1.2`
-        "dependencies:\n  - 'numpy 1.2[x=1]'\n" => env/environment.yml:2:16: invalid conda spec `numpy 1.2[x=1]`: unknown bracket key `x`; expected `version`, `build`, `channel`, `subdir`, `url`, `md5`, `sha256`, `build_number`, `fn`, `license`, `license_family`, `track_features` or `namespace`
         "dependencies: [\n" => env/environment.yml:1:15: unclosed bracket '['
         "#);
+    }
+
+    #[test]
+    fn invalid_specs_are_kept_as_written_with_the_error_where_the_grammar_stopped() {
+        // Azure ML accepts these files; conda fails on the entries at build time.
+        let cases = [
+            "dependencies:\n  -\n",
+            "dependencies:\n  - numpy=>1.2\n",
+            "dependencies:\n  - 'numpy 1.2[x=1]'\n",
+            "dependencies:\n  - a:b\n  - \"pkg[extra]>=1\"\n  - git+https://github.com/x/y.git\n",
+            "dependencies:\n  - python=3.10\n  - pip:\n    - numpy>=  # why\n    - pandas --index-url x\n    - ok==1\n",
+        ];
+        let rendered: Vec<String> = cases
+            .iter()
+            .map(|c| {
+                let f = ok(c);
+                let deps = f.dependencies.iter().chain(&f.pip.requirements);
+                let lines: Vec<String> = deps
+                    .map(|d| match d.invalid_spec() {
+                        Some(e) => format!("  {:?} at {}: {}", d.raw, d.origin, e.parse_error()),
+                        None => format!("  {:?} ok", d.raw),
+                    })
+                    .collect();
+                format!("{c:?}\n{}", lines.join("\n"))
+            })
+            .collect();
+        insta::assert_snapshot!(rendered.join("\n"), @r#"
+        "dependencies:\n  -\n"
+          "" at env/environment.yml:2:4: env/environment.yml:2:4: expected a conda spec or a `pip:` mapping, found an empty value
+        "dependencies:\n  - numpy=>1.2\n"
+          "numpy=>1.2" at env/environment.yml:2:5: env/environment.yml:2:11: invalid conda spec `numpy=>1.2`: expected a version after `=`, found `>1.2`
+        "dependencies:\n  - 'numpy 1.2[x=1]'\n"
+          "numpy 1.2[x=1]" at env/environment.yml:2:6: env/environment.yml:2:16: invalid conda spec `numpy 1.2[x=1]`: unknown bracket key `x`; expected `version`, `build`, `channel`, `subdir`, `url`, `md5`, `sha256`, `build_number`, `fn`, `license`, `license_family`, `track_features` or `namespace`
+        "dependencies:\n  - a:b\n  - \"pkg[extra]>=1\"\n  - git+https://github.com/x/y.git\n"
+          "a:b" at env/environment.yml:2:5: env/environment.yml:2:6: invalid conda spec `a:b`: unexpected `:`; a channel is separated from the name by `::`
+          "pkg[extra]>=1" at env/environment.yml:3:6: env/environment.yml:3:9: invalid conda spec `pkg[extra]>=1`: unterminated bracket section; expected `]` at the end of the spec
+          "git+https://github.com/x/y.git" at env/environment.yml:4:5: env/environment.yml:4:30: invalid conda spec `git+https://github.com/x/y.git`: expected a conda package file `<name>-<version>-<build>.tar.bz2` or `.conda` at the end of the URL, found `y.git`
+        "dependencies:\n  - python=3.10\n  - pip:\n    - numpy>=  # why\n    - pandas --index-url x\n    - ok==1\n"
+          "python=3.10" ok
+          "numpy>=" at env/environment.yml:4:7: env/environment.yml:4:14: invalid pip requirement `numpy>=`: expected a version after `>=`
+          "pandas --index-url x" at env/environment.yml:5:7: env/environment.yml:5:14: invalid pip requirement `pandas --index-url x`: unexpected option `--index-url` after a requirement; only `--hash`, `--config-settings` and `--global-option` go there
+          "ok==1" ok
+        "#);
+        let f = ok("dependencies:\n  - a:b\n");
+        let d = &f.dependencies[0];
+        assert_eq!(d.name, None);
+        assert_eq!(d.canonical(), "a:b");
+        assert_eq!(d.pin.state, PinState::Unpinned);
+        assert_eq!(d.ecosystem, crate::model::Ecosystem::Conda);
     }
 
     #[test]

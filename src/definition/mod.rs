@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::conda::MatchSpec;
-use crate::model::pin::{self, ImagePinState, Pin};
+use crate::diag::{Code, Finding};
+use crate::model::pin::{self, ImagePinState, Pin, PinState};
 use crate::model::{Ecosystem, ImageRef, PackageName};
 use crate::python::Requirement;
 use crate::source::{Origin, ParseError, ReadError};
@@ -126,6 +127,46 @@ impl DefinitionError {
 pub enum DependencySpec {
     Conda(MatchSpec),
     Pip(Requirement),
+    /// An entry of a conda file (its conda list or its `pip:` list) that its ecosystem's
+    /// grammar rejects. Azure ML accepts the file all the same (only conda or pip judges
+    /// the entry, at build time), so the entry is kept as written: its text is the hash
+    /// ingredient, and lint reports it as `invalid-spec`.
+    Invalid(InvalidSpec),
+}
+
+/// Why an entry of a conda file is not a valid spec, and where the grammar stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvalidSpec {
+    /// What the grammar found wrong, e.g. ``invalid conda spec `a:b`: unexpected `:` ...``.
+    pub message: String,
+    /// The file, line and column the error points at.
+    pub origin: Origin,
+    /// The source line the error points at, for a caret under the column.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+}
+
+impl InvalidSpec {
+    /// The error a strict reader would have stopped at.
+    pub fn parse_error(&self) -> ParseError {
+        ParseError {
+            path: self.origin.file.clone(),
+            line: self.origin.line,
+            column: self.origin.column,
+            message: self.message.clone(),
+            source_line: self.source_line.clone(),
+        }
+    }
+}
+
+impl From<ParseError> for InvalidSpec {
+    fn from(e: ParseError) -> Self {
+        Self {
+            origin: Origin::new(e.path, e.line, e.column),
+            message: e.message,
+            source_line: e.source_line,
+        }
+    }
 }
 
 /// One dependency written in a definition.
@@ -166,12 +207,54 @@ impl Dependency {
         }
     }
 
-    /// The canonical text of the spec, independent of spacing and name spelling.
+    /// An entry its ecosystem's grammar rejects, kept as written (see
+    /// [`DependencySpec::Invalid`]): no name, and nothing pins what it installs.
+    pub fn invalid(ecosystem: Ecosystem, raw: &str, error: ParseError, origin: Origin) -> Self {
+        let what = match ecosystem {
+            Ecosystem::Pip => "pip",
+            _ => "conda",
+        };
+        Self {
+            ecosystem,
+            name: None,
+            raw: raw.trim().to_owned(),
+            spec: DependencySpec::Invalid(error.into()),
+            pin: Pin::new(
+                PinState::Unpinned,
+                format!("not a valid {what} spec, so nothing says which version gets installed"),
+            ),
+            origin,
+        }
+    }
+
+    /// The canonical text of the spec, independent of spacing and name spelling; an
+    /// invalid entry's text as written (trimmed), which never equals a canonical form
+    /// because every canonical form parses.
     pub fn canonical(&self) -> String {
         match &self.spec {
             DependencySpec::Conda(m) => m.canonical(),
             DependencySpec::Pip(p) => p.canonical(),
+            DependencySpec::Invalid(_) => self.raw.clone(),
         }
+    }
+
+    /// Why the entry is not a valid spec, when it is not.
+    pub fn invalid_spec(&self) -> Option<&InvalidSpec> {
+        match &self.spec {
+            DependencySpec::Invalid(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The `invalid-spec` finding for an entry its grammar rejects, at the place the
+    /// grammar stopped.
+    pub fn invalid_spec_finding(&self) -> Option<Finding> {
+        let e = self.invalid_spec()?;
+        Some(
+            Finding::new(Code::InvalidSpec, e.message.clone())
+                .with_package(self.display_name())
+                .with_origin(e.origin.clone()),
+        )
     }
 
     /// The name as the user wrote it, or the raw text when there is no name.
@@ -487,6 +570,15 @@ impl EnvDefinition {
                 }
                 _ => false,
             }
+    }
+
+    /// The `invalid-spec` findings: every declared dependency or constraint its grammar
+    /// rejects, in declared order.
+    pub fn invalid_spec_findings(&self) -> Vec<Finding> {
+        self.dependencies()
+            .chain(&self.pip_constraints)
+            .filter_map(Dependency::invalid_spec_finding)
+            .collect()
     }
 
     /// Whether any declared dependency is pinned less than exactly.

@@ -20,6 +20,10 @@
 //! exist is looked for in the including folder, without its leading `/`: Azure ML asset
 //! build contexts copy a file to `/name` and the conda file names it there.
 //!
+//! A requirements file is read as strictly as pip reads it: a line pip would reject is an
+//! error pointing at the place. Only the entries of a conda file's `pip:` list are kept when
+//! they do not parse ([`parse_entries`]), because Azure ML accepts the conda file.
+//!
 //! A dependency's origin is the line and column of its first character (for joined lines,
 //! the first line). Release templates (`{{latest-pypi-version}}`) anywhere on a line are
 //! listed in [`PipFile::templates`].
@@ -27,6 +31,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::{DefinitionError, Dependency, Include, IncludeKind, PipOption, Template};
+use crate::model::Ecosystem;
 use crate::python::Requirement;
 use crate::python::pip_line::{split_option, split_tokens};
 use crate::source::{Origin, ParseError, SourceFile};
@@ -55,6 +60,12 @@ pub fn load(path: &Path) -> Result<PipFile, DefinitionError> {
 
 /// Parse the entries of a conda file's `pip:` list; each entry is one requirements line.
 /// Includes are resolved relative to `base_dir` (the conda file's folder).
+///
+/// An entry that is not a valid requirements line becomes a requirement whose spec is
+/// [`super::DependencySpec::Invalid`] (its text without a comment, the error where pip's
+/// grammar stops), and what the entry had added before the error is taken back: Azure ML
+/// accepts the conda file, and only pip judges the entry, at build time. A file that an
+/// entry includes with `-r`/`-c` is read as strictly as [`load`] reads one.
 pub fn parse_entries(
     entries: &[(String, Origin)],
     base_dir: &Path,
@@ -72,7 +83,26 @@ pub fn parse_entries(
                 text: text.clone(),
             },
         };
-        loader.line(&line, base_dir, IncludeKind::Requirements)?;
+        let before = loader.mark();
+        match loader.line(&line, base_dir, IncludeKind::Requirements) {
+            Ok(()) => {}
+            Err(DefinitionError::Parse(mut error)) if !loader.include_failed => {
+                loader.rewind(&before);
+                let raw = comment_start(text).map_or(text.as_str(), |i| &text[..i]);
+                error.message = format!(
+                    "invalid pip requirement `{}`: {}",
+                    raw.trim(),
+                    error.message
+                );
+                loader.out.requirements.push(Dependency::invalid(
+                    Ecosystem::Pip,
+                    raw,
+                    error,
+                    origin.clone(),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(loader.out)
 }
@@ -94,6 +124,17 @@ struct Loader {
     out: PipFile,
     /// The files being read, outermost first: (path as joined, canonical path).
     stack: Vec<(PathBuf, PathBuf)>,
+    /// Whether the last error came from reading an included file (which stays strict).
+    include_failed: bool,
+}
+
+/// How much a [`Loader`] had read, to take back one conda `pip:` entry that fails.
+struct Mark {
+    requirements: usize,
+    constraints: usize,
+    options: usize,
+    includes: usize,
+    files: usize,
 }
 
 /// Where the characters of a logical line came from.
@@ -225,6 +266,26 @@ fn is_remote(target: &str) -> bool {
 }
 
 impl Loader {
+    fn mark(&self) -> Mark {
+        Mark {
+            requirements: self.out.requirements.len(),
+            constraints: self.out.constraints.len(),
+            options: self.out.options.len(),
+            includes: self.out.includes.len(),
+            files: self.out.files.len(),
+        }
+    }
+
+    /// Drop what was read since `mark`, except the release templates found in the text.
+    fn rewind(&mut self, mark: &Mark) {
+        let out = &mut self.out;
+        out.requirements.truncate(mark.requirements);
+        out.constraints.truncate(mark.constraints);
+        out.options.truncate(mark.options);
+        out.includes.truncate(mark.includes);
+        out.files.truncate(mark.files);
+    }
+
     fn file(
         &mut self,
         path: &Path,
@@ -492,7 +553,9 @@ impl Loader {
             resolved: Some(resolved.clone()),
             origin,
         });
-        self.file(&resolved, kind, Some(&target_origin))
+        let read = self.file(&resolved, kind, Some(&target_origin));
+        self.include_failed = read.is_err();
+        read
     }
 }
 
@@ -1006,11 +1069,59 @@ mod tests {
 
     #[test]
     fn entry_errors_point_into_the_conda_file() {
+        // A conda `pip:` entry pip would reject is kept, with the error where it stops.
         let entries = vec![("numpy>=1.0,<".to_owned(), Origin::new("conda.yml", 7, 5))];
-        let Err(DefinitionError::Parse(e)) = parse_entries(&entries, Path::new(".")) else {
-            panic!("expected a parse error");
+        let f = parse_entries(&entries, Path::new(".")).expect("tolerant");
+        let e = f.requirements[0]
+            .invalid_spec()
+            .expect("invalid")
+            .parse_error();
+        insta::assert_snapshot!(e.to_string(), @"conda.yml:7:17: invalid pip requirement `numpy>=1.0,<`: expected a version after `<`");
+    }
+
+    #[test]
+    fn an_invalid_conda_pip_entry_takes_back_what_it_added_and_the_rest_reads_on() {
+        let entries: Vec<(String, Origin)> = [
+            "--pre --index-url",
+            "torch==2.0 # pinned",
+            "x @ # nothing",
+            "--extra-index-url https://a.example/simple",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ((*t).to_owned(), Origin::new("conda.yml", 5 + i as u32, 7)))
+        .collect();
+        let f = parse_entries(&entries, Path::new(".")).expect("tolerant");
+        // `--pre` came before the error on its line, so it is taken back with the line.
+        let options: Vec<_> = f.options.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(options, ["--extra-index-url"]);
+        let reqs: Vec<_> = f
+            .requirements
+            .iter()
+            .map(|d| (d.raw.as_str(), d.invalid_spec().is_some()))
+            .collect();
+        assert_eq!(
+            reqs,
+            [
+                ("--pre --index-url", true),
+                ("torch==2.0", false),
+                ("x @", true)
+            ]
+        );
+        assert_eq!(f.requirements[0].origin, Origin::new("conda.yml", 5, 7));
+    }
+
+    #[test]
+    fn a_requirements_file_stays_strict_even_when_a_conda_entry_includes_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("r.txt"), "ok==1\nnumpy>=\n").expect("write");
+        let entries = vec![("-r r.txt".to_owned(), Origin::new("conda.yml", 3, 7))];
+        let Err(DefinitionError::Parse(e)) = parse_entries(&entries, dir.path()) else {
+            panic!("expected the included file's error");
         };
-        insta::assert_snapshot!(e.to_string(), @"conda.yml:7:17: expected a version after `<`");
+        assert_eq!((e.line, e.column), (2, 8));
+        assert!(e.path.ends_with("r.txt"));
+        assert!(from_text("numpy>=\n").is_err());
     }
 
     proptest::proptest! {

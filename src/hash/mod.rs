@@ -30,6 +30,13 @@
 //! | `spark-package` | `group:artifact:version` (`version` empty when absent) | declared order |
 //! | `r` | the Azure ML v1 `r` section as compact JSON with sorted keys | one |
 //!
+//! An entry of a conda file that is not a valid spec (in its conda list or its `pip:` list:
+//! `a:b`, `pkg[extra]>=1`, `numpy>=`, an empty `-`) is a `conda-dependency` or
+//! `pip-dependency` all the same, with its text as written, trimmed (a `pip:` entry without
+//! its `#` comment; an empty entry is the empty text). Azure ML accepts such a file, so it
+//! must have an identity; the text cannot collide with a canonical form, since every
+//! canonical form parses. Lint reports the entry as `invalid-spec`.
+//!
 //! Dependencies, channels and pip options that were read *out of the build context* (a
 //! Dockerfile's `RUN pip install ...`, a requirements file the Dockerfile copies) are not
 //! ingredients of their own: the Dockerfile steps and the context files' bytes already
@@ -255,6 +262,10 @@ pub struct HashReport {
     /// Remarks for `--explain`: why Azure's version is missing, where Azure's identity and
     /// the definition hash disagree.
     pub notes: Vec<String>,
+    /// What is wrong in the definition although it has an identity: the `invalid-spec`
+    /// entries of its conda file. Absent from JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::diag::Finding>,
 }
 
 /// Hash a definition and explain the result, next to Azure ML's identities of it.
@@ -278,6 +289,7 @@ pub fn report(
         azureml_v1_image,
         ingredients,
         notes,
+        findings: def.invalid_spec_findings(),
     }
 }
 

@@ -89,6 +89,13 @@ pub fn plan(def: &EnvDefinition, snapshot: &Snapshot) -> PinPlan {
             });
             continue;
         }
+        if let Some(e) = dep.invalid_spec() {
+            out.skipped.push(Skipped {
+                spec: dep.raw.clone(),
+                reason: format!("{}: {}; fix it by hand", e.origin, e.message),
+            });
+            continue;
+        }
         let Some(name) = &dep.name else {
             out.skipped.push(Skipped {
                 spec: dep.raw.clone(),
@@ -231,6 +238,7 @@ fn pinned_spec(dep: &Dependency, installed: &LockedPackage) -> Result<String, St
             };
             Ok(format!("{name}{extras}=={pip_version}{marker}"))
         }
+        DependencySpec::Invalid(_) => Err("not a valid spec; fix it by hand".into()),
     }
 }
 
@@ -320,6 +328,27 @@ mod tests {
         assert!(matches!(apply(text, &[&a]), Err(PinError::Moved { .. })));
         let far = edit(9, 1, "x", "y");
         assert!(apply(text, &[&far]).is_err());
+    }
+
+    #[test]
+    fn an_entry_that_is_not_a_valid_spec_is_left_alone_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conda.yml");
+        std::fs::write(&path, "dependencies:\n  - a:b\n  - pip:\n    - numpy>=\n").unwrap();
+        let def = crate::definition::load(&path, &Default::default()).unwrap();
+        let plan = plan(&def, &Snapshot::placeholder("s"));
+        assert!(plan.edits.is_empty());
+        let skipped: Vec<_> = plan
+            .skipped
+            .iter()
+            .map(|s| (s.spec.as_str(), s.reason.ends_with("; fix it by hand")))
+            .collect();
+        assert_eq!(skipped, [("a:b", true), ("numpy>=", true)]);
+        assert!(
+            plan.skipped[0]
+                .reason
+                .contains("conda.yml:2:6: invalid conda spec `a:b`")
+        );
     }
 
     #[test]

@@ -423,3 +423,118 @@ proptest! {
         prop_assert_ne!(h, hash_text(&conda_text(&swapped, &channels)));
     }
 }
+
+#[test]
+fn an_entry_that_is_not_a_valid_spec_is_hashed_as_written() {
+    let env = TestEnv::new();
+    let write = |bad_conda: &str, bad_pip: &str| {
+        env.write(
+            "conda.yml",
+            format!("dependencies:\n  - pip\n  - {bad_conda}\n  - pip:\n    - {bad_pip}  # a comment\n    - ok==1\n"),
+        )
+    };
+    let conda = write("a:b", "numpy>=");
+    let def = definition::load(
+        &conda,
+        &LoadOptions {
+            kind: None,
+            image: Some(IMAGE.into()),
+        },
+    )
+    .unwrap();
+    let deps: Vec<(&str, String)> = hash::ingredients(&def)
+        .into_iter()
+        .filter(|i| i.kind.ends_with("-dependency"))
+        .map(|i| (i.kind, i.value))
+        .collect();
+    assert_eq!(
+        deps,
+        [
+            ("conda-dependency", "pip".to_owned()),
+            ("conda-dependency", "a:b".to_owned()),
+            ("pip-dependency", "numpy>=".to_owned()),
+            ("pip-dependency", "ok==1".to_owned()),
+        ]
+    );
+    let h = hash_of(&conda, Some(IMAGE));
+    write("a:c", "numpy>=");
+    assert_ne!(
+        hash_of(&conda, Some(IMAGE)),
+        h,
+        "another invalid conda entry"
+    );
+    write("a:b", "numpy>>");
+    assert_ne!(hash_of(&conda, Some(IMAGE)), h, "another invalid pip entry");
+    write("'a:b'", "'numpy>='");
+    assert_eq!(hash_of(&conda, Some(IMAGE)), h, "quoting is formatting");
+}
+
+#[test]
+fn hash_prints_the_identity_of_an_environment_with_invalid_specs_and_the_findings() {
+    let env = TestEnv::new();
+    env.write(
+        "conda.yml",
+        "dependencies:\n  - python=3.10\n  - a:b\n  - pip:\n    - numpy>=\n",
+    );
+    env.write(
+        "env.yml",
+        format!("image: {IMAGE}\nconda_file: conda.yml\n"),
+    );
+    let out = env.envaudit().args(["hash", "env.yml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("sha256:"), "{stdout}");
+    assert!(!stdout.contains("anonymous version: none"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    insta::assert_snapshot!(stderr, @r"
+    error[invalid-spec]: conda.yml:3:6: invalid conda spec `a:b`: unexpected `:`; a channel is separated from the name by `::`
+    error[invalid-spec]: conda.yml:5:14: invalid pip requirement `numpy>=`: expected a version after `>=`
+    ");
+
+    let out = env
+        .envaudit()
+        .args(["hash", "env.yml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["azureml_v2_anonymous_version"].is_string(), "{json}");
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2);
+    assert_eq!(findings[0]["code"], "invalid-spec");
+    assert_eq!(findings[0]["severity"], "error");
+    assert_eq!(findings[0]["package"], "a:b");
+    assert_eq!(findings[0]["origin"]["line"], 3);
+    assert_eq!(findings[0]["origin"]["column"], 6);
+}
+
+#[test]
+fn a_valid_definition_has_no_findings_key_and_a_requirements_file_stays_strict() {
+    let env = TestEnv::new();
+    env.write("conda.yml", CONDA);
+    let out = env
+        .envaudit()
+        .args(["hash", "conda.yml", "--image", IMAGE, "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json.get("findings").is_none(), "{json}");
+    // pip rejects the file, and so does envaudit, pointing at the place.
+    env.write("requirements.txt", "ok==1\nnumpy>=\n");
+    let out = env
+        .envaudit()
+        .args(["hash", "requirements.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("requirements.txt:2:8: expected a version after `>=`"),
+        "{stderr}"
+    );
+}

@@ -132,3 +132,58 @@ fn every_finding_code_is_documented() {
         );
     }
 }
+
+#[test]
+fn an_entry_that_is_not_a_valid_spec_is_one_invalid_spec_error() {
+    let env = crate::support::TestEnv::new();
+    let conda = env.write(
+        "conda.yml",
+        "dependencies:\n  - pip==24.0\n  - pkg[extra]>=1\n  - pip:\n    - numpy --index-url https://x\n",
+    );
+    let def = definition::load(&conda, &LoadOptions::default()).unwrap();
+    let report = lint(&def, &LintOptions::default());
+    let found: Vec<(Code, u32, u32)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let o = f.origin.as_ref().unwrap();
+            (f.code, o.line, o.column)
+        })
+        .collect();
+    // One error each, where the grammar stopped; not also `unpinned-dependency`.
+    assert_eq!(
+        found,
+        [(Code::InvalidSpec, 3, 8), (Code::InvalidSpec, 5, 13)],
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.severity == envaudit::diag::Severity::Error)
+    );
+}
+
+#[test]
+fn lint_fails_on_an_invalid_spec_as_fail_on_says() {
+    let env = crate::support::TestEnv::new();
+    env.write("conda.yml", "dependencies:\n  - pip==24.0\n  - a:b\n");
+    let lint = |extra: &[&str]| {
+        env.envaudit()
+            .args(["lint", "conda.yml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = lint(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("invalid-spec"), "{stdout}");
+    assert!(stdout.contains("conda.yml:3:6"), "{stdout}");
+    assert_eq!(lint(&["--fail-on", "never"]).status.code(), Some(0));
+    assert_eq!(
+        lint(&["--fail-on", "unpinned-dependency"]).status.code(),
+        Some(0)
+    );
+}

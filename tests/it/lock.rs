@@ -628,3 +628,52 @@ fn lock_without_a_definition_locks_the_environments_of_envaudit_toml() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hint: name a definition"));
 }
+
+#[test]
+fn an_invalid_spec_is_locked_and_fails_the_lock_only_as_fail_on_says() {
+    let env = project();
+    env.write(
+        "env/conda.yml",
+        CONDA.replace("  - pip\n", "  - pip\n  - a:b\n"),
+    );
+    let out = lock(&env, &["--image", "oci:layout:v1"]);
+    assert_eq!(out.status.code(), Some(1), "the default `--fail-on error`");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[invalid-spec]: env/conda.yml:6:6: invalid conda spec `a:b`"),
+        "{stderr}"
+    );
+    let s = &lockfile(&env).environments["train"];
+    assert!(
+        s.declared
+            .iter()
+            .any(|d| d.spec == "a:b" && d.name.is_empty()),
+        "{:?}",
+        s.declared
+    );
+    let out = lock(&env, &["--image", "oci:layout:v1", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = lock(&env, &["--image", "oci:layout:v1", "--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = lock(
+        &env,
+        &[
+            "--image",
+            "oci:layout:v1",
+            "--check",
+            "--fail-on",
+            "stale-lock",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -1,6 +1,7 @@
 //! envaudit's integration tests: one binary, shared helpers in `support`.
 
 mod azureml;
+mod azureml_stress;
 mod build;
 mod catalog;
 mod catalog_cli;
