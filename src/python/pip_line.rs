@@ -379,28 +379,8 @@ pub(crate) fn split_tokens(s: &str) -> Vec<(usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
-    fn fixture(path: &str) -> Value {
-        let full = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/").to_owned() + path;
-        let text = std::fs::read_to_string(&full).expect("fixture exists");
-        serde_json::from_str(&text).expect("fixture is JSON")
-    }
-
-    fn str_list(v: &Value) -> Vec<String> {
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|s| s.as_str().expect("string").to_owned())
-            .collect()
-    }
-
-    fn sorted_specs(r: &Requirement) -> Vec<String> {
-        let mut s: Vec<String> = r.specifiers.iter().map(ToString::to_string).collect();
-        s.sort();
-        s.dedup();
-        s
-    }
+    use crate::python::requirement::tests::{fixture, sorted_specs, str_list};
 
     #[test]
     fn agrees_with_azureml_pip_pinning_vectors() {

@@ -622,17 +622,17 @@ impl<'a> Parser<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::Value;
 
-    fn fixture(path: &str) -> Value {
+    pub(crate) fn fixture(path: &str) -> Value {
         let full = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/").to_owned() + path;
         let text = std::fs::read_to_string(&full).expect("fixture exists");
         serde_json::from_str(&text).expect("fixture is JSON")
     }
 
-    fn str_list(v: &Value) -> Vec<String> {
+    pub(crate) fn str_list(v: &Value) -> Vec<String> {
         v.as_array()
             .expect("array")
             .iter()
@@ -640,7 +640,7 @@ mod tests {
             .collect()
     }
 
-    fn sorted_specs(r: &Requirement) -> Vec<String> {
+    pub(crate) fn sorted_specs(r: &Requirement) -> Vec<String> {
         let mut s: Vec<String> = r.specifiers.iter().map(ToString::to_string).collect();
         s.sort();
         s.dedup();
