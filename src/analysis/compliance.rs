@@ -464,6 +464,27 @@ mod tests {
     }
 
     #[test]
+    fn a_run_whose_snapshot_is_missing_says_so() {
+        let r = run();
+        let a = run_audit(&RunInput {
+            run: &r,
+            snapshot: None,
+            history: &[],
+            current: None,
+        });
+        assert_eq!(a.completeness, "missing");
+        assert_eq!(a.identity.definition_kind, "");
+        let check = |name: &str| a.verdict.checks.iter().find(|c| c.check == name).unwrap();
+        assert!(!check("catalog-complete").ok);
+        assert_eq!(
+            check("catalog-complete").detail,
+            "the package list may be incomplete: missing"
+        );
+        assert!(!check("snapshot-recorded").ok);
+        assert!(!a.verdict.reproducible);
+    }
+
+    #[test]
     fn a_fully_pinned_environment_is_reproducible() {
         let a = audit(&pinned_snapshot(), &[]);
         assert!(a.verdict.reproducible, "{:?}", a.verdict);
