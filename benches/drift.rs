@@ -83,7 +83,7 @@ fn snapshot(drifted: bool) -> Snapshot {
     let declared = (0..20)
         .map(|i| Declared {
             ecosystem: Ecosystem::Pip,
-            name: format!("pkg-{}", i * 20),
+            name: Some(PackageName::pip(&format!("pkg-{}", i * 20))),
             spec: if i < 5 {
                 format!("pkg-{}==1.{}.0", i * 20, (i * 20) % 7)
             } else {
@@ -99,16 +99,16 @@ fn snapshot(drifted: bool) -> Snapshot {
     let mut s = Snapshot {
         id: String::new(),
         definition: "env.yml".into(),
-        definition_kind: "azureml-v2".into(),
+        definition_kind: Some(envaudit::definition::DefinitionKind::AzuremlV2),
         definition_hash: Digest::sha256_of(b"bench"),
         image: Some("acr.io/azureml/azureml_bench:latest".into()),
         image_manifest: Some(Digest::sha256_of(if drifted { b"new" } else { b"old" })),
         image_platform: Some("linux/amd64".into()),
-        completeness: "complete".into(),
+        completeness: envaudit::catalog::Completeness::Complete,
         declared,
         prefixes: vec![envaudit::lockfile::Prefix {
             path: "/azureml-envs/azureml_bench".into(),
-            kind: "conda".into(),
+            kind: envaudit::catalog::EnvironmentKind::Conda,
             python: Some("3.10.14".into()),
             platform: Some("linux-64".into()),
         }],

@@ -23,6 +23,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use envaudit::catalog::{Completeness, EnvironmentKind};
+use envaudit::definition::DefinitionKind;
 use envaudit::lockfile::{
     Declared, FileRecord, LockedPackage, LockedRequirement, Lockfile, Prefix, RunRecord, Snapshot,
     StoredSnapshot,
@@ -356,7 +358,7 @@ fn snapshot(rng: &mut Rng, name: &str, count: usize) -> Snapshot {
             };
             Declared {
                 ecosystem: p.ecosystem,
-                name: p.name.as_str().to_owned(),
+                name: Some(p.name.clone()),
                 spec,
                 pin,
             }
@@ -365,7 +367,7 @@ fn snapshot(rng: &mut Rng, name: &str, count: usize) -> Snapshot {
     let mut s = Snapshot {
         id: String::new(),
         definition: format!("envs/{name}/environment.yml"),
-        definition_kind: "azureml-v2".to_owned(),
+        definition_kind: Some(DefinitionKind::AzuremlV2),
         definition_hash: digest(rng),
         definition_files: vec![
             FileRecord {
@@ -395,18 +397,18 @@ fn snapshot(rng: &mut Rng, name: &str, count: usize) -> Snapshot {
         base_layers: Some(5),
         rootfs: None,
         os: None,
-        completeness: "complete".to_owned(),
+        completeness: Completeness::Complete,
         declared,
         prefixes: vec![
             Prefix {
                 path: "/".to_owned(),
-                kind: "system".to_owned(),
+                kind: EnvironmentKind::System,
                 python: None,
                 platform: Some("linux/amd64".to_owned()),
             },
             Prefix {
                 path: CONDA_PREFIX.to_owned(),
-                kind: "conda".to_owned(),
+                kind: EnvironmentKind::Conda,
                 python: Some("3.10.14".to_owned()),
                 platform: Some("linux-64".to_owned()),
             },

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::analysis::graph::{Class, DepGraph};
 use crate::analysis::log::LogEntry;
+use crate::layer::Completeness;
 use crate::lockfile::{Declared, FileRecord, LockedPackage, RunRecord, Snapshot};
 use crate::model::Digest;
 use crate::model::pin::PinState;
@@ -62,6 +63,8 @@ pub struct RunAudit {
     pub image: ImageFacts,
     /// The operating system of the image (`ubuntu 22.04`), when known.
     pub os: Option<String>,
+    /// The snapshot's `completeness` as the lockfile writes it; `missing` when the run's
+    /// snapshot is not recorded.
     pub completeness: String,
     pub packages: Vec<PackageRow>,
     pub counts: Counts,
@@ -77,6 +80,8 @@ pub struct RunAudit {
 pub struct Identity {
     pub snapshot: String,
     pub definition: String,
+    /// The snapshot's `definition-kind` as the lockfile writes it; empty when the run's
+    /// snapshot is not recorded.
     pub definition_kind: String,
     pub definition_files: Vec<FileRecord>,
     pub definition_hash: Digest,
@@ -180,6 +185,7 @@ fn run_audit(input: &RunInput<'_>) -> RunAudit {
     let run = input.run;
     let empty = Snapshot::placeholder(&run.snapshot);
     let snap = input.snapshot.unwrap_or(&empty);
+    let recorded = input.snapshot.is_some();
     let graph = DepGraph::build(snap);
     let mut counts = Counts::default();
     let packages: Vec<PackageRow> = (0..snap.packages.len())
@@ -214,7 +220,11 @@ fn run_audit(input: &RunInput<'_>) -> RunAudit {
         identity: Identity {
             snapshot: run.snapshot.clone(),
             definition: snap.definition.clone(),
-            definition_kind: snap.definition_kind.clone(),
+            definition_kind: if recorded {
+                snap.definition_kind_str().to_owned()
+            } else {
+                String::new()
+            },
             definition_files: snap.definition_files.clone(),
             definition_hash: snap.definition_hash.clone(),
             azureml_v2_anonymous_version: snap.azureml_v2_anonymous_version.clone(),
@@ -235,7 +245,7 @@ fn run_audit(input: &RunInput<'_>) -> RunAudit {
             rootfs: snap.rootfs.clone(),
         },
         os: snap.os.clone(),
-        completeness: snap.completeness.clone(),
+        completeness: completeness_text(input, snap),
         packages,
         counts,
         unpinned,
@@ -253,6 +263,15 @@ fn since(history: &[LogEntry], snapshot: &str) -> Vec<LogEntry> {
     {
         Some(i) => history[i + 1..].to_vec(),
         None => history.to_vec(),
+    }
+}
+
+/// The snapshot's completeness as the lockfile writes it, or `missing` when the run's
+/// snapshot is not recorded.
+fn completeness_text(input: &RunInput<'_>, snap: &Snapshot) -> String {
+    match input.snapshot {
+        Some(_) => snap.completeness.to_string(),
+        None => "missing".to_owned(),
     }
 }
 
@@ -290,11 +309,14 @@ fn verdict(
     });
     checks.push(Check {
         check: "catalog-complete",
-        ok: snap.completeness == "complete",
-        detail: if snap.completeness == "complete" {
+        ok: snap.completeness == Completeness::Complete,
+        detail: if snap.completeness == Completeness::Complete {
             "every layer was read".to_owned()
         } else {
-            format!("the package list may be incomplete: {}", snap.completeness)
+            format!(
+                "the package list may be incomplete: {}",
+                completeness_text(input, snap)
+            )
         },
     });
     let base_pinned = snap.base_image.as_deref().map(|b| b.contains("@sha256:"));
@@ -395,12 +417,12 @@ mod tests {
 
     fn pinned_snapshot() -> Snapshot {
         let mut s = Snapshot::placeholder("0123456789abcdef");
-        s.completeness = "complete".into();
+        s.completeness = Completeness::Complete;
         s.image_manifest = Some(Digest::sha256_of(b"manifest"));
         s.base_image = Some(format!("python:3.11@{}", Digest::sha256_of(b"base")));
         s.declared = vec![Declared {
             ecosystem: Ecosystem::Pip,
-            name: "numpy".into(),
+            name: Some(PackageName::pip("numpy")),
             spec: "numpy==1.26.4".into(),
             pin: PinState::Exact,
         }];
@@ -442,6 +464,27 @@ mod tests {
     }
 
     #[test]
+    fn a_run_whose_snapshot_is_missing_says_so() {
+        let r = run();
+        let a = run_audit(&RunInput {
+            run: &r,
+            snapshot: None,
+            history: &[],
+            current: None,
+        });
+        assert_eq!(a.completeness, "missing");
+        assert_eq!(a.identity.definition_kind, "");
+        let check = |name: &str| a.verdict.checks.iter().find(|c| c.check == name).unwrap();
+        assert!(!check("catalog-complete").ok);
+        assert_eq!(
+            check("catalog-complete").detail,
+            "the package list may be incomplete: missing"
+        );
+        assert!(!check("snapshot-recorded").ok);
+        assert!(!a.verdict.reproducible);
+    }
+
+    #[test]
     fn a_fully_pinned_environment_is_reproducible() {
         let a = audit(&pinned_snapshot(), &[]);
         assert!(a.verdict.reproducible, "{:?}", a.verdict);
@@ -468,7 +511,7 @@ mod tests {
         assert_eq!(failing(&audit(&s, &[])), ["transitive-pinned"]);
 
         let mut s = pinned_snapshot();
-        s.completeness = "partial: layer too large".into();
+        s.completeness = Completeness::Partial("layer too large".into());
         assert_eq!(failing(&audit(&s, &[])), ["catalog-complete"]);
 
         let drift = LogEntry {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::diag::{Code, Finding};
+use crate::layer::Completeness;
 use crate::lockfile::{Declared, LockedPackage, Lockfile, Snapshot};
 use crate::model::Ecosystem;
 use crate::model::pin::PinState;
@@ -207,7 +208,7 @@ pub fn snapshots(name: &str, old: Option<&Snapshot>, new: Option<&Snapshot>) -> 
     let incomplete = [old, new]
         .into_iter()
         .flatten()
-        .filter(|s| s.completeness != "complete")
+        .filter(|s| s.completeness != Completeness::Complete)
         .map(|s| format!("{}: {}", s.id, s.completeness))
         .collect();
     EnvironmentDiff {
@@ -243,10 +244,9 @@ fn group(ps: &[LockedPackage]) -> BTreeMap<Key<'_>, Vec<&LockedPackage>> {
 fn index_declared(ds: &[Declared]) -> BTreeMap<(Ecosystem, String), &Declared> {
     ds.iter()
         .map(|d| {
-            let key = if d.name.is_empty() {
-                d.spec.clone()
-            } else {
-                d.name.clone()
+            let key = match &d.name {
+                Some(name) => name.to_string(),
+                None => d.spec.clone(),
             };
             ((d.ecosystem, key), d)
         })
@@ -455,6 +455,7 @@ fn findings_of(d: &EnvironmentDiff) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::definition::DefinitionKind;
     use crate::model::{Digest, PackageName};
 
     fn pkg(eco: Ecosystem, name: &str, version: &str, build: Option<&str>) -> LockedPackage {
@@ -478,11 +479,11 @@ mod tests {
         let mut s = Snapshot {
             id: String::new(),
             definition: "env.yml".into(),
-            definition_kind: "conda".into(),
+            definition_kind: Some(DefinitionKind::Conda),
             definition_hash: Digest::sha256_of(hash.as_bytes()),
             image: Some("img:1".into()),
             image_manifest: Some(Digest::sha256_of(image.as_bytes())),
-            completeness: "complete".into(),
+            completeness: Completeness::Complete,
             declared,
             packages,
             ..Snapshot::placeholder("")
@@ -494,7 +495,7 @@ mod tests {
     fn decl(name: &str, spec: &str, pin: PinState) -> Declared {
         Declared {
             ecosystem: Ecosystem::Conda,
-            name: name.into(),
+            name: Some(PackageName::conda(name)),
             spec: spec.into(),
             pin,
         }

@@ -316,7 +316,7 @@ mod tests {
         let req = crate::python::Requirement::parse_pep508(spec).unwrap();
         Declared {
             ecosystem: Ecosystem::Pip,
-            name: req.name.unwrap().as_str().to_owned(),
+            name: req.name,
             spec: spec.into(),
             pin,
         }
@@ -326,12 +326,12 @@ mod tests {
         let mut s = Snapshot {
             id: String::new(),
             definition: "env.yml".into(),
-            definition_kind: "conda".into(),
+            definition_kind: Some(crate::definition::DefinitionKind::Conda),
             definition_hash: Digest::sha256_of(b"same definition"),
             image: Some("acr.io/azureml/azureml_x:latest".into()),
             image_manifest: Some(Digest::sha256_of(image.as_bytes())),
             image_platform: Some("linux/amd64".into()),
-            completeness: "complete".into(),
+            completeness: crate::layer::Completeness::Complete,
             declared: vec![
                 declared("pandas==1.3.5", PinState::Exact),
                 declared("scipy", PinState::Unpinned),

@@ -403,7 +403,11 @@ fn roots(snapshot: &Snapshot, find: &FindFn<'_>) -> (Vec<Root>, Option<String>, 
         snapshot
             .declared
             .iter()
-            .filter(|d| !d.name.is_empty() && find(prefix, d.ecosystem, &d.name).is_some())
+            .filter(|d| {
+                d.name
+                    .as_ref()
+                    .is_some_and(|n| find(prefix, d.ecosystem, n.as_str()).is_some())
+            })
             .count()
     };
     // Most declared found; ties go to a prefix not from the base image.
@@ -418,10 +422,10 @@ fn roots(snapshot: &Snapshot, find: &FindFn<'_>) -> (Vec<Root>, Option<String>, 
     let mut roots = Vec::new();
     let mut missing = Vec::new();
     for d in &snapshot.declared {
-        if d.name.is_empty() {
+        let Some(name) = &d.name else {
             continue;
-        }
-        match find(target, d.ecosystem, &d.name) {
+        };
+        match find(target, d.ecosystem, name.as_str()) {
             Some(node) => roots.push(Root {
                 ecosystem: d.ecosystem,
                 spec: d.spec.clone(),

@@ -18,7 +18,7 @@ mod scan;
 use std::io::Read;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::layer::Completeness;
 use crate::layer::{self, FsView, LayerFacts, Limits, ViewFinding, ViewOrigin};
@@ -265,7 +265,7 @@ pub struct Environment {
     pub python_version: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnvironmentKind {
     /// A prefix with `conda-meta/`.
@@ -276,6 +276,18 @@ pub enum EnvironmentKind {
     System,
     /// Anything else, such as a bare site-packages directory.
     Other,
+}
+
+impl EnvironmentKind {
+    /// The name, as serde writes it (`conda`, `venv`, `system`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentKind::Conda => "conda",
+            EnvironmentKind::Venv => "venv",
+            EnvironmentKind::System => "system",
+            EnvironmentKind::Other => "other",
+        }
+    }
 }
 
 fn environments(view: &FsView, packages: &[InstalledPackage]) -> Vec<Environment> {

@@ -379,7 +379,7 @@ fn lock_one(
         if snap.prefixes.len() == 1 { "" } else { "es" },
         run.run
     )?;
-    if snap.completeness != "complete" {
+    if snap.completeness != crate::layer::Completeness::Complete {
         writeln!(out, "results may be incomplete: {}", snap.completeness)?;
     }
     if let Some(prev) = recorded.previous.as_ref().filter(|p| p.id != snap.id) {

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conda::MatchSpec;
 use crate::diag::{Code, Finding};
@@ -30,7 +30,7 @@ use crate::source::{Origin, ParseError, ReadError};
 pub use dockerfile::Dockerfile;
 
 /// Which format a definition was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DefinitionKind {
     /// Azure ML SDK v1 folder (`Environment.save_to_directory`) or its JSON alone.

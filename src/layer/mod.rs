@@ -57,6 +57,39 @@ impl Completeness {
     }
 }
 
+/// The text form, which the lockfile's `completeness` field holds and messages print:
+/// `complete`, `partial: REASON` or `nothing-found`. (The JSON of a catalog has its own
+/// form, `{"status": "not-applicable"}`; both are formats others read, so neither changes.)
+impl std::fmt::Display for Completeness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Completeness::Complete => f.write_str("complete"),
+            Completeness::Partial(reason) => write!(f, "partial: {reason}"),
+            Completeness::NotApplicable => f.write_str("nothing-found"),
+        }
+    }
+}
+
+impl std::str::FromStr for Completeness {
+    type Err = UnknownCompleteness;
+
+    fn from_str(text: &str) -> Result<Self, UnknownCompleteness> {
+        match text {
+            "complete" => Ok(Completeness::Complete),
+            "nothing-found" => Ok(Completeness::NotApplicable),
+            _ => match text.strip_prefix("partial: ") {
+                Some(reason) => Ok(Completeness::Partial(reason.to_owned())),
+                None => Err(UnknownCompleteness(text.to_owned())),
+            },
+        }
+    }
+}
+
+/// A text that is not the text form of a [`Completeness`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown completeness `{0}`: expected `complete`, `partial: REASON` or `nothing-found`")]
+pub struct UnknownCompleteness(pub String);
+
 /// Bounds on what one layer or folder may make envaudit read or keep.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {

@@ -10,7 +10,10 @@
 //! - **Deterministic.** The same content gives the same bytes; the snapshot id is a hash of
 //!   those bytes, so one state of an environment has one id on every machine and branch.
 //! - **Versioned.** A file of an unknown newer `version` is refused with a clear error; older
-//!   versions keep being read.
+//!   versions keep being read. An optional field may be added without a new version (older
+//!   builds ignore it), but a new value of a closed field (`definition-kind`,
+//!   `completeness`, a prefix's `kind`, `ecosystem`, `pin`) needs one: in a file of a known
+//!   version an unknown value is a parse error at its line and column.
 //! - **Merge-friendly history.** Runs happen all the time on many branches, so they are not
 //!   in this file: each run is one small file in `<lockfile>.d/runs/`, and every snapshot
 //!   ever recorded is one content-addressed file in `<lockfile>.d/snapshots/` (see
@@ -19,6 +22,7 @@
 //! - **Self-sufficient.** Everything later analysis needs (the dependency graph, drift,
 //!   reports) is in the snapshot, because by then the image behind a tag may be gone.
 
+mod encoding;
 pub mod git;
 pub mod requirement;
 pub mod spec;
@@ -30,6 +34,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::EnvironmentKind;
+use crate::definition::DefinitionKind;
+use crate::layer::Completeness;
 use crate::model::pin::PinState;
 use crate::model::{Digest, Ecosystem, PackageName};
 use crate::source::{ParseError, SourceFile};
@@ -58,7 +65,9 @@ pub struct Snapshot {
     pub id: String,
     /// The definition as given, relative to the lockfile's folder, `/`-separated.
     pub definition: String,
-    pub definition_kind: String,
+    /// The definition's format; `None` (`none`) for an image or folder compared without one.
+    #[serde(with = "encoding::definition_kind")]
+    pub definition_kind: Option<DefinitionKind>,
     pub definition_hash: Digest,
     /// The files the definition was read from, with their git blob ids at lock time.
     #[serde(default)]
@@ -85,8 +94,10 @@ pub struct Snapshot {
     pub rootfs: Option<String>,
     /// The operating system (`os-release` `ID` and `VERSION_ID`, e.g. `ubuntu 22.04`).
     pub os: Option<String>,
-    /// `complete`, or `partial: REASON` when the catalog may miss packages.
-    pub completeness: String,
+    /// Whether the catalog read everything: `complete`, `partial: REASON` when it may miss
+    /// packages, `nothing-found` when no cataloger found anything to read.
+    #[serde(with = "encoding::completeness")]
+    pub completeness: Completeness,
     #[serde(default)]
     pub declared: Vec<Declared>,
     #[serde(default)]
@@ -112,22 +123,44 @@ pub struct AzuremlV1Image {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Declared {
     pub ecosystem: Ecosystem,
-    /// Normalised; empty for a pip direct URL that names no package.
-    pub name: String,
+    /// Normalised as envaudit writes it (a file's own spelling is kept); `None` (the empty
+    /// string) for a spec that names no package (a pip direct URL without one) or that
+    /// could not be parsed.
+    #[serde(with = "encoding::declared_name")]
+    pub name: Option<PackageName>,
     /// As written.
     pub spec: String,
     pub pin: PinState,
 }
 
 /// An environment prefix packages were found in.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefix {
     pub path: String,
     /// `conda`, `venv`, `system` or `other`.
-    pub kind: String,
+    pub kind: EnvironmentKind,
     pub python: Option<String>,
     /// The conda subdir (`linux-64`) or the image platform.
     pub platform: Option<String>,
+}
+
+impl Prefix {
+    /// The sort key: the kind sorts by its text, as the format has always sorted it.
+    fn key(&self) -> (&str, &str, &Option<String>, &Option<String>) {
+        (&self.path, self.kind.as_str(), &self.python, &self.platform)
+    }
+}
+
+impl Ord for Prefix {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for Prefix {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// An installed package.
@@ -297,7 +330,7 @@ impl Snapshot {
         Snapshot {
             id: id.to_owned(),
             definition: String::new(),
-            definition_kind: String::new(),
+            definition_kind: None,
             definition_hash: Digest::sha256_of(b""),
             definition_files: Vec::new(),
             azureml_v2_anonymous_version: None,
@@ -313,11 +346,16 @@ impl Snapshot {
             base_layers: None,
             rootfs: None,
             os: None,
-            completeness: "missing".to_owned(),
+            completeness: Completeness::Partial("the snapshot's record is missing".to_owned()),
             declared: Vec::new(),
             prefixes: Vec::new(),
             packages: Vec::new(),
         }
+    }
+
+    /// The `definition-kind` text: the kind's name, or `none` without a definition.
+    pub fn definition_kind_str(&self) -> &'static str {
+        encoding::definition_kind::text(self.definition_kind)
     }
 
     /// Sorts what the format keeps sorted.
@@ -355,7 +393,7 @@ impl Snapshot {
             line(&mut o, "snapshot", &s(&self.id));
         }
         line(&mut o, "definition", &s(&self.definition));
-        line(&mut o, "definition-kind", &s(&self.definition_kind));
+        line(&mut o, "definition-kind", &s(self.definition_kind_str()));
         line(
             &mut o,
             "definition-hash",
@@ -408,7 +446,7 @@ impl Snapshot {
         }
         opt(&mut o, "rootfs", &self.rootfs);
         opt(&mut o, "os", &self.os);
-        line(&mut o, "completeness", &s(&self.completeness));
+        line(&mut o, "completeness", &s(&self.completeness.to_string()));
         let declared: Vec<String> = self
             .declared
             .iter()
@@ -416,7 +454,7 @@ impl Snapshot {
                 format!(
                     "{{ ecosystem = {}, name = {}, spec = {}, pin = {} }}",
                     s(&d.ecosystem.to_string()),
-                    s(&d.name),
+                    s(encoding::declared_name::text(&d.name)),
                     s(&d.spec),
                     s(d.pin.as_str())
                 )
@@ -429,7 +467,7 @@ impl Snapshot {
             .map(|p| {
                 let mut parts = vec![
                     format!("path = {}", s(&p.path)),
-                    format!("kind = {}", s(&p.kind)),
+                    format!("kind = {}", s(p.kind.as_str())),
                 ];
                 if let Some(v) = &p.python {
                     parts.push(format!("python = {}", s(v)));

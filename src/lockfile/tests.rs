@@ -5,7 +5,7 @@ pub(crate) fn sample() -> Snapshot {
     let mut s = Snapshot {
         id: String::new(),
         definition: "envs/train/environment.yml".into(),
-        definition_kind: "azureml-v2".into(),
+        definition_kind: Some(DefinitionKind::AzuremlV2),
         definition_hash: d("def"),
         definition_files: vec![FileRecord {
             path: "envs/train/environment.yml".into(),
@@ -24,16 +24,16 @@ pub(crate) fn sample() -> Snapshot {
         base_image_digest: None,
         rootfs: None,
         os: None,
-        completeness: "complete".into(),
+        completeness: Completeness::Complete,
         declared: vec![Declared {
             ecosystem: Ecosystem::Conda,
-            name: "numpy".into(),
+            name: Some(PackageName::conda("numpy")),
             spec: "numpy".into(),
             pin: PinState::Unpinned,
         }],
         prefixes: vec![Prefix {
             path: "/azureml-envs/azureml_0123".into(),
-            kind: "conda".into(),
+            kind: EnvironmentKind::Conda,
             python: Some("3.10.14".into()),
             platform: Some("linux-64".into()),
         }],
@@ -199,4 +199,183 @@ fn sample_text_with_requires(requires: &[&str]) -> String {
     let mut lock = Lockfile::default();
     lock.environments.insert("e".into(), s);
     lock.to_toml()
+}
+
+/// Every lockfile, stored snapshot and run file under `fixtures/`, by what it holds.
+fn fixture_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "lock")
+                || (path.extension().is_some_and(|e| e == "toml")
+                    && path
+                        .ancestors()
+                        .any(|a| a.to_string_lossy().ends_with(".lock.d")))
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn every_fixture_lockfile_round_trips_byte_for_byte() {
+    let files = fixture_files();
+    let mut kinds = [0; 3];
+    for path in &files {
+        let source = SourceFile::read(path).unwrap();
+        let parent = path.parent().unwrap();
+        let written = if path.extension().is_some_and(|e| e == "lock") {
+            kinds[0] += 1;
+            Lockfile::parse(&source).unwrap().to_toml()
+        } else if parent.ends_with("snapshots") {
+            kinds[1] += 1;
+            let stored = StoredSnapshot::parse(&source).unwrap();
+            // The file is named by the id, and the id is the content's.
+            assert_eq!(stored.snapshot.compute_id(), stored.snapshot.id);
+            stored.to_toml()
+        } else if parent.ends_with("runs") {
+            kinds[2] += 1;
+            RunRecord::parse(&source).unwrap().to_toml()
+        } else {
+            panic!("`{}`: not a lockfile, snapshot or run", path.display())
+        };
+        assert!(
+            written == source.text,
+            "`{}` does not round-trip:\n{}",
+            path.display(),
+            similar::TextDiff::from_lines(source.text.as_str(), written.as_str()).unified_diff()
+        );
+    }
+    assert!(kinds.iter().all(|&n| n > 0), "{kinds:?} in {files:?}");
+}
+
+#[test]
+fn every_value_of_the_typed_fields_round_trips() {
+    let kinds = [
+        None,
+        Some(DefinitionKind::AzuremlV1),
+        Some(DefinitionKind::AzuremlV2),
+        Some(DefinitionKind::AzuremlJob),
+        Some(DefinitionKind::Curated),
+        Some(DefinitionKind::Conda),
+        Some(DefinitionKind::Requirements),
+        Some(DefinitionKind::Dockerfile),
+    ];
+    let completeness = [
+        Completeness::Complete,
+        Completeness::NotApplicable,
+        Completeness::Partial("layer `sha256:ab` is larger than 8 GiB".into()),
+        Completeness::Partial(String::new()),
+    ];
+    let prefixes = [
+        EnvironmentKind::Conda,
+        EnvironmentKind::Venv,
+        EnvironmentKind::System,
+        EnvironmentKind::Other,
+    ];
+    let mut lock = Lockfile::default();
+    for (i, kind) in kinds.iter().enumerate() {
+        let mut s = sample();
+        s.definition_kind = *kind;
+        s.completeness = completeness[i % completeness.len()].clone();
+        s.prefixes[0].kind = prefixes[i % prefixes.len()];
+        s.declared[0].name = (i % 2 == 0).then(|| PackageName::conda("numpy"));
+        s.seal();
+        lock.environments.insert(format!("e{i}"), s);
+    }
+    let text = lock.to_toml();
+    for expected in [
+        "definition-kind = \"none\"\n",
+        "definition-kind = \"azureml-job\"\n",
+        "completeness = \"nothing-found\"\n",
+        "completeness = \"partial: layer `sha256:ab` is larger than 8 GiB\"\n",
+        "completeness = \"partial: \"\n",
+        "kind = \"venv\"",
+        "{ ecosystem = \"conda\", name = \"\", spec = \"numpy\", pin = \"unpinned\" }",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+    let back = parse(&text).unwrap();
+    assert_eq!(back, lock);
+    assert_eq!(back.to_toml(), text);
+}
+
+#[test]
+fn unknown_values_of_closed_fields_point_at_the_value() {
+    let text = Lockfile {
+        environments: [("e".to_owned(), sample())].into(),
+    }
+    .to_toml();
+    let cases = [
+        (
+            "definition-kind = \"azureml-v2\"",
+            "definition-kind = \"pixi\"",
+            "`pixi`",
+        ),
+        (
+            "completeness = \"complete\"",
+            "completeness = \"partial:x\"",
+            "`partial:x`",
+        ),
+        ("kind = \"conda\"", "kind = \"pixi\"", "`pixi`"),
+    ];
+    for (from, to, says) in cases {
+        assert_eq!(text.matches(from).count(), 1, "{from}");
+        let bad = text.replace(from, to);
+        let e = parse(&bad).unwrap_err();
+        let LockfileError::Parse(p) = &e else {
+            panic!("{e}")
+        };
+        let line = bad.lines().position(|l| l.contains(to)).unwrap() + 1;
+        let column = bad.lines().nth(line - 1).unwrap().find(to).unwrap() + 1;
+        let value = column + to.find('"').unwrap();
+        assert_eq!((p.line as usize, p.column as usize), (line, value), "{p}");
+        assert!(p.to_string().contains(says), "{p}");
+    }
+}
+
+#[test]
+fn a_declared_name_keeps_the_files_spelling() {
+    let text = Lockfile {
+        environments: [("e".to_owned(), sample())].into(),
+    }
+    .to_toml()
+    .replace("name = \"numpy\", spec", "name = \"NumPy_x\", spec");
+    let lock = parse(&text).unwrap();
+    let name = lock.environments["e"].declared[0].name.as_ref().unwrap();
+    assert_eq!(name.as_str(), "NumPy_x");
+    assert_eq!(lock.to_toml(), text);
+}
+
+#[test]
+fn prefixes_of_one_path_sort_by_the_kinds_text() {
+    let mut s = sample();
+    let prefix = s.prefixes[0].clone();
+    s.prefixes = [
+        EnvironmentKind::Venv,
+        EnvironmentKind::System,
+        EnvironmentKind::Other,
+    ]
+    .into_iter()
+    .map(|kind| Prefix {
+        kind,
+        ..prefix.clone()
+    })
+    .collect();
+    s.seal();
+    let kinds: Vec<&str> = s.prefixes.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["other", "system", "venv"]);
 }

@@ -172,7 +172,7 @@ fn run_markdown(r: &RunAudit, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | {} | `{}` | {} |",
                 d.ecosystem,
-                md_cell(&d.name),
+                md_cell(d.name.as_ref().map_or("", |n| n.as_str())),
                 md_cell(&d.spec),
                 d.pin
             )?;
@@ -495,7 +495,7 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
             h.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
                 esc(&d.ecosystem.to_string()),
-                esc(&d.name),
+                esc(d.name.as_ref().map_or("", |n| n.as_str())),
                 esc(&d.spec),
                 esc(d.pin.as_str())
             ));

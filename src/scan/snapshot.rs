@@ -3,11 +3,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::catalog::{Catalog, Details, EnvironmentKind};
+use crate::catalog::{Catalog, Details};
 use crate::definition::EnvDefinition;
 use crate::hash::HashReport;
 use crate::image::ResolvedImage;
-use crate::layer::Completeness;
 use crate::lockfile::{
     AzuremlV1Image, Declared, FileRecord, LockedPackage, LockedRequirement, Prefix, Snapshot,
 };
@@ -68,11 +67,7 @@ pub fn snapshot(o: &Observed<'_>) -> Snapshot {
             .chain(&def.pip_dependencies)
             .map(|d| Declared {
                 ecosystem: d.ecosystem,
-                name: d
-                    .name
-                    .as_ref()
-                    .map(|n| n.as_str().to_owned())
-                    .unwrap_or_default(),
+                name: d.name.clone(),
                 spec: d.raw.clone(),
                 pin: d.pin.state,
             })
@@ -88,7 +83,7 @@ pub fn snapshot(o: &Observed<'_>) -> Snapshot {
         definition: def
             .map(|d| relative_to(&d.path, o.lockfile_dir))
             .unwrap_or_default(),
-        definition_kind: def.map_or("none", |d| d.kind.as_str()).to_owned(),
+        definition_kind: def.map(|d| d.kind),
         definition_hash: hash.map_or_else(|| Digest::sha256_of(b""), |h| h.definition_hash.clone()),
         definition_files: files,
         azureml_v2_anonymous_version: hash.and_then(|h| h.azureml_v2_anonymous_version.clone()),
@@ -125,11 +120,7 @@ pub fn snapshot(o: &Observed<'_>) -> Snapshot {
             Some(v) => format!("{} {v}", d.id),
             None => d.id.clone(),
         }),
-        completeness: match &o.catalog.completeness {
-            Completeness::Partial(reason) => format!("partial: {reason}"),
-            Completeness::Complete => "complete".into(),
-            Completeness::NotApplicable => "nothing-found".into(),
-        },
+        completeness: o.catalog.completeness.clone(),
         declared,
         prefixes: prefixes(o.catalog, image_platform.as_deref()),
         packages: o.catalog.packages.iter().map(package).collect(),
@@ -156,13 +147,7 @@ fn prefixes(catalog: &Catalog, image_platform: Option<&str>) -> Vec<Prefix> {
                 });
             Prefix {
                 path: e.prefix.clone(),
-                kind: match e.kind {
-                    EnvironmentKind::Conda => "conda",
-                    EnvironmentKind::Venv => "venv",
-                    EnvironmentKind::System => "system",
-                    EnvironmentKind::Other => "other",
-                }
-                .to_owned(),
+                kind: e.kind,
                 // The catalog takes it from `pyvenv.cfg` or the prefix's conda `python`.
                 python: e.python_version.clone(),
                 platform: subdir.or_else(|| image_platform.map(str::to_owned)),

@@ -647,7 +647,7 @@ fn an_invalid_spec_is_locked_and_fails_the_lock_only_as_fail_on_says() {
     assert!(
         s.declared
             .iter()
-            .any(|d| d.spec == "a:b" && d.name.is_empty()),
+            .any(|d| d.spec == "a:b" && d.name.is_none()),
         "{:?}",
         s.declared
     );
