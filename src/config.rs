@@ -26,6 +26,7 @@ use crate::diag::{Code, Finding};
 use crate::model::PackageName;
 use crate::source::{ParseError, ReadError, SourceFile};
 
+/// The name of the configuration file [`Config::discover`] looks for.
 pub const FILE_NAME: &str = "envaudit.toml";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -55,8 +56,16 @@ pub struct EnvironmentConfig {
     pub name: Option<String>,
     /// Relative to `envaudit.toml`'s folder.
     pub definition: PathBuf,
+    /// `image`: the reference of the image that ran, as written; `None` to let `lock` find it
+    /// (Azure ML image details, or the definition's own image when nothing is built on it).
+    /// `lock --image` overrides it.
     pub image: Option<String>,
+    /// `base-image`: the image the environment's image was built from, read to tell its
+    /// layers and packages apart; it serves as the definition's base image when the
+    /// definition names none. `lock --base-image` overrides it.
     pub base_image: Option<String>,
+    /// `platform`: which platform of a multi-platform image to read; `None` for `linux/amd64`.
+    /// `lock --platform` overrides it.
     pub platform: Option<crate::model::Platform>,
     /// Reach the image's registry over plain HTTP.
     pub insecure_registry: bool,
@@ -74,9 +83,13 @@ struct AcceptWire {
 /// One accepted finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accept {
+    /// The finding code it accepts.
     pub code: Code,
+    /// Only findings about this package (compared in pip's normal form); `None` for any.
     pub package: Option<PackageName>,
+    /// Only findings in this file, joined to `envaudit.toml`'s folder; `None` for any file.
     pub file: Option<PathBuf>,
+    /// Why it is accepted; shown beside the finding.
     pub reason: String,
 }
 
@@ -85,14 +98,20 @@ pub struct Accept {
 pub struct Config {
     /// The `envaudit.toml` it was read from (`None` when there is none).
     pub path: Option<PathBuf>,
+    /// The `[[accept]]` tables, in file order; the first that matches a finding wins.
     pub accept: Vec<Accept>,
+    /// The `[[environment]]` tables, in file order.
     pub environments: Vec<EnvironmentConfig>,
 }
 
+/// Why `envaudit.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read, is too large, or is not text in a supported encoding.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// The file is not valid TOML, has an unknown key, or holds a bad value (an unknown finding
+    /// code, a malformed platform); the error points at the place.
     #[error(transparent)]
     Parse(#[from] ParseError),
 }
@@ -116,6 +135,7 @@ impl Config {
         Ok(Self::parse(&source)?)
     }
 
+    /// Parses `envaudit.toml`'s text; relative paths in it are joined to `source.path`'s folder.
     pub fn parse(source: &SourceFile) -> Result<Self, ParseError> {
         let wire: ConfigWire = toml::from_str(&source.text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);

@@ -20,13 +20,17 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The compliance report of one model.
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditReport {
+    /// [`SCHEMA_VERSION`]: the version of this report's JSON shape.
     pub schema_version: u32,
     /// The model as asked for: `NAME` or `NAME:VERSION`.
     pub model: String,
     /// When the report was made (UTC, RFC 3339; `SOURCE_DATE_EPOCH` when set).
     pub generated: String,
+    /// `envaudit VERSION`, the program that made the report.
     pub generator: String,
+    /// The lockfile the report was made from.
     pub lockfile: LockfileFacts,
+    /// The model's runs, in the order the caller gave them; empty when no run trained it.
     pub runs: Vec<RunAudit>,
     /// Every run reproducible.
     pub reproducible: bool,
@@ -45,6 +49,7 @@ impl AuditReport {
 /// Which lockfile the report was made from.
 #[derive(Clone, Debug, Serialize)]
 pub struct LockfileFacts {
+    /// The lockfile's path, as the caller gives it.
     pub path: String,
     /// SHA-256 of the lockfile's bytes.
     pub sha256: Digest,
@@ -57,55 +62,83 @@ pub struct LockfileFacts {
 /// One run of the model and the environment it ran in.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunAudit {
+    /// The run record, as the lockfile stores it.
     pub run: RunRecord,
+    /// The name of the environment the run used.
     pub environment: String,
+    /// The environment's identities: snapshot, definition hash and Azure ML's.
     pub identity: Identity,
+    /// The image the run's snapshot records.
     pub image: ImageFacts,
     /// The operating system of the image (`ubuntu 22.04`), when known.
     pub os: Option<String>,
     /// The snapshot's `completeness` as the lockfile writes it; `missing` when the run's
     /// snapshot is not recorded.
     pub completeness: String,
+    /// The snapshot's installed packages, in lockfile order; empty when the snapshot is not
+    /// recorded.
     pub packages: Vec<PackageRow>,
+    /// How many packages fall in each pin class.
     pub counts: Counts,
     /// Declared dependencies whose declaration admits other versions.
     pub unpinned: Vec<Declared>,
     /// The environment's changes in the lockfile's history after this run's snapshot.
     pub history: Vec<LogEntry>,
+    /// Whether the environment can be rebuilt as it was, check by check.
     pub verdict: Verdict,
 }
 
 /// What the environment was, by every identity envaudit and Azure ML give it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Identity {
+    /// The snapshot id the run record names.
     pub snapshot: String,
+    /// The definition's path relative to the lockfile's folder; empty when the snapshot was
+    /// locked without a definition or is not recorded.
     pub definition: String,
     /// The snapshot's `definition-kind` as the lockfile writes it; empty when the run's
     /// snapshot is not recorded.
     pub definition_kind: String,
+    /// The files the definition was read from, with their git blob ids at lock time.
     pub definition_files: Vec<FileRecord>,
+    /// envaudit's definition hash. Without a definition (or a recorded snapshot) it is the
+    /// SHA-256 of nothing, as the lockfile writes it.
     pub definition_hash: Digest,
+    /// The anonymous version Azure ML (v2) gives the environment, for definitions it applies to.
     pub azureml_v2_anonymous_version: Option<String>,
+    /// The Azure ML (v1) image hash (the 32 hex characters of `azureml_<hash>`), else the image
+    /// name, for definitions it applies to.
     pub azureml_v1_image: Option<String>,
 }
 
 /// The image the run used.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImageFacts {
+    /// The image reference as written when locked; `None` for a folder or live filesystem.
     pub reference: Option<String>,
+    /// The image index the reference resolved through, when there was one.
     pub index: Option<Digest>,
+    /// The platform manifest digest: with the config and layers, the image's identity.
     pub manifest: Option<Digest>,
+    /// The image config digest.
     pub config: Option<Digest>,
+    /// The platform of the manifest, `OS/ARCH[/VARIANT]`.
     pub platform: Option<String>,
+    /// How many layers the image has (0 without an image).
     pub layers: usize,
+    /// The base image as the definition names it.
     pub base_image: Option<String>,
+    /// The base image's manifest digest: as resolved at lock time, else the digest its
+    /// reference names.
     pub base_image_digest: Option<Digest>,
+    /// The live filesystem that was cataloged instead of an image (`lock --rootfs`).
     pub rootfs: Option<String>,
 }
 
 /// One installed package, with how firmly the definition fixes it.
 #[derive(Clone, Debug, Serialize)]
 pub struct PackageRow {
+    /// The package as the snapshot records it (its fields are flattened into the row's JSON).
     #[serde(flatten)]
     pub package: LockedPackage,
     /// `pinned`, `declared-unpinned`, `transitive`, `base-image` or `unreached`.
@@ -114,20 +147,29 @@ pub struct PackageRow {
     pub pin: Option<PinState>,
 }
 
+/// How many of a run's packages fall in each [`Class`].
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Counts {
+    /// All installed packages; the sum of the other counts.
     pub packages: usize,
+    /// Declared with an exact version.
     pub pinned: usize,
+    /// Declared with a spec that admits other versions.
     pub declared_unpinned: usize,
+    /// Installed because a requirement of another package reaches it.
     pub transitive: usize,
+    /// Installed by the base image's layers.
     pub base_image: usize,
+    /// Nothing recorded requires it.
     pub unreached: usize,
 }
 
 /// Reproducible or not, and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
+    /// Whether every check passed.
     pub reproducible: bool,
+    /// Every check, passed or not, in a fixed order.
     pub checks: Vec<Check>,
 }
 
@@ -137,12 +179,15 @@ pub struct Check {
     /// `snapshot-recorded`, `image-digest`, `catalog-complete`, `base-image-pinned`,
     /// `declared-exact`, `transitive-pinned`, `no-drift-since`.
     pub check: &'static str,
+    /// Whether the condition holds.
     pub ok: bool,
+    /// One sentence saying why, for people.
     pub detail: String,
 }
 
 /// What the CLI gathered for one run.
 pub struct RunInput<'a> {
+    /// The run record.
     pub run: &'a RunRecord,
     /// The run's snapshot, when the lockfile's archive (or its current state) has it.
     pub snapshot: Option<&'a Snapshot>,

@@ -18,57 +18,85 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The comparison of two lockfiles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiffReport {
+    /// [`SCHEMA_VERSION`]: the version of this report's JSON shape.
     pub schema_version: u32,
     /// Where each side came from (`@HEAD`, `@`, ...).
     pub old: String,
+    /// Where the new side came from, as the caller labels it.
     pub new: String,
+    /// Every environment of either lockfile (or only the one asked for), sorted by name.
     pub environments: Vec<EnvironmentDiff>,
+    /// `silent-drift`, `changed` and `downgrade` findings, environment by environment.
     pub findings: Vec<Finding>,
 }
 
+/// How an environment differs between the two sides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnvironmentStatus {
+    /// Only in the new lockfile.
     Added,
+    /// Only in the old lockfile.
     Removed,
+    /// In both, with different snapshot ids.
     Changed,
+    /// In both, with the same snapshot id.
     Unchanged,
 }
 
 /// One environment, old and new.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EnvironmentDiff {
+    /// The environment's name in the lockfile.
     pub name: String,
+    /// Added, removed, changed or unchanged.
     pub status: EnvironmentStatus,
+    /// The old snapshot id; `None` when the environment is only on the new side.
     pub old_snapshot: Option<String>,
+    /// The new snapshot id; `None` when the environment is only on the old side.
     pub new_snapshot: Option<String>,
+    /// The definition hash differs (always `false` unless both sides have the environment).
     pub definition_changed: bool,
+    /// The old definition hash, `sha256:HEX`.
     pub old_definition_hash: Option<String>,
+    /// The new definition hash, `sha256:HEX`.
     pub new_definition_hash: Option<String>,
     /// The platform manifest (or config) digest changed.
     pub image_changed: bool,
+    /// The old image's platform manifest digest, else its config digest.
     pub old_image: Option<String>,
+    /// The new image's platform manifest digest, else its config digest.
     pub new_image: Option<String>,
     /// Installed versions or the image changed while the definition hash did not.
     pub silent_drift: bool,
+    /// The installed packages that changed, by ecosystem, prefix and name; empty unless both
+    /// sides have the environment.
     pub packages: Vec<PackageChange>,
+    /// The declarations whose spec or pin state changed; empty unless both sides have the
+    /// environment.
     pub pins: Vec<PinChange>,
     /// `partial: REASON` of a side whose catalog was incomplete.
     pub incomplete: Vec<String>,
 }
 
+/// How one installed package changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
+    /// Installed on the new side only (or at a version the old side did not have).
     Added,
+    /// Installed on the old side only (or at a version the new side does not have).
     Removed,
+    /// A higher version, in the ecosystem's version ordering.
     Upgraded,
+    /// A lower version, in the ecosystem's version ordering.
     Downgraded,
     /// Same version, another build (conda build string, channel).
     Rebuilt,
 }
 
 impl ChangeKind {
+    /// The kebab-case name, as serde writes it (`added`, `rebuilt`).
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Added => "added",
@@ -83,24 +111,38 @@ impl ChangeKind {
 /// One installed package that changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PackageChange {
+    /// How it changed.
     pub kind: ChangeKind,
+    /// The package's ecosystem.
     pub ecosystem: Ecosystem,
+    /// The normalised package name.
     pub name: String,
+    /// The environment prefix it is installed in, as the lockfile records it.
     pub prefix: Option<String>,
+    /// The version before; `None` for an added package.
     pub old_version: Option<String>,
+    /// The version after; `None` for a removed package.
     pub new_version: Option<String>,
+    /// The conda build string before, for conda packages.
     pub old_build: Option<String>,
+    /// The conda build string after, for conda packages.
     pub new_build: Option<String>,
 }
 
 /// A declared dependency whose spec or pin state changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PinChange {
+    /// The declaration's ecosystem.
     pub ecosystem: Ecosystem,
+    /// The normalised package name; the spec text itself for a spec that names no package.
     pub name: String,
+    /// The spec as written before; `None` when it is newly declared.
     pub old_spec: Option<String>,
+    /// The spec as written after; `None` when the declaration was dropped.
     pub new_spec: Option<String>,
+    /// The pin state before; `None` when it is newly declared.
     pub old_pin: Option<PinState>,
+    /// The pin state after; `None` when the declaration was dropped.
     pub new_pin: Option<PinState>,
     /// The new pin is less firm than the old one.
     pub loosened: bool,
@@ -126,13 +168,20 @@ impl DiffReport {
     }
 }
 
+/// Counts over a [`DiffReport`], for a summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
+    /// Environments only in the new lockfile.
     pub added: usize,
+    /// Environments only in the old lockfile.
     pub removed: usize,
+    /// Environments in both, with another snapshot.
     pub changed: usize,
+    /// Environments in both, with the same snapshot.
     pub unchanged: usize,
+    /// Environments with silent drift.
     pub silent_drift: usize,
+    /// Installed package changes, summed over the environments.
     pub package_changes: usize,
 }
 

@@ -15,25 +15,36 @@ use crate::model::pin::PinState;
 /// The version of the JSON this report serialises to.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The drift of every environment between two lockfiles, with each change attributed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DriftReport {
+    /// [`SCHEMA_VERSION`]: the version of this report's JSON shape.
     pub schema_version: u32,
+    /// Where the old side came from, as the caller labels it (a revision, a path).
     pub old: String,
+    /// Where the new side came from, as the caller labels it (a revision, `now`).
     pub new: String,
+    /// Every environment compared, sorted by name.
     pub environments: Vec<EnvironmentDrift>,
+    /// `silent-drift` or `drift`, and `pin-violated`, environment by environment.
     pub findings: Vec<Finding>,
 }
 
+/// One environment's drift: its diff, the base image, and why each package moved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EnvironmentDrift {
+    /// The plain comparison (its fields are flattened into this value's JSON).
     #[serde(flatten)]
     pub diff: EnvironmentDiff,
     /// The base image's digest changed.
     pub base_image_changed: bool,
+    /// The old base image's manifest digest, when the snapshot records one.
     pub old_base_image: Option<String>,
+    /// The new base image's manifest digest, when the snapshot records one.
     pub new_base_image: Option<String>,
     /// How many installed packages came with the base image (new side).
     pub base_packages: usize,
+    /// One attribution per changed package, in the order of [`EnvironmentDiff::packages`].
     pub attributions: Vec<Attribution>,
 }
 
@@ -60,15 +71,23 @@ pub enum Cause {
 pub struct Mover {
     /// The requiring package, or `None` for the definition's declaration.
     pub from: Option<String>,
+    /// The requirement or declared spec as written (`numpy>=1.17.3`).
     pub requirement: String,
+    /// How firmly it fixes the version; never an exact pin, except for an exact version whose
+    /// build is free.
     pub pin: PinState,
 }
 
+/// One changed package, and what let it move.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Attribution {
+    /// The change being explained.
     pub change: PackageChange,
+    /// The package's class in the graph that explains it (new graph first).
     pub class: Class,
+    /// Why it could move.
     pub cause: Cause,
+    /// The unpinned declaration and requirements that reach it directly; empty when none does.
     pub movers: Vec<Mover>,
     /// One shortest path from a declared root, e.g.
     /// `pandas==1.3.5 (exact) -> numpy>=1.17.3 (range)`.

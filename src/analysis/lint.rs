@@ -24,8 +24,12 @@ pub struct LintOptions {
 /// The result of linting one definition.
 #[derive(Clone, Debug, Serialize)]
 pub struct LintReport {
+    /// The definition's path, as it was loaded.
     pub path: std::path::PathBuf,
+    /// The definition's format.
     pub kind: DefinitionKind,
+    /// Every finding, in the order the checks ran; empty when lint found
+    /// nothing.
     pub findings: Vec<Finding>,
 }
 

@@ -11,17 +11,27 @@ use crate::lockfile::Lockfile;
 /// One change of one environment in the lockfile's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogEntry {
+    /// The commit that changed the lockfile, as its full hex id.
     pub commit: String,
     /// Commit time, UTC, RFC 3339.
     pub time: String,
+    /// The commit message's first line.
     pub subject: String,
+    /// The environment that changed.
     pub environment: String,
+    /// Added, removed or changed at this commit (never unchanged).
     pub status: EnvironmentStatus,
+    /// The snapshot id after the commit; `None` when the environment was removed.
     pub snapshot: Option<String>,
+    /// The definition hash changed at this commit.
     pub definition_changed: bool,
+    /// The image (platform manifest, config or layers) changed at this commit.
     pub image_changed: bool,
+    /// The image's platform manifest digest after the commit, else its config digest.
     pub image: Option<String>,
+    /// How many installed packages changed at this commit.
     pub package_changes: usize,
+    /// Installed packages or the image changed while the definition hash did not.
     pub silent_drift: bool,
 }
 
@@ -47,8 +57,11 @@ impl LogEntry {
 /// An environment's history: what changed at each revision of the lockfile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogReport {
+    /// The version of this report's JSON shape (that of [`super::diff::SCHEMA_VERSION`]).
     pub schema_version: u32,
+    /// The lockfile's path relative to the root of its git repository.
     pub lockfile: String,
+    /// The changes, oldest first.
     pub entries: Vec<LogEntry>,
 }
 

@@ -10,23 +10,39 @@ const INSTALLED: &str = "/lib/apk/db/installed";
 /// One package of the apk database.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApkEntry {
+    /// `P:`, the package name.
     pub name: String,
+    /// `V:`, the version with its release (`1.2.4-r2`); empty if the paragraph has none.
     pub version: String,
+    /// `A:`, the architecture (`x86_64`, `aarch64`).
     pub architecture: Option<String>,
+    /// `T:`, the one-line description.
     pub description: Option<String>,
+    /// `L:`, the license as the package states it.
     pub license: Option<String>,
+    /// `o:`, the source package (`APKBUILD`) this package was built from.
     pub origin: Option<String>,
+    /// `C:`, apk's checksum of the package's control data (`Q1` and base64 SHA-1).
     pub checksum: Option<String>,
+    /// `D:`, the dependencies split on white space (`so:libc.musl-x86_64.so.1`, `busybox`).
     pub depends: Vec<String>,
 }
 
 /// A line of the apk database that is not `K:value`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApkError {
+    /// A non-empty line that is not a one-letter key, a `:` and a value.
     #[error("line {line}: expected `K:value`")]
-    MalformedLine { line: usize },
+    MalformedLine {
+        /// The line number, 1-based.
+        line: usize,
+    },
+    /// A paragraph without a `P:` line, or with an empty one; it is skipped.
     #[error("line {line}: a package without a `P:` name")]
-    MissingName { line: usize },
+    MissingName {
+        /// The line the paragraph starts on, 1-based.
+        line: usize,
+    },
 }
 
 /// Parses `lib/apk/db/installed`; bad lines and nameless packages are skipped and

@@ -15,12 +15,22 @@ const STATUS_D: &str = "/var/lib/dpkg/status.d";
 /// One package paragraph of a dpkg status file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DpkgEntry {
+    /// `Package`, the package name.
     pub package: String,
+    /// `Version`, with epoch and Debian revision as written (`1:2.3-4`); empty if missing.
     pub version: String,
+    /// `Architecture` (`amd64`, `all`).
     pub architecture: Option<String>,
+    /// `Source`, the source package, possibly with its version in parentheses; `None` when it
+    /// has the binary package's name.
     pub source: Option<String>,
+    /// `Status`, e.g. `install ok installed`; `None` when the paragraph has none, as in
+    /// distroless `status.d` files.
     pub status: Option<String>,
+    /// `Pre-Depends` then `Depends`, split on `,`, each with its white space collapsed
+    /// (`libc6 (>= 2.34)`, `a | b`).
     pub depends: Vec<String>,
+    /// The first line of `Description`, the synopsis.
     pub summary: Option<String>,
 }
 

@@ -42,20 +42,29 @@ pub use python::{
 /// One installed package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InstalledPackage {
+    /// Which package manager's metadata it was found in.
     pub ecosystem: Ecosystem,
+    /// The name, normalised for its ecosystem, as packages are compared.
     pub name: PackageName,
     /// The name as the package's own metadata writes it.
     pub display_name: String,
+    /// The version as the metadata writes it, in the ecosystem's own syntax; empty when the
+    /// metadata has none.
     pub version: String,
+    /// Where its metadata was found.
     pub location: Location,
     /// The environment prefix the package belongs to (`/opt/miniconda`,
     /// `/azureml-envs/azureml_<hash>`, a venv root, `/` for the system), when known.
     pub environment: Option<String>,
+    /// Licenses as the metadata states them (SPDX expressions, names or classifiers), without
+    /// duplicates; empty when none is stated.
     pub licenses: Vec<String>,
+    /// The one-line description, when the metadata has one.
     pub summary: Option<String>,
     /// Requirements as written: Requires-Dist (with markers and extras), conda `depends`,
     /// dpkg `Depends`/`Pre-Depends`, apk `D:`.
     pub requires: Vec<String>,
+    /// What the ecosystem's metadata says beyond these fields.
     pub details: Details,
     /// For a conda package that installed a Python distribution: that distribution's own
     /// record (reported here, not a second time on its own).
@@ -74,7 +83,10 @@ pub struct Location {
 /// A layer of an image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LayerRef {
+    /// Position in the image's layer list, 0 for the bottom layer.
     pub index: usize,
+    /// The layer's blob digest, as the manifest lists it; `None` for layer streams given
+    /// without one.
     pub digest: Option<Digest>,
     /// Whether the layer came with the base image, when the base image is known.
     pub from_base: Option<bool>,
@@ -84,22 +96,33 @@ pub struct LayerRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Details {
+    /// A Python distribution (`pip` ecosystem).
     Python(PythonDetails),
+    /// A conda package.
     Conda(CondaDetails),
+    /// A Debian package.
     Deb(DebDetails),
+    /// An Alpine package.
     Apk(ApkDetails),
 }
 
+/// What a Python distribution's metadata directory says beyond the common fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PythonDetails {
     /// `dist-info`, `egg-info` (a directory) or `egg-info-file`.
     pub format: &'static str,
+    /// `Metadata-Version` of the core metadata (`2.1`).
     pub metadata_version: Option<String>,
+    /// `Requires-Python`, the PEP 440 specifier of interpreters it supports, as written.
     pub requires_python: Option<String>,
+    /// `Provides-Extra`: the extras it defines.
     pub provides_extra: Vec<String>,
+    /// Every `Classifier`, in order.
     pub classifiers: Vec<String>,
     /// `INSTALLER` (`pip`, `uv`, `conda`, ...).
     pub installer: Option<String>,
+    /// `direct_url.json`: present when it was installed from a URL, a VCS or a local directory
+    /// rather than from an index; `None` also when that file is malformed.
     pub direct_url: Option<DirectUrl>,
     /// Whether a `RECORD` (or `installed-files.txt`) lists the installed files.
     pub has_record: bool,
@@ -113,35 +136,57 @@ pub struct PythonDetails {
 /// PEP 610 `direct_url.json`: how a distribution was installed from a URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DirectUrl {
+    /// `url`: the URL it was installed from (`file://` for local paths).
     pub url: String,
+    /// What the URL points at.
     pub kind: DirectUrlKind,
 }
 
+/// The kind of a PEP 610 direct URL, from which of its `*_info` keys is present.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum DirectUrlKind {
+    /// `archive_info`: a wheel or source archive.
     Archive {
+        /// The archive's hash as `ALG=HEX`: `hash`, else the first of `hashes` by
+        /// algorithm name.
         hash: Option<String>,
     },
+    /// `vcs_info`: a version-control checkout.
     Vcs {
+        /// The VCS name: `git`, `hg`, `bzr` or `svn`.
         vcs: String,
+        /// The exact commit that was installed.
         commit_id: Option<String>,
+        /// The branch, tag or revision the user asked for, when one was.
         requested_revision: Option<String>,
     },
+    /// `dir_info`: a local directory.
     Dir {
+        /// Whether it was installed in editable (development) mode.
         editable: bool,
     },
+    /// None of the three keys: a file this version of PEP 610 does not describe.
     Unknown,
 }
 
+/// What a `conda-meta/*.json` record says beyond the common fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CondaDetails {
+    /// The build string (`py310h1234567_0`).
     pub build: Option<String>,
+    /// The build number, which orders builds of one version.
     pub build_number: Option<u64>,
+    /// The channel it came from, as conda recorded it (a name or a URL).
     pub channel: Option<String>,
+    /// The channel's platform subdirectory (`linux-64`, `noarch`).
     pub subdir: Option<String>,
+    /// Constraints on other packages (MatchSpecs as written), applied only if those are
+    /// installed.
     pub constrains: Vec<String>,
+    /// The MD5 of the package archive, in hex.
     pub md5: Option<String>,
+    /// The SHA-256 of the package archive, in hex (older records have none).
     pub sha256: Option<String>,
     /// Where the package archive was downloaded from.
     pub url: Option<String>,
@@ -151,35 +196,51 @@ pub struct CondaDetails {
     pub python_metadata: Option<String>,
 }
 
+/// What a dpkg status paragraph says beyond the common fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DebDetails {
+    /// `Architecture` (`amd64`, `all`).
     pub architecture: Option<String>,
+    /// `Source`, the source package it was built from, when not named like the package.
     pub source: Option<String>,
+    /// `Status` (`install ok installed`); `None` when the paragraph has none, as in
+    /// distroless `status.d` files.
     pub status: Option<String>,
     /// `sha256:HEX` of `/var/lib/dpkg/info/PKG.md5sums` (the MD5 of every installed file).
     pub md5sums_sha256: Option<String>,
 }
 
+/// What an apk database paragraph says beyond the common fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ApkDetails {
+    /// `A:`, the architecture (`x86_64`).
     pub architecture: Option<String>,
+    /// `o:`, the source package it was built from.
     pub origin: Option<String>,
+    /// `C:`, apk's checksum of the package's control data (`Q1` and base64 SHA-1).
     pub checksum: Option<String>,
 }
 
 /// Something a cataloger could not read or understand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CatalogFinding {
+    /// The [`Cataloger::name`] of the cataloger that noted it.
     pub cataloger: &'static str,
+    /// The file it concerns: a path in the image, or on the host for a folder.
     pub path: String,
+    /// What was wrong, in lowercase words.
     pub message: String,
 }
 
 /// What one cataloger found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogResult {
+    /// The packages it read, in the order it found them.
     pub packages: Vec<InstalledPackage>,
+    /// `NotApplicable` when the view holds none of its files, `Partial` when some could not
+    /// be read, `Complete` otherwise.
     pub completeness: Completeness,
+    /// One finding per file it could not read completely.
     pub findings: Vec<CatalogFinding>,
 }
 
@@ -214,8 +275,12 @@ impl CatalogResult {
 
 /// A cataloger: a name, the ecosystem it reports and the function that reads a view.
 pub struct Cataloger {
+    /// A stable kebab-case name (`python-dist-info`, `conda-meta`, `dpkg`), used in findings
+    /// and reports.
     pub name: &'static str,
+    /// The ecosystem of every package it reports.
     pub ecosystem: Ecosystem,
+    /// Reads the view; never fails, it reports what it could not read in its result.
     pub run: fn(&FsView) -> CatalogResult,
 }
 
@@ -251,20 +316,26 @@ pub static CATALOGERS: &[Cataloger] = &[
 /// One cataloger's run, summarised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CatalogerRun {
+    /// The [`Cataloger::name`].
     pub name: &'static str,
+    /// Whether it applied and read all its files (see [`CatalogResult::completeness`]).
     pub completeness: Completeness,
+    /// How many packages it reported, before Python distributions were linked to conda packages.
     pub packages: usize,
 }
 
 /// An environment prefix packages belong to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Environment {
+    /// The prefix directory: a path in the image, or on the host for a folder.
     pub prefix: String,
+    /// What sort of prefix it is, from the files found in it.
     pub kind: EnvironmentKind,
     /// The Python version a venv's `pyvenv.cfg` names.
     pub python_version: Option<String>,
 }
 
+/// What sort of environment a prefix is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnvironmentKind {
@@ -349,13 +420,19 @@ fn environments(view: &FsView, packages: &[InstalledPackage]) -> Vec<Environment
 /// Everything installed in one filesystem.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Catalog {
+    /// The distribution `os-release` names; `None` without an `os-release` that has an `ID`.
     pub distro: Option<Distro>,
     /// The environment prefixes packages were found in.
     pub environments: Vec<Environment>,
+    /// Every package found, sorted by ecosystem, environment, name, version and location. A
+    /// Python distribution that a conda package installed is not here on its own but in that
+    /// package's [`InstalledPackage::linked`].
     pub packages: Vec<InstalledPackage>,
     /// Partial when a layer or folder was not read completely, or any cataloger was partial.
     pub completeness: Completeness,
+    /// Each cataloger's run, in [`CATALOGERS`] order.
     pub catalogers: Vec<CatalogerRun>,
+    /// What catalogers could not read, and duplicate Python distributions.
     pub findings: Vec<CatalogFinding>,
     /// What reading the layers or folder noted (limits, malformed archives, odd names).
     pub filesystem_findings: Vec<ViewFinding>,
@@ -476,6 +553,7 @@ pub fn catalog_folder(path: &Path) -> Catalog {
     catalog_folder_with(path, &Limits::default())
 }
 
+/// [`catalog_folder`] with explicit bounds on what the folder walk reads and keeps.
 pub fn catalog_folder_with(path: &Path, limits: &Limits) -> Catalog {
     catalog_view(&layer::folder::load(path, limits))
 }
@@ -522,6 +600,7 @@ pub fn catalog_layers<R: Read + Send>(readers: Vec<R>) -> Catalog {
     catalog_layers_with(readers, &Limits::default())
 }
 
+/// [`catalog_layers`] with explicit bounds on what each layer walk reads and keeps.
 pub fn catalog_layers_with<R: Read + Send>(readers: Vec<R>, limits: &Limits) -> Catalog {
     let facts = walk_layers(readers, limits);
     catalog_view(&layer::merge(&facts))

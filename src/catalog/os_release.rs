@@ -8,10 +8,15 @@ use crate::layer::FsView;
 /// What `os-release` says about the distribution (needed for package URLs).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Distro {
+    /// `ID`, the distribution id (`debian`, `ubuntu`, `alpine`); never empty.
     pub id: String,
+    /// `VERSION_ID` (`12`, `22.04`, `3.19.1`); rolling releases have none.
     pub version_id: Option<String>,
+    /// `VERSION_CODENAME` (`bookworm`, `jammy`).
     pub version_codename: Option<String>,
+    /// `ID_LIKE`: the ids of distributions this one derives from (`debian` for Ubuntu).
     pub id_like: Vec<String>,
+    /// `PRETTY_NAME`, for people (`Debian GNU/Linux 12 (bookworm)`).
     pub pretty_name: Option<String>,
 }
 

@@ -20,15 +20,25 @@ const EGG_INFO: &str = "python-egg-info";
 /// The fields of core metadata envaudit keeps.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CoreMetadata {
+    /// `Metadata-Version` (`2.1`).
     pub metadata_version: Option<String>,
+    /// `Name`, as the project spells it.
     pub name: Option<String>,
+    /// `Version`, as written (PEP 440 for modern distributions, anything for old ones).
     pub version: Option<String>,
+    /// `Summary`, the one-line description.
     pub summary: Option<String>,
+    /// `License`: free text, sometimes a whole license pasted over several lines.
     pub license: Option<String>,
+    /// `License-Expression`, an SPDX expression (metadata 2.4).
     pub license_expression: Option<String>,
+    /// Every `Classifier`, in order.
     pub classifiers: Vec<String>,
+    /// Every `Requires-Dist`, as written: PEP 508 requirements with their extras and markers.
     pub requires_dist: Vec<String>,
+    /// `Requires-Python`, a PEP 440 specifier as written.
     pub requires_python: Option<String>,
+    /// Every `Provides-Extra`: the extras the distribution defines.
     pub provides_extra: Vec<String>,
 }
 

@@ -5,15 +5,20 @@
 /// One field of a paragraph, with the line it starts on (1-based).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
+    /// The field name as written; look-ups ignore ASCII case.
     pub name: String,
+    /// The value, trimmed; continuation lines are joined to it with `\n`, each trimmed.
     pub value: String,
+    /// The line the field starts on, 1-based.
     pub line: usize,
 }
 
 /// A paragraph: its fields in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Paragraph {
+    /// The fields in the order they appear, repeated names included.
     pub fields: Vec<Field>,
+    /// The line of the paragraph's first field, 1-based (0 for an empty paragraph).
     pub line: usize,
 }
 
@@ -39,7 +44,9 @@ impl Paragraph {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: expected `Name: value`, found `{text}`")]
 pub struct MalformedLine {
+    /// The line number, 1-based.
     pub line: usize,
+    /// The line as written, cut to 80 characters (then ending in `…`).
     pub text: String,
 }
 

@@ -35,9 +35,11 @@ impl Progress for NoProgress {}
 /// How to scan an image.
 #[derive(Clone)]
 pub struct ScanOptions {
+    /// Bounds on what each layer walk reads and keeps.
     pub limits: Limits,
     /// Where layer facts are looked up and stored; `None` reads every layer.
     pub cache: Option<LayerCache>,
+    /// Told how the scan advances; [`NoProgress`] by default.
     pub progress: Arc<dyn Progress>,
     /// The base image's layers (diff_ids, bottom first), when known: the image's layers
     /// that repeat them are marked as the base image's.
@@ -58,6 +60,7 @@ impl Default for ScanOptions {
 /// What a scan did, beside its result.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanStats {
+    /// How many layers the image has.
     pub layers: usize,
     /// Layers whose facts came from the cache.
     pub from_cache: usize,

@@ -8,43 +8,73 @@ use git2::{Oid, Repository, RepositoryState};
 use super::{Lockfile, LockfileError};
 use crate::source::SourceFile;
 
+/// Why the lockfile could not be read from git, or committed.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
+    /// No git repository holds the path (nor any folder above it).
     #[error("`{path}` is not inside a git repository", path = .path.display())]
-    NoRepository { path: PathBuf },
+    NoRepository {
+        /// The path, made absolute.
+        path: PathBuf,
+    },
+    /// The repository has no working tree, so no file on disk belongs to it.
     #[error("the repository has no working tree (it is bare)")]
     Bare,
+    /// The revision does not name a commit (a typo, an unknown branch, a shallow clone).
     #[error("`{rev}` is not a revision of this repository")]
     BadRevision {
+        /// The revision as given (`HEAD~3`, `main`, a commit id).
         rev: String,
+        /// libgit2's reason.
         #[source]
         source: git2::Error,
     },
+    /// The commit exists but has no file at that path (not yet added, or deleted).
     #[error("`{path}` does not exist at `{rev}`", path = .path.display())]
-    NotAtRevision { rev: String, path: PathBuf },
+    NotAtRevision {
+        /// The revision as given.
+        rev: String,
+        /// The path looked up, relative to the repository root.
+        path: PathBuf,
+    },
+    /// The path is not under the repository's working tree.
     #[error("`{path}` is outside the repository at `{root}`", path = .path.display(), root = .root.display())]
-    Outside { path: PathBuf, root: PathBuf },
+    Outside {
+        /// The path, absolute and canonicalised.
+        path: PathBuf,
+        /// The repository's working tree root.
+        root: PathBuf,
+    },
+    /// HEAD is detached, so a commit would belong to no branch.
     #[error("HEAD is detached; check out a branch before committing the lockfile")]
     Detached,
+    /// A merge, rebase, cherry-pick or the like is under way; the string names it as libgit2
+    /// does, lowercased (`merge`, `rebaseinteractive`).
     #[error(
         "the repository is in the middle of a {0}; finish or abort it before committing the lockfile"
     )]
     Busy(String),
+    /// The index has unresolved conflicts.
     #[error("the index has conflicts; resolve them before committing the lockfile")]
     Conflicted,
+    /// git has no `user.name` or `user.email` to author the commit with.
     #[error(
         "no git identity: set `user.name` and `user.email` (git config --global user.email you@example.com)"
     )]
     NoIdentity(#[source] git2::Error),
+    /// Any other libgit2 failure (an unreadable object, a locked index, an I/O error).
     #[error("git: {0}")]
     Git(#[from] git2::Error),
+    /// The lockfile read from git is not a valid lockfile.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
 }
 
 /// A repository and where a file sits in it.
 pub struct Repo {
+    /// The open git2 repository, for what this type does not wrap.
     pub repo: Repository,
+    /// The working tree's root, canonicalised; paths are made relative to it.
     pub root: PathBuf,
 }
 
@@ -256,7 +286,9 @@ fn index_entry(rel: &Path, len: usize) -> git2::IndexEntry {
 /// A commit that changed the lockfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revision {
+    /// The commit id, in full hex.
     pub commit: String,
+    /// The first line of the commit message (lossily decoded); empty if it has none.
     pub subject: String,
     /// Commit time, seconds since the epoch.
     pub time: i64,

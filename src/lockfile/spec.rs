@@ -23,9 +23,11 @@ pub struct SnapshotSpec {
     pub revision: Option<String>,
     /// The lockfile path (default: the command's lockfile).
     pub path: Option<PathBuf>,
+    /// The environment after `#`; `None` for every environment.
     pub environment: Option<String>,
 }
 
+/// A string that is not a `@[REV][:PATH][#ENV]` spec; it holds the string as given.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not a snapshot: write `@[REV][:PATH][#ENV]`, e.g. `@HEAD`, `@main:envaudit.lock`, `@#train` (`@` alone is the working tree)"
@@ -38,6 +40,7 @@ impl SnapshotSpec {
         Self::default()
     }
 
+    /// The command's lockfile at the git `revision`, every environment.
     pub fn at(revision: &str) -> Self {
         Self {
             revision: Some(revision.to_owned()),

@@ -25,20 +25,28 @@ use crate::source::SourceFile;
 /// The default lockfile name.
 pub const LOCKFILE: &str = "envaudit.lock";
 
+/// Why the lockfile or its folder could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A file could not be written, synced or renamed into place; the old content is intact.
     #[error("cannot write `{path}`", path = .path.display())]
     Write {
+        /// The file being written.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
+    /// The writers' lock file could not be created or locked.
     #[error("cannot lock `{path}`", path = .path.display())]
     Lock {
+        /// The lock file, `<lockfile>.d/.lock`.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
+    /// The lockfile on disk, read again under the lock, could not be read or is not valid.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
 }
@@ -61,12 +69,14 @@ pub struct Recorded {
 }
 
 impl Store {
+    /// The store of the lockfile at `lockfile`; nothing is read or created yet.
     pub fn new(lockfile: impl Into<PathBuf>) -> Self {
         Store {
             lockfile: lockfile.into(),
         }
     }
 
+    /// The lockfile's path, as given to [`Store::new`].
     pub fn lockfile(&self) -> &Path {
         &self.lockfile
     }
@@ -82,18 +92,24 @@ impl Store {
         self.lockfile.with_file_name(name)
     }
 
+    /// Where the record of `run` is kept: `<lockfile>.d/runs/RUN.toml`, with characters unsafe
+    /// in a file name replaced (and a hash added when that changed the name).
     pub fn run_path(&self, run: &str) -> PathBuf {
         self.dir()
             .join("runs")
             .join(format!("{}.toml", file_stem(run)))
     }
 
+    /// Where the snapshot `id` is kept: `<lockfile>.d/snapshots/ID.toml`, named as
+    /// [`Store::run_path`] names runs.
     pub fn snapshot_path(&self, id: &str) -> PathBuf {
         self.dir()
             .join("snapshots")
             .join(format!("{}.toml", file_stem(id)))
     }
 
+    /// Reads and parses the lockfile (an empty one when the file does not exist), without
+    /// taking the writers' lock.
     pub fn load(&self) -> Result<Lockfile, LockfileError> {
         Lockfile::load(&self.lockfile)
     }

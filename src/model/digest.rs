@@ -12,20 +12,33 @@ pub struct Digest {
     hex: String,
 }
 
+/// The hash function of a [`Digest`]; the two that OCI registries use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DigestAlgorithm {
+    /// SHA-256, written with 64 hex digits.
     Sha256,
+    /// SHA-512, written with 128 hex digits.
     Sha512,
 }
 
+/// Why a string is not a [`Digest`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DigestError {
+    /// The string (held here) has no `:`, so no algorithm name before the hex.
     #[error("digest `{0}` has no `algorithm:` prefix")]
     MissingAlgorithm(String),
+    /// The algorithm before the `:` (held here) is neither `sha256` nor `sha512`.
     #[error("unsupported digest algorithm `{0}` (expected `sha256` or `sha512`)")]
     UnsupportedAlgorithm(String),
+    /// The hex part has the wrong length or a character outside `0-9a-f`
+    /// (uppercase hex is rejected).
     #[error("digest `{digest}` must have {expected} lowercase hex characters")]
-    BadHex { digest: String, expected: usize },
+    BadHex {
+        /// The whole digest string, as given.
+        digest: String,
+        /// How many hex digits the algorithm needs: 64 for sha256, 128 for sha512.
+        expected: usize,
+    },
 }
 
 impl Digest {
@@ -60,6 +73,7 @@ impl Digest {
         }
     }
 
+    /// The hash function this digest was computed with.
     pub fn algorithm(&self) -> DigestAlgorithm {
         self.algorithm
     }
@@ -70,6 +84,7 @@ impl Digest {
         format!("{}:{}", self.algorithm.name(), &hex[..hex.len().min(12)])
     }
 
+    /// The hex digits after the `:`, in lowercase.
     pub fn hex(&self) -> &str {
         &self.hex
     }
@@ -78,11 +93,14 @@ impl Digest {
 /// A running hash that ends in a [`Digest`] of the same algorithm as the one it checks.
 #[derive(Clone)]
 pub enum DigestHasher {
+    /// A running SHA-256.
     Sha256(sha2::Sha256),
+    /// A running SHA-512.
     Sha512(sha2::Sha512),
 }
 
 impl DigestHasher {
+    /// A hasher for `algorithm`, with nothing hashed yet.
     pub fn new(algorithm: DigestAlgorithm) -> Self {
         use sha2::Digest as _;
         match algorithm {
@@ -91,6 +109,7 @@ impl DigestHasher {
         }
     }
 
+    /// Feeds the next `bytes` of the content.
     pub fn update(&mut self, bytes: &[u8]) {
         use sha2::Digest as _;
         match self {
@@ -99,6 +118,7 @@ impl DigestHasher {
         }
     }
 
+    /// The digest of everything fed so far.
     pub fn finish(self) -> Digest {
         use sha2::Digest as _;
         match self {

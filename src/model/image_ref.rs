@@ -20,11 +20,15 @@ pub struct ImageRef {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid image reference `{reference}`: {reason} (at column {column})", column = .offset + 1)]
 pub struct ImageRefError {
+    /// The text that failed to parse, as given.
     pub reference: String,
+    /// Byte offset in `reference` where the bad part starts (0-based).
     pub offset: usize,
+    /// What is wrong there, in lowercase words, e.g. `missing repository name`.
     pub reason: &'static str,
 }
 
+/// The registry of a reference written without one (`python:3.10`), as docker names it.
 pub const DOCKER_HUB: &str = "docker.io";
 
 impl ImageRefError {
@@ -39,15 +43,19 @@ impl ImageRefError {
 }
 
 impl ImageRef {
+    /// The registry host, with its port if one was written: `docker.io`, `localhost:5000`.
     pub fn registry(&self) -> &str {
         &self.registry
     }
+    /// The repository path within the registry, normalised: `library/python` on Docker Hub.
     pub fn repository(&self) -> &str {
         &self.repository
     }
+    /// The tag after `:`, or `None` if the reference has none (even when it has a digest).
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }
+    /// The digest after `@`, or `None` if the reference names the image by tag only.
     pub fn digest(&self) -> Option<&Digest> {
         self.digest.as_ref()
     }

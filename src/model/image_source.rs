@@ -18,13 +18,21 @@ use super::{ImageRef, ImageRefError};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum ImageSource {
+    /// An image in a registry, reached over the OCI distribution API.
     Registry(ImageRef),
+    /// An OCI image layout directory on disk (`oci:DIR[:TAG]`).
     OciLayout {
+        /// The layout's root, the folder that holds `index.json` and `blobs/`.
         dir: PathBuf,
+        /// The `org.opencontainers.image.ref.name` to pick; `None` when the layout must hold
+        /// only one image.
         tag: Option<String>,
     },
+    /// A `docker save` tar file (`docker-archive:FILE[:NAME:TAG]`).
     DockerArchive {
+        /// The tar file.
         file: PathBuf,
+        /// The tag of the image to pick in the archive; `None` when it must hold only one image.
         image: Option<ImageRef>,
     },
 }

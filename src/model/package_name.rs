@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ecosystem {
+    /// Conda packages (`conda-meta/*.json`), from any channel.
     Conda,
     /// Python distributions (`*.dist-info`, `*.egg-info`), however they were installed.
     Pip,
@@ -36,6 +37,7 @@ impl fmt::Display for Ecosystem {
 pub struct PackageName(String);
 
 impl PackageName {
+    /// A Python distribution name, PEP 503 normalised: `Foo_Bar.baz` becomes `foo-bar-baz`.
     pub fn pip(name: &str) -> Self {
         let mut out = String::with_capacity(name.len());
         let mut pending_sep = false;
@@ -53,6 +55,7 @@ impl PackageName {
         Self(out)
     }
 
+    /// A conda package name: trimmed and lowercased, `_` and `-` kept as written.
     pub fn conda(name: &str) -> Self {
         Self(name.trim().to_lowercase())
     }
@@ -67,6 +70,7 @@ impl PackageName {
         Self(name.trim().to_owned())
     }
 
+    /// The name in `ecosystem`'s normal form, as the constructor of that ecosystem gives it.
     pub fn new(ecosystem: Ecosystem, name: &str) -> Self {
         match ecosystem {
             Ecosystem::Conda => Self::conda(name),
@@ -81,6 +85,7 @@ impl PackageName {
         Self::pip(&self.0)
     }
 
+    /// The normalised name.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -19,6 +19,7 @@ pub struct Platform {
     "invalid platform `{platform}`: expected `OS/ARCH` or `OS/ARCH/VARIANT`, e.g. `linux/amd64`"
 )]
 pub struct PlatformError {
+    /// The text that failed to parse, as given.
     pub platform: String,
 }
 
@@ -28,6 +29,8 @@ impl Platform {
         Self::new("linux", "amd64", None)
     }
 
+    /// A platform from its parts, lowercased; an empty `variant` counts as none. The parts are not
+    /// checked against a list of known values.
     pub fn new(os: &str, architecture: &str, variant: Option<&str>) -> Self {
         Self {
             os: os.to_ascii_lowercase(),
@@ -38,14 +41,17 @@ impl Platform {
         }
     }
 
+    /// The operating system, e.g. `linux`.
     pub fn os(&self) -> &str {
         &self.os
     }
 
+    /// The CPU architecture in Go's spelling, as OCI uses it: `amd64`, `arm64`.
     pub fn architecture(&self) -> &str {
         &self.architecture
     }
 
+    /// The CPU variant (`v8` in `linux/arm64/v8`), or `None` if none was written.
     pub fn variant(&self) -> Option<&str> {
         self.variant.as_deref()
     }

@@ -7,6 +7,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a credential so that it cannot be printed by accident.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -16,6 +17,7 @@ impl Secret {
         &self.0
     }
 
+    /// Whether the credential is the empty string (e.g. an unset password).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -39,6 +41,8 @@ impl fmt::Display for Secret {
 pub struct RedactedUrl(String);
 
 impl RedactedUrl {
+    /// The redacted form of `url`; a string that is not a URL is kept, minus anything after `?`
+    /// or `#`.
     pub fn new(url: &str) -> Self {
         let (before_query, had_query) = match url.split_once(['?', '#']) {
             Some((b, _)) => (b, true),
@@ -68,6 +72,7 @@ impl RedactedUrl {
         Self(out)
     }
 
+    /// The redacted URL, safe for messages and logs.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -5,6 +5,9 @@ use std::io::{self, Write};
 use super::Format;
 use crate::build::{BuildReport, ContextSource, Layer, Outcome};
 
+/// Writes the result of `envaudit build`: its facts, the commands it would run (when only
+/// planned), the drift from the locked snapshot when there is one, and the verdict. JSON is
+/// the [`BuildReport`] itself.
 pub fn render_build(report: &BuildReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Json => super::json(report, out),

@@ -26,10 +26,15 @@ fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 
+/// Writes the compliance report as pretty-printed JSON, the [`AuditReport`] as it
+/// serialises, with a final newline.
 pub fn render_audit_json(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     super::json(report, out)
 }
 
+/// Writes the compliance report as a Markdown document: the lockfile it came from and the
+/// verdict, then a section per run with its checks, identity, image, unpinned declarations,
+/// changes since the run and installed packages.
 pub fn render_audit_markdown(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Compliance report: model `{}`\n", report.model)?;
     writeln!(
@@ -342,6 +347,8 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// Writes the compliance report as one self-contained HTML page (inline CSS and JavaScript,
+/// no network access): the Markdown form's sections, with a filter over the packages.
 pub fn render_audit_html(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     let mut h = String::new();
     let title = format!("envaudit compliance report: {}", report.model);

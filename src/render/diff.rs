@@ -9,6 +9,8 @@ use crate::analysis::diff::{
     ChangeKind, DiffReport, EnvironmentDiff, EnvironmentStatus, PackageChange,
 };
 
+/// Writes the result of `envaudit diff`: a table per changed environment (coloured when
+/// `style.color`), a Markdown PR comment, or the [`DiffReport`] as JSON.
 pub fn render_diff(
     report: &DiffReport,
     format: Format,

@@ -9,6 +9,8 @@ use crate::analysis::drift::{Cause, DriftReport, EnvironmentDrift};
 use crate::analysis::graph::DepGraph;
 use crate::analysis::why::WhyReport;
 
+/// Writes the result of `envaudit drift` and `check`: per environment, each changed package
+/// with its attribution, then the findings; JSON is the [`DriftReport`] itself.
 pub fn render_drift(report: &DriftReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Json => super::json(report, out),
@@ -324,9 +326,13 @@ fn dot(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+/// The output forms of [`render_graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GraphFormat {
+    /// An indented tree from the declared roots, for a terminal.
     Tree,
+    /// A Graphviz `digraph`: dashed nodes for base-image packages, bold ones for pinned.
     Dot,
+    /// Roots, nodes and edges as JSON, with `schema_version`.
     Json,
 }

@@ -27,8 +27,11 @@ pub use sbom::{purl, render_cyclonedx, render_spdx};
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// Human-readable text and tables, for a terminal.
     Table,
+    /// Pretty-printed JSON of the report value; never coloured.
     Json,
+    /// Markdown, for pull-request comments and documents.
     Markdown,
 }
 

@@ -16,6 +16,8 @@ use crate::model::{Ecosystem, PackageName};
 /// An exported lock and what it could not hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Export {
+    /// The exported file's content, ready to write: a conda `@EXPLICIT` list or a pip
+    /// requirements file.
     pub text: String,
     /// The prefix exported.
     pub prefix: Option<String>,
@@ -23,6 +25,8 @@ pub struct Export {
     pub packages: usize,
     /// Packages of the prefix left out, with why (e.g. a conda package without a URL).
     pub left_out: Vec<String>,
+    /// Remarks for the user about what the file does not say (hashes left out, packages that
+    /// belong in the other export).
     pub notes: Vec<String>,
 }
 

@@ -5,8 +5,9 @@
 //! [`plan`] decides the edits from a definition and a snapshot; [`apply`] makes one file's
 //! edits on its text. A Docker-based definition's `RUN pip install` / `conda install` specs
 //! and the requirements files it copies are pinned too: each is replaced in place, and the
-//! pinned specs hold no character a shell would read differently. Each edit replaces the spec exactly where the parser found it (file,
-//! line, column) and only if the text there is still the spec as written.
+//! pinned specs hold no character a shell would read differently. Each edit replaces the spec
+//! exactly where the parser found it (file, line, column) and only if the text there is still
+//! the spec as written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,25 +22,33 @@ use crate::model::{Ecosystem, PackageName};
 /// One replacement in one file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Edit {
+    /// The file to edit, as the definition's loader named it.
     pub file: PathBuf,
     /// 1-based line and column (in characters) of the text replaced.
     pub line: u32,
+    /// The 1-based column, in characters, where the replaced text starts.
     pub column: u32,
+    /// The text replaced: the spec (or base image reference) exactly as written.
     pub old: String,
+    /// The text written in its place: the pinned spec, or the reference with `@DIGEST`.
     pub new: String,
 }
 
 /// A declaration left as written, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Skipped {
+    /// The declaration (or base image reference) as written.
     pub spec: String,
+    /// Why it was not pinned (not installed in the locked image, names no package, ...).
     pub reason: String,
 }
 
 /// What pinning a definition changes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PinPlan {
+    /// Every replacement: the dependencies in declaration order, then the base image.
     pub edits: Vec<Edit>,
+    /// Declarations left as written because they cannot be pinned automatically.
     pub skipped: Vec<Skipped>,
     /// Declarations already exact at the installed version.
     pub already_pinned: usize,
@@ -59,11 +68,17 @@ impl PinPlan {
 /// Why an edit could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
+    /// The text at the edit's place is no longer the spec the plan was made from (the file
+    /// changed since it was read); none of the file's edits is made.
     #[error("{file}:{line}:{column}: expected `{expected}` there; the file changed since it was read", file = .file.display())]
     Moved {
+        /// The file being edited.
         file: PathBuf,
+        /// The 1-based line where the spec was expected.
         line: u32,
+        /// The 1-based column, in characters, where the spec was expected.
         column: u32,
+        /// The spec that was expected there.
         expected: String,
     },
 }

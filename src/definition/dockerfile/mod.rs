@@ -69,8 +69,11 @@ pub struct Stage {
 /// (up to the next span) starts at `line`/`column` of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
+    /// Byte offset into [`Instruction::arguments`] where the piece starts.
     pub offset: usize,
+    /// The 1-based line of the file the piece starts on.
     pub line: u32,
+    /// The 1-based column, in characters, the piece starts at on that line.
     pub column: u32,
 }
 
@@ -103,10 +106,14 @@ impl Instruction {
     }
 }
 
+/// A parsed Dockerfile: its stages and every instruction, in file order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dockerfile {
+    /// The file it was read from, as the [`SourceFile`] names it.
     pub path: PathBuf,
+    /// One entry per `FROM`, in order; never empty.
     pub stages: Vec<Stage>,
+    /// Every instruction, `FROM` and the global `ARG`s included, in file order.
     pub instructions: Vec<Instruction>,
     /// The escape character (`\`, or a backtick after `# escape=``).
     #[serde(skip)]
