@@ -135,9 +135,7 @@ pub fn check(
     }
     if let Some((reference, resolved)) = image {
         let now: Option<&Digest> = resolved.manifest.as_ref().map(|m| &m.digest);
-        if now != current.image_manifest.as_ref()
-            || Some(&resolved.config.digest) != current.image_config.as_ref()
-        {
+        if !is_locked_image(current, resolved) {
             findings.push(stale(format!(
                 "`{name}`: `{reference}` now resolves to {} (locked: {})",
                 now.map_or_else(|| resolved.config.digest.to_string(), ToString::to_string),
@@ -153,6 +151,12 @@ pub fn check(
         snapshot: Some(current.id.clone()),
         findings,
     }
+}
+
+/// Whether `now` is the image `locked` recorded: the same platform manifest and config.
+fn is_locked_image(locked: &Snapshot, now: &ResolvedImage) -> bool {
+    now.manifest.as_ref().map(|m| &m.digest) == locked.image_manifest.as_ref()
+        && Some(&now.config.digest) == locked.image_config.as_ref()
 }
 
 /// `lock-YYYYMMDDTHHMMSSZ-XXXXXXXX`: time, and randomness from the clock, process and address
@@ -273,9 +277,7 @@ pub fn check_environments(
             }
             None => continue,
         };
-        let same = now.manifest.as_ref().map(|m| &m.digest) == locked.image_manifest.as_ref()
-            && Some(&now.config.digest) == locked.image_config.as_ref();
-        if same {
+        if is_locked_image(locked, &now) {
             report
                 .environments
                 .push(drift::environment(name, Some(locked), Some(locked)));

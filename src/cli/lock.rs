@@ -12,7 +12,7 @@ use super::args::FindingsArgs;
 use super::error::Hinted;
 use crate::analysis::diff;
 use crate::catalog;
-use crate::config::EnvironmentConfig;
+use crate::config::{Config, EnvironmentConfig};
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::diag::Finding;
 use crate::layer::Limits;
@@ -120,6 +120,9 @@ struct Target {
 }
 
 pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    // Read once, before any work: the environments to lock (without a definition) and the
+    // accepted findings.
+    let config = args.findings.config()?;
     let targets = match &args.env {
         Some(env) => vec![Target {
             definition: env.clone(),
@@ -130,7 +133,6 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
             insecure_registry: args.insecure_registry.clone(),
         }],
         None => {
-            let config = args.findings.config()?;
             if config.environments.is_empty() {
                 return Err(Hinted::new(
                     "no environment to lock",
@@ -165,13 +167,13 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
         committed.extend(lock_one(args, t, &mut checks, &mut warnings, out)?);
     }
     if args.check {
-        return render_checks(args, checks, warnings, out);
+        return render_checks(args, &config, checks, warnings, out);
     }
     if args.commit {
         commit(args, &targets, &committed, out)?;
     }
     // The scans' findings (layer cache, base image) fail the lock only as `--fail-on` says.
-    args.findings.apply(&mut warnings)?;
+    config.apply(&mut warnings);
     Ok(args.findings.exit(&warnings))
 }
 
@@ -179,11 +181,11 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
 /// command per `--fail-on` unless `envaudit.toml` accepts them.
 fn render_checks(
     args: &LockArgs,
+    config: &Config,
     mut checks: Vec<LockCheck>,
     mut warnings: Vec<Finding>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let config = args.findings.config()?;
     for c in &mut checks {
         config.apply(&mut c.findings);
     }
@@ -194,11 +196,11 @@ fn render_checks(
                 schema_version: u32,
                 environments: &'a [LockCheck],
             }
-            let json = serde_json::to_string_pretty(&Json {
+            let json = Json {
                 schema_version: 1,
                 environments: &checks,
-            })?;
-            super::write_or_pipe(writeln!(out, "{json}"))?;
+            };
+            super::write_or_pipe(render::json(&json, out))?;
         }
         CheckFormat::Table => {
             for c in &checks {

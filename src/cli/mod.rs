@@ -156,13 +156,5 @@ fn write_or_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
 /// definition's invalid specs): `severity[code]: message`, with `file:line:column: ` before
 /// the message when the finding has a place.
 fn print_warnings(warnings: &[crate::diag::Finding]) {
-    let mut err = std::io::stderr().lock();
-    for f in warnings {
-        let at = f
-            .origin
-            .as_ref()
-            .map(|o| format!("{o}: "))
-            .unwrap_or_default();
-        let _ = writeln!(err, "{}[{}]: {at}{}", f.severity, f.code, f.message);
-    }
+    let _ = crate::render::findings_lines(warnings, &mut std::io::stderr().lock());
 }

@@ -60,18 +60,27 @@ pub(crate) fn table() -> comfy_table::Table {
     t
 }
 
-/// One `severity[code]: message` line per finding, with its acceptance.
+/// One `severity[code]: [FILE:LINE:COL: ]message` line per finding, with its acceptance.
 pub(crate) fn findings_lines(
     findings: &[crate::diag::Finding],
     out: &mut dyn Write,
 ) -> io::Result<()> {
     for f in findings {
+        let at = f
+            .origin
+            .as_ref()
+            .map(|o| format!("{o}: "))
+            .unwrap_or_default();
         let accepted = f
             .accepted
             .as_deref()
             .map(|r| format!(" (accepted: {r})"))
             .unwrap_or_default();
-        writeln!(out, "{}[{}]: {}{accepted}", f.severity, f.code, f.message)?;
+        writeln!(
+            out,
+            "{}[{}]: {at}{}{accepted}",
+            f.severity, f.code, f.message
+        )?;
     }
     Ok(())
 }
