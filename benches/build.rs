@@ -1,4 +1,4 @@
-//! Build benchmarks (issue 8), run with `scripts/bench build` (or `cargo bench --bench
+//! Build benchmarks, run with `scripts/bench build` (or `cargo bench --bench
 //! build`); not part of the test suite. Prints a Markdown table of one run for
 //! `docs/performance.md`.
 //!

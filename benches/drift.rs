@@ -1,4 +1,4 @@
-//! Dependency-graph and drift benchmarks (issue 7), run with `scripts/bench drift` (or
+//! Dependency-graph and drift benchmarks, run with `scripts/bench drift` (or
 //! `cargo bench --bench drift`); not part of the test suite. Prints a Markdown table of one
 //! run for `docs/performance.md`.
 //!

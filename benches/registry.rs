@@ -1,4 +1,4 @@
-//! Image-source benchmarks (issue 4), run with `scripts/bench-registry` (or
+//! Image-source benchmarks, run with `scripts/bench-registry` (or
 //! `cargo bench --bench registry`); not part of the test suite. Prints a Markdown table of
 //! one run for `docs/performance.md`.
 //!

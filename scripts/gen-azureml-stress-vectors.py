@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Generate fixtures/vectors/azureml_anonymous_stress.json: what azure-ai-ml itself says about
+"""Generate tests/vectors/azureml_anonymous_stress.json: what azure-ai-ml itself says about
 a few hundred generated Azure ML v2 environments whose conda files stress both the YAML
 emitter (quoting, unicode, multi-line and long scalars, anchors, comments, key order, numbers,
 booleans and nulls where specs belong) and the spec grammar (odd names, `a:b`, extras, URLs,
 `git+`, environment markers, `--index-url` lines, blanks), plus the corpus files that are
 Azure ML v2 environments (a v2 YAML, a conda file with an image, a Docker build context).
 
-    ORACLE_PYTHON=VENV/bin/python scripts/gen-azureml-stress-vectors.py
+    scripts/regen-vectors azureml_anonymous_stress.json
+    # or: ORACLE_PYTHON=$(scripts/oracles/setup azureml) scripts/gen-azureml-stress-vectors.py
 
-- ORACLE_PYTHON: a Python with azure-ai-ml installed (the oracle's setup script makes one:
-  `bash "$ORACLE_SETUP" VENV`);
+- ORACLE_PYTHON: a Python with azure-ai-ml installed (`scripts/oracles/setup azureml` makes
+  one from the pinned `scripts/oracles/azureml.txt` and prints it);
 - ORACLE: the oracle script that runs azure-ai-ml on an environment YAML, an image with a
   conda file, or a build context and prints what it computes (default below).
 
@@ -28,8 +29,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "fixtures" / "vectors" / "azureml_anonymous_stress.json"
-ORACLE = os.environ.get("ORACLE", "/work/shared/azureml/oracle.py")
+OUT = ROOT / "tests" / "vectors" / "azureml_anonymous_stress.json"
+ORACLE = os.environ.get("ORACLE", str(ROOT / "scripts" / "oracles" / "azureml_oracle.py"))
 ORACLE_PYTHON = os.environ.get("ORACLE_PYTHON", "python3")
 IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
 SEED = 20261205

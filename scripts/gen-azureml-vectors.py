@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Generate the azure-ai-ml anonymous-environment test vectors under fixtures/azureml-anon/.
+"""Generate tests/vectors/azureml_anonymous.json (and its inputs in fixtures/azureml-anon/cases/).
 
-Run with the oracle venv's python (bash /work/shared/azureml/oracle-setup.sh VENV):
+Run with the oracle venv's python (`scripts/oracles/setup azureml` makes it and prints it),
+or just `scripts/regen-vectors azureml_anonymous.json`:
     VENV/bin/python scripts/gen-azureml-vectors.py
 
 It writes generated inputs (conda files, environment YAMLs, build-context specs) into
 fixtures/azureml-anon/cases/ and records what azure-ai-ml 1.35 itself computes for each
 (version, translated_conda_file, upload_hash, or the error it raises) into
-fixtures/azureml-anon/vectors.json. The Rust tests replay every vector without Python.
+tests/vectors/azureml_anonymous.json. The Rust tests replay every vector without Python.
 
 Build contexts are described in cases/build/*.json ({"files": {path: text}, "dirs": [...],
 "symlinks": {path: target}}) because git keeps neither empty folders nor, portably, symlinks;
@@ -26,8 +27,8 @@ from azure.ai.ml import load_environment
 from azure.ai.ml.entities import BuildContext, Environment
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "fixtures" / "azureml-anon"
-CASES = OUT / "cases"
+CASES = ROOT / "fixtures" / "azureml-anon" / "cases"
+OUT = ROOT / "tests" / "vectors" / "azureml_anonymous.json"
 IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
 
 
@@ -46,7 +47,7 @@ def run(make):
 
 
 def from_env_yaml(yaml_path):
-    # the same steps as /work/shared/azureml/oracle.py
+    # the same steps as scripts/oracles/azureml_oracle.py
     with open(yaml_path, encoding="utf-8") as f:
         doc = yaml.safe_load(f) or {}
     override = [] if isinstance(doc, dict) and doc.get("name") else [{"name": "oracle-placeholder"}]
@@ -522,8 +523,8 @@ def main():
         "count": len(vectors),
         "vectors": vectors,
     }
-    (OUT / "vectors.json").write_text(json.dumps(doc, indent=1, ensure_ascii=True) + "\n", encoding="utf-8")
-    print(f"{len(vectors)} vectors ({ok} accepted, {len(vectors) - ok} rejected) -> {rel(OUT / 'vectors.json')}", file=sys.stderr)
+    OUT.write_text(json.dumps(doc, indent=1, ensure_ascii=True) + "\n", encoding="utf-8")
+    print(f"{len(vectors)} vectors ({ok} accepted, {len(vectors) - ok} rejected) -> {rel(OUT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

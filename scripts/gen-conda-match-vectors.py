@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """Generate conda matching test vectors with the real py-rattler.
 
-    python3 -m venv /tmp/rattlervenv
-    /tmp/rattlervenv/bin/pip install py-rattler==0.28.0
-    /tmp/rattlervenv/bin/python scripts/gen-conda-match-vectors.py
+    scripts/regen-vectors conda_matchspec_matches.json
+    # or: $(scripts/oracles/setup rattler) scripts/gen-conda-match-vectors.py
 
-Writes `fixtures/matchspec/rattler_matches.json`, what a solver asks of conda's model:
+Writes `tests/vectors/conda_matchspec_matches.json`, what a solver asks of conda's model:
 - `versions`: every version spec of `SPECS` against every version of `VERSIONS`, with
   `rattler.VersionSpec(spec).matches(rattler.Version(version))`, and the spec's normal
   form (`str`), or `error` when rattler rejects the spec;
@@ -23,7 +22,7 @@ import rattler
 from rattler import BuildString, MatchSpec, PackageRecord, Version, VersionSpec
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "fixtures" / "matchspec" / "rattler_matches.json"
+OUT = ROOT / "tests" / "vectors" / "conda_matchspec_matches.json"
 
 VERSIONS = [
     "0.9", "1", "1.0", "1.0.0", "1.1", "1.2", "1.2.0", "1.2.0.0", "1.2.1", "1.2.3", "1.2.10",

@@ -9,8 +9,8 @@ extras mean "any of them" (as pip evaluates a requirement once per extra); none 
 
 Usage (the packaging version is recorded in the output):
 
-    python3 -m venv /tmp/pk && /tmp/pk/bin/pip install packaging
-    /tmp/pk/bin/python scripts/gen-marker-vectors.py > tests/vectors/marker_eval.json
+    scripts/regen-vectors marker_eval.json
+    # or: $(scripts/oracles/setup packaging26) scripts/gen-marker-vectors.py > tests/vectors/marker_eval.json
 """
 
 import itertools

@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
 """Generate conda MatchSpec test vectors with the real py-rattler.
 
-    python3 -m venv /tmp/rattlervenv
-    /tmp/rattlervenv/bin/pip install py-rattler==0.28.0 pyyaml
-    /tmp/rattlervenv/bin/python scripts/gen-matchspec-vectors.py
+    scripts/regen-vectors conda_matchspec_parse.json
+    # or: $(scripts/oracles/setup rattler) scripts/gen-matchspec-vectors.py
 
-Writes `fixtures/matchspec/rattler_vectors.json`: one object per spec with what
+Writes `tests/vectors/conda_matchspec_parse.json`: one object per spec with what
 `rattler.MatchSpec(spec)` makes of it (`name`, `version`, `build`, `channel`, `subdir`,
 `url`, `str`), or `error` with rattler's message when rattler rejects the spec.
-The Rust tests in `src/definition/matchspec.rs` compare envaudit's parser with every
+The Rust tests in `src/conda/matchspec.rs` compare envaudit's parser with every
 vector. The spec list is hand-written (every form conda environment files use, plus
 spacing variants and edge cases) followed by every conda dependency string found in the
 corpus conda files.
@@ -24,7 +23,7 @@ import yaml
 from rattler import MatchSpec
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "fixtures" / "matchspec" / "rattler_vectors.json"
+OUT = ROOT / "tests" / "vectors" / "conda_matchspec_parse.json"
 
 HAND = [
     # bare names, case, separators

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Generate fixtures/pep508/packaging_vectors.json with the real `packaging` library.
+"""Generate tests/vectors/pep508_requirements.json with the real `packaging` library.
 
 Run with packaging 25.0:
 
-    python3 -m venv /tmp/pepvenv && /tmp/pepvenv/bin/pip install packaging==25.0
-    /tmp/pepvenv/bin/python scripts/gen-pep508-vectors.py > fixtures/pep508/packaging_vectors.json
+    scripts/regen-vectors pep508_requirements.json
+    # or: $(scripts/oracles/setup packaging25) scripts/gen-pep508-vectors.py > tests/vectors/pep508_requirements.json
 
 Every input string is given to `packaging.requirements.Requirement`. Accepted strings are
 recorded with what packaging makes of them; rejected strings are recorded with packaging's

@@ -8,8 +8,8 @@ not PEP 440 versions are in the list too (they match nothing but `===`).
 
 Usage (the packaging version is recorded in the output):
 
-    python3 -m venv /tmp/pk && /tmp/pk/bin/pip install packaging==26.3
-    /tmp/pk/bin/python scripts/gen-specifier-vectors.py > tests/vectors/specifier_contains.json
+    scripts/regen-vectors specifier_contains.json
+    # or: $(scripts/oracles/setup packaging26) scripts/gen-specifier-vectors.py > tests/vectors/specifier_contains.json
 """
 
 import json

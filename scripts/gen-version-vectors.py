@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generate tests/vectors/version_order.json: version pairs with the ordering the real tools give.
 
-    python3 -m venv /tmp/vervenv && /tmp/vervenv/bin/pip install packaging py-rattler
-    /tmp/vervenv/bin/python scripts/gen-version-vectors.py > tests/vectors/version_order.json
+    scripts/regen-vectors version_order.json
+    # or: $(scripts/oracles/setup rattler) scripts/gen-version-vectors.py > tests/vectors/version_order.json
 
 Sources of truth:
 - pip: `packaging.version.Version` (PEP 440).

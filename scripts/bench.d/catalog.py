@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scripts/bench catalog: the benchmark of `envaudit catalog` (issue 5).
+"""scripts/bench catalog: the benchmark of `envaudit catalog`.
 
 Builds (once, cached) a venv of the pinned packages in `venv-freeze.txt` and OCI image
 layouts made from it (see oci_image.py), then measures, on the release binary:
@@ -478,7 +478,7 @@ def report(R):
     eco = R["image"]["by_ecosystem"]
     lines = []
     p = lines.append
-    p("## Issue 5: catalog")
+    p("## Catalog")
     p("")
     p(f"Machine: {R['machine']}.")
     p("")

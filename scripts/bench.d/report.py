@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 9 benchmark: `envaudit report` and `envaudit export` of a large audited image, and
+"""Report benchmark: `envaudit report` and `envaudit export` of a large audited image, and
 the SBOM against syft's.
 
 The image is the issue-5 benchmark's (1,093 packages; `scripts/bench catalog` builds it under

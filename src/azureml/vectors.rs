@@ -1,4 +1,4 @@
-//! Replays `fixtures/azureml-anon/vectors.json`: what azure-ai-ml 1.35.2 itself computed
+//! Replays `tests/vectors/azureml_anonymous.json`: what azure-ai-ml 1.35.2 itself computed
 //! (`scripts/gen-azureml-vectors.py`) for corpus files and a generated matrix of conda files,
 //! environment YAMLs, inference configs and build contexts. No Python at test time.
 
@@ -131,7 +131,7 @@ fn compute(v: &Vector, tmp: &Path) -> Result<Option<Expected>, String> {
 
 #[test]
 fn every_azure_ai_ml_vector_agrees_byte_for_byte() {
-    let text = read_text("fixtures/azureml-anon/vectors.json").unwrap_or_default();
+    let text = read_text("tests/vectors/azureml_anonymous.json").unwrap_or_default();
     let file: File = serde_json::from_str(&text).unwrap_or_else(|e| panic!("vectors.json: {e}"));
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
@@ -190,8 +190,8 @@ fn every_azure_ai_ml_vector_agrees_byte_for_byte() {
     assert!(unsupported <= 5, "{unsupported} vectors refused on purpose");
 }
 
-/// The hand-checked vectors of AZUREML.md 2.2 (`fixtures/azureml/vectors/v2_anon_vectors.json`
-/// and `v2_examples_vectors.json`), on the inputs checked in beside them.
+/// The hand-checked vectors of AZUREML.md 2.2 (`tests/vectors/azureml_ref_v2_anon.json`
+/// and `azureml_ref_v2_examples.json`), on the inputs checked in beside them.
 #[test]
 fn documented_azureml_vectors_d_to_i_agree() {
     let inputs = repo().join("fixtures/azureml/inputs");

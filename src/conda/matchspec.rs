@@ -43,7 +43,7 @@
 //! build without a version, a build containing whitespace, a subdir without a channel, an
 //! explicit URL and its checksums, and other bracket keys (`build_number`, `fn`, ...) go in
 //! the bracket section, as rattler prints them. Without the channel part this is exactly
-//! the `str` that py-rattler 0.28 prints (`fixtures/matchspec/rattler_vectors.json`).
+//! the `str` that py-rattler 0.28 prints (`tests/vectors/conda_matchspec_parse.json`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -245,7 +245,7 @@ impl MatchSpec {
 
     /// Whether a package of this spec's name with `version` and `build` satisfies the
     /// version and build constraints, as conda's solver asks it (rattler's reading, which
-    /// `fixtures/matchspec/rattler_matches.json` checks). The name, channel, subdir, URL,
+    /// `tests/vectors/conda_matchspec_matches.json` checks). The name, channel, subdir, URL,
     /// checksums and the other bracket keys (`build_number`, ...) are the caller's to
     /// compare. A release template matches nothing: it is not a version yet.
     pub fn matches(&self, version: &Version, build: &str) -> bool {
@@ -991,7 +991,7 @@ mod tests {
 
     #[test]
     fn agrees_with_azureml_doc_vectors() {
-        let text = include_str!("../../fixtures/azureml/vectors/conda_matchspec_vectors.json");
+        let text = include_str!("../../tests/vectors/azureml_ref_conda_matchspec.json");
         let vectors: Vec<Vector> = serde_json::from_str(text).unwrap();
         let (checked, failures) = run_vectors(&vectors);
         assert_eq!(checked, 22);
@@ -1004,7 +1004,7 @@ mod tests {
         struct File {
             vectors: Vec<Vector>,
         }
-        let text = include_str!("../../fixtures/matchspec/rattler_vectors.json");
+        let text = include_str!("../../tests/vectors/conda_matchspec_parse.json");
         let file: File = serde_json::from_str(text).unwrap();
         let (checked, failures) = run_vectors(&file.vectors);
         assert!(checked >= 300, "{checked}");
@@ -1029,7 +1029,7 @@ mod tests {
             text: String,
             matches: std::collections::BTreeMap<String, bool>,
         }
-        let text = include_str!("../../fixtures/matchspec/rattler_matches.json");
+        let text = include_str!("../../tests/vectors/conda_matchspec_matches.json");
         let file: File = serde_json::from_str(text).unwrap();
         let mut failures = Vec::new();
         let mut checked = 0;

@@ -17,8 +17,8 @@
 //! Evaluated on this machine (2 shared cores, debug profile, a scratch crate per
 //! candidate with a fresh target folder), against envaudit's vectors: the conda part of
 //! `tests/vectors/version_order.json` (600 ordered pairs and 14 invalid strings, made with
-//! py-rattler), `fixtures/matchspec/rattler_vectors.json` (329 specs, py-rattler 0.28),
-//! `fixtures/azureml/vectors/conda_matchspec_vectors.json` (22 specs with 88 `matches`
+//! py-rattler), `tests/vectors/conda_matchspec_parse.json` (329 specs, py-rattler 0.28),
+//! `tests/vectors/azureml_ref_conda_matchspec.json` (22 specs with 88 `matches`
 //! answers, py-rattler), and every conda spec in the repository's fixtures.
 //!
 //! | candidate | crates (normal + build) | new to envaudit's lock | cold build, load < 3 / 6-8 |
@@ -57,7 +57,7 @@
 //!   letters (`1.0dev_`), where envaudit follows conda's reading (`dev_` is one string).
 //! - Matching follows rattler where rattler and conda differ, because py-rattler is the
 //!   oracle (conda cannot be installed here): `1.2.0.*` matches `1.2` (conda: no), a build
-//!   compares ignoring ASCII case (conda: exactly). `fixtures/matchspec/rattler_matches.json`
+//!   compares ignoring ASCII case (conda: exactly). `tests/vectors/conda_matchspec_matches.json`
 //!   (`scripts/gen-conda-match-vectors.py`, py-rattler 0.28.0) holds 3,150 version and 338
 //!   record answers, and both agree with every one.
 

@@ -625,7 +625,7 @@ mod tests {
     #[test]
     fn matches_like_py_rattler() {
         let file: File = serde_json::from_str(include_str!(
-            "../../fixtures/matchspec/rattler_matches.json"
+            "../../tests/vectors/conda_matchspec_matches.json"
         ))
         .unwrap();
         let mut failures = Vec::new();

@@ -12,7 +12,7 @@
 //! is fine but `andos_name` is not.
 //!
 //! # Normal form ([`fmt::Display`])
-//! `str(Marker)` of `packaging` 25, checked by `fixtures/pep508/packaging_vectors.json`:
+//! `str(Marker)` of `packaging` 25, checked by `tests/vectors/pep508_requirements.json`:
 //! variables with `.` spelled `_` (`os.name` → `os_name`), `python_implementation` as
 //! `platform_python_implementation`, values in double quotes (printed back unescaped), one
 //! space around operators and `and`/`or`, parentheses kept where they were written (except

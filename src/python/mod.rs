@@ -5,8 +5,8 @@
 //! | PEP 440 versions | [`version`] | `packaging.version.Version` (`tests/vectors/version_order.json`, pip part) |
 //! | PEP 440 specifiers | [`specifier`] | `packaging.specifiers.Specifier` 26.3 (`tests/vectors/specifier_contains.json`) |
 //! | PEP 508 environment markers | [`marker`] | `packaging.markers.Marker` 26.3 (`tests/vectors/marker_eval.json`) |
-//! | PEP 508 requirements | [`requirement`] | `packaging.requirements.Requirement` 25.0 (`fixtures/pep508/packaging_vectors.json`) |
-//! | pip's requirement lines | [`pip_line`] | pip 23.2.1 (`fixtures/azureml/vectors/pip_pinning_vectors.json`) |
+//! | PEP 508 requirements | [`requirement`] | `packaging.requirements.Requirement` 25.0 (`tests/vectors/pep508_requirements.json`) |
+//! | pip's requirement lines | [`pip_line`] | pip 23.2.1 (`tests/vectors/azureml_ref_pip_pinning.json`) |
 //!
 //! Callers keep parsed values ([`Version`], [`Specifiers`], [`MarkerTree`], [`Requirement`]),
 //! not strings: a requirement is read once and then evaluated, printed or classified.

@@ -5,7 +5,7 @@
 //! ML asset files contain. The result is the one [`Requirement`] type; the PEP 508 part is
 //! read by [`super::requirement`]'s parser.
 //!
-//! Checked by `fixtures/azureml/vectors/pip_pinning_vectors.json` (requirement lines as pip
+//! Checked by `tests/vectors/azureml_ref_pip_pinning.json` (requirement lines as pip
 //! 23.2.1 and packaging 25.0 read them: name, extras, URL, marker, specifiers, and whether
 //! the line pins one version).
 
@@ -380,11 +380,11 @@ pub(crate) fn split_tokens(s: &str) -> Vec<(usize, &str)> {
 mod tests {
     use super::*;
 
-    use crate::python::requirement::tests::{fixture, sorted_specs, str_list};
+    use crate::python::requirement::tests::{sorted_specs, str_list, vector};
 
     #[test]
     fn agrees_with_azureml_pip_pinning_vectors() {
-        let v = fixture("azureml/vectors/pip_pinning_vectors.json");
+        let v = vector("azureml_ref_pip_pinning.json");
         for case in v.as_array().expect("array") {
             let line = case["line"].as_str().expect("line");
             let r: Requirement = line.parse().unwrap_or_else(|e| panic!("{line}: {e}"));

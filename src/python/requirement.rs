@@ -2,7 +2,7 @@
 //! [`Requirement`], read two ways:
 //! - [`Requirement::parse_pep508`] reads exactly what `packaging.requirements.Requirement`
 //!   (packaging 25) accepts, and rejects what it rejects, as `Requires-Dist` holds them;
-//!   `fixtures/pep508/packaging_vectors.json` (made by `scripts/gen-pep508-vectors.py`) holds
+//!   `tests/vectors/pep508_requirements.json` (made by `scripts/gen-pep508-vectors.py`) holds
 //!   the vectors the tests compare against.
 //! - [`FromStr`](std::str::FromStr) and [`Requirement::parse_pip`] read a requirement the way
 //!   pip reads a line of a requirements file (see [`super::pip_line`]).
@@ -626,10 +626,11 @@ pub(crate) mod tests {
     use super::*;
     use serde_json::Value;
 
-    pub(crate) fn fixture(path: &str) -> Value {
-        let full = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/").to_owned() + path;
-        let text = std::fs::read_to_string(&full).expect("fixture exists");
-        serde_json::from_str(&text).expect("fixture is JSON")
+    /// A JSON file of `tests/vectors/`, the one home of the oracles' vectors.
+    pub(crate) fn vector(file: &str) -> Value {
+        let full = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/").to_owned() + file;
+        let text = std::fs::read_to_string(&full).expect("vector file exists");
+        serde_json::from_str(&text).expect("vector file is JSON")
     }
 
     pub(crate) fn str_list(v: &Value) -> Vec<String> {
@@ -654,7 +655,7 @@ pub(crate) mod tests {
 
     #[test]
     fn agrees_with_every_packaging_vector() {
-        let v = fixture("pep508/packaging_vectors.json");
+        let v = vector("pep508_requirements.json");
         assert_eq!(v["packaging_version"], "25.0");
         let accepted = v["accepted"].as_array().expect("accepted");
         assert!(accepted.len() >= 150, "only {} vectors", accepted.len());
@@ -698,7 +699,7 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_what_packaging_rejects() {
-        let v = fixture("pep508/packaging_vectors.json");
+        let v = vector("pep508_requirements.json");
         let rejected = v["rejected"].as_array().expect("rejected");
         assert!(rejected.len() >= 40);
         for case in rejected {

@@ -1,5 +1,5 @@
 //! A definition Azure ML accepts always gets its identity: replays
-//! `fixtures/vectors/azureml_anonymous_stress.json` (`scripts/gen-azureml-stress-vectors.py`,
+//! `tests/vectors/azureml_anonymous_stress.json` (`scripts/gen-azureml-stress-vectors.py`,
 //! which ran azure-ai-ml itself) through envaudit's loading, hashing and Azure identity, with
 //! no Python. Each case is an Azure ML v2 environment whose conda file stresses the YAML
 //! emitter or the spec grammar; the corpus files that are v2 environments come along.
@@ -54,7 +54,7 @@ struct Expected {
 }
 
 fn vectors() -> Vectors {
-    let path = root().join("fixtures/vectors/azureml_anonymous_stress.json");
+    let path = root().join("tests/vectors/azureml_anonymous_stress.json");
     let text = std::fs::read_to_string(&path).unwrap();
     serde_json::from_str(&text).unwrap()
 }
