@@ -1,7 +1,7 @@
 //! conda environment files (`environment.yml`, Azure ML `conda_dependencies.yml`,
 //! `conda env export` output).
 //!
-//! The YAML is read into a small located tree ([`Node`], every node with its
+//! The YAML is read into a small located tree (`Node`, every node with its
 //! [`serde_saphyr::Spanned`] position) and then walked by hand, so that every channel,
 //! dependency and `pip:` entry keeps the exact line and column it was written at and every
 //! shape error names what was expected there. Keys conda accepts are `name`, `channels`,
