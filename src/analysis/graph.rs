@@ -34,18 +34,25 @@ use crate::python::MarkerEnv;
 pub struct Requirement {
     /// As recorded (`numpy>=1.17.3; python_version < "3.11"`, `libblas >=3.9.0,<4.0a0`).
     pub text: String,
+    /// How firmly it fixes the version of what it names (`libblas >=3.9.0,<4.0a0` is
+    /// `range`); `unpinned` when it could not be read.
     pub pin: PinState,
 }
 
 /// A declared dependency that found its installed package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Root {
+    /// The list it was declared in: `conda` or `pip`.
     pub ecosystem: Ecosystem,
+    /// The declaration as written, e.g. `pandas==1.3.5`.
     pub spec: String,
+    /// How firmly the declaration fixes the version.
     pub pin: PinState,
+    /// The installed package it found: an index into the snapshot's `packages`.
     pub node: usize,
 }
 
+/// Why a package is installed, as `graph` and `drift` explain it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
@@ -62,6 +69,7 @@ pub enum Class {
 }
 
 impl Class {
+    /// The kebab-case name used in JSON and table output (`declared-unpinned`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Pinned => "pinned",
@@ -75,9 +83,13 @@ impl Class {
 
 /// The dependency graph of one snapshot.
 pub struct DepGraph<'s> {
+    /// The snapshot the graph was built from.
     pub snapshot: &'s Snapshot,
+    /// One node per installed package, weighted with its index into the snapshot's
+    /// `packages`; an edge goes from a package to one it requires, with the requirement.
     pub graph: DiGraph<usize, Requirement>,
     nodes: Vec<NodeIndex>,
+    /// The declared dependencies found installed in the target prefix, in declared order.
     pub roots: Vec<Root>,
     /// The prefix the declared dependencies were found in.
     pub target_prefix: Option<String>,
@@ -194,6 +206,7 @@ impl<'s> DepGraph<'s> {
         }
     }
 
+    /// The installed package at index `i` of the snapshot's `packages`.
     pub fn package(&self, i: usize) -> &LockedPackage {
         &self.snapshot.packages[i]
     }
@@ -217,6 +230,8 @@ impl<'s> DepGraph<'s> {
         hits
     }
 
+    /// Why package `i` is installed: the base image's layers first, then its declaration,
+    /// else whether any recorded requirement reaches it.
     pub fn class(&self, i: usize) -> Class {
         let p = self.package(i);
         if p.base == Some(true) {
@@ -361,15 +376,21 @@ impl<'s> DepGraph<'s> {
 /// One step of a path: the package reached and the requirement (or declaration) that did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Step {
+    /// The package reached, by its normalised name, e.g. `numpy`.
     pub package: String,
+    /// The recorded requirement that reaches it (`numpy>=1.17.3`), or for a root the
+    /// declaration as written.
     pub requirement: String,
+    /// How firmly that requirement or declaration fixes the version.
     pub pin: PinState,
 }
 
 /// A path from a declared root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Path {
+    /// The declared dependency the path starts at.
     pub root: Step,
+    /// The packages reached after the root, in order; empty when the root is the target.
     pub hops: Vec<Step>,
 }
 

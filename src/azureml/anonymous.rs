@@ -6,8 +6,8 @@
 //! each pair (it interleaves, it does not concatenate).
 //!
 //! 1. The conda file (if any) is read as Python reads text (`utf-8-sig`, universal newlines),
-//!    loaded with `yaml.safe_load` ([`yaml11`](super::yaml11)) and, when the loaded value is
-//!    truthy, re-dumped with `yaml.dump(value, sort_keys=True)` ([`pyyaml`](super::pyyaml)):
+//!    loaded with `yaml.safe_load` ([`yaml11`]) and, when the loaded value is
+//!    truthy, re-dumped with `yaml.dump(value, sort_keys=True)` ([`pyyaml`]):
 //!    that text is `translated_conda_file`, also what the service receives as `condaFile`.
 //! 2. With a local build context (a `build.path` that is not a URL), the context's
 //!    [`upload_hash`] `U` gives `acc = H(U)`, and a non-empty `dockerfile_path` `D` gives

@@ -19,8 +19,12 @@ use super::{
 };
 use crate::source::{Origin, ParseError, SourceFile};
 
+/// The environment's JSON in a saved folder (`Environment._serialize_to_dict`).
 pub const ENVIRONMENT_JSON: &str = "azureml_environment.json";
+/// The conda file in a saved folder; it wins over the JSON's inline `condaDependencies`.
 pub const CONDA_FILE: &str = "conda_dependencies.yml";
+/// The Dockerfile in a saved folder, for `Environment.from_dockerfile`; it wins over the
+/// JSON's inline `docker.baseDockerfile`.
 pub const BASE_DOCKERFILE: &str = "BaseDockerfile";
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! conda environment files (`environment.yml`, Azure ML `conda_dependencies.yml`,
 //! `conda env export` output).
 //!
-//! The YAML is read into a small located tree ([`Node`], every node with its
+//! The YAML is read into a small located tree (`Node`, every node with its
 //! [`serde_saphyr::Spanned`] position) and then walked by hand, so that every channel,
 //! dependency and `pip:` entry keeps the exact line and column it was written at and every
 //! shape error names what was expected there. Keys conda accepts are `name`, `channels`,
@@ -38,24 +38,39 @@ use crate::conda::MatchSpec;
 use crate::model::Ecosystem;
 use crate::source::{Origin, ParseError, SourceFile};
 
+/// A conda environment file, read with every entry's position.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CondaFile {
+    /// The file read; for a conda specification written inline (v1 `condaDependencies`, a
+    /// v2 `conda_file:` mapping), the file that holds it.
     pub path: PathBuf,
+    /// `name:`, e.g. `project_environment`; Azure ML replaces it when it builds.
     pub name: Option<String>,
+    /// `channels:` in declared order, e.g. `conda-forge`, `defaults`.
     pub channels: Vec<Channel>,
+    /// The conda specs of `dependencies:` in declared order (`python=3.10`, `numpy`), the
+    /// invalid ones kept as written; the `pip:` entries are in [`CondaFile::pip`].
     pub dependencies: Vec<Dependency>,
     /// The `pip:` subsection, includes followed.
     pub pip: PipFile,
+    /// Whether `dependencies:` holds a `pip:` mapping, even an empty one.
     pub has_pip_section: bool,
     /// The `pip:` entries handed to the requirements parser, in file order (blank and
     /// `#` comment entries already dropped).
     pub pip_entries: Vec<(String, Origin)>,
+    /// `variables:` as `(NAME, VALUE)` pairs in file order, which conda stores in the
+    /// environment it creates.
     pub variables: Vec<(String, String)>,
+    /// `prefix:`, the install path `conda env export` records; not part of the hash.
     pub prefix: Option<String>,
+    /// Release-template placeholders (`{{latest-pypi-version}}`) in specs and channels,
+    /// one per placeholder.
     pub templates: Vec<Template>,
+    /// Every file read: this one first, then the files its `pip:` entries include.
     pub files: Vec<PathBuf>,
 }
 
+/// Read and parse the conda file at `path`.
 pub fn load(path: &Path) -> Result<CondaFile, DefinitionError> {
     let source = SourceFile::read(path)?;
     parse(&source)

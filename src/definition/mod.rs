@@ -50,6 +50,8 @@ pub enum DefinitionKind {
 }
 
 impl DefinitionKind {
+    /// The kebab-case name (`azureml-v2`, `requirements`, ...) that the lockfile's
+    /// `definition-kind`, the JSON output and messages use.
     pub fn as_str(self) -> &'static str {
         match self {
             DefinitionKind::AzuremlV1 => "azureml-v1",
@@ -72,22 +74,50 @@ impl fmt::Display for DefinitionKind {
 /// Everything that can go wrong while loading a definition.
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
+    /// A definition file could not be read, is over the size limit, or is not text in a
+    /// supported encoding.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// A file's text breaks its format's grammar or shape, at a file, line and column.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The path given as the definition does not exist.
     #[error("`{path}` does not exist", path = .path.display())]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// Neither the path nor a look at the file's keys says which format it is; the caller
+    /// can name it with [`LoadOptions::kind`].
     #[error("cannot tell what kind of environment definition `{path}` is", path = .path.display())]
-    UnknownKind { path: PathBuf },
+    UnknownKind {
+        /// The file or folder whose format is unknown.
+        path: PathBuf,
+    },
+    /// A requirements file includes itself through `-r`/`-c`, directly or not.
     #[error("include cycle: {}", .chain.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(" -> "))]
-    IncludeCycle { chain: Vec<PathBuf> },
+    IncludeCycle {
+        /// The files from the outermost include down, ending with the one included again.
+        chain: Vec<PathBuf>,
+    },
+    /// `-r`/`-c` includes nest deeper than
+    /// [`MAX_INCLUDE_DEPTH`](requirements::MAX_INCLUDE_DEPTH) files.
     #[error("includes nested deeper than {limit} levels at `{path}`", path = .path.display())]
-    IncludeTooDeep { path: PathBuf, limit: usize },
+    IncludeTooDeep {
+        /// The include that would have gone one level too deep.
+        path: PathBuf,
+        /// The depth limit that was reached.
+        limit: usize,
+    },
+    /// A file that the definition names (a v2 `conda_file:`, a conda or requirements file
+    /// a Dockerfile installs) cannot be read.
     #[error("{origin}: `{target}` is referenced but cannot be read", origin = .origin)]
     MissingReference {
+        /// Where the definition names the file.
         origin: Origin,
+        /// The file named, resolved against the naming file's folder.
         target: PathBuf,
+        /// Why reading it failed.
         #[source]
         source: std::io::Error,
     },
@@ -125,7 +155,10 @@ impl DefinitionError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "ecosystem", rename_all = "lowercase")]
 pub enum DependencySpec {
+    /// A conda MatchSpec, e.g. `numpy=1.26`, `conda-forge::python 3.10.* *_cpython`.
     Conda(MatchSpec),
+    /// A PEP 508 pip requirement with its pip options, e.g. `numpy>=1.24`,
+    /// `torch==2.2.0 --hash=sha256:…`, `-e git+https://…#egg=pkg`.
     Pip(Requirement),
     /// An entry of a conda file (its conda list or its `pip:` list) that its ecosystem's
     /// grammar rejects. Azure ML accepts the file all the same (only conda or pip judges
@@ -172,17 +205,24 @@ impl From<ParseError> for InvalidSpec {
 /// One dependency written in a definition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dependency {
+    /// The list it was declared in: [`Ecosystem::Conda`] for a conda spec,
+    /// [`Ecosystem::Pip`] for a requirements line or a conda file's `pip:` entry.
     pub ecosystem: Ecosystem,
     /// Normalised name; `None` only for a pip direct URL that names no package.
     pub name: Option<PackageName>,
     /// The text as written (trimmed, continuation lines joined).
     pub raw: String,
+    /// The parsed spec, or the grammar's error when the entry does not parse.
     pub spec: DependencySpec,
+    /// How firmly the spec fixes what gets installed, with the reason in words.
     pub pin: Pin,
+    /// The file, line and column of the spec's first character.
     pub origin: Origin,
 }
 
 impl Dependency {
+    /// A conda dependency from its parsed MatchSpec and the text it was parsed from; the
+    /// pin state is the spec's.
     pub fn conda(spec: MatchSpec, raw: &str, origin: Origin) -> Self {
         let pin = spec.pin();
         Self {
@@ -195,6 +235,8 @@ impl Dependency {
         }
     }
 
+    /// A pip dependency from its parsed requirement and the line it was parsed from; the
+    /// pin state is the requirement's.
     pub fn pip(req: Requirement, raw: &str, origin: Origin) -> Self {
         let pin = req.pin();
         Self {
@@ -270,29 +312,39 @@ impl Dependency {
 pub struct PipOption {
     /// The long option name including dashes, e.g. `--extra-index-url`.
     pub name: String,
+    /// The option's argument as written (`https://my.index/simple`); `None` for a flag
+    /// such as `--pre`.
     pub value: Option<String>,
+    /// Where the option is written.
     pub origin: Origin,
 }
 
 /// A `-r`/`-c` include of another requirements file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Include {
+    /// Whether the included file adds requirements (`-r`) or constraints (`-c`).
     pub kind: IncludeKind,
     /// The target as written.
     pub target: String,
     /// The resolved local path (relative to the including file's folder); `None` for URLs.
     pub resolved: Option<PathBuf>,
+    /// Where the `-r`/`-c` line is.
     pub origin: Origin,
 }
 
+/// What an included file contributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IncludeKind {
+    /// `-r FILE` / `--requirement FILE`: requirements installed as if written in place.
     Requirements,
+    /// `-c FILE` / `--constraint FILE`: versions that bound what gets installed, without
+    /// asking for any package to be installed.
     Constraints,
 }
 
 impl Include {
+    /// Whether the target is a URL, recorded but never fetched.
     pub fn is_remote(&self) -> bool {
         self.resolved.is_none()
     }
@@ -301,7 +353,9 @@ impl Include {
 /// A conda channel, in declared order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Channel {
+    /// The channel as written, trimmed: a name (`conda-forge`, `defaults`) or a URL.
     pub name: String,
+    /// Where the channel is written.
     pub origin: Origin,
 }
 
@@ -312,8 +366,12 @@ pub struct BaseImage {
     pub reference: String,
     /// Parsed and normalised; `None` when it is a template or does not parse.
     pub image: Option<ImageRef>,
+    /// How firmly the reference fixes one image: digest, tag, `latest` or template.
     pub pin: ImagePinState,
+    /// Why it has that pin state, in words, e.g. ``tag `3.10` can be moved to another
+    /// image; pin by `@sha256:` digest``.
     pub reason: String,
+    /// Where the reference is written (`<command line>` for `--image`).
     pub origin: Origin,
 }
 
@@ -370,14 +428,19 @@ impl BaseImage {
 pub enum BuildContext {
     /// A local folder, with the files its Dockerfile uses.
     Local {
+        /// The context folder.
         path: PathBuf,
+        /// The Dockerfile's path in the context as written (`docker/Dockerfile.gpu`);
+        /// `None` means `Dockerfile`.
         dockerfile_path: Option<String>,
         /// Files the Dockerfile's `COPY`/`ADD` take from the context, sorted by path.
         files: Vec<ContextFile>,
     },
     /// A URL (git or storage): recorded, not fetched.
     Remote {
+        /// The context's URL as written: a git repository or a storage location.
         url: String,
+        /// The Dockerfile's path in the context as written; `None` means `Dockerfile`.
         dockerfile_path: Option<String>,
     },
 }
@@ -385,22 +448,29 @@ pub enum BuildContext {
 /// One build-context file, relative to the context folder (with `/` separators).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ContextFile {
+    /// The path in the context, e.g. `requirements.txt`, `src/setup.py`.
     pub path: String,
+    /// The SHA-256 of the file's bytes, 64 lowercase hex characters.
     pub sha256: String,
 }
 
 /// A Spark package (`group:artifact:version`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SparkPackage {
+    /// The Maven group id, e.g. `com.microsoft.ml.spark`; empty when the definition omits it.
     pub group: String,
+    /// The Maven artifact id, e.g. `mmlspark_2.11`; empty when the definition omits it.
     pub artifact: String,
+    /// The version as written, e.g. `0.15`; `None` when absent.
     pub version: Option<String>,
 }
 
 /// The target platform of the image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Platform {
+    /// The operating system, lowercase, e.g. `linux` (the default) or `windows`.
     pub os: String,
+    /// The CPU architecture in OCI terms, lowercase, e.g. `amd64` (the default) or `arm64`.
     pub architecture: String,
 }
 
@@ -416,29 +486,43 @@ impl Default for Platform {
 /// A release template left unresolved (`{{latest-image-tag}}`, `{{asset.version}}`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Template {
+    /// The placeholder with its braces, e.g. `{{latest-pypi-version}}`; for a base image,
+    /// the whole reference that holds it.
     pub text: String,
+    /// Where the placeholder starts.
     pub origin: Origin,
 }
 
 /// Name, version and other facts that do not change what gets built.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Metadata {
+    /// The environment's name (`name:` of an Azure ML YAML, `name` of a v1 JSON, a
+    /// conda file's `name:` when it stands alone).
     pub name: Option<String>,
+    /// The environment's version as written (`"3"`, `"1.0.2"`); Azure ML asset versions
+    /// are strings.
     pub version: Option<String>,
+    /// The free-text description.
     pub description: Option<String>,
+    /// Azure ML asset tags, key to value.
     pub tags: BTreeMap<String, String>,
 }
 
 /// One environment definition, whatever format it was written in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EnvDefinition {
+    /// The format it was read from.
     pub kind: DefinitionKind,
     /// The path the user gave (file or folder).
     pub path: PathBuf,
+    /// Name, version, description and tags: not part of the definition hash.
     pub metadata: Metadata,
+    /// The image the environment builds on (`image:`, v1 `baseImage`, a Dockerfile's final
+    /// `FROM`, or `--image`); `None` when nothing names one.
     pub base_image: Option<BaseImage>,
     /// The Dockerfile that builds the image (v1 `baseDockerfile`, a v2 build context, ...).
     pub dockerfile: Option<Dockerfile>,
+    /// Where the Docker build context is, for a definition built from a Dockerfile.
     pub build_context: Option<BuildContext>,
     /// `ARG` values given for the build (not the Dockerfile's defaults).
     pub build_args: BTreeMap<String, String>,
@@ -446,26 +530,40 @@ pub struct EnvDefinition {
     pub conda_name: Option<String>,
     /// The conda file the conda section came from, if any.
     pub conda_file: Option<PathBuf>,
+    /// conda channels in declared order, which is their priority order.
     pub channels: Vec<Channel>,
+    /// conda specs in declared order (a conda file's list, or what a Dockerfile's
+    /// `conda install` names), e.g. `python=3.10`, `numpy`.
     pub conda_dependencies: Vec<Dependency>,
+    /// pip requirements in declared order (a conda file's `pip:` list, a requirements
+    /// file with its `-r` includes expanded in place, what a Dockerfile's `pip install`
+    /// names), e.g. `numpy>=1.24`.
     pub pip_dependencies: Vec<Dependency>,
     /// pip constraints (`-c FILE`): they pin without declaring.
     pub pip_constraints: Vec<Dependency>,
+    /// File-level pip options (`--extra-index-url URL`, `--pre`), in declared order.
     pub pip_options: Vec<PipOption>,
+    /// Every `-r`/`-c` include, local or remote, in the order read.
     pub includes: Vec<Include>,
     /// conda `variables:` (stored in the built environment).
     pub conda_variables: Vec<(String, String)>,
+    /// Azure ML v1 `spark.repositories`: Maven repository URLs, in declared order.
     pub spark_repositories: Vec<String>,
+    /// Azure ML v1 `spark.packages`, in declared order.
     pub spark_packages: Vec<SparkPackage>,
     /// Runtime environment variables (not part of the build).
     pub environment_variables: BTreeMap<String, String>,
     /// Azure ML v1 `userManagedDependencies`: Azure installs nothing from the conda list.
     pub user_managed: bool,
+    /// The platform the image is built for; `linux/amd64` unless the definition says
+    /// otherwise.
     pub platform: Platform,
     /// Azure ML v1 `r` section, as canonical JSON.
     pub r: Option<serde_json::Value>,
     /// Azure ML v2 `inference_config`, as JSON.
     pub inference_config: Option<serde_json::Value>,
+    /// Release-template placeholders left unresolved (curated asset sources), each where
+    /// it is written.
     pub templates: Vec<Template>,
     /// Azure ML v1 `python.interpreterPath` (what runs in a user-managed environment).
     pub interpreter_path: Option<String>,

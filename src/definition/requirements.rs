@@ -42,10 +42,16 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Requirements with their options and includes, the includes already followed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PipFile {
+    /// Requirement lines in file order, `-r` includes expanded in place, e.g.
+    /// `numpy>=1.24`, `torch==2.2.0 --hash=sha256:…`.
     pub requirements: Vec<Dependency>,
+    /// The lines of `-c` constraint files: they bound versions without asking for a package.
     pub constraints: Vec<Dependency>,
+    /// File-level option lines (`--index-url URL`, `--pre`), under their long names.
     pub options: Vec<PipOption>,
+    /// Every `-r`/`-c` line, local or URL, in the order read.
     pub includes: Vec<Include>,
+    /// Release-template placeholders (`{{latest-pypi-version}}`) anywhere on a line.
     pub templates: Vec<Template>,
     /// Every file read, the root first.
     pub files: Vec<PathBuf>,

@@ -53,6 +53,8 @@ pub const HEADER: &str =
 /// A lockfile: the current snapshot of each environment, by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Lockfile {
+    /// The current snapshot of each environment, keyed by environment name (`train`,
+    /// `sklearn-train`); the file lists them in this (sorted) order.
     pub environments: BTreeMap<String, Snapshot>,
 }
 
@@ -68,11 +70,16 @@ pub struct Snapshot {
     /// The definition's format; `None` (`none`) for an image or folder compared without one.
     #[serde(with = "encoding::definition_kind")]
     pub definition_kind: Option<DefinitionKind>,
+    /// The definition hash (`sha256:` and 64 hex, see docs/hashing.md); the SHA-256 of no
+    /// bytes when there is no definition.
     pub definition_hash: Digest,
     /// The files the definition was read from, with their git blob ids at lock time.
     #[serde(default)]
     pub definition_files: Vec<FileRecord>,
+    /// Azure ML SDK v2's anonymous-environment version (64 lowercase hex), as azure-ai-ml
+    /// computes it; `None` where Azure does not content-address the definition.
     pub azureml_v2_anonymous_version: Option<String>,
+    /// Azure ML SDK v1's service image, when `--azureml-image-details` gave it.
     pub azureml_v1_image: Option<AzuremlV1Image>,
     /// The image reference as written.
     pub image: Option<String>,
@@ -80,13 +87,17 @@ pub struct Snapshot {
     pub image_index: Option<Digest>,
     /// The platform manifest: with the config and layers, the image's identity.
     pub image_manifest: Option<Digest>,
+    /// The digest of the image's config blob.
     pub image_config: Option<Digest>,
+    /// The platform of the manifest read, `os/architecture[/variant]`, e.g. `linux/amd64`.
     pub image_platform: Option<String>,
     /// The layers' diff_ids, bottom first.
     #[serde(default)]
     pub image_layers: Vec<Digest>,
     /// The base image as the definition names it.
     pub base_image: Option<String>,
+    /// The base image's manifest digest: resolved with `--base-image`, else the digest its
+    /// reference pins; `None` when neither is known.
     pub base_image_digest: Option<Digest>,
     /// How many bottom layers are the base image's, when known.
     pub base_layers: Option<u64>,
@@ -98,30 +109,40 @@ pub struct Snapshot {
     /// packages, `nothing-found` when no cataloger found anything to read.
     #[serde(with = "encoding::completeness")]
     pub completeness: Completeness,
+    /// The definition's dependencies, conda then pip, each in declared order.
     #[serde(default)]
     pub declared: Vec<Declared>,
+    /// The environment prefixes packages were found in, sorted by path.
     #[serde(default)]
     pub prefixes: Vec<Prefix>,
+    /// Every installed package, sorted by ecosystem, prefix, name and version.
     #[serde(default)]
     pub packages: Vec<LockedPackage>,
 }
 
+/// A file the definition was read from, as it was at lock time.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FileRecord {
+    /// Relative to the lockfile's folder, `/`-separated, e.g. `envs/train/conda.yml`.
     pub path: String,
     /// The git blob id of the file's bytes (`git hash-object`).
     pub blob: String,
 }
 
+/// The image Azure ML SDK v1 built for the environment, from what
+/// `Environment.get_image_details` returned (see docs/azureml.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AzuremlV1Image {
+    /// The image name, e.g. `azureml/azureml_e9607b2514b066c851012848913ba19f`.
     pub name: Option<String>,
+    /// The 32 lowercase hex characters after `azureml_` in the name: the service's hash.
     pub hash: Option<String>,
 }
 
 /// A dependency as the definition declares it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Declared {
+    /// The list it was declared in: `conda` or `pip`.
     pub ecosystem: Ecosystem,
     /// Normalised as envaudit writes it (a file's own spelling is kept); `None` (the empty
     /// string) for a spec that names no package (a pip direct URL without one) or that
@@ -130,15 +151,19 @@ pub struct Declared {
     pub name: Option<PackageName>,
     /// As written.
     pub spec: String,
+    /// How firmly the spec fixes the version, e.g. `exact`, `range`, `unpinned`.
     pub pin: PinState,
 }
 
 /// An environment prefix packages were found in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefix {
+    /// The prefix directory in the image, e.g. `/opt/conda`, `/azureml-envs/azureml_…`.
     pub path: String,
     /// `conda`, `venv`, `system` or `other`.
     pub kind: EnvironmentKind,
+    /// The prefix's Python version, e.g. `3.10.14` (from `pyvenv.cfg` or the prefix's
+    /// conda `python`), when known.
     pub python: Option<String>,
     /// The conda subdir (`linux-64`) or the image platform.
     pub platform: Option<String>,
@@ -167,9 +192,12 @@ impl PartialOrd for Prefix {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct LockedPackage {
+    /// Which package manager installed it: `conda`, `pip`, `deb` or `apk`.
     pub ecosystem: Ecosystem,
     /// Normalised.
     pub name: PackageName,
+    /// As the package's metadata writes it, in its ecosystem's syntax, e.g. `1.26.4`,
+    /// `2.1.0+cu121`, `2.35-0ubuntu3.8`.
     pub version: String,
     /// conda build string.
     pub build: Option<String>,
@@ -180,6 +208,8 @@ pub struct LockedPackage {
     pub python_dist: Option<PackageName>,
     /// The environment prefix.
     pub prefix: Option<String>,
+    /// Licenses as the metadata states them (SPDX expressions, names or classifiers), e.g.
+    /// `BSD-3-Clause`; empty when none is stated.
     #[serde(default)]
     pub licenses: Vec<String>,
     /// Whether it came with the base image, when known.
@@ -237,16 +267,22 @@ impl LockedPackage {
 /// Why a lockfile could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LockfileError {
+    /// The file could not be read, or is not text.
     #[error(transparent)]
     Read(#[from] crate::source::ReadError),
+    /// The TOML does not parse, or breaks the format (no `version`, a missing field, a
+    /// value this envaudit does not know), at a line and column.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The file was written by a newer envaudit, in a format version this one cannot read.
     #[error(
         "`{path}` is lockfile version {found}; this envaudit reads versions up to {FORMAT_VERSION}",
         path = .path.display()
     )]
     NewerVersion {
+        /// The file.
         path: std::path::PathBuf,
+        /// The `version` it declares, above [`FORMAT_VERSION`].
         found: i64,
     },
 }
@@ -267,6 +303,8 @@ impl Lockfile {
         }
     }
 
+    /// Parses a lockfile's text, refusing an unknown `version`; snapshots come back sorted
+    /// as the format keeps them.
     pub fn parse(source: &SourceFile) -> Result<Self, LockfileError> {
         let wire: Wire = parse_toml(source)?;
         check_version(source, wire.version)?;
@@ -599,7 +637,9 @@ fn array(o: &mut String, k: &str, items: &[String]) {
 /// A snapshot on its own (the files of `<lockfile>.d/snapshots/`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSnapshot {
+    /// The name of the environment the snapshot was recorded for.
     pub environment: String,
+    /// The snapshot; the file is named after its id.
     pub snapshot: Snapshot,
 }
 
@@ -612,6 +652,8 @@ struct StoredWire {
 }
 
 impl StoredSnapshot {
+    /// The file's text: header, `version`, `environment`, then the snapshot's lines as the
+    /// lockfile writes them.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
         out.push_str(HEADER);
@@ -621,6 +663,7 @@ impl StoredSnapshot {
         out
     }
 
+    /// Parses a stored snapshot's text, refusing an unknown `version`.
     pub fn parse(source: &SourceFile) -> Result<Self, LockfileError> {
         let wire: StoredWire = parse_toml(source)?;
         check_version(source, wire.version)?;
@@ -637,8 +680,12 @@ impl StoredSnapshot {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct RunRecord {
+    /// The run id: `--run-id`, else `$AZUREML_RUN_ID`, else a generated
+    /// `lock-YYYYMMDDTHHMMSSZ-XXXXXXXX`; the run's file is named after it.
     pub run: String,
+    /// The name of the environment the run used, as in the lockfile.
     pub environment: String,
+    /// The id of the snapshot the run used (16 hex characters).
     pub snapshot: String,
     /// UTC, RFC 3339, to the second.
     pub time: String,
@@ -656,6 +703,7 @@ struct RunWire {
 }
 
 impl RunRecord {
+    /// The file's text: header, `version`, then one line per field.
     pub fn to_toml(&self) -> String {
         let mut o = String::new();
         o.push_str(HEADER);
@@ -669,6 +717,7 @@ impl RunRecord {
         o
     }
 
+    /// Parses a run file's text, refusing an unknown `version`.
     pub fn parse(source: &SourceFile) -> Result<Self, LockfileError> {
         let wire: RunWire = parse_toml(source)?;
         check_version(source, wire.version)?;
