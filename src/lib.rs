@@ -57,6 +57,7 @@ pub mod layer;
 pub mod lock;
 pub mod lockfile;
 pub mod model;
+pub mod predict;
 pub mod python;
 pub mod registry;
 pub mod render;
