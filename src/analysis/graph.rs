@@ -206,6 +206,25 @@ impl<'s> DepGraph<'s> {
         }
     }
 
+    /// For each of the snapshot's `packages`, whether a declared dependency reaches it
+    /// through recorded requirements (the definition's closure; the roots included).
+    pub fn closure(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.snapshot.packages.len()];
+        let mut stack: Vec<usize> = self.roots.iter().map(|r| r.node).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            stack.extend(
+                self.graph
+                    .neighbors_directed(self.nodes[i], petgraph::Direction::Outgoing)
+                    .map(|n| self.graph[n])
+                    .filter(|&j| !seen[j]),
+            );
+        }
+        seen
+    }
+
     /// The installed package at index `i` of the snapshot's `packages`.
     pub fn package(&self, i: usize) -> &LockedPackage {
         &self.snapshot.packages[i]

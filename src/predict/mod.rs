@@ -3,3 +3,4 @@
 //! [`pip`] resolves a pip requirement list against a package index as pip would install it
 //! now (PubGrub over the index's versions).
 pub mod pip;
+pub mod target;

@@ -33,6 +33,21 @@ pub struct Observed<'a> {
     pub catalog: &'a Catalog,
 }
 
+/// The declarations of a definition as a snapshot records them: its conda list, then its pip
+/// list, as written.
+pub fn declared_of(def: &crate::definition::EnvDefinition) -> Vec<Declared> {
+    def.conda_dependencies
+        .iter()
+        .chain(&def.pip_dependencies)
+        .map(|d| Declared {
+            ecosystem: d.ecosystem,
+            name: d.name.clone(),
+            spec: d.raw.clone(),
+            pin: d.pin.state,
+        })
+        .collect()
+}
+
 /// The snapshot of what was observed, sealed (sorted, with its id).
 pub fn snapshot(o: &Observed<'_>) -> Snapshot {
     let mut files = Vec::new();
@@ -61,17 +76,7 @@ pub fn snapshot(o: &Observed<'_>) -> Snapshot {
             }
         }
         files.dedup();
-        declared = def
-            .conda_dependencies
-            .iter()
-            .chain(&def.pip_dependencies)
-            .map(|d| Declared {
-                ecosystem: d.ecosystem,
-                name: d.name.clone(),
-                spec: d.raw.clone(),
-                pin: d.pin.state,
-            })
-            .collect();
+        declared = declared_of(def);
     }
     let def = o.definition.map(|(d, _)| d);
     let hash = o.definition.map(|(_, h)| h);
