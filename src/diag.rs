@@ -90,6 +90,10 @@ codes! {
     StaleLock = "stale-lock", Error, "the lockfile no longer matches the definition or the image behind its tag";
     LayerCache = "layer-cache", Warning, "a layer-cache entry could not be read or written; the layer was read from the image";
     BaseImageMismatch = "base-image-mismatch", Warning, "the image does not start with the base image's layers, so no package is marked as the base image's";
+    PredictedDrift = "predicted-drift", Warning, "a rebuild now would install other versions than the lockfile records";
+    Unresolvable = "unresolvable", Error, "the definition has no solution on the package index now: a rebuild would fail";
+    BaseImageMoved = "base-image-moved", Warning, "the base image's tag now names another image than the one locked";
+    Unpredictable = "unpredictable", Warning, "a requirement whose outcome cannot be known without building (a URL, a local path, an sdist with dynamic dependencies)";
 }
 
 impl fmt::Display for Code {

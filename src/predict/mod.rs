@@ -1,6 +1,376 @@
 //! Predicting a rebuild: what the same definition would install today, without building it.
 //!
-//! [`pip`] resolves a pip requirement list against a package index as pip would install it
-//! now (PubGrub over the index's versions).
+//! A prediction is [`crate::analysis::drift`] against a snapshot that has not been built
+//! yet. [`target`] reads the machine the image installs for from the locked snapshot;
+//! [`pip`] resolves the definition's pip list against the package index as pip would
+//! install it now; [`predicted_snapshot`] puts the answer in place of what the last build
+//! installed; [`environment`] compares the two, every package listed, each change attributed
+//! to the declaration or requirement that lets it move.
+//!
+//! What is outside the definition's closure (the base image's packages, a venv's own pip and
+//! setuptools) stays as it is: a rebuild starts from the same base image (unless its tag
+//! moved, which the command reports on its own).
+
 pub mod pip;
 pub mod target;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::analysis::diff::ChangeKind;
+use crate::analysis::drift::{self, Cause, Mover};
+use crate::analysis::graph::DepGraph;
+use crate::definition::{DependencySpec, EnvDefinition};
+use crate::diag::Finding;
+use crate::lockfile::{LockedPackage, LockedRequirement, Snapshot};
+use crate::model::{Ecosystem, PackageName};
+use crate::python::{Requirement, Version};
+
+pub use target::{Libc, Overrides, Target, TargetError};
+
+/// The version of the JSON a [`PredictReport`] serialises to.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What a rebuild of each environment would install now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PredictReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `--as-of`: the date the indexes were read as of, when one was given.
+    pub as_of: Option<String>,
+    /// Every environment predicted, by name.
+    pub environments: Vec<EnvironmentPrediction>,
+    /// `predicted-drift`, `unresolvable`, `base-image-moved` and the like, environment by
+    /// environment.
+    pub findings: Vec<Finding>,
+}
+
+/// One environment's prediction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EnvironmentPrediction {
+    /// Its name in the lockfile.
+    pub name: String,
+    /// The definition predicted from, as the lockfile records its path.
+    pub definition: String,
+    /// The locked snapshot compared with.
+    pub snapshot: String,
+    /// The machine the prediction installs for.
+    pub target: Target,
+    /// Every package of the locked and the predicted environment, by ecosystem, prefix and
+    /// name; unchanged ones too.
+    pub packages: Vec<PredictedPackage>,
+    /// How many packages would change, by kind (`upgraded`, `added`, ...).
+    pub changes: BTreeMap<String, usize>,
+}
+
+/// How a package would change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// A higher version.
+    Upgraded,
+    /// A lower version.
+    Downgraded,
+    /// Newly installed.
+    Added,
+    /// No longer installed.
+    Removed,
+    /// Same version, another build.
+    Rebuilt,
+    /// As locked.
+    Unchanged,
+}
+
+impl Change {
+    /// The kebab-case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Upgraded => "upgraded",
+            Change::Downgraded => "downgraded",
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Rebuilt => "rebuilt",
+            Change::Unchanged => "unchanged",
+        }
+    }
+}
+
+impl From<ChangeKind> for Change {
+    fn from(k: ChangeKind) -> Self {
+        match k {
+            ChangeKind::Added => Change::Added,
+            ChangeKind::Removed => Change::Removed,
+            ChangeKind::Upgraded => Change::Upgraded,
+            ChangeKind::Downgraded => Change::Downgraded,
+            ChangeKind::Rebuilt => Change::Rebuilt,
+        }
+    }
+}
+
+/// One package: locked, predicted, and what lets it move.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PredictedPackage {
+    /// The normalised name.
+    pub name: String,
+    /// `pip`, `conda`, `deb`, `apk`.
+    pub ecosystem: Ecosystem,
+    /// The prefix it is installed in, as the lockfile records it.
+    pub prefix: Option<String>,
+    /// How it would change.
+    pub change: Change,
+    /// The locked version; `None` when it would be added.
+    pub locked: Option<String>,
+    /// The predicted version; `None` when it would be removed.
+    pub predicted: Option<String>,
+    /// The locked conda build string.
+    pub locked_build: Option<String>,
+    /// The predicted conda build string.
+    pub predicted_build: Option<String>,
+    /// Why it can move (`declared-unpinned`, `requirements`, ...); `None` when unchanged.
+    pub cause: Option<Cause>,
+    /// The unpinned declarations and loose requirements that allow the change.
+    pub movers: Vec<Mover>,
+    /// One shortest path from a declaration, e.g. `mlflow (unpinned) -> requests>=2.17.3
+    /// (range)`.
+    pub path: Option<String>,
+}
+
+/// The pip part of a definition, ready to resolve.
+#[derive(Clone, Debug)]
+pub struct PipPlan {
+    /// The prefix pip installs into.
+    pub prefix: Option<String>,
+    /// What the resolver is given.
+    pub input: pip::PipInput,
+    /// Requirements the resolver cannot predict (a URL, a local path, an editable), as
+    /// written.
+    pub unpredictable: Vec<String>,
+}
+
+/// The pip install of `def` on top of what `locked` recorded before pip ran: in the target
+/// prefix, the packages conda installed (their Python distributions) and the base image's.
+/// `None` when the definition has no pip list.
+pub fn plan_pip(locked: &Snapshot, def: &EnvDefinition, target: &Target) -> Option<PipPlan> {
+    if def.pip_dependencies.is_empty() {
+        return None;
+    }
+    let mut requirements = Vec::new();
+    let mut unpredictable = Vec::new();
+    for d in &def.pip_dependencies {
+        match &d.spec {
+            DependencySpec::Pip(r) if r.name.is_some() && r.url.is_none() && !r.editable => {
+                requirements.push(r.clone());
+            }
+            _ => unpredictable.push(d.raw.clone()),
+        }
+    }
+    let mut installed = BTreeMap::new();
+    for p in &locked.packages {
+        if p.prefix != target.prefix && p.base != Some(true) {
+            continue;
+        }
+        let (name, by_pip) = match (p.ecosystem, &p.python_dist) {
+            (Ecosystem::Conda, Some(dist)) => (dist.clone(), false),
+            (Ecosystem::Pip, _) if p.base == Some(true) => (p.name.clone(), true),
+            _ => continue,
+        };
+        if p.prefix != target.prefix && !by_pip {
+            continue;
+        }
+        let Ok(version) = p.version.parse::<Version>() else {
+            continue;
+        };
+        installed.insert(
+            name,
+            pip::Installed {
+                version,
+                requires: pip_requirements(&p.requires),
+            },
+        );
+    }
+    Some(PipPlan {
+        prefix: target.prefix.clone(),
+        input: pip::PipInput {
+            requirements,
+            env: target.marker_env(),
+            python: target.python_version(),
+            installed,
+        },
+        unpredictable,
+    })
+}
+
+/// The recorded `Requires-Dist` entries that parse.
+fn pip_requirements(requires: &[LockedRequirement]) -> Vec<Requirement> {
+    requires
+        .iter()
+        .filter_map(|r| r.as_str().parse::<Requirement>().ok())
+        .collect()
+}
+
+/// The snapshot a rebuild would record: `locked` with the declarations of `def`, and in the
+/// pip plan's prefix the packages the last build's pip installed (those the definition's
+/// closure reaches) replaced by `resolution`. Conda packages whose Python distribution pip
+/// would replace make way for it.
+pub fn predicted_snapshot(
+    locked: &Snapshot,
+    def: &EnvDefinition,
+    prefix: Option<&str>,
+    resolution: &pip::PipResolution,
+) -> Snapshot {
+    let graph = DepGraph::build(locked);
+    let closure = graph.closure();
+    let upgraded: BTreeSet<&PackageName> = resolution
+        .packages
+        .iter()
+        .filter(|(_, r)| r.origin == pip::Origin::Index)
+        .map(|(n, _)| n)
+        .collect();
+    let mut packages: Vec<LockedPackage> = locked
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            if p.prefix.as_deref() != prefix || p.base == Some(true) {
+                return true;
+            }
+            match p.ecosystem {
+                Ecosystem::Pip => !closure[*i] && !resolution.packages.contains_key(&p.name),
+                Ecosystem::Conda => p.python_dist.as_ref().is_none_or(|d| !upgraded.contains(d)),
+                _ => true,
+            }
+        })
+        .map(|(_, p)| p.clone())
+        .collect();
+    for (name, r) in &resolution.packages {
+        if r.origin == pip::Origin::Installed {
+            continue;
+        }
+        let before = locked.packages.iter().find(|p| {
+            p.ecosystem == Ecosystem::Pip && &p.name == name && p.prefix.as_deref() == prefix
+        });
+        let version = r.version.to_string();
+        let same = before.filter(|b| b.version == version);
+        packages.push(LockedPackage {
+            ecosystem: Ecosystem::Pip,
+            name: name.clone(),
+            version,
+            build: None,
+            channel: None,
+            python_dist: None,
+            prefix: prefix.map(str::to_owned),
+            // what a build would read from the installed files; kept when the version stays
+            licenses: same.map(|b| b.licenses.clone()).unwrap_or_default(),
+            base: Some(false),
+            requires: LockedRequirement::all(r.requires.iter().map(Requirement::canonical)),
+            url: None,
+            sha256: None,
+            md5: None,
+            record: same.and_then(|b| b.record.clone()),
+        });
+    }
+    let mut snapshot = Snapshot {
+        declared: crate::scan::snapshot::declared_of(def),
+        packages,
+        ..locked.clone()
+    };
+    snapshot.seal();
+    snapshot
+}
+
+/// Every package of `locked` and `predicted`, each change attributed as `drift` attributes
+/// it.
+pub fn environment(
+    name: &str,
+    target: Target,
+    locked: &Snapshot,
+    predicted: &Snapshot,
+) -> EnvironmentPrediction {
+    let d = drift::environment(name, Some(locked), Some(predicted));
+    type Key = (Ecosystem, Option<String>, String);
+    let mut rows: BTreeMap<Key, PredictedPackage> = BTreeMap::new();
+    for p in &locked.packages {
+        let key = (p.ecosystem, p.prefix.clone(), p.name.to_string());
+        rows.entry(key).or_insert_with(|| PredictedPackage {
+            name: p.name.to_string(),
+            ecosystem: p.ecosystem,
+            prefix: p.prefix.clone(),
+            change: Change::Unchanged,
+            locked: Some(p.version.clone()),
+            predicted: Some(p.version.clone()),
+            locked_build: p.build.clone(),
+            predicted_build: p.build.clone(),
+            cause: None,
+            movers: Vec::new(),
+            path: None,
+        });
+    }
+    for a in &d.attributions {
+        let c = &a.change;
+        let key = (c.ecosystem, c.prefix.clone(), c.name.clone());
+        let row = rows.entry(key).or_insert_with(|| PredictedPackage {
+            name: c.name.clone(),
+            ecosystem: c.ecosystem,
+            prefix: c.prefix.clone(),
+            change: Change::Unchanged,
+            locked: None,
+            predicted: None,
+            locked_build: None,
+            predicted_build: None,
+            cause: None,
+            movers: Vec::new(),
+            path: None,
+        });
+        // an added and a removed entry of one name make one change
+        let (old, new) = match c.kind {
+            ChangeKind::Added => (
+                row.locked.take().filter(|_| row.change == Change::Removed),
+                c.new_version.clone(),
+            ),
+            ChangeKind::Removed => (
+                c.old_version.clone(),
+                row.predicted.take().filter(|_| row.change == Change::Added),
+            ),
+            _ => (c.old_version.clone(), c.new_version.clone()),
+        };
+        row.change = match (&old, &new) {
+            (Some(o), Some(n)) if c.kind == ChangeKind::Added || c.kind == ChangeKind::Removed => {
+                match crate::version::compare(c.ecosystem, o, n) {
+                    std::cmp::Ordering::Less => Change::Upgraded,
+                    std::cmp::Ordering::Greater => Change::Downgraded,
+                    std::cmp::Ordering::Equal => Change::Rebuilt,
+                }
+            }
+            _ => c.kind.into(),
+        };
+        row.locked = old;
+        row.predicted = new;
+        if c.old_build.is_some() {
+            row.locked_build.clone_from(&c.old_build);
+        }
+        row.predicted_build.clone_from(&c.new_build);
+        row.cause = Some(a.cause.clone());
+        for m in &a.movers {
+            if !row.movers.contains(m) {
+                row.movers.push(m.clone());
+            }
+        }
+        if row.path.is_none() {
+            row.path.clone_from(&a.path);
+        }
+    }
+    let packages: Vec<PredictedPackage> = rows.into_values().collect();
+    let mut changes = BTreeMap::new();
+    for p in packages.iter().filter(|p| p.change != Change::Unchanged) {
+        *changes.entry(p.change.as_str().to_owned()).or_insert(0) += 1;
+    }
+    EnvironmentPrediction {
+        name: name.to_owned(),
+        definition: predicted.definition.clone(),
+        snapshot: locked.id.clone(),
+        target,
+        packages,
+        changes,
+    }
+}

@@ -8,6 +8,7 @@ mod diff;
 mod drift;
 mod hash;
 mod lint;
+mod predict;
 mod resolve;
 mod sbom;
 
@@ -21,6 +22,7 @@ pub use diff::{render_diff, render_log, summary_line};
 pub use drift::{GraphFormat, render_drift, render_graph, render_why};
 pub use hash::render_hash;
 pub use lint::render_lint;
+pub use predict::render_predict;
 pub use resolve::render_resolve;
 pub use sbom::{purl, render_cyclonedx, render_spdx};
 
