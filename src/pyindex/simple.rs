@@ -564,8 +564,8 @@ fn parse_html(
     while let Some(rel) = memchr(b'<', &bytes[i..]) {
         let start = i + rel;
         let rest = &text[start..];
-        if rest.starts_with("<!--") {
-            let end = rest[4..].find("-->").ok_or(PageError::Unterminated {
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            let end = comment.find("-->").ok_or(PageError::Unterminated {
                 what: "comment",
                 offset: start,
             })?;
