@@ -327,6 +327,13 @@ pub fn dist_archive(data: &[u8]) {
     }
 }
 
+/// A `.netrc` file, and a look-up in it.
+pub fn netrc(data: &[u8]) {
+    if let Ok(n) = crate::pyindex::Netrc::parse(&String::from_utf8_lossy(data)) {
+        let _ = n.lookup("pkgs.example.com");
+    }
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
@@ -351,4 +358,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("simple_json", simple_json),
     ("simple_html", simple_html),
     ("dist_archive", dist_archive),
+    ("netrc", netrc),
 ];

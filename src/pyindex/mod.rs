@@ -41,7 +41,7 @@
 //!
 //! Index URLs may carry `user:token@`; those credentials are sent to every URL of the same
 //! origin (files and metadata hosted beside the index), and a [`CredentialProvider`] can add
-//! more (a `.netrc`, read by the caller). They never appear in output: every URL in an
+//! more: [`Netrc`] reads a `.netrc` that the caller chose (the client reads none itself). They never appear in output: every URL in an
 //! error goes through [`redact`], and [`IndexUrl`] shows itself redacted.
 
 pub mod cache;
@@ -49,6 +49,7 @@ pub mod client;
 pub mod error;
 pub mod filename;
 pub mod metadata;
+pub mod netrc;
 pub mod simple;
 pub mod tags;
 
@@ -59,6 +60,7 @@ pub use filename::{
     WheelFilename,
 };
 pub use metadata::{CoreMetadata, MetadataError, NeedsBuild, SdistMetadata};
+pub use netrc::{Netrc, NetrcError};
 pub use simple::{
     DistFile, Hashes, PageError, PageFormat, PageLimits, ProjectPage, SkipReason, SkippedFile,
 };

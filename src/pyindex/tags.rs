@@ -456,6 +456,18 @@ mod tests {
     }
 
     #[test]
+    fn pip_26_3_puts_the_native_linux_tag_first() {
+        let order = |v: &str| LinuxTagOrder::for_pip(&v.parse().unwrap());
+        assert_eq!(order("23.2.1"), LinuxTagOrder::ManylinuxFirst);
+        assert_eq!(order("26.0"), LinuxTagOrder::ManylinuxFirst);
+        assert_eq!(order("26.3"), LinuxTagOrder::NativeFirst);
+        let mut target = TargetPlatform::linux((3, 12), Arch::X86_64, Libc::Glibc(2, 17));
+        assert_eq!(target.platform_tags().last().unwrap(), "linux_x86_64");
+        target.linux_tag_order = LinuxTagOrder::NativeFirst;
+        assert_eq!(target.platform_tags()[0], "linux_x86_64");
+    }
+
+    #[test]
     fn musl_targets_take_musllinux_and_not_manylinux() {
         let t = SupportedTags::new(&TargetPlatform::linux(
             (3, 12),

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use envaudit::model::PackageName;
 use envaudit::pyindex::{
-    Arch, DistFile, FindLinks, IndexClient, IndexConfig, IndexError, IndexUrl, Libc, PageError,
-    ProjectPage, SupportedTags, TargetPlatform,
+    Arch, DistFile, FindLinks, IndexClient, IndexConfig, IndexError, IndexUrl, Libc, Netrc,
+    PageError, ProjectPage, SupportedTags, TargetPlatform,
 };
 use envaudit::registry::TransportPolicy;
 use sha2::Digest as _;
@@ -720,6 +720,20 @@ fn credentials_reach_the_index_and_its_files_but_never_a_message() {
             "2.0",
             "the sidecar on the same host is authorised too"
         );
+
+        // The same credentials from a `.netrc` the caller hands over.
+        let netrc = Netrc::parse(&format!(
+            "machine 127.0.0.1 login alice password {secret}\n"
+        ))
+        .unwrap();
+        let c = IndexClient::new(IndexConfig {
+            index_urls: vec![IndexUrl::parse(&server.url("/simple/")).unwrap()],
+            credentials: Some(std::sync::Arc::new(netrc)),
+            transport: policy(),
+            ..IndexConfig::default()
+        })
+        .unwrap();
+        assert_eq!(c.project(&name("foo")).await.unwrap().files.len(), 7);
 
         let wrong = client(&[with("wrong-password")], None, false);
         let e = wrong.project(&name("foo")).await.unwrap_err();

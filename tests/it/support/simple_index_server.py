@@ -62,19 +62,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     log_path = None
     auth = None
 
+    form = "-"
+
     def do_GET(self):
-        status, form = self.answer(send_body=True)
-        self.record(status, form)
+        self.answer(send_body=True)
 
     def do_HEAD(self):
-        status, form = self.answer(send_body=False)
-        self.record(status, form)
-
-    def record(self, status, form):
-        with open(self.log_path, "a") as f:
-            f.write(f"{self.command} {self.path} {status} {form}\n")
+        self.answer(send_body=False)
 
     def reply(self, status, headers=(), body=b"", send_body=True):
+        # Logged before answering, so a client that has its answer finds it in the log.
+        with open(self.log_path, "a") as f:
+            f.write(f"{self.command} {self.path} {status} {self.form}\n")
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
@@ -84,35 +83,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def answer(self, send_body):
+        self.form = "-"
         if self.auth is not None:
             given = self.headers.get("Authorization", "")
             if given != "Basic " + self.auth:
                 self.reply(401, [("WWW-Authenticate", 'Basic realm="index"')], b"", send_body)
-                return 401, "-"
+                return
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         parts = [p for p in posixpath.normpath(path).split("/") if p not in ("", ".", "..")]
         local = os.path.join(self.root, *parts)
-        form = "-"
         ctype = "application/octet-stream"
         if os.path.isdir(local):
             if not path.endswith("/"):
                 self.reply(301, [("Location", path + "/")], b"", send_body)
-                return 301, form
+                return
             q_json, q_html = accept_ranks(self.headers.get("Accept"))
             as_json = os.path.join(local, "index.json")
             if q_json > 0 and q_json >= q_html and os.path.isfile(as_json):
                 local, form, ctype = as_json, "json", JSON
             else:
                 local, form, ctype = os.path.join(local, "index.html"), "html", "text/html"
+            self.form = form
         elif local.endswith(".html"):
             ctype = "text/html"
         if not os.path.isfile(local):
             self.reply(404, [("Content-Type", "text/plain")], b"not found\n", send_body)
-            return 404, form
+            return
         with open(local, "rb") as f:
             body = f.read()
         mtime = os.stat(local).st_mtime
-        etag = '"%s-%s"' % (hashlib.sha256(body).hexdigest()[:32], form)
+        etag = '"%s-%s"' % (hashlib.sha256(body).hexdigest()[:32], self.form)
         last_modified = email.utils.formatdate(mtime, usegmt=True)
         headers = [("ETag", etag), ("Last-Modified", last_modified), ("Vary", "Accept")]
         inm = self.headers.get("If-None-Match")
@@ -127,9 +127,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fresh = False
         if fresh:
             self.reply(304, headers, b"", send_body)
-            return 304, form
+            return
         self.reply(200, [("Content-Type", ctype)] + headers, body, send_body)
-        return 200, form
 
     def log_message(self, format, *args):
         pass
