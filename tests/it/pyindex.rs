@@ -634,69 +634,6 @@ fn url_of(path: &Path) -> String {
 }
 
 #[test]
-fn the_target_s_tags_choose_the_wheel_pip_would() {
-    let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
-    let server = IndexServer::start(dir.path(), None);
-    let page = run(LIMIT, async {
-        client(&[server.url("/simple/")], None, false)
-            .project(&name("foo"))
-            .await
-            .unwrap()
-    });
-    let best = |target: TargetPlatform| {
-        let tags = SupportedTags::new(&target);
-        page.files
-            .iter()
-            .filter(|f| f.filename.version().to_string() == "2.0")
-            .filter_map(|f| {
-                Some((
-                    tags.best_tag_priority(f.filename.as_wheel()?)?,
-                    f.filename.to_string(),
-                ))
-            })
-            .min()
-            .map(|(_, n)| n)
-    };
-    assert_eq!(
-        best(TargetPlatform::linux(
-            (3, 12),
-            Arch::X86_64,
-            Libc::Glibc(2, 28)
-        ))
-        .unwrap(),
-        "foo-2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-    );
-    assert_eq!(
-        best(TargetPlatform::linux(
-            (3, 12),
-            Arch::X86_64,
-            Libc::Musl(1, 2)
-        ))
-        .unwrap(),
-        "foo-2.0-cp312-cp312-musllinux_1_1_x86_64.whl"
-    );
-    assert_eq!(
-        best(TargetPlatform::linux(
-            (3, 12),
-            Arch::Aarch64,
-            Libc::Glibc(2, 35)
-        ))
-        .unwrap(),
-        "foo-2.0-py3-none-any.whl"
-    );
-    assert_eq!(
-        best(TargetPlatform::linux(
-            (3, 11),
-            Arch::X86_64,
-            Libc::Glibc(2, 17)
-        ))
-        .unwrap(),
-        "foo-2.0-py3-none-any.whl"
-    );
-}
-
-#[test]
 fn credentials_reach_the_index_and_its_files_but_never_a_message() {
     let dir = tempfile::tempdir().unwrap();
     write_index(dir.path());
@@ -893,5 +830,118 @@ fn server_errors_are_retried_and_a_bad_metadata_hash_is_refused() {
         server.hits("/simple/broken/"),
         3,
         "retried up to the policy's attempts"
+    );
+}
+
+/// What pip would pick among `page`'s wheels for `target`: the highest version with a
+/// compatible wheel, not yanked, whose `Requires-Python` admits the target, then the wheel
+/// with the best tag.
+fn pick(page: &ProjectPage, target: &TargetPlatform) -> Option<String> {
+    let tags = SupportedTags::new(target);
+    let python: envaudit::python::Version = format!("{}.{}.0", target.python.0, target.python.1)
+        .parse()
+        .unwrap();
+    page.files
+        .iter()
+        .filter(|f| !f.is_yanked())
+        .filter(|f| {
+            f.requires_python
+                .as_ref()
+                .is_none_or(|r| r.contains(&python))
+        })
+        .filter_map(|f| {
+            let priority = tags.best_tag_priority(f.filename.as_wheel()?)?;
+            Some((
+                f.filename.version().clone(),
+                std::cmp::Reverse(priority),
+                f.filename.to_string(),
+            ))
+        })
+        .max()
+        .map(|(_, _, name)| name)
+}
+
+#[test]
+fn pip_download_picks_the_wheel_the_tags_rank_first() {
+    let dir = tempfile::tempdir().unwrap();
+    write_index(dir.path());
+    let server = IndexServer::start(dir.path(), None);
+    let index = server.url("/simple/");
+    let page = run(LIMIT, async {
+        client(std::slice::from_ref(&index), None, false)
+            .project(&name("foo"))
+            .await
+            .unwrap()
+    });
+    let targets = [
+        TargetPlatform::linux((3, 12), Arch::X86_64, Libc::Glibc(2, 28)),
+        TargetPlatform::linux((3, 12), Arch::X86_64, Libc::Musl(1, 2)),
+        TargetPlatform::linux((3, 12), Arch::Aarch64, Libc::Glibc(2, 35)),
+        TargetPlatform::linux((3, 12), Arch::X86_64, Libc::Glibc(2, 12)),
+        TargetPlatform::linux((3, 8), Arch::X86_64, Libc::Glibc(2, 31)),
+    ];
+    let mut picks = Vec::new();
+    for target in &targets {
+        let ours = pick(&page, target).expect("a wheel fits");
+        let out = dir.path().join(format!("pip-{}", picks.len()));
+        let (major, minor) = target.python;
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-m",
+            "pip",
+            "--isolated",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .args([
+            "download",
+            "--no-deps",
+            "--no-cache-dir",
+            "--only-binary=:all:",
+        ])
+        .args(["--index-url", &index])
+        .args(["--python-version", &format!("{major}.{minor}")])
+        .args([
+            "--implementation",
+            "cp",
+            "--abi",
+            &format!("cp{major}{minor}"),
+        ])
+        .arg("--dest")
+        .arg(&out)
+        .arg("foo")
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env_remove("PYTHONPATH");
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("PIP_") && k != "PIP_CONFIG_FILE" {
+                cmd.env_remove(k);
+            }
+        }
+        for p in target.platform_tags() {
+            cmd.args(["--platform", &p]);
+        }
+        let result = cmd.output().expect("python3 -m pip runs");
+        assert!(
+            result.status.success(),
+            "pip download failed:\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let got: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(got, std::slice::from_ref(&ours), "{target:?}");
+        picks.push(ours);
+    }
+    // The targets exercise different choices: manylinux, musllinux, pure, an older version.
+    assert_eq!(
+        picks,
+        [
+            "foo-2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "foo-2.0-cp312-cp312-musllinux_1_1_x86_64.whl",
+            "foo-2.0-py3-none-any.whl",
+            "foo-2.0-py3-none-any.whl",
+            "foo-1.0-py3-none-any.whl",
+        ]
     );
 }
