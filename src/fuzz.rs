@@ -206,11 +206,15 @@ pub fn image_details(data: &[u8]) {
     let _ = crate::azureml::ImageDetails::from_json(text, Path::new("details.json"));
 }
 
-/// Python core metadata (`METADATA`, `PKG-INFO`) and `requires.txt`.
+/// Python core metadata (`METADATA`, `PKG-INFO`) and `requires.txt`; the metadata also
+/// typed as the index client reads it.
 pub fn python_metadata(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (meta, _) = crate::catalog::parse_python_metadata(&text);
     let _ = meta.licenses();
+    if let Ok(typed) = crate::pyindex::CoreMetadata::parse(data) {
+        let _ = typed.is_dynamic("requires-dist");
+    }
     let _ = crate::catalog::parse_requires_txt(&text);
     let _ = crate::catalog::parse_direct_url(data);
 }
@@ -251,6 +255,85 @@ pub fn layer_walk(data: &[u8]) {
     let _ = crate::catalog::catalog_view(&view);
 }
 
+/// A few targets, their supported tags built once.
+fn fuzz_tag_sets() -> &'static [crate::pyindex::SupportedTags] {
+    use crate::pyindex::{Arch, Libc, SupportedTags, TargetPlatform};
+    static TAGS: std::sync::OnceLock<Vec<SupportedTags>> = std::sync::OnceLock::new();
+    TAGS.get_or_init(|| {
+        [
+            TargetPlatform::linux((3, 12), Arch::X86_64, Libc::Glibc(2, 35)),
+            TargetPlatform::linux((3, 8), Arch::Aarch64, Libc::Musl(1, 2)),
+        ]
+        .iter()
+        .map(SupportedTags::new)
+        .collect()
+    })
+}
+
+/// A distribution file name (wheel or sdist), alone and on project `foo`'s page; a wheel's
+/// tags against two targets; its printed form re-parses to the same name.
+pub fn wheel_filename(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = crate::pyindex::DistFilename::parse_for(s, &crate::model::PackageName::pip("foo"));
+    if let Ok(f) = crate::pyindex::DistFilename::parse(s) {
+        let again = crate::pyindex::DistFilename::parse(&f.to_string()).expect("re-parses");
+        assert_eq!(again.name(), f.name());
+        if let Some(w) = f.as_wheel() {
+            for tags in fuzz_tag_sets() {
+                let _ = tags.best_tag_priority(w);
+            }
+        }
+    }
+}
+
+fn fuzz_page(data: &[u8], format: crate::pyindex::PageFormat) {
+    let limits = crate::pyindex::PageLimits {
+        max_bytes: 1 << 20,
+        max_files: 10_000,
+    };
+    let url = reqwest::Url::parse("https://user:pw@example.com/simple/foo/").expect("a URL");
+    let project_name = crate::model::PackageName::pip("foo");
+    for project in [Some(&project_name), None] {
+        if let Ok(page) = crate::pyindex::ProjectPage::parse(data, format, &url, project, &limits) {
+            for f in &page.files {
+                let _ = f.metadata_url();
+                assert!(f.url.password().is_none(), "credentials are dropped");
+            }
+        }
+    }
+}
+
+/// A PEP 691 JSON project page, with and without a project, with small limits.
+pub fn simple_json(data: &[u8]) {
+    fuzz_page(data, crate::pyindex::PageFormat::Json);
+}
+
+/// A PEP 503 HTML project page, with and without a project, with small limits.
+pub fn simple_html(data: &[u8]) {
+    fuzz_page(data, crate::pyindex::PageFormat::Html);
+}
+
+/// A distribution archive: the same bytes as a wheel (zip), an sdist (`.tar.gz`, `.tar`,
+/// `.zip`), looking for core metadata.
+pub fn dist_archive(data: &[u8]) {
+    use crate::pyindex::{SdistFilename, WheelFilename, metadata};
+    let wheel = WheelFilename::parse("foo-1.0-py3-none-any.whl").expect("a wheel name");
+    let _ = metadata::from_wheel(std::io::Cursor::new(data), &wheel);
+    for name in ["foo-1.0.tar.gz", "foo-1.0.tar", "foo-1.0.zip"] {
+        let sdist = SdistFilename::parse(name, None).expect("an sdist name");
+        let _ = metadata::from_sdist(std::io::Cursor::new(data), &sdist);
+    }
+}
+
+/// A `.netrc` file, and a look-up in it.
+pub fn netrc(data: &[u8]) {
+    if let Ok(n) = crate::pyindex::Netrc::parse(&String::from_utf8_lossy(data)) {
+        let _ = n.lookup("pkgs.example.com");
+    }
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
@@ -271,4 +354,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dpkg_status", dpkg_status),
     ("apk_installed", apk_installed),
     ("layer_walk", layer_walk),
+    ("wheel_filename", wheel_filename),
+    ("simple_json", simple_json),
+    ("simple_html", simple_html),
+    ("dist_archive", dist_archive),
+    ("netrc", netrc),
 ];

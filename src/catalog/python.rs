@@ -40,6 +40,8 @@ pub struct CoreMetadata {
     pub requires_python: Option<String>,
     /// Every `Provides-Extra`: the extras the distribution defines.
     pub provides_extra: Vec<String>,
+    /// Every `Dynamic` (metadata 2.2, PEP 643): fields an sdist leaves to the build.
+    pub dynamic: Vec<String>,
 }
 
 impl CoreMetadata {
@@ -89,6 +91,7 @@ pub fn parse_metadata(input: &str) -> (CoreMetadata, Vec<MalformedLine>) {
         requires_dist: many("Requires-Dist"),
         requires_python: one("Requires-Python"),
         provides_extra: many("Provides-Extra"),
+        dynamic: many("Dynamic"),
     };
     (meta, bad)
 }

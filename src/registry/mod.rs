@@ -13,8 +13,8 @@ mod auth;
 mod cache;
 mod error;
 mod http;
-mod tls;
-mod transport;
+pub(crate) mod tls;
+pub(crate) mod transport;
 pub mod verify;
 
 use std::future::Future;
