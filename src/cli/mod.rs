@@ -17,6 +17,7 @@ mod lint;
 mod lock;
 mod log;
 mod pin;
+mod predict;
 mod progress;
 mod report;
 mod resolve;
@@ -81,6 +82,8 @@ enum Command {
     Drift(drift::DriftArgs),
     /// For CI and cron: find regenerated images behind unchanged tags and definitions edited but not locked
     Check(check::CheckArgs),
+    /// Predict what a rebuild would install now, without building: every package against the lock, each change attributed
+    Predict(predict::PredictArgs),
     /// Show every path from the declared dependencies to an installed package
     Why(why::WhyArgs),
     /// Print an environment's installed dependency graph (tree, Graphviz dot or JSON)
@@ -131,6 +134,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Log(args) => log::run(args, &mut out)?,
         Command::Drift(args) => drift::run(args, &mut out)?,
         Command::Check(args) => check::run(args, &mut out)?,
+        Command::Predict(args) => predict::run(args, &mut out)?,
         Command::Why(args) => why::run(args, &mut out)?,
         Command::Graph(args) => graph::run(args, &mut out)?,
         Command::Report(args) => report::run(args, &mut out)?,

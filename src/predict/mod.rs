@@ -11,6 +11,7 @@
 //! setuptools) stays as it is: a rebuild starts from the same base image (unless its tag
 //! moved, which the command reports on its own).
 
+pub mod index;
 pub mod pip;
 pub mod target;
 
@@ -62,6 +63,9 @@ pub struct EnvironmentPrediction {
     pub packages: Vec<PredictedPackage>,
     /// How many packages would change, by kind (`upgraded`, `added`, ...).
     pub changes: BTreeMap<String, usize>,
+    /// With `--as-of`: projects with files the index gives no upload time for, counted as if
+    /// uploaded in time; the prediction is then only as exact as that assumption.
+    pub undated: Vec<String>,
 }
 
 /// How a package would change.
@@ -181,13 +185,15 @@ pub fn plan_pip(locked: &Snapshot, def: &EnvDefinition, target: &Target) -> Opti
         let Ok(version) = p.version.parse::<Version>() else {
             continue;
         };
-        installed.insert(
-            name,
-            pip::Installed {
-                version,
-                requires: pip_requirements(&p.requires),
-            },
-        );
+        // a conda package records conda's `depends`, not its dist-info's `Requires-Dist`:
+        // pip's view of its requirements is not in the lock (an approximation, see
+        // docs/predict.md)
+        let requires = if by_pip {
+            pip_requirements(&p.requires)
+        } else {
+            Vec::new()
+        };
+        installed.insert(name, pip::Installed { version, requires });
     }
     Some(PipPlan {
         prefix: target.prefix.clone(),
@@ -372,5 +378,208 @@ pub fn environment(
         target,
         packages,
         changes,
+        undated: Vec::new(),
     }
+}
+
+/// Where the package index is, beyond what the definition says.
+#[derive(Clone, Debug, Default)]
+pub struct IndexSettings {
+    /// `--index-url`: the primary index when the definition names none.
+    pub index_url: Option<String>,
+    /// `--extra-index-url`, added to the definition's.
+    pub extra_index_urls: Vec<String>,
+    /// `--find-links`, added to the definition's.
+    pub find_links: Vec<String>,
+    /// The host's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS`, used only
+    /// with `--use-host-config` (the builder does not see the host's configuration).
+    pub host: HostPipConfig,
+    /// Serve from the HTTP cache only.
+    pub offline: bool,
+    /// The HTTP cache folder.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// The host's pip settings from its environment variables.
+#[derive(Clone, Debug, Default)]
+pub struct HostPipConfig {
+    /// `PIP_INDEX_URL`.
+    pub index_url: Option<String>,
+    /// `PIP_EXTRA_INDEX_URL`, split on whitespace.
+    pub extra_index_urls: Vec<String>,
+    /// `PIP_FIND_LINKS`, split on whitespace.
+    pub find_links: Vec<String>,
+}
+
+impl HostPipConfig {
+    /// Reads the `PIP_*` variables of this process.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let split = |v: Option<String>| -> Vec<String> {
+            v.map(|v| v.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        HostPipConfig {
+            index_url: var("PIP_INDEX_URL"),
+            extra_index_urls: split(var("PIP_EXTRA_INDEX_URL")),
+            find_links: split(var("PIP_FIND_LINKS")),
+        }
+    }
+}
+
+/// The index configuration a rebuild's pip would use: the definition's own `--index-url`,
+/// `--extra-index-url` and `--find-links` lines first, then `settings` (the flags, then the
+/// host's configuration when asked), then PyPI as the primary index.
+pub fn index_config(
+    def: &EnvDefinition,
+    settings: &IndexSettings,
+) -> Result<crate::pyindex::IndexConfig, crate::pyindex::IndexError> {
+    use crate::pyindex::{FindLinks, IndexConfig, IndexUrl};
+    let option = |names: &[&str]| -> Vec<String> {
+        def.pip_options
+            .iter()
+            .filter(|o| names.contains(&o.name.as_str()))
+            .filter_map(|o| o.value.clone())
+            .collect()
+    };
+    let primary = option(&["--index-url", "-i"])
+        .pop()
+        .or_else(|| settings.index_url.clone())
+        .or_else(|| settings.host.index_url.clone());
+    let mut urls = vec![match primary {
+        Some(u) => IndexUrl::parse(&u)?,
+        None => IndexUrl::pypi(),
+    }];
+    for u in option(&["--extra-index-url"])
+        .iter()
+        .chain(&settings.extra_index_urls)
+        .chain(&settings.host.extra_index_urls)
+    {
+        urls.push(IndexUrl::parse(u)?);
+    }
+    let mut find_links = Vec::new();
+    for f in option(&["--find-links", "-f"])
+        .iter()
+        .chain(&settings.find_links)
+        .chain(&settings.host.find_links)
+    {
+        find_links.push(FindLinks::parse(f)?);
+    }
+    Ok(IndexConfig {
+        index_urls: urls,
+        find_links,
+        cache_dir: settings.cache_dir.clone(),
+        offline: settings.offline,
+        ..IndexConfig::default()
+    })
+}
+
+/// Why an environment cannot be predicted at all (exit 2): the machine is unknown, or the
+/// index cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    /// The target cannot be told.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The index cannot be read.
+    #[error(transparent)]
+    Index(#[from] crate::pyindex::IndexError),
+}
+
+/// The prediction of one environment, with its findings: `unresolvable` (and no
+/// prediction) when the definition has no solution now, `predicted-drift` when anything
+/// would move, `unpredictable` for what only a build would tell.
+pub fn predict_environment(
+    name: &str,
+    locked: &Snapshot,
+    def: &EnvDefinition,
+    overrides: &Overrides,
+    source_for: impl FnOnce(&Target) -> index::IndexSource,
+) -> Result<(Option<EnvironmentPrediction>, Vec<Finding>), PredictError> {
+    use crate::diag::Code;
+    let graph = DepGraph::build(locked);
+    let target = Target::of(locked, graph.target_prefix.as_deref(), overrides)?;
+    let mut findings = Vec::new();
+    let Some(plan) = plan_pip(locked, def, &target) else {
+        let predicted = predicted_snapshot(
+            locked,
+            def,
+            target.prefix.as_deref(),
+            &pip::PipResolution::default(),
+        );
+        return Ok((
+            Some(environment(name, target, locked, &predicted)),
+            findings,
+        ));
+    };
+    for raw in &plan.unpredictable {
+        findings.push(
+            Finding::new(
+                Code::Unpredictable,
+                format!("`{name}`: `{raw}` is not from the index; what it installs is known only after a build"),
+            )
+            .with_package(name),
+        );
+    }
+    let source = source_for(&target);
+    let resolution = match pip::resolve(&source, &plan.input) {
+        Ok(r) => r,
+        Err(pip::ResolveError::Unresolvable { explanation }) => {
+            findings.push(
+                Finding::new(
+                    Code::Unresolvable,
+                    format!("`{name}` cannot be rebuilt now: {explanation}"),
+                )
+                .with_package(name),
+            );
+            return Ok((None, findings));
+        }
+        Err(pip::ResolveError::Source(e)) => return Err(e.into()),
+    };
+    let notes = source.notes();
+    for n in &notes.needs_build {
+        findings.push(
+            Finding::new(
+                Code::Unpredictable,
+                format!("`{name}`: {n}; it is left out of the prediction"),
+            )
+            .with_package(name),
+        );
+    }
+    let predicted = predicted_snapshot(locked, def, plan.prefix.as_deref(), &resolution);
+    let mut prediction = environment(name, target, locked, &predicted);
+    prediction.undated = notes.undated.into_iter().collect();
+    let moving: Vec<String> = prediction
+        .packages
+        .iter()
+        .filter(|p| p.change != Change::Unchanged)
+        .map(|p| {
+            format!(
+                "{} {} -> {}",
+                p.name,
+                p.locked.as_deref().unwrap_or("(none)"),
+                p.predicted.as_deref().unwrap_or("(none)")
+            )
+        })
+        .collect();
+    if !moving.is_empty() {
+        findings.push(
+            Finding::new(
+                Code::PredictedDrift,
+                format!(
+                    "`{name}`: a rebuild now would change {} package{}: {}{}",
+                    moving.len(),
+                    if moving.len() == 1 { "" } else { "s" },
+                    moving[..moving.len().min(5)].join(", "),
+                    if moving.len() > 5 {
+                        format!(" and {} more", moving.len() - 5)
+                    } else {
+                        String::new()
+                    }
+                ),
+            )
+            .with_package(name),
+        );
+    }
+    Ok((Some(prediction), findings))
 }

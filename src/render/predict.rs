@@ -128,12 +128,34 @@ fn mover(m: &Mover, versions: &HashMap<&str, &str>) -> String {
     }
 }
 
-/// Each package's predicted version by name, for the movers' parents.
-fn predicted_versions(e: &EnvironmentPrediction) -> HashMap<&str, &str> {
-    e.packages
-        .iter()
-        .filter_map(|p| Some((p.name.as_str(), p.predicted.as_deref()?)))
-        .collect()
+/// Each package's predicted and locked versions by name, for the movers' parents: a removed
+/// package was required by the locked parent, any other change by the predicted one.
+struct Parents<'a> {
+    predicted: HashMap<&'a str, &'a str>,
+    locked: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Parents<'a> {
+    fn of(e: &'a EnvironmentPrediction) -> Self {
+        let by = |f: fn(&PredictedPackage) -> Option<&str>| {
+            e.packages
+                .iter()
+                .filter_map(|p| Some((p.name.as_str(), f(p)?)))
+                .collect()
+        };
+        Parents {
+            predicted: by(|p| p.predicted.as_deref()),
+            locked: by(|p| p.locked.as_deref()),
+        }
+    }
+
+    fn for_row(&self, p: &PredictedPackage) -> &HashMap<&'a str, &'a str> {
+        if p.change == Change::Removed {
+            &self.locked
+        } else {
+            &self.predicted
+        }
+    }
 }
 
 fn environment_table(
@@ -157,7 +179,7 @@ fn environment_table(
     if moving.is_empty() {
         return writeln!(out, "  {} packages, all as locked", e.packages.len());
     }
-    let versions = predicted_versions(e);
+    let parents = Parents::of(e);
     let mut t = super::table();
     t.set_header(vec![
         "package",
@@ -172,7 +194,7 @@ fn environment_table(
             p.change.as_str().to_owned(),
             version(p.locked.as_deref(), p.locked_build.as_deref()),
             version(p.predicted.as_deref(), p.predicted_build.as_deref()),
-            allowed_by(p, &versions),
+            allowed_by(p, parents.for_row(p)),
         ]);
     }
     writeln!(out, "{t}")?;
@@ -192,7 +214,7 @@ fn environment_markdown(e: &EnvironmentPrediction, out: &mut dyn Write) -> io::R
         target(e),
         md_cell(&e.snapshot)
     )?;
-    let versions = predicted_versions(e);
+    let parents = Parents::of(e);
     let moving: Vec<&PredictedPackage> = e
         .packages
         .iter()
@@ -215,7 +237,7 @@ fn environment_markdown(e: &EnvironmentPrediction, out: &mut dyn Write) -> io::R
                     p.predicted.as_deref(),
                     p.predicted_build.as_deref()
                 )),
-                md_cell(&allowed_by(p, &versions))
+                md_cell(&allowed_by(p, parents.for_row(p)))
             )?;
         }
     }
