@@ -198,6 +198,7 @@ impl PackageSource for IndexSource {
             Ok(m) => Ok(VersionMetadata::Known {
                 requires_dist: m.requires_dist,
                 requires_python: m.requires_python,
+                provides_extra: Some(m.provides_extra),
             }),
             Err(IndexError::NeedsBuild { filename, reason }) => {
                 self.notes

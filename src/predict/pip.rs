@@ -13,6 +13,7 @@
 //! - **Yanked versions** (PEP 592) are chosen only when the requirements admit nothing else.
 //! - **Extras** are packages of their own (`requests[socks]`), each requiring its base package
 //!   at the same version, so that an extra's requirements join only when someone asks for it.
+//!   An extra the version does not declare (`Provides-Extra`) adds nothing, as in pip.
 //! - **Markers** are evaluated against the target's environment (its Python and machine).
 //! - **Installed packages.** In a conda environment conda runs `pip install -U -r`: the named
 //!   requirements are upgraded, and everything else already installed (by conda, or the base
@@ -58,6 +59,9 @@ pub enum VersionMetadata {
         requires_dist: Vec<Requirement>,
         /// `Requires-Python`, when given.
         requires_python: Option<Specifiers>,
+        /// `Provides-Extra`, normalised (PEP 685); `None` when not known (a package recorded
+        /// in the lockfile), in which case every requested extra counts.
+        provides_extra: Option<Vec<String>>,
     },
     /// Only an sdist fits, and its dependencies are dynamic: only a build would tell them.
     NeedsBuild {
@@ -290,6 +294,7 @@ impl<S: PackageSource> Provider<'_, S> {
             VersionMetadata::Known {
                 requires_dist: i.requires.clone(),
                 requires_python: None,
+                provides_extra: None,
             }
         } else {
             self.source
@@ -726,11 +731,12 @@ impl<S: PackageSource> DependencyProvider for Provider<'_, S> {
             Pkg::Base(n) => (n, None),
             Pkg::Extra(n, e) => (n, Some(e.as_str())),
         };
-        let (requires, requires_python) = match self.metadata(name, version)? {
+        let (requires, requires_python, provides_extra) = match self.metadata(name, version)? {
             VersionMetadata::Known {
                 requires_dist,
                 requires_python,
-            } => (requires_dist, requires_python),
+                provides_extra,
+            } => (requires_dist, requires_python, provides_extra),
             VersionMetadata::NeedsBuild { file } => {
                 return Ok(Dependencies::Unavailable(Unusable::NeedsBuild(file)));
             }
@@ -748,7 +754,11 @@ impl<S: PackageSource> DependencyProvider for Provider<'_, S> {
                 Pkg::Base(name.clone()),
                 Admitted::singleton(version.clone()),
             ));
-            for req in &requires {
+            // pip ignores an extra the package does not declare (with a warning)
+            let declared = provides_extra
+                .as_ref()
+                .is_none_or(|p| p.iter().any(|e| normalize_extra(e) == extra));
+            for req in requires.iter().filter(|_| declared) {
                 if applies(req, &self.input.env, Some(extra))
                     && !applies(req, &self.input.env, None)
                 {
@@ -988,6 +998,7 @@ mod tests {
             Ok(VersionMetadata::Known {
                 requires_dist: reqs.iter().map(|r| r.parse().unwrap()).collect(),
                 requires_python: rp.map(specs),
+                provides_extra: None,
             })
         }
     }

@@ -16,6 +16,7 @@ mod lint;
 mod local_image;
 mod lock;
 mod pin;
+mod predict;
 mod pyindex;
 mod registry;
 mod report;

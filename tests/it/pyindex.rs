@@ -3,9 +3,8 @@
 //! written by the test, with wheels and sdists built here; faults through the in-process
 //! server.
 
-use std::io::{BufRead, BufReader, Cursor, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use envaudit::model::PackageName;
@@ -14,169 +13,14 @@ use envaudit::pyindex::{
     PageError, ProjectPage, SupportedTags, TargetPlatform,
 };
 use envaudit::registry::TransportPolicy;
-use sha2::Digest as _;
 
 use crate::registry::run;
 use crate::support::fault::{FaultServer, Reply};
-use crate::support::root;
+use crate::support::pyindex::{
+    IndexServer, Spec, metadata_text, sdist, sha256, spec, wheel, write_index,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// The index server, stopped (by its own process handle) when dropped.
-struct IndexServer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl IndexServer {
-    fn start(dir: &Path, auth: Option<&str>) -> Self {
-        let log = dir.join("requests.log");
-        std::fs::write(&log, "").unwrap();
-        let mut cmd = Command::new("python3");
-        cmd.arg(root().join("tests/it/support/simple_index_server.py"))
-            .arg(dir.join("www"))
-            .arg(&log);
-        if let Some(a) = auth {
-            cmd.args(["--auth", a]);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the test index server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("the server prints its port");
-        Self { child, port, log }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// `(path, status, form)` of every request so far.
-    fn requests(&self) -> Vec<(String, u16, String)> {
-        std::fs::read_to_string(&self.log)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let f: Vec<&str> = l.split(' ').collect();
-                (f[1].to_owned(), f[2].parse().unwrap(), f[3].to_owned())
-            })
-            .collect()
-    }
-
-    fn clear_log(&self) {
-        std::fs::write(&self.log, "").unwrap();
-    }
-}
-
-impl Drop for IndexServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    envaudit::model::to_hex(&sha2::Sha256::digest(bytes))
-}
-
-fn metadata_text(name: &str, version: &str, requires: &[&str], python: Option<&str>) -> String {
-    let mut m = format!("Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n");
-    if let Some(p) = python {
-        m.push_str(&format!("Requires-Python: {p}\n"));
-    }
-    for r in requires {
-        m.push_str(&format!("Requires-Dist: {r}\n"));
-    }
-    m.push_str("\nA small test package.\n");
-    m
-}
-
-/// A wheel: a zip with a module, `METADATA`, `WHEEL` and `RECORD`.
-fn wheel(filename: &str, metadata: &str) -> Vec<u8> {
-    let stem = filename.strip_suffix(".whl").unwrap();
-    let mut parts = stem.split('-');
-    let (name, version) = (parts.next().unwrap(), parts.next().unwrap());
-    let dist_info = format!("{name}-{version}.dist-info");
-    let tag = stem.splitn(3, '-').nth(2).unwrap();
-    let files = [
-        (format!("{name}/__init__.py"), "VALUE = 1\n".to_owned()),
-        (format!("{dist_info}/METADATA"), metadata.to_owned()),
-        (
-            format!("{dist_info}/WHEEL"),
-            format!(
-                "Wheel-Version: 1.0\nGenerator: envaudit-test\nRoot-Is-Purelib: true\nTag: {tag}\n"
-            ),
-        ),
-    ];
-    let mut record = String::new();
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (path, body) in &files {
-        w.start_file(path.as_str(), options).unwrap();
-        w.write_all(body.as_bytes()).unwrap();
-        record.push_str(&format!(
-            "{path},sha256={},{}\n",
-            sha256(body.as_bytes()),
-            body.len()
-        ));
-    }
-    record.push_str(&format!("{dist_info}/RECORD,,\n"));
-    w.start_file(format!("{dist_info}/RECORD"), options)
-        .unwrap();
-    w.write_all(record.as_bytes()).unwrap();
-    w.finish().unwrap().into_inner()
-}
-
-/// An sdist: a `.tar.gz` with `NAME-VERSION/PKG-INFO` and a `setup.py`.
-fn sdist(filename: &str, pkg_info: &str) -> Vec<u8> {
-    let top = filename.strip_suffix(".tar.gz").unwrap();
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    for (path, body) in [
-        (format!("{top}/PKG-INFO"), pkg_info),
-        (
-            format!("{top}/setup.py"),
-            "from setuptools import setup\nsetup()\n",
-        ),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, path, body.as_bytes()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-/// One file of the test index.
-struct Spec {
-    filename: &'static str,
-    bytes: Vec<u8>,
-    /// Written as `FILE.metadata` and announced with its hash.
-    sidecar: Option<String>,
-    requires_python: Option<&'static str>,
-    yanked: Option<&'static str>,
-    upload_time: Option<&'static str>,
-}
-
-fn spec(filename: &'static str, bytes: Vec<u8>) -> Spec {
-    Spec {
-        filename,
-        bytes,
-        sidecar: None,
-        requires_python: None,
-        yanked: None,
-        upload_time: None,
-    }
-}
 
 fn projects() -> Vec<(&'static str, Vec<Spec>)> {
     let foo1 = metadata_text("foo", "1.0", &["bar>=1.0"], Some(">=3.8"));
@@ -257,84 +101,6 @@ fn projects() -> Vec<(&'static str, Vec<Spec>)> {
     ]
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Writes `www/files/`, the HTML-only tree `www/html/` and the negotiating tree
-/// `www/simple/` (both `index.html` and `index.json` per project).
-fn write_index(dir: &Path) {
-    let www = dir.join("www");
-    std::fs::create_dir_all(www.join("files")).unwrap();
-    let mut root_links = String::new();
-    for (project, files) in projects() {
-        let mut anchors = String::new();
-        let mut entries = Vec::new();
-        for f in &files {
-            std::fs::write(www.join("files").join(f.filename), &f.bytes).unwrap();
-            let digest = sha256(&f.bytes);
-            let mut attrs = String::new();
-            let mut entry = serde_json::json!({
-                "filename": f.filename,
-                "url": format!("../../files/{}", f.filename),
-                "hashes": {"sha256": digest},
-            });
-            if let Some(m) = &f.sidecar {
-                let path = www.join("files").join(format!("{}.metadata", f.filename));
-                std::fs::write(path, m).unwrap();
-                let h = sha256(m.as_bytes());
-                attrs.push_str(&format!(
-                    " data-dist-info-metadata=\"sha256={h}\" data-core-metadata=\"sha256={h}\""
-                ));
-                entry["core-metadata"] = serde_json::json!({"sha256": h});
-                entry["dist-info-metadata"] = serde_json::json!({"sha256": h});
-            }
-            if let Some(p) = f.requires_python {
-                attrs.push_str(&format!(" data-requires-python=\"{}\"", escape(p)));
-                entry["requires-python"] = p.into();
-            }
-            if let Some(y) = f.yanked {
-                attrs.push_str(&format!(" data-yanked=\"{}\"", escape(y)));
-                entry["yanked"] = y.into();
-            }
-            if let Some(t) = f.upload_time {
-                entry["upload-time"] = t.into();
-            }
-            entry["size"] = f.bytes.len().into();
-            anchors.push_str(&format!(
-                "    <a href=\"../../files/{0}#sha256={digest}\"{attrs}>{0}</a><br />\n",
-                f.filename
-            ));
-            entries.push(entry);
-        }
-        let html = format!(
-            "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"1.1\">\n    <title>Links for {project}</title>\n  </head>\n  <body>\n    <h1>Links for {project}</h1>\n{anchors}  </body>\n</html>\n"
-        );
-        let json = serde_json::json!({
-            "meta": {"api-version": "1.1"},
-            "name": project,
-            "files": entries,
-        });
-        for tree in ["html", "simple"] {
-            let d = www.join(tree).join(project);
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("index.html"), &html).unwrap();
-        }
-        std::fs::write(
-            www.join("simple").join(project).join("index.json"),
-            serde_json::to_vec_pretty(&json).unwrap(),
-        )
-        .unwrap();
-        root_links.push_str(&format!("<a href=\"{project}/\">{project}</a>\n"));
-    }
-    for tree in ["html", "simple"] {
-        std::fs::write(www.join(tree).join("index.html"), &root_links).unwrap();
-    }
-}
-
 fn policy() -> TransportPolicy {
     TransportPolicy {
         connect_timeout: Duration::from_secs(2),
@@ -378,7 +144,7 @@ fn file<'a>(page: &'a ProjectPage, filename: &str) -> &'a DistFile {
 #[test]
 fn the_html_and_json_trees_give_the_same_files() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let server = IndexServer::start(dir.path(), None);
     let html = client(&[server.url("/html/")], None, false);
     let json = client(&[server.url("/simple/")], None, false);
@@ -433,7 +199,7 @@ fn the_html_and_json_trees_give_the_same_files() {
 #[test]
 fn metadata_comes_from_the_sidecar_then_the_wheel_then_a_static_sdist() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let server = IndexServer::start(dir.path(), None);
     let c = client(&[server.url("/simple/")], None, false);
     run(LIMIT, async {
@@ -484,7 +250,7 @@ fn metadata_comes_from_the_sidecar_then_the_wheel_then_a_static_sdist() {
 #[test]
 fn a_cached_page_is_revalidated_and_a_304_serves_it() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let cache = dir.path().join("cache");
     let server = IndexServer::start(dir.path(), None);
     let first = run(LIMIT, async {
@@ -537,7 +303,7 @@ fn a_cached_page_is_revalidated_and_a_304_serves_it() {
 #[test]
 fn offline_serves_the_cache_and_names_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let cache = dir.path().join("cache");
     let server = IndexServer::start(dir.path(), None);
     let index = server.url("/simple/");
@@ -580,7 +346,7 @@ fn offline_serves_the_cache_and_names_what_is_missing() {
 #[test]
 fn indexes_and_find_links_are_merged_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let server = IndexServer::start(dir.path(), None);
     let links = dir.path().join("links");
     std::fs::create_dir_all(&links).unwrap();
@@ -636,7 +402,7 @@ fn url_of(path: &Path) -> String {
 #[test]
 fn credentials_reach_the_index_and_its_files_but_never_a_message() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let secret = "pw-7Hq-index-secret";
     let server = IndexServer::start(dir.path(), Some(&format!("alice:{secret}")));
     let with = |password: &str| {
@@ -864,7 +630,7 @@ fn pick(page: &ProjectPage, target: &TargetPlatform) -> Option<String> {
 #[test]
 fn pip_download_picks_the_wheel_the_tags_rank_first() {
     let dir = tempfile::tempdir().unwrap();
-    write_index(dir.path());
+    write_index(dir.path(), projects());
     let server = IndexServer::start(dir.path(), None);
     let index = server.url("/simple/");
     let page = run(LIMIT, async {

@@ -144,4 +144,5 @@ pub fn commit_all(dir: &Path, message: &str) -> git2::Oid {
 pub mod fault;
 pub mod http;
 pub mod image;
+pub mod pyindex;
 pub mod registry;

@@ -1,0 +1,296 @@
+//! `predict` against pip itself: a real HTTP server (`support/simple_index_server.py`) serves
+//! a PEP 503/691 index of wheels built here (markers, extras, yanked files, pre-releases,
+//! `Requires-Python`, platform tags); for every scenario envaudit's resolution must name the
+//! same packages at the same versions as `pip install --dry-run --report --ignore-installed`
+//! in a venv of the same Python, and fail where pip fails.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use envaudit::predict::index::IndexSource;
+use envaudit::predict::pip::{self, PipInput, ResolveError};
+use envaudit::predict::{Libc, Target};
+use envaudit::pyindex::{IndexClient, IndexConfig, IndexUrl};
+
+use crate::support::pyindex::{IndexServer, Spec, metadata_text, spec, wheel, write_index};
+
+/// One release of the test index: a project, a version, its requirements, its
+/// `Requires-Python`, its wheel tag, whether it is yanked.
+struct Release {
+    project: &'static str,
+    version: &'static str,
+    requires: &'static [&'static str],
+    python: Option<&'static str>,
+    tag: &'static str,
+    yanked: bool,
+}
+
+const fn r(
+    project: &'static str,
+    version: &'static str,
+    requires: &'static [&'static str],
+) -> Release {
+    Release {
+        project,
+        version,
+        requires,
+        python: None,
+        tag: "py3-none-any",
+        yanked: false,
+    }
+}
+
+fn releases() -> Vec<Release> {
+    vec![
+        r("app", "1.0", &["lib<3,>=1", "util[fast]"]),
+        Release {
+            python: Some(">=3.8"),
+            ..r(
+                "app",
+                "2.0",
+                &["lib>=2", "util", "plugin; extra == \"plugins\""],
+            )
+        },
+        r("lib", "1.0", &[]),
+        r("lib", "2.0", &[]),
+        r("lib", "2.5", &[]),
+        Release {
+            yanked: true,
+            ..r("lib", "2.6", &[])
+        },
+        r("lib", "3.0", &[]),
+        r(
+            "util",
+            "1.0",
+            &[
+                "speedups>=1; extra == \"fast\"",
+                "colorama; sys_platform == \"win32\"",
+            ],
+        ),
+        r("util", "1.1rc1", &[]),
+        r("plugin", "0.9", &["lib<2.5"]),
+        Release {
+            tag: "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+            ..r("speedups", "1.0", &[])
+        },
+        Release {
+            tag: "cp311-cp311-musllinux_1_1_x86_64",
+            ..r("speedups", "1.1", &[])
+        },
+        Release {
+            tag: "cp27-cp27mu-manylinux1_x86_64",
+            ..r("speedups", "1.2", &[])
+        },
+        r("colorama", "0.4.6", &[]),
+        r("oldpy", "1.0", &[]),
+        Release {
+            python: Some(">=3.99"),
+            ..r("oldpy", "2.0", &[])
+        },
+        r(
+            "marked",
+            "1.0",
+            &[
+                "lib==1.0; python_version < \"3.8\"",
+                "util>=1.0; os_name == \"posix\"",
+            ],
+        ),
+        r("conflict", "1.0", &["lib<2"]),
+        r("pre", "1.0a1", &[]),
+        r("pre", "1.0b2", &[]),
+    ]
+}
+
+fn write(dir: &Path) {
+    let mut projects: BTreeMap<&str, Vec<Spec>> = BTreeMap::new();
+    for rel in releases() {
+        let filename = format!("{}-{}-{}.whl", rel.project, rel.version, rel.tag);
+        let mut metadata = metadata_text(rel.project, rel.version, rel.requires, rel.python);
+        // declare the extras the requirements use, as every build backend does
+        let mut extras: Vec<&str> = rel
+            .requires
+            .iter()
+            .filter_map(|q| q.split("extra == \"").nth(1)?.split('"').next())
+            .collect();
+        extras.dedup();
+        for e in extras {
+            metadata = metadata.replacen("\n\n", &format!("\nProvides-Extra: {e}\n\n"), 1);
+        }
+        let bytes = wheel(&filename, &metadata);
+        projects.entry(rel.project).or_default().push(Spec {
+            sidecar: Some(metadata),
+            requires_python: rel.python,
+            yanked: rel.yanked.then_some("broken"),
+            ..spec(filename, bytes)
+        });
+    }
+    write_index(dir, projects.into_iter().collect());
+}
+
+/// The scenarios: requirement lists, as a pip requirements file would hold them.
+const SCENARIOS: &[&[&str]] = &[
+    &["app"],
+    &["app<2"],
+    &["app[plugins]"],
+    &["app", "lib<2.5"],
+    &["lib"],
+    &["lib==2.6"],
+    &["lib>=2,<3"],
+    &["util"],
+    &["util>=1.1rc1"],
+    &["util[fast]"],
+    &["util[undeclared]"],
+    &["oldpy"],
+    &["marked"],
+    &["pre"],
+    &["speedups"],
+    &["app>=2", "conflict"],
+    &["missing-project"],
+];
+
+fn python3() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import platform; print(platform.python_version())"])
+        .output()
+        .expect("python3 runs: scripts/test installs it");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// glibc of this machine (the venv pip runs in): `getconf GNU_LIBC_VERSION` says `glibc 2.36`.
+fn host_glibc() -> Libc {
+    let out = Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+        .expect("getconf runs");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let version = text.trim().rsplit(' ').next().unwrap().to_owned();
+    let (major, minor) = version.split_once('.').unwrap();
+    Libc::Glibc {
+        major: major.parse().unwrap(),
+        minor: minor.parse().unwrap(),
+    }
+}
+
+/// pip's own answer: `name==version` of each package it would install, or `None` when it
+/// finds no solution.
+fn pip_answer(venv: &Path, index: &str, reqs: &[&str], work: &Path) -> Option<Vec<String>> {
+    let report = work.join("report.json");
+    let _ = std::fs::remove_file(&report);
+    let out = Command::new(venv.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--dry-run",
+            "--ignore-installed",
+        ])
+        .args(["--disable-pip-version-check", "--no-cache-dir", "--quiet"])
+        .arg("--index-url")
+        .arg(index)
+        .arg("--report")
+        .arg(&report)
+        .args(reqs)
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        .output()
+        .expect("the venv's pip runs");
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("ResolutionImpossible")
+                || err.contains("No matching distribution")
+                || err.contains("Could not find a version"),
+            "pip failed for another reason on {reqs:?}: {err}"
+        );
+        return None;
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let mut names: Vec<String> = report["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let m = &i["metadata"];
+            let name = envaudit::model::PackageName::pip(m["name"].as_str().unwrap());
+            format!("{name}=={}", m["version"].as_str().unwrap())
+        })
+        .collect();
+    names.sort();
+    Some(names)
+}
+
+#[test]
+fn predictions_agree_with_pips_resolver_on_every_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path());
+    let server = IndexServer::start(dir.path(), None);
+    let index = server.url("/simple/");
+    let venv = dir.path().join("venv");
+    let made = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .expect("python3 -m venv runs: scripts/test installs python3-venv");
+    assert!(made.success());
+
+    let target = Target {
+        prefix: None,
+        python: python3(),
+        machine: std::env::consts::ARCH.to_owned(),
+        conda_subdir: "linux-64".to_owned(),
+        libc: Some(host_glibc()),
+        libc_from: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut agreed = 0;
+    let mut failures = Vec::new();
+    for reqs in SCENARIOS {
+        let client = IndexClient::new(IndexConfig {
+            index_urls: vec![IndexUrl::parse(&index).unwrap()],
+            ..IndexConfig::default()
+        })
+        .unwrap();
+        let source = IndexSource::new(Arc::new(client), runtime.handle().clone(), &target, None);
+        let input = PipInput {
+            requirements: reqs.iter().map(|r| r.parse().unwrap()).collect(),
+            env: target.marker_env(),
+            python: target.python_version(),
+            installed: BTreeMap::new(),
+        };
+        let ours = match pip::resolve(&source, &input) {
+            Ok(r) => {
+                let mut v: Vec<String> = r
+                    .packages
+                    .iter()
+                    .map(|(n, p)| format!("{n}=={}", p.version))
+                    .collect();
+                v.sort();
+                Some(v)
+            }
+            Err(ResolveError::Unresolvable { .. }) => None,
+            Err(ResolveError::Source(e)) => panic!("{reqs:?}: {e}"),
+        };
+        let theirs = pip_answer(&venv, &index, reqs, dir.path());
+        if ours == theirs {
+            agreed += 1;
+        } else {
+            failures.push(format!("{reqs:?}: envaudit {ours:?}, pip {theirs:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "disagreements:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(agreed, SCENARIOS.len());
+}
