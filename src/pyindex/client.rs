@@ -567,7 +567,8 @@ impl IndexClient {
                 content_type.chars().take(100).collect(),
             ))
         })?;
-        ProjectPage::parse(&f.body, format, &f.url, project, &self.config.page_limits)
+        let body = latin1_to_utf8(&f.body, content_type);
+        ProjectPage::parse(&body, format, &f.url, project, &self.config.page_limits)
             .map(Some)
             .map_err(page_error)
     }
@@ -929,6 +930,27 @@ impl IndexClient {
     }
 }
 
+/// A page that declares a Latin-1 charset (`iso-8859-1`, `latin-1`, `windows-1252`) and is
+/// not UTF-8, as UTF-8 (pip decodes a page with its declared charset); any other body as is.
+fn latin1_to_utf8<'a>(body: &'a [u8], content_type: &str) -> std::borrow::Cow<'a, [u8]> {
+    let charset = content_type
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+    let latin1 = matches!(
+        charset.as_deref(),
+        Some("iso-8859-1" | "latin-1" | "latin1" | "windows-1252" | "cp1252")
+    );
+    if latin1 && std::str::from_utf8(body).is_err() {
+        let text: String = body.iter().map(|&b| char::from(b)).collect();
+        std::borrow::Cow::Owned(text.into_bytes())
+    } else {
+        std::borrow::Cow::Borrowed(body)
+    }
+}
+
 /// `Some(Some(secs))` for `max-age`, `Some(None)` for `no-store`, `None` for neither.
 /// `no-cache` counts as `max-age=0`.
 fn cache_max_age(headers: &HeaderMap) -> Option<Option<u64>> {
@@ -1122,6 +1144,17 @@ mod tests {
         assert!(!format!("{c:?}").contains("t%40ken"));
         let e = IndexUrl::parse("ftp://u:p@x/").unwrap_err();
         insta::assert_snapshot!(e.to_string(), @"invalid index URL `ftp://****@x/`: unsupported scheme `ftp`");
+    }
+
+    #[test]
+    fn a_latin1_page_is_read_as_its_charset_says() {
+        let body = b"<a href=\"foo-1.0.tar.gz\" data-yanked=\"caf\xe9\">";
+        let utf8 = latin1_to_utf8(body, "text/html; charset=ISO-8859-1");
+        assert_eq!(
+            std::str::from_utf8(&utf8).unwrap(),
+            "<a href=\"foo-1.0.tar.gz\" data-yanked=\"caf\u{e9}\">"
+        );
+        assert_eq!(&*latin1_to_utf8(body, "text/html"), body);
     }
 
     #[test]

@@ -64,4 +64,6 @@ pub use netrc::{Netrc, NetrcError};
 pub use simple::{
     DistFile, Hashes, PageError, PageFormat, PageLimits, ProjectPage, SkipReason, SkippedFile,
 };
-pub use tags::{Arch, Implementation, Libc, LinuxTagOrder, Os, SupportedTags, Tag, TargetPlatform};
+pub use tags::{
+    Arch, Implementation, Libc, LinuxTagOrder, Os, SupportedTags, Tag, TargetPlatform, UnknownArch,
+};

@@ -78,13 +78,16 @@ impl Netrc {
             }
             None => {}
         };
-        while let Some((token, line)) = lexer.next_token() {
+        while let Some((token, start)) = lexer.next_token() {
             let value = |lexer: &mut Lexer<'_>| {
                 lexer
                     .next_token()
                     .map(|(v, _)| v)
-                    .ok_or(NetrcError::MissingValue {
-                        line,
+                    .ok_or_else(|| NetrcError::MissingValue {
+                        line: 1 + text.as_bytes()[..start]
+                            .iter()
+                            .filter(|&&c| c == b'\n')
+                            .count(),
                         token: token.clone(),
                     })
             };
@@ -141,8 +144,8 @@ struct Lexer<'a> {
 }
 
 impl Lexer<'_> {
-    /// The next token and its line; `#` to the end of the line is a comment where a token
-    /// would start.
+    /// The next token and the byte offset it starts at; `#` to the end of the line is a
+    /// comment where a token would start.
     fn next_token(&mut self) -> Option<(String, usize)> {
         let b = self.text.as_bytes();
         loop {
@@ -160,7 +163,7 @@ impl Lexer<'_> {
         if self.pos >= b.len() {
             return None;
         }
-        let line = 1 + b[..self.pos].iter().filter(|&&c| c == b'\n').count();
+        let start = self.pos;
         let mut out = Vec::new();
         if b[self.pos] == b'"' {
             self.pos += 1;
@@ -181,7 +184,7 @@ impl Lexer<'_> {
                 self.pos += 1;
             }
         }
-        Some((String::from_utf8_lossy(&out).into_owned(), line))
+        Some((String::from_utf8_lossy(&out).into_owned(), start))
     }
 
     /// Skips a `macdef` body: to the first empty line.
