@@ -88,6 +88,18 @@ fn parse_as_of(text: &str) -> anyhow::Result<jiff::Timestamp> {
         .context("the date is out of range")
 }
 
+/// An index given as a local folder (`fixtures/example/index/simple`) as the `file://` URL
+/// pip would need; anything else as given.
+fn local_or_url(text: &str) -> String {
+    let path = std::path::Path::new(text);
+    if !text.contains("://") && path.is_dir() {
+        if let Ok(abs) = std::fs::canonicalize(path) {
+            return format!("file://{}", abs.display());
+        }
+    }
+    text.to_owned()
+}
+
 pub(crate) fn run(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let config = args.findings.config()?;
     if !args.lockfile.exists() {
@@ -110,8 +122,8 @@ pub(crate) fn run(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         glibc: args.glibc.clone(),
     };
     let settings = IndexSettings {
-        index_url: args.index_url.clone(),
-        extra_index_urls: args.extra_index_url.clone(),
+        index_url: args.index_url.as_deref().map(local_or_url),
+        extra_index_urls: args.extra_index_url.iter().map(|u| local_or_url(u)).collect(),
         find_links: args.find_links.clone(),
         host: if args.use_host_config {
             HostPipConfig::from_env()

@@ -249,6 +249,7 @@ fn cli_doc_is_the_current_help() {
         &["log", "--help"],
         &["drift", "--help"],
         &["check", "--help"],
+        &["predict", "--help"],
         &["why", "--help"],
         &["graph", "--help"],
         &["report", "--help"],
