@@ -61,10 +61,16 @@
 //!   (`scripts/gen-conda-match-vectors.py`, py-rattler 0.28.0) holds 3,150 version and 338
 //!   record answers, and both agree with every one.
 
+pub mod channel;
 pub mod matchspec;
+pub mod repodata;
+pub mod solve;
 pub mod spec;
 pub mod version;
 
-pub use matchspec::MatchSpec;
+pub use channel::{Channel, ChannelConfig, Condarc};
+pub use matchspec::{MatchSpec, PackageFacts};
+pub use repodata::{Repodata, RepodataRecord};
+pub use solve::{ChannelPriority, SolveError, SolveRequest, SolvedPackage, VirtualPackage, solve};
 pub use spec::VersionSpec;
 pub use version::Version;
