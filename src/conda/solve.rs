@@ -802,3 +802,347 @@ impl DependencyProvider for Provider<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The channels, repodata and request of one scenario of the vectors.
+    struct Scenario {
+        repodata: Vec<(Channel, Vec<Repodata>)>,
+        specs: Vec<MatchSpec>,
+        priority: ChannelPriority,
+        virtual_packages: Vec<VirtualPackage>,
+        installed: Vec<InstalledPackage>,
+    }
+
+    fn v(s: &str) -> Version {
+        s.parse().unwrap()
+    }
+
+    fn scenario(base: &str, s: &Value) -> Scenario {
+        let name = s["name"].as_str().unwrap();
+        let repodata = s["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|ch| {
+                let ch_name = ch["name"].as_str().unwrap();
+                let url = format!("{base}/{name}/{ch_name}");
+                let subdirs = ch["subdirs"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(subdir, doc)| {
+                        let bytes = serde_json::to_vec(doc).unwrap();
+                        Repodata::from_slice(&bytes, &format!("{url}/{subdir}")).unwrap()
+                    })
+                    .collect();
+                (Channel::new(ch_name, &url), subdirs)
+            })
+            .collect();
+        let triples = |key: &str| -> Vec<(String, String, String)> {
+            s[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    let f = |i: usize| t[i].as_str().unwrap().to_owned();
+                    (f(0), f(1), f(2))
+                })
+                .collect()
+        };
+        Scenario {
+            repodata,
+            specs: s["specs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().parse().unwrap())
+                .collect(),
+            priority: match s["channel_priority"].as_str().unwrap() {
+                "strict" => ChannelPriority::Strict,
+                "disabled" => ChannelPriority::Disabled,
+                _ => ChannelPriority::Flexible,
+            },
+            virtual_packages: triples("virtual_packages")
+                .into_iter()
+                .map(|(n, ver, b)| VirtualPackage::new(&n, v(&ver), &b))
+                .collect(),
+            installed: triples("installed")
+                .into_iter()
+                .map(|(n, ver, b)| InstalledPackage {
+                    name: PackageName::conda(&n),
+                    version: v(&ver),
+                    build: b,
+                })
+                .collect(),
+        }
+    }
+
+    impl Scenario {
+        fn request(&self) -> SolveRequest<'_> {
+            SolveRequest {
+                specs: self.specs.clone(),
+                channels: self
+                    .repodata
+                    .iter()
+                    .map(|(channel, subdirs)| ChannelRecords {
+                        channel: channel.clone(),
+                        repodata: subdirs.iter().collect(),
+                    })
+                    .collect(),
+                channel_priority: self.priority,
+                virtual_packages: self.virtual_packages.clone(),
+                installed: self.installed.clone(),
+                channel_config: ChannelConfig::default(),
+            }
+        }
+    }
+
+    /// `name version build channel filename`, one line per package, or `unsolvable`.
+    fn lines(result: &Result<Vec<SolvedPackage<'_>>, SolveError>) -> Vec<String> {
+        match result {
+            Ok(packages) => packages
+                .iter()
+                .map(|p| {
+                    let r = p.record;
+                    format!(
+                        "{} {} {} {} {}",
+                        r.name,
+                        r.version,
+                        r.build,
+                        p.channel.name(),
+                        r.filename
+                    )
+                })
+                .collect(),
+            Err(SolveError::Unsolvable { .. }) => vec!["unsolvable".to_owned()],
+            Err(e) => vec![format!("error: {e}")],
+        }
+    }
+
+    fn expected(answer: &Value) -> Vec<String> {
+        if answer["unsolvable"].as_bool().unwrap() {
+            return vec!["unsolvable".to_owned()];
+        }
+        answer["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let f = |k: &str| p[k].as_str().unwrap();
+                format!(
+                    "{} {} {} {} {}",
+                    f("name"),
+                    v(f("version")),
+                    f("build"),
+                    f("channel"),
+                    f("filename")
+                )
+            })
+            .collect()
+    }
+
+    const VECTORS: &str = include_str!("../../tests/vectors/conda_solve.json");
+
+    #[test]
+    fn agrees_with_py_rattler_on_every_scenario() {
+        let doc: Value = serde_json::from_str(VECTORS).unwrap();
+        let base = doc["base"].as_str().unwrap();
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for s in doc["scenarios"].as_array().unwrap() {
+            let name = s["name"].as_str().unwrap();
+            let sc = scenario(base, s);
+            let got = lines(&solve(&sc.request()));
+            let rattler = expected(&s["rattler"]);
+            let want = match s.get("conda") {
+                // Where py-rattler is known to differ from conda, conda's answer counts,
+                // and py-rattler's recorded answer must still be the other one.
+                Some(conda) => {
+                    let want = expected(conda);
+                    assert_ne!(rattler, want, "{name}: py-rattler no longer differs");
+                    want
+                }
+                None => rattler,
+            };
+            if got != want {
+                failures.push(format!("{name}:\n  got  {got:?}\n  want {want:?}"));
+            }
+            checked += 1;
+        }
+        assert!(checked >= 30, "only {checked} scenarios");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod behaviour {
+    use super::*;
+
+    const BASE: &str = "https://example.invalid";
+
+    fn doc(records: &[(&str, &str, &[&str])]) -> Vec<u8> {
+        let packages: serde_json::Map<String, serde_json::Value> = records
+            .iter()
+            .map(|(name, version, depends)| {
+                (
+                    format!("{name}-{version}-0.conda"),
+                    serde_json::json!({"name": name, "version": version, "build": "0",
+                        "build_number": 0, "depends": depends}),
+                )
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({"packages.conda": packages})).unwrap()
+    }
+
+    fn two_channels() -> [(Channel, Repodata); 2] {
+        let high = doc(&[("x", "1.0", &[]), ("y", "1.0", &["x"])]);
+        let low = doc(&[("x", "2.0", &[]), ("z", "1.0", &["x >=1.5"])]);
+        let ch = |name: &str, bytes: &[u8]| {
+            let channel = Channel::new(name, &format!("{BASE}/{name}"));
+            let repodata = Repodata::from_slice(bytes, &channel.subdir_url("linux-64")).unwrap();
+            (channel, repodata)
+        };
+        [ch("high", &high), ch("low", &low)]
+    }
+
+    fn run(
+        channels: &[(Channel, Repodata)],
+        specs: &[&str],
+        priority: ChannelPriority,
+    ) -> Result<Vec<String>, SolveError> {
+        let request = SolveRequest {
+            specs: specs.iter().map(|s| s.parse().unwrap()).collect(),
+            channels: channels
+                .iter()
+                .map(|(c, r)| ChannelRecords {
+                    channel: c.clone(),
+                    repodata: vec![r],
+                })
+                .collect(),
+            channel_priority: priority,
+            channel_config: ChannelConfig {
+                channel_alias: BASE.to_owned(),
+                ..ChannelConfig::default()
+            },
+            ..SolveRequest::default()
+        };
+        solve(&request).map(|packages| {
+            packages
+                .iter()
+                .map(|p| format!("{} {} ({})", p.record.name, p.record.version, p.channel))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn flexible_priority_prefers_the_first_channel_but_falls_back() {
+        let channels = two_channels();
+        let flexible = ChannelPriority::Flexible;
+        assert_eq!(
+            run(&channels, &["y"], flexible).unwrap(),
+            ["x 1.0 (high)", "y 1.0 (high)"],
+            "the first channel's x, although the second has a newer one"
+        );
+        assert_eq!(
+            run(&channels, &["z"], flexible).unwrap(),
+            ["x 2.0 (low)", "z 1.0 (low)"],
+            "the second channel's x when the first one's does not fit"
+        );
+        assert!(run(&channels, &["z"], ChannelPriority::Strict).is_err());
+        assert_eq!(
+            run(&channels, &["y"], ChannelPriority::Disabled).unwrap(),
+            ["x 2.0 (low)", "y 1.0 (high)"]
+        );
+    }
+
+    #[test]
+    fn a_channel_name_in_a_spec_is_resolved_with_the_config() {
+        let channels = two_channels();
+        assert_eq!(
+            run(&channels, &["low::x"], ChannelPriority::Strict).unwrap(),
+            ["x 2.0 (low)"]
+        );
+        let e = run(&channels, &["high::x >=2"], ChannelPriority::Disabled).unwrap_err();
+        assert!(e.to_string().contains("x >=2 (from high)"), "{e}");
+        let e = run(&channels, &["a b::x"], ChannelPriority::Strict).unwrap_err();
+        assert!(matches!(e, SolveError::Channel { .. }), "{e}");
+    }
+
+    #[test]
+    fn unsolvable_explains_the_conflict() {
+        let channels = two_channels();
+        let e = run(&channels, &["z"], ChannelPriority::Strict).unwrap_err();
+        insta::assert_snapshot!(e.to_string(), @r"
+        the conda specs cannot be satisfied:
+        The following packages are incompatible
+        └─ z * cannot be installed because there are no viable options:
+           └─ z 1.0 would require
+              └─ x >=1.5, which cannot be installed because there are no viable options:
+                 └─ x 2.0 is excluded because strict channel priority takes `x` from `high` only
+        ");
+        let e = run(
+            &channels,
+            &["y", "x >=2", "nothere"],
+            ChannelPriority::Flexible,
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(e.to_string(), @r"
+        the conda specs cannot be satisfied:
+        No candidates were found for nothere *.
+        ");
+    }
+
+    #[test]
+    fn installed_packages_are_kept_when_they_fit() {
+        let channels = two_channels();
+        let request = |installed: Vec<InstalledPackage>| SolveRequest {
+            specs: vec!["x".parse().unwrap()],
+            channels: channels
+                .iter()
+                .map(|(c, r)| ChannelRecords {
+                    channel: c.clone(),
+                    repodata: vec![r],
+                })
+                .collect(),
+            channel_priority: ChannelPriority::Disabled,
+            installed,
+            ..SolveRequest::default()
+        };
+        let version = |installed| {
+            solve(&request(installed)).unwrap()[0]
+                .record
+                .version
+                .to_string()
+        };
+        assert_eq!(version(vec![]), "2.0");
+        let kept = InstalledPackage {
+            name: PackageName::conda("x"),
+            version: "1.0".parse().unwrap(),
+            build: "0".to_owned(),
+        };
+        assert_eq!(version(vec![kept]), "1.0");
+    }
+
+    #[test]
+    fn a_spec_without_a_name_is_an_error() {
+        let channels = two_channels();
+        let mut spec: MatchSpec = "x".parse().unwrap();
+        spec.name = None;
+        let request = SolveRequest {
+            specs: vec![spec],
+            channels: vec![ChannelRecords {
+                channel: channels[0].0.clone(),
+                repodata: vec![&channels[0].1],
+            }],
+            ..SolveRequest::default()
+        };
+        assert!(matches!(
+            solve(&request),
+            Err(SolveError::NamelessSpec { .. })
+        ));
+    }
+}
