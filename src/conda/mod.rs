@@ -9,6 +9,13 @@
 //! - [`matchspec`] parses the rest of a MatchSpec (channel, name, build, bracket keys, URLs,
 //!   release templates) and hands the version part to [`spec`]; [`MatchSpec::matches`]
 //!   answers for a `(version, build)`. The catalog names `conda-meta/history` specs with it.
+//! - [`repodata`] reads a channel subdir's `repodata.json` (or `.json.zst`) into
+//!   [`RepodataRecord`]s, parsed per package name on first use.
+//! - [`channel`] maps channel names to URLs as conda does (`defaults`, `channel_alias`,
+//!   `custom_channels`) and reads the channel settings of `.condarc`.
+//! - [`solve`] chooses the records a set of MatchSpecs installs from channels in priority
+//!   order, on `resolvo`; its module documentation says what it models, which channel
+//!   priority Azure ML's images use, and where it can differ from conda.
 //!
 //! Every version string envaudit reads is parsed here, and callers keep the parsed values.
 //!
@@ -71,6 +78,9 @@ pub mod version;
 pub use channel::{Channel, ChannelConfig, Condarc};
 pub use matchspec::{MatchSpec, PackageFacts};
 pub use repodata::{Repodata, RepodataRecord};
-pub use solve::{ChannelPriority, SolveError, SolveRequest, SolvedPackage, VirtualPackage, solve};
+pub use solve::{
+    ChannelPriority, ChannelRecords, InstalledPackage, SolveError, SolveRequest, SolvedPackage,
+    VirtualPackage, solve,
+};
 pub use spec::VersionSpec;
 pub use version::Version;

@@ -481,10 +481,22 @@ impl Repodata {
 
     fn parse(json: &[u8], url: &str) -> Result<Self, RepodataError> {
         let mut builder = Builder::default();
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let result = DocumentSeed(&mut builder)
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
+        // Checking UTF-8 once up front is much faster than string by string.
+        let result = match std::str::from_utf8(json) {
+            Ok(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                DocumentSeed(&mut builder)
+                    .deserialize(&mut de)
+                    .and_then(|()| de.end())
+            }
+            Err(_) => {
+                // Not UTF-8: let serde_json find the place.
+                let mut de = serde_json::Deserializer::from_slice(json);
+                DocumentSeed(&mut builder)
+                    .deserialize(&mut de)
+                    .and_then(|()| de.end())
+            }
+        };
         if let Err(e) = result {
             return Err(RepodataError::Json {
                 url: redact(url),
@@ -545,15 +557,20 @@ impl Builder {
             .filter(|b| b.contains("://"))
             .map_or_else(|| url.clone(), str::to_owned);
         let removed: HashSet<&str> = self.removed.iter().map(|&s| self.text(s)).collect();
-        let conda_stems: HashSet<&str> = self
-            .slots
-            .iter()
-            .filter(|s| s.conda)
-            .filter_map(|s| self.text(s.filename).strip_suffix(".conda"))
-            .collect();
+        // `.conda` file stems, needed only when there are `.tar.bz2` files to drop.
+        let has_tar = self.slots.iter().any(|s| !s.conda);
+        let conda_stems: HashSet<&str> = if has_tar {
+            self.slots
+                .iter()
+                .filter(|s| s.conda)
+                .filter_map(|s| self.text(s.filename).strip_suffix(".conda"))
+                .collect()
+        } else {
+            HashSet::new()
+        };
         let keep = |slot: &Slot| {
             let filename = self.text(slot.filename);
-            if removed.contains(filename) {
+            if !removed.is_empty() && removed.contains(filename) {
                 return false;
             }
             slot.conda
@@ -562,12 +579,24 @@ impl Builder {
                     .is_some_and(|stem| conda_stems.contains(stem))
         };
         let kept: Vec<Slot> = self.slots.iter().filter(|s| keep(s)).cloned().collect();
+        // Records of one name are mostly adjacent (the document is sorted by file name):
+        // a run of one name costs one lookup.
         let mut groups: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut run: Option<(&str, Vec<u32>)> = None;
         for (i, slot) in kept.iter().enumerate() {
-            groups
-                .entry(self.text(slot.name))
-                .or_default()
-                .push(u32::try_from(i).unwrap_or(u32::MAX));
+            let name = self.text(slot.name);
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            match &mut run {
+                Some((current, slots)) if *current == name => slots.push(index),
+                _ => {
+                    if let Some((current, slots)) = run.replace((name, vec![index])) {
+                        groups.entry(current).or_default().extend(slots);
+                    }
+                }
+            }
+        }
+        if let Some((current, slots)) = run {
+            groups.entry(current).or_default().extend(slots);
         }
         let mut merged: HashMap<PackageName, Vec<u32>> = HashMap::with_capacity(groups.len());
         for (name, slots) in groups {
@@ -609,6 +638,84 @@ impl Builder {
 // ---------------------------------------------------------------------------------------
 // The streaming reader: serde visitors that copy strings into the arena.
 
+/// A map key, classified without allocating: `classify` maps the key's text to a field.
+struct KeySeed<F>(fn(&str) -> F);
+
+impl<'de, F> DeserializeSeed<'de> for KeySeed<F> {
+    type Value = F;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<F, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de, F> Visitor<'de> for KeySeed<F> {
+    type Value = F;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<F, E> {
+        Ok((self.0)(v))
+    }
+}
+
+/// The keys of the document that envaudit reads.
+enum TopKey {
+    Info,
+    Packages,
+    PackagesConda,
+    Removed,
+    Other,
+}
+
+fn top_key(key: &str) -> TopKey {
+    match key {
+        "info" => TopKey::Info,
+        "packages" => TopKey::Packages,
+        "packages.conda" => TopKey::PackagesConda,
+        "removed" => TopKey::Removed,
+        _ => TopKey::Other,
+    }
+}
+
+/// The keys of a record that envaudit reads.
+enum RecordKey {
+    Name,
+    Version,
+    Build,
+    BuildNumber,
+    Depends,
+    Constrains,
+    TrackFeatures,
+    Features,
+    Timestamp,
+    Subdir,
+    Noarch,
+    Md5,
+    Sha256,
+    License,
+    Other,
+}
+
+fn record_key(key: &str) -> RecordKey {
+    match key {
+        "name" => RecordKey::Name,
+        "version" => RecordKey::Version,
+        "build" => RecordKey::Build,
+        "build_number" => RecordKey::BuildNumber,
+        "depends" => RecordKey::Depends,
+        "constrains" => RecordKey::Constrains,
+        "track_features" => RecordKey::TrackFeatures,
+        "features" => RecordKey::Features,
+        "timestamp" => RecordKey::Timestamp,
+        "subdir" => RecordKey::Subdir,
+        "noarch" => RecordKey::Noarch,
+        "md5" => RecordKey::Md5,
+        "sha256" => RecordKey::Sha256,
+        "license" => RecordKey::License,
+        _ => RecordKey::Other,
+    }
+}
+
 /// The whole document.
 struct DocumentSeed<'b>(&'b mut Builder);
 
@@ -625,24 +732,24 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
         f.write_str("a repodata object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match key.as_ref() {
-                "info" => map.next_value_seed(InfoSeed(&mut *self.0))?,
-                "packages" => map.next_value_seed(PackagesSeed {
+        while let Some(key) = map.next_key_seed(KeySeed(top_key))? {
+            match key {
+                TopKey::Info => map.next_value_seed(InfoSeed(&mut *self.0))?,
+                TopKey::Packages => map.next_value_seed(PackagesSeed {
                     builder: &mut *self.0,
                     conda: false,
                 })?,
-                "packages.conda" => map.next_value_seed(PackagesSeed {
+                TopKey::PackagesConda => map.next_value_seed(PackagesSeed {
                     builder: &mut *self.0,
                     conda: true,
                 })?,
-                "removed" => {
+                TopKey::Removed => {
                     map.next_value_seed(ListSeed {
                         builder: &mut *self.0,
                         removed: true,
                     })?;
                 }
-                _ => {
+                TopKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -742,42 +849,40 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
         let b = self.builder;
         let mut slot = self.slot;
         let (mut has_name, mut has_version) = (false, false);
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(KeySeed(record_key))? {
             let string = |map: &mut A, b: &mut Builder| map.next_value_seed(StrSeed(b));
-            match key.as_ref() {
-                "name" => {
+            let list = |map: &mut A, b: &mut Builder| {
+                map.next_value_seed(ListSeed {
+                    builder: b,
+                    removed: false,
+                })
+            };
+            match key {
+                RecordKey::Name => {
                     slot.name = string(&mut map, b)?.unwrap_or_default();
                     has_name = true;
                 }
-                "version" => {
+                RecordKey::Version => {
                     slot.version = string(&mut map, b)?.unwrap_or_default();
                     has_version = true;
                 }
-                "build" => slot.build = string(&mut map, b)?.unwrap_or_default(),
-                "build_number" => {
+                RecordKey::Build => slot.build = string(&mut map, b)?.unwrap_or_default(),
+                RecordKey::BuildNumber => {
                     slot.build_number = map.next_value::<Option<u64>>()?.unwrap_or(0);
                 }
-                "depends" => {
-                    slot.depends = map.next_value_seed(ListSeed {
-                        builder: b,
-                        removed: false,
-                    })?;
+                RecordKey::Depends => slot.depends = list(&mut map, b)?,
+                RecordKey::Constrains => slot.constrains = list(&mut map, b)?,
+                RecordKey::TrackFeatures => {
+                    slot.track_features = map.next_value_seed(WordsSeed(b))?;
                 }
-                "constrains" => {
-                    slot.constrains = map.next_value_seed(ListSeed {
-                        builder: b,
-                        removed: false,
-                    })?;
-                }
-                "track_features" => slot.track_features = map.next_value_seed(WordsSeed(b))?,
-                "features" => slot.features = map.next_value_seed(WordsSeed(b))?,
-                "timestamp" => slot.timestamp = map.next_value_seed(TimestampSeed)?,
-                "subdir" => slot.subdir = string(&mut map, b)?.unwrap_or_default(),
-                "noarch" => slot.noarch = map.next_value_seed(NoArchSeed)?,
-                "md5" => slot.md5 = string(&mut map, b)?,
-                "sha256" => slot.sha256 = string(&mut map, b)?,
-                "license" => slot.license = string(&mut map, b)?,
-                _ => {
+                RecordKey::Features => slot.features = map.next_value_seed(WordsSeed(b))?,
+                RecordKey::Timestamp => slot.timestamp = map.next_value_seed(TimestampSeed)?,
+                RecordKey::Subdir => slot.subdir = string(&mut map, b)?.unwrap_or_default(),
+                RecordKey::Noarch => slot.noarch = map.next_value_seed(NoArchSeed)?,
+                RecordKey::Md5 => slot.md5 = string(&mut map, b)?,
+                RecordKey::Sha256 => slot.sha256 = string(&mut map, b)?,
+                RecordKey::License => slot.license = string(&mut map, b)?,
+                RecordKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }

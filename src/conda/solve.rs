@@ -582,8 +582,8 @@ impl<'r, 'a> Provider<'r, 'a> {
         }
         let mut order: Vec<(usize, SolvableId)> = tied.iter().copied().enumerate().collect();
         order.sort_by(|&(ia, a), &(ib, b)| {
-            for k in 0..shared.len() {
-                match (&best[ia][k], &best[ib][k]) {
+            for (x, y) in best[ia].iter().zip(&best[ib]) {
+                match (x, y) {
                     (Some(_), None) => return Ordering::Less,
                     (None, Some(_)) => return Ordering::Greater,
                     (None, None) => {}
@@ -690,7 +690,7 @@ impl DependencyProvider for Provider<'_, '_> {
         let text = self.pool.resolve_package_name(name_id);
         let name = PackageName::conda(text);
         let mut out = Candidates {
-            hint_dependencies_available: HintDependenciesAvailable::All,
+            hint_dependencies_available: HintDependenciesAvailable::None,
             ..Candidates::default()
         };
         if text.starts_with("__") {
