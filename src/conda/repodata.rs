@@ -1155,6 +1155,20 @@ mod tests {
     }
 
     #[test]
+    fn repodata_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Repodata>();
+        let r = Repodata::from_slice(DOC.as_bytes(), URL).unwrap();
+        let counts: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| r.records(&name("numpy")).len()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(counts, [2, 2, 2, 2]);
+    }
+
+    #[test]
     fn seconds_become_milliseconds() {
         let doc = r#"{"packages": {"a-1-0.tar.bz2": {"name": "a", "version": "1",
             "build": "0", "timestamp": 1707225376, "md5": "ABCDEF0123456789abcdef0123456789",
@@ -1229,6 +1243,29 @@ mod tests {
         ");
         let e = Repodata::from_slice_with_limit(DOC.as_bytes(), URL, 10).unwrap_err();
         assert!(matches!(e, RepodataError::TooLarge { .. }));
+    }
+
+    mod props {
+        use super::*;
+        proptest::proptest! {
+            #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+            #[test]
+            fn mutated_documents_never_panic(
+                edits in proptest::collection::vec((0usize..2000, proptest::num::u8::ANY), 0..8),
+                cut in 0usize..2100,
+            ) {
+                let mut bytes = DOC.as_bytes().to_vec();
+                for (at, byte) in edits {
+                    let at = at % bytes.len();
+                    bytes[at] = byte;
+                }
+                bytes.truncate(cut.max(1));
+                if let Ok(r) = Repodata::from_slice(&bytes, URL) {
+                    let _ = r.all_records().count();
+                    let _ = r.all_unparseable().count();
+                }
+            }
+        }
     }
 
     #[test]

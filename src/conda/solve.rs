@@ -242,6 +242,10 @@ pub enum SolveError {
 }
 
 /// Solves `request` (see the module documentation).
+///
+/// Synchronous and CPU-bound (milliseconds for an environment of a few dozen packages
+/// against a conda-forge-sized channel); an async caller runs it on a blocking thread. The
+/// records of each name the solve reaches are parsed on the way, once per [`Repodata`].
 pub fn solve<'a>(request: &SolveRequest<'a>) -> Result<Vec<SolvedPackage<'a>>, SolveError> {
     let provider = Provider::new(request)?;
     let mut requirements = Vec::new();
