@@ -13,7 +13,7 @@
 //!   [`RepodataRecord`]s, parsed per package name on first use.
 //! - [`channel`] maps channel names to URLs as conda does (`defaults`, `channel_alias`,
 //!   `custom_channels`) and reads the channel settings of `.condarc`.
-//! - [`solve`] chooses the records a set of MatchSpecs installs from channels in priority
+//! - [`solve`](mod@solve) chooses the records a set of MatchSpecs installs from channels in priority
 //!   order, on `resolvo`; its module documentation says what it models, which channel
 //!   priority Azure ML's images use, and where it can differ from conda.
 //!

@@ -52,24 +52,36 @@
 //! # Limits: where a prediction can differ from conda
 //!
 //! The oracle the tests replay is py-rattler's solver (`tests/vectors/conda_solve.json`,
-//! `scripts/gen-conda-solve-vectors.py`). It runs the same resolvo, so it checks envaudit's
-//! glue (matching, candidate order, priority, virtual packages), not the solving itself; no
-//! conda, mamba or libmamba can be installed on envaudit's machines. Known differences from
-//! conda's own solvers:
-//! - conda (classic and libmamba) optimises the whole solution: it minimises changes to
-//!   installed packages, then maximises the versions of the requested packages, then of the
-//!   others. resolvo decides package by package in the order above, so where two packages
-//!   compete (a newer A forces an older B), it can choose the other side than conda.
-//! - `flexible` priority: conda ranks channel before version for every package; envaudit
-//!   does the same, but py-rattler has no flexible mode to check it against.
-//! - legacy `features` (not `track_features`) are ignored, as rattler ignores them; conda's
-//!   classic solver still honours them for very old packages (`mkl`/`nomkl` from 2016).
+//! written by `scripts/gen-conda-solve-vectors.py` with py-rattler 0.28.0). py-rattler solves
+//! with resolvo too, so it is **not an independent oracle**: it checks envaudit's glue
+//! (matching, candidate order, channel priority, virtual packages), not the solving itself.
+//! No conda, mamba or libmamba can be installed on envaudit's machines. Known differences
+//! from conda's own solvers (libmamba, conda's default since 23.10, which solves with
+//! libsolv; and the classic solver before it):
+//! - **Whole-solution optimisation.** conda's classic solver minimises an objective over the
+//!   whole solution (removals and changes to installed packages first, then the versions of
+//!   the requested packages, then of the others); libsolv decides package by package like
+//!   resolvo but with its own policy and rule order. Where two packages compete (a newer A
+//!   forces an older B), each can settle on the other side than resolvo.
+//! - **Tied builds.** Step 5 of the order (the build whose dependencies allow the highest
+//!   versions) is rattler's heuristic; conda and libsolv break such ties their own way, so
+//!   between two builds of one version and build number (`numpy` for two Pythons when no
+//!   spec fixes Python) the choice can differ.
+//! - **Flexible priority** ranks channel before version for every package, as conda and
+//!   libsolv's repo priorities do; py-rattler has no flexible mode, so this is checked by
+//!   envaudit's own tests only.
+//! - **Strict priority with a root constraint.** py-rattler loads only the records that match
+//!   a root spec, so `x >=1.5` can reach a lower channel's `x` although a higher channel has
+//!   an older `x`; conda (and envaudit) keep to the higher channel and find no solution. The
+//!   vectors record this case (`strict_priority_with_a_root_constraint`).
+//! - **Legacy `features`** (not `track_features`) are ignored, as rattler ignores them;
+//!   conda's classic solver still honours them for very old packages (`mkl`/`nomkl`, 2016).
 //! - A record whose version or dependencies do not parse is left out (see
-//!   [`Repodata::unparseable`]); conda would also skip it, libmamba sometimes reads it.
+//!   [`Repodata::unparseable`]).
 //! - conda adds `pip` as a dependency of `python` (`add_pip_as_python_dependency`, on by
 //!   default); envaudit does not, like rattler's default. Environment files list `pip`.
-//! - `conda env create` also applies `pinned_packages`, `aggressive_update_packages` and
-//!   `.condarc`'s `pinned` file; none is modelled here.
+//! - `conda env create` also applies `pinned_packages`, `aggressive_update_packages` and a
+//!   prefix's `conda-meta/pinned`; none is modelled here.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
