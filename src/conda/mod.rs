@@ -13,9 +13,9 @@
 //!   [`RepodataRecord`]s, parsed per package name on first use.
 //! - [`channel`] maps channel names to URLs as conda does (`defaults`, `channel_alias`,
 //!   `custom_channels`) and reads the channel settings of `.condarc`.
-//! - [`solve`](mod@solve) chooses the records a set of MatchSpecs installs from channels in priority
-//!   order, on `resolvo`; its module documentation says what it models, which channel
-//!   priority Azure ML's images use, and where it can differ from conda.
+//! - [`solve`](mod@solve) chooses the records a set of MatchSpecs installs from channels in
+//!   priority order, on `resolvo`; its module documentation says what it models, which
+//!   channel priority Azure ML's images use, and where it can differ from conda.
 //!
 //! Every version string envaudit reads is parsed here, and callers keep the parsed values.
 //!
