@@ -23,6 +23,7 @@ py-rattler's recorded answer is still the one described.
 """
 
 import asyncio
+import datetime
 import json
 import pathlib
 import shutil
@@ -100,11 +101,12 @@ def scenarios():
     out = []
 
     def add(name, description, channels, specs, priority="strict", virtual=(), installed=(),
-            conda=None):
+            conda=None, exclude_newer=None):
         s = {"name": name, "description": description, "channels": channels, "specs": specs,
              "channel_priority": priority,
              "virtual_packages": [list(v) for v in virtual],
-             "installed": [list(i) for i in installed]}
+             "installed": [list(i) for i in installed],
+             "exclude_newer": exclude_newer}
         if conda:
             s["conda"] = conda
         out.append(s)
@@ -320,6 +322,19 @@ def scenarios():
         [channel("main", rec("a", "1.0"), rec("a", "2.0"), rec("b", "1.0", depends=["a >=2"]))],
         ["b"], installed=[("a", "1.0", "0")])
 
+    dated = [channel("main",
+                     rec("a", "1.0", timestamp=T0), rec("a", "2.0", timestamp=T0 + 86_400_000),
+                     rec("a", "3.0", timestamp=T0 + 2 * 86_400_000),
+                     rec("b", "1.0", timestamp=T0), rec("b", "2.0"),
+                     rec("c", "1.0", depends=["a >=2"], timestamp=T0 + 86_400_000))]
+    add("exclude_newer_keeps_what_existed",
+        "a cutoff one day after T0: a 3.0 is too new, a 2.0 is exactly at the cutoff; b 2.0 "
+        "has no timestamp and stays",
+        dated, ["a", "b"], exclude_newer=T0 + 86_400_000)
+    add("exclude_newer_makes_a_dependency_unsolvable",
+        "a cutoff at T0: c needs a >=2, which did not exist yet",
+        dated, ["c"], exclude_newer=T0)
+
     out.append(example_scenario())
     return out
 
@@ -383,6 +398,7 @@ def example_scenario():
         "virtual_packages": [["__glibc", "2.35", "0"], ["__unix", "0", "0"],
                              ["__linux", "5.15", "0"], ["__archspec", "1", "x86_64"]],
         "installed": [],
+        "exclude_newer": None,
     }
 
 
@@ -414,9 +430,14 @@ async def solve(s, gateway):
         locked = await rattler.solve(sources=sources, specs=specs, gateway=gateway,
                                      platforms=["linux-64", "noarch"], virtual_packages=virtual)
     try:
+        cutoff = None
+        if s["exclude_newer"] is not None:
+            cutoff = datetime.datetime.fromtimestamp(s["exclude_newer"] / 1000,
+                                                     tz=datetime.timezone.utc)
         records = await rattler.solve(sources=sources, specs=s["specs"], gateway=gateway,
                                       platforms=["linux-64", "noarch"], virtual_packages=virtual,
-                                      channel_priority=priority, locked_packages=locked)
+                                      channel_priority=priority, locked_packages=locked,
+                                      exclude_newer=cutoff, timestamp_policy="allow-missing")
     except SolverError as e:
         return {"unsolvable": True, "message": str(e)}
     by_url = {channel_url(s["name"], ch["name"]).rstrip("/"): ch["name"] for ch in s["channels"]}

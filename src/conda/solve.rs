@@ -11,7 +11,9 @@
 //! - **Candidates** of a name: every record of that name in every channel, minus those that
 //!   strict priority excludes (a name is taken only from the first channel, in priority
 //!   order, that has it), minus, for a name a root spec pins to a channel
-//!   (`conda-forge::numpy`), the records of other channels. A virtual package (`__glibc`,
+//!   (`conda-forge::numpy`), the records of other channels, and, with
+//!   [`SolveRequest::exclude_newer`], records built after the cutoff (a name's first
+//!   channel is decided before that, as rattler does). A virtual package (`__glibc`,
 //!   `__linux`, `__unix`, `__archspec`, `__cuda`) is its only candidate; every virtual
 //!   package given is part of the solution (as in rattler), so `constrains` on it apply, and
 //!   a dependency on one that is not given cannot be met.
@@ -216,6 +218,11 @@ pub struct SolveRequest<'a> {
     pub installed: Vec<InstalledPackage>,
     /// How a spec's `channel::` is resolved.
     pub channel_config: ChannelConfig,
+    /// Leave out records built after this time, in milliseconds since the Unix epoch (a
+    /// record at the cutoff stays): what a solve on that day would have seen, as far as
+    /// timestamps tell. A record without a timestamp stays; [`RepodataRecord::timestamp`]
+    /// says which of the solution's records could not be dated.
+    pub exclude_newer: Option<u64>,
 }
 
 /// A record the solution installs, and the channel it comes from.
@@ -747,7 +754,11 @@ impl DependencyProvider for Provider<'_, '_> {
                         ))
                     } else {
                         first_channel.get_or_insert(index);
-                        None
+                        let newer = self
+                            .request
+                            .exclude_newer
+                            .is_some_and(|cutoff| record.timestamp.is_some_and(|t| t > cutoff));
+                        newer.then(|| "it was built after the cutoff date".to_owned())
                     };
                     if let Some(reason) = reason {
                         out.excluded.push((id, self.pool.intern_string(reason)));
@@ -831,6 +842,7 @@ mod tests {
         priority: ChannelPriority,
         virtual_packages: Vec<VirtualPackage>,
         installed: Vec<InstalledPackage>,
+        exclude_newer: Option<u64>,
     }
 
     fn v(s: &str) -> Version {
@@ -894,6 +906,7 @@ mod tests {
                     build: b,
                 })
                 .collect(),
+            exclude_newer: s["exclude_newer"].as_u64(),
         }
     }
 
@@ -913,6 +926,7 @@ mod tests {
                 virtual_packages: self.virtual_packages.clone(),
                 installed: self.installed.clone(),
                 channel_config: ChannelConfig::default(),
+                exclude_newer: self.exclude_newer,
             }
         }
     }
@@ -989,7 +1003,7 @@ mod tests {
             }
             checked += 1;
         }
-        assert!(checked >= 30, "only {checked} scenarios");
+        assert!(checked >= 34, "only {checked} scenarios");
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
