@@ -16,8 +16,9 @@
 //!   (`https://conda.anaconda.org/conda-forge` is `conda-forge`); any other URL is named by
 //!   itself. A trailing platform subdir (`…/conda-forge/linux-64`) is dropped.
 //! - A MatchSpec's `channel::name` or `[channel=…]` is resolved the same way
-//!   ([`ChannelConfig::resolve`]), and `nodefaults` in an environment file's `channels`
-//!   means "do not append `.condarc`'s channels" ([`environment_channels`]).
+//!   ([`ChannelConfig::resolve`]); conda also searches such channels, after the others
+//!   ([`spec_channels`]). `nodefaults` in an environment file's `channels` means "do not
+//!   append `.condarc`'s channels" ([`environment_channels`]).
 //!
 //! Each channel is read for two subdirs: the platform's (`linux-64`, `linux-aarch64`, …,
 //! from [`platform_subdir`]) and `noarch` ([`subdirs`]).
@@ -43,6 +44,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::conda::MatchSpec;
 use crate::conda::solve::ChannelPriority;
 use crate::model::Platform;
 use crate::model::RedactedUrl;
@@ -347,6 +349,19 @@ pub fn environment_channels<S: AsRef<str>>(file: &[S], condarc: &Condarc) -> Vec
     out
 }
 
+/// The channels the specs name (`conda-forge::numpy`, `numpy[channel=bioconda]`), in order
+/// of first appearance. conda searches them too, after the environment's channels: append
+/// them to [`environment_channels`] before resolving.
+pub fn spec_channels(specs: &[MatchSpec]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for channel in specs.iter().filter_map(|s| s.channel.as_deref()) {
+        if !out.iter().any(|c| c == channel) {
+            out.push(channel.to_owned());
+        }
+    }
+    out
+}
+
 /// The channel settings of a `.condarc` (see the module documentation). A key the file
 /// does not set is `None` (or empty), so that files can be merged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -621,6 +636,20 @@ mod tests {
             urls(&config, "https://mirror.example/conda/bioconda"),
             ["bioconda https://mirror.example/conda/bioconda"]
         );
+    }
+
+    #[test]
+    fn spec_channels_come_in_order_once() {
+        let specs: Vec<MatchSpec> = [
+            "bioconda::samtools",
+            "numpy",
+            "conda-forge::scipy",
+            "bioconda::bwa",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        assert_eq!(spec_channels(&specs), ["bioconda", "conda-forge"]);
     }
 
     #[test]
