@@ -247,6 +247,11 @@ impl ChannelConfig {
             .and_then(|rest| rest.strip_prefix('/'))
             .filter(|n| !n.is_empty())
         {
+            // anaconda.org's token (`t/<token>/channel`) is not part of the name.
+            let name = name
+                .strip_prefix("t/")
+                .and_then(|rest| rest.split_once('/'))
+                .map_or(name, |(_, channel)| channel);
             return Ok(Channel::new(name, &url));
         }
         if let Some(default) = self
@@ -719,6 +724,14 @@ mod tests {
         assert!(
             !shown.contains("hunter2") && !shown.contains("tk-123"),
             "{shown}"
+        );
+        let private = &c
+            .resolve("https://conda.anaconda.org/t/tk-123/private")
+            .unwrap()[0];
+        assert_eq!(private.name(), "private");
+        assert_eq!(
+            private.base_url(),
+            "https://conda.anaconda.org/t/tk-123/private"
         );
         assert_eq!(
             redact("https://conda.anaconda.org/t/abc/chan/linux-64").as_str(),
