@@ -87,6 +87,43 @@ pub fn matchspec(data: &[u8]) {
     }
 }
 
+/// A channel subdir's `repodata.json` (or `.json.zst`), read with a 4 MiB limit; every
+/// record is parsed, and one solve over it runs (a name of the document, any version).
+pub fn repodata(data: &[u8]) {
+    use crate::conda::solve::{ChannelRecords, SolveRequest, solve};
+    let url = "https://conda.anaconda.org/fuzz/linux-64";
+    let Ok(r) = crate::conda::Repodata::from_slice_with_limit(data, url, 4 << 20) else {
+        return;
+    };
+    let _ = r.all_records().count();
+    let _ = r.all_unparseable().count();
+    if let Some(name) = r.names().next()
+        && let Ok(spec) = name.as_str().parse::<crate::conda::MatchSpec>()
+    {
+        let request = SolveRequest {
+            specs: vec![spec],
+            channels: vec![ChannelRecords {
+                channel: crate::conda::Channel::new("fuzz", "https://conda.anaconda.org/fuzz"),
+                repodata: vec![&r],
+            }],
+            ..SolveRequest::default()
+        };
+        let _ = solve(&request);
+    }
+}
+
+/// A `.condarc`; its channels resolve without panicking.
+pub fn condarc(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(rc) = crate::conda::Condarc::parse(s) {
+        let config = rc.config();
+        let names = crate::conda::channel::environment_channels(&["conda-forge"], &rc);
+        let _ = config.resolve_all(&names);
+    }
+}
+
 /// A Dockerfile, with everything read from it.
 pub fn dockerfile(data: &[u8]) {
     if let Some(src) = source("Dockerfile", data)
@@ -354,9 +391,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dpkg_status", dpkg_status),
     ("apk_installed", apk_installed),
     ("layer_walk", layer_walk),
+<<<<<<< HEAD
     ("wheel_filename", wheel_filename),
     ("simple_json", simple_json),
     ("simple_html", simple_html),
     ("dist_archive", dist_archive),
     ("netrc", netrc),
+=======
+    ("repodata", repodata),
+    ("condarc", condarc),
+>>>>>>> condasolve
 ];

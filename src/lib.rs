@@ -18,9 +18,10 @@
 //!   states), [`diag`] (findings with stable codes), [`source`] (files as text, and places in
 //!   them for errors), [`config`] (`envaudit.toml`).
 //! - **Standards, one parser each**: [`python`] (PEP 440 versions, PEP 508 requirements and
-//!   markers), [`conda`] (versions, MatchSpec), [`pyindex`] (the simple repository API, wheel
-//!   names and tags, core metadata from indexes); the Debian and Alpine version orderings sit
-//!   beside their catalogers in [`catalog`]; [`version`] picks the ordering of an ecosystem.
+//!   markers), [`conda`] (versions, MatchSpec, repodata, channels, the solver), [`pyindex`]
+//!   (the simple repository API, wheel names and tags, core metadata from indexes); the
+//!   Debian and Alpine version orderings sit beside their catalogers in [`catalog`];
+//!   [`version`] picks the ordering of an ecosystem.
 //! - **What the user wrote**: [`definition`] reads every format into one
 //!   [`EnvDefinition`](definition::EnvDefinition); [`hash`] is the definition hash (its module
 //!   doc is the spec); [`azureml`] computes Azure ML's own identities byte for byte.

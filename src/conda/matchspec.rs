@@ -258,6 +258,92 @@ impl MatchSpec {
     }
 }
 
+/// What a [`MatchSpec`] can ask of a package record (a channel's repodata record, an
+/// installed record): [`MatchSpec::matches_package`] compares these.
+#[derive(Clone, Copy, Debug)]
+pub struct PackageFacts<'a> {
+    /// The package name.
+    pub name: &'a PackageName,
+    /// The package version.
+    pub version: &'a Version,
+    /// The build string.
+    pub build: &'a str,
+    /// The build number.
+    pub build_number: u64,
+    /// The channel subdir the record comes from (`linux-64`, `noarch`).
+    pub subdir: &'a str,
+    /// The archive's file name (`numpy-1.26.4-py310hb13e2d6_0.conda`).
+    pub filename: &'a str,
+    /// The archive's MD5, in hex.
+    pub md5: Option<&'a str>,
+    /// The archive's SHA-256, in hex.
+    pub sha256: Option<&'a str>,
+    /// The licence, as the record states it.
+    pub license: Option<&'a str>,
+}
+
+impl MatchSpec {
+    /// Whether the record `package` satisfies every part of this spec a record can answer:
+    /// the name, the version and build ([`MatchSpec::matches`]), the subdir, an explicit
+    /// URL's file name, `md5`, `sha256`, and the bracket keys `build_number` (a number,
+    /// optionally after `==`, `!=`, `<`, `<=`, `>` or `>=`), `fn` and `license` (exact).
+    ///
+    /// The channel is not compared: which channel a record belongs to, and what a channel
+    /// name means, is the solver's to decide ([`crate::conda::channel`]). The bracket keys
+    /// `license_family`, `track_features` and `namespace` are not compared either (conda's
+    /// solvers ignore the last two as constraints, and no environment file uses the first).
+    /// A `build_number` that is not a number matches nothing.
+    pub fn matches_package(&self, package: &PackageFacts<'_>) -> bool {
+        if self.name.as_ref().is_some_and(|n| n != package.name)
+            || !self.matches(package.version, package.build)
+            || self.subdir.as_deref().is_some_and(|s| s != package.subdir)
+            || self
+                .md5
+                .as_deref()
+                .is_some_and(|m| !package.md5.is_some_and(|p| p.eq_ignore_ascii_case(m)))
+            || self
+                .sha256
+                .as_deref()
+                .is_some_and(|m| !package.sha256.is_some_and(|p| p.eq_ignore_ascii_case(m)))
+        {
+            return false;
+        }
+        if let Some(url) = &self.url {
+            let file = url.rsplit(['/', '\\']).next().unwrap_or(url);
+            if file != package.filename {
+                return false;
+            }
+        }
+        self.extra.iter().all(|(key, value)| match key.as_str() {
+            "build_number" => build_number_matches(value, package.build_number),
+            "fn" => value.trim() == package.filename,
+            "license" => package.license == Some(value.trim()),
+            _ => true,
+        })
+    }
+}
+
+/// `3`, `==3`, `!=3`, `<3`, `<=3`, `>3` or `>=3` against a build number.
+fn build_number_matches(spec: &str, build_number: u64) -> bool {
+    let spec = spec.trim();
+    let split = spec
+        .find(|c: char| !matches!(c, '=' | '!' | '<' | '>'))
+        .unwrap_or(spec.len());
+    let (op, number) = spec.split_at(split);
+    let Ok(number) = number.trim().parse::<u64>() else {
+        return false;
+    };
+    match op {
+        "" | "=" | "==" => build_number == number,
+        "!=" => build_number != number,
+        "<" => build_number < number,
+        "<=" => build_number <= number,
+        ">" => build_number > number,
+        ">=" => build_number >= number,
+        _ => false,
+    }
+}
+
 /// A build matcher: `*` matches any run of characters, and the rest compares ignoring
 /// ASCII case, as rattler does (conda itself compares case-sensitively; builds are lower
 /// case in practice). A regular expression (`^...$`) is compared as text.

@@ -9,6 +9,13 @@
 //! - [`matchspec`] parses the rest of a MatchSpec (channel, name, build, bracket keys, URLs,
 //!   release templates) and hands the version part to [`spec`]; [`MatchSpec::matches`]
 //!   answers for a `(version, build)`. The catalog names `conda-meta/history` specs with it.
+//! - [`repodata`] reads a channel subdir's `repodata.json` (or `.json.zst`) into
+//!   [`RepodataRecord`]s, parsed per package name on first use.
+//! - [`channel`] maps channel names to URLs as conda does (`defaults`, `channel_alias`,
+//!   `custom_channels`) and reads the channel settings of `.condarc`.
+//! - [`solve`](mod@solve) chooses the records a set of MatchSpecs installs from channels in
+//!   priority order, on `resolvo`; its module documentation says what it models, which
+//!   channel priority Azure ML's images use, and where it can differ from conda.
 //!
 //! Every version string envaudit reads is parsed here, and callers keep the parsed values.
 //!
@@ -61,10 +68,19 @@
 //!   (`scripts/gen-conda-match-vectors.py`, py-rattler 0.28.0) holds 3,150 version and 338
 //!   record answers, and both agree with every one.
 
+pub mod channel;
 pub mod matchspec;
+pub mod repodata;
+pub mod solve;
 pub mod spec;
 pub mod version;
 
-pub use matchspec::MatchSpec;
+pub use channel::{Channel, ChannelConfig, Condarc};
+pub use matchspec::{MatchSpec, PackageFacts};
+pub use repodata::{Repodata, RepodataRecord};
+pub use solve::{
+    ChannelPriority, ChannelRecords, InstalledPackage, SolveError, SolveRequest, SolvedPackage,
+    VirtualPackage, solve,
+};
 pub use spec::VersionSpec;
 pub use version::Version;
