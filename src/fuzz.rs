@@ -391,14 +391,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dpkg_status", dpkg_status),
     ("apk_installed", apk_installed),
     ("layer_walk", layer_walk),
-<<<<<<< HEAD
     ("wheel_filename", wheel_filename),
     ("simple_json", simple_json),
     ("simple_html", simple_html),
     ("dist_archive", dist_archive),
     ("netrc", netrc),
-=======
     ("repodata", repodata),
     ("condarc", condarc),
->>>>>>> condasolve
 ];
