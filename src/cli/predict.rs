@@ -38,6 +38,12 @@ pub(crate) struct PredictArgs {
     #[arg(long, value_name = "PATH|URL")]
     find_links: Vec<String>,
 
+    /// Where conda channel names live (conda's `channel_alias`, default
+    /// https://conda.anaconda.org): `conda-forge` is then ALIAS/conda-forge; a local folder is
+    /// accepted
+    #[arg(long, value_name = "URL|DIR")]
+    channel_alias: Option<String>,
+
     /// Also use this machine's PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_FIND_LINKS (the
     /// builder does not see them, so by default they are ignored)
     #[arg(long)]
@@ -123,7 +129,11 @@ pub(crate) fn run(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     };
     let settings = IndexSettings {
         index_url: args.index_url.as_deref().map(local_or_url),
-        extra_index_urls: args.extra_index_url.iter().map(|u| local_or_url(u)).collect(),
+        extra_index_urls: args
+            .extra_index_url
+            .iter()
+            .map(|u| local_or_url(u))
+            .collect(),
         find_links: args.find_links.clone(),
         host: if args.use_host_config {
             HostPipConfig::from_env()
@@ -138,6 +148,10 @@ pub(crate) fn run(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let mut channel_config = crate::conda::ChannelConfig::default();
+    if let Some(alias) = &args.channel_alias {
+        channel_config.channel_alias = local_or_url(alias);
+    }
     let dir = store::lockfile_dir(&args.lockfile);
     let mut report = PredictReport {
         schema_version: predict::SCHEMA_VERSION,
@@ -172,8 +186,21 @@ pub(crate) fn run(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         let index = predict::index_config(&def, &settings)?;
         let client = Arc::new(IndexClient::new(index)?);
         let handle = runtime.handle().clone();
+        let read = |names: &[String], subdir: &str| {
+            runtime.block_on(predict::conda::read_channels(
+                &client,
+                &channel_config,
+                names,
+                subdir,
+            ))
+        };
+        let channels = predict::CondaChannels {
+            config: channel_config.clone(),
+            read: &read,
+            exclude_newer: as_of.and_then(|t| u64::try_from(t.as_millisecond()).ok()),
+        };
         let (prediction, findings) =
-            predict::predict_environment(name, locked, &def, &overrides, |target| {
+            predict::predict_environment(name, locked, &def, &overrides, &channels, |target| {
                 predict::index::IndexSource::new(client.clone(), handle, target, as_of)
             })
             .with_context(|| format!("cannot predict `{name}`"))?;

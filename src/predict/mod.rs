@@ -11,6 +11,7 @@
 //! setuptools) stays as it is: a rebuild starts from the same base image (unless its tag
 //! moved, which the command reports on its own).
 
+pub mod conda;
 pub mod index;
 pub mod pip;
 pub mod target;
@@ -215,39 +216,113 @@ fn pip_requirements(requires: &[LockedRequirement]) -> Vec<Requirement> {
         .collect()
 }
 
-/// The snapshot a rebuild would record: `locked` with the declarations of `def`, and in the
-/// pip plan's prefix the packages the last build's pip installed (those the definition's
-/// closure reaches) replaced by `resolution`. Conda packages whose Python distribution pip
-/// would replace make way for it.
+/// `locked` with the conda packages a new environment in `prefix` would get from `solved`
+/// in place of the ones the last build's conda installed there (the base image's stay).
+pub fn with_conda(
+    locked: &Snapshot,
+    prefix: Option<&str>,
+    solved: &[crate::conda::SolvedPackage<'_>],
+) -> Snapshot {
+    let mut packages: Vec<LockedPackage> = locked
+        .packages
+        .iter()
+        .filter(|p| {
+            p.ecosystem != Ecosystem::Conda || p.prefix.as_deref() != prefix || p.base == Some(true)
+        })
+        .cloned()
+        .collect();
+    for s in solved {
+        let r = s.record;
+        if r.name.as_str().starts_with("__") {
+            continue; // a virtual package: the machine's, not installed
+        }
+        let before = locked.packages.iter().find(|p| {
+            p.ecosystem == Ecosystem::Conda && p.name == r.name && p.prefix.as_deref() == prefix
+        });
+        let python_dist = before.and_then(|b| b.python_dist.clone()).or_else(|| {
+            (r.noarch == crate::conda::repodata::NoArch::Python || r.build.starts_with("py"))
+                .then(|| PackageName::pip(r.name.as_str()))
+        });
+        let same = before.filter(|b| {
+            b.version == r.version.to_string() && b.build.as_deref() == Some(r.build.as_str())
+        });
+        packages.push(LockedPackage {
+            ecosystem: Ecosystem::Conda,
+            name: r.name.clone(),
+            version: r.version.to_string(),
+            build: Some(r.build.clone()),
+            channel: Some(conda::channel_name(&s.channel)),
+            python_dist,
+            prefix: prefix.map(str::to_owned),
+            licenses: same
+                .map(|b| b.licenses.clone())
+                .or_else(|| r.license.clone().map(|l| vec![l]))
+                .unwrap_or_default(),
+            base: Some(false),
+            requires: LockedRequirement::all(r.depends.iter().map(ToString::to_string)),
+            url: Some(r.url.clone()),
+            sha256: r.sha256.clone(),
+            md5: r.md5.clone(),
+            record: None,
+        });
+    }
+    let mut snapshot = Snapshot {
+        packages,
+        ..locked.clone()
+    };
+    snapshot.seal();
+    snapshot
+}
+
+/// The snapshot a rebuild would record: `current` (the locked snapshot, or it with the conda
+/// part predicted, see [`with_conda`]) with the declarations of `def`, and in `prefix` the
+/// pip packages the last build's pip installed (those the definition's closure reaches in
+/// `locked`) replaced by `resolution`. Conda packages whose Python distribution pip would
+/// replace make way for it.
 pub fn predicted_snapshot(
     locked: &Snapshot,
+    current: &Snapshot,
     def: &EnvDefinition,
     prefix: Option<&str>,
     resolution: &pip::PipResolution,
 ) -> Snapshot {
     let graph = DepGraph::build(locked);
     let closure = graph.closure();
+    let installed_by_pip: BTreeSet<&PackageName> = locked
+        .packages
+        .iter()
+        .zip(&closure)
+        .filter(|(p, reached)| {
+            **reached
+                && p.ecosystem == Ecosystem::Pip
+                && p.prefix.as_deref() == prefix
+                && p.base != Some(true)
+        })
+        .map(|(p, _)| &p.name)
+        .collect();
     let upgraded: BTreeSet<&PackageName> = resolution
         .packages
         .iter()
         .filter(|(_, r)| r.origin == pip::Origin::Index)
         .map(|(n, _)| n)
         .collect();
-    let mut packages: Vec<LockedPackage> = locked
+    let mut packages: Vec<LockedPackage> = current
         .packages
         .iter()
-        .enumerate()
-        .filter(|(i, p)| {
+        .filter(|p| {
             if p.prefix.as_deref() != prefix || p.base == Some(true) {
                 return true;
             }
             match p.ecosystem {
-                Ecosystem::Pip => !closure[*i] && !resolution.packages.contains_key(&p.name),
+                Ecosystem::Pip => {
+                    !installed_by_pip.contains(&p.name)
+                        && !resolution.packages.contains_key(&p.name)
+                }
                 Ecosystem::Conda => p.python_dist.as_ref().is_none_or(|d| !upgraded.contains(d)),
                 _ => true,
             }
         })
-        .map(|(_, p)| p.clone())
+        .cloned()
         .collect();
     for (name, r) in &resolution.packages {
         if r.origin == pip::Origin::Installed {
@@ -279,7 +354,7 @@ pub fn predicted_snapshot(
     let mut snapshot = Snapshot {
         declared: crate::scan::snapshot::declared_of(def),
         packages,
-        ..locked.clone()
+        ..current.clone()
     };
     snapshot.seal();
     snapshot
@@ -484,54 +559,106 @@ pub enum PredictError {
     /// The index cannot be read.
     #[error(transparent)]
     Index(#[from] crate::pyindex::IndexError),
+    /// A conda channel cannot be read.
+    #[error(transparent)]
+    Channels(#[from] conda::ChannelReadError),
+}
+
+/// Where the conda side of a prediction reads its channels.
+pub struct CondaChannels<'a> {
+    /// How channel names map to URLs (`--channel-alias`).
+    pub config: crate::conda::ChannelConfig,
+    /// Reads the named channels for a subdir (through the index client, on its runtime).
+    pub read: &'a dyn Fn(
+        &[String],
+        &str,
+    ) -> Result<
+        Vec<(crate::conda::Channel, Vec<crate::conda::Repodata>)>,
+        conda::ChannelReadError,
+    >,
+    /// `--as-of`, in milliseconds since the epoch: records built later are left out.
+    pub exclude_newer: Option<u64>,
 }
 
 /// The prediction of one environment, with its findings: `unresolvable` (and no
 /// prediction) when the definition has no solution now, `predicted-drift` when anything
-/// would move, `unpredictable` for what only a build would tell.
+/// would move, `unpredictable` for what only a build would tell. The conda list is solved
+/// first (a new environment, as `conda env create` makes it); pip then installs on top of
+/// what conda put there.
 pub fn predict_environment(
     name: &str,
     locked: &Snapshot,
     def: &EnvDefinition,
     overrides: &Overrides,
+    channels: &CondaChannels<'_>,
     source_for: impl FnOnce(&Target) -> index::IndexSource,
 ) -> Result<(Option<EnvironmentPrediction>, Vec<Finding>), PredictError> {
     use crate::diag::Code;
     let graph = DepGraph::build(locked);
-    let target = Target::of(locked, graph.target_prefix.as_deref(), overrides)?;
+    let mut target = Target::of(locked, graph.target_prefix.as_deref(), overrides)?;
     let mut findings = Vec::new();
-    let Some(plan) = plan_pip(locked, def, &target) else {
+    let unpredictable = |raw: &str| {
+        Finding::new(
+            Code::Unpredictable,
+            format!("`{name}`: `{raw}` is not from an index; what it installs is known only after a build"),
+        )
+        .with_package(name)
+    };
+    let unresolvable = |explanation: &str| {
+        Finding::new(
+            Code::Unresolvable,
+            format!("`{name}` cannot be rebuilt now: {explanation}"),
+        )
+        .with_package(name)
+    };
+    // conda first
+    let read;
+    let current = match conda::plan(def) {
+        None => locked.clone(),
+        Some(plan) => {
+            findings.extend(plan.unpredictable.iter().map(|r| unpredictable(r)));
+            read = (channels.read)(&plan.channels, &target.conda_subdir)?;
+            match conda::solve(
+                &plan,
+                &read,
+                &channels.config,
+                &target,
+                channels.exclude_newer,
+            ) {
+                Ok(solved) => {
+                    // pip installs for the Python conda would put there
+                    if overrides.python.is_none()
+                        && let Some(py) = solved.iter().find(|s| s.record.name.as_str() == "python")
+                    {
+                        target.python = py.record.version.to_string();
+                    }
+                    with_conda(locked, target.prefix.as_deref(), &solved)
+                }
+                Err(e) => {
+                    findings.push(unresolvable(&e.to_string()));
+                    return Ok((None, findings));
+                }
+            }
+        }
+    };
+    let Some(plan) = plan_pip(&current, def, &target) else {
         let predicted = predicted_snapshot(
             locked,
+            &current,
             def,
             target.prefix.as_deref(),
             &pip::PipResolution::default(),
         );
-        return Ok((
-            Some(environment(name, target, locked, &predicted)),
-            findings,
-        ));
+        let prediction = environment(name, target, locked, &predicted);
+        findings.extend(drift_finding(name, &prediction));
+        return Ok((Some(prediction), findings));
     };
-    for raw in &plan.unpredictable {
-        findings.push(
-            Finding::new(
-                Code::Unpredictable,
-                format!("`{name}`: `{raw}` is not from the index; what it installs is known only after a build"),
-            )
-            .with_package(name),
-        );
-    }
+    findings.extend(plan.unpredictable.iter().map(|r| unpredictable(r)));
     let source = source_for(&target);
     let resolution = match pip::resolve(&source, &plan.input) {
         Ok(r) => r,
         Err(pip::ResolveError::Unresolvable { explanation }) => {
-            findings.push(
-                Finding::new(
-                    Code::Unresolvable,
-                    format!("`{name}` cannot be rebuilt now: {explanation}"),
-                )
-                .with_package(name),
-            );
+            findings.push(unresolvable(&explanation));
             return Ok((None, findings));
         }
         Err(pip::ResolveError::Source(e)) => return Err(e.into()),
@@ -546,9 +673,15 @@ pub fn predict_environment(
             .with_package(name),
         );
     }
-    let predicted = predicted_snapshot(locked, def, plan.prefix.as_deref(), &resolution);
+    let predicted = predicted_snapshot(locked, &current, def, plan.prefix.as_deref(), &resolution);
     let mut prediction = environment(name, target, locked, &predicted);
     prediction.undated = notes.undated.into_iter().collect();
+    findings.extend(drift_finding(name, &prediction));
+    Ok((Some(prediction), findings))
+}
+
+/// `predicted-drift` when anything would move.
+fn drift_finding(name: &str, prediction: &EnvironmentPrediction) -> Option<Finding> {
     let moving: Vec<String> = prediction
         .packages
         .iter()
@@ -562,24 +695,24 @@ pub fn predict_environment(
             )
         })
         .collect();
-    if !moving.is_empty() {
-        findings.push(
-            Finding::new(
-                Code::PredictedDrift,
-                format!(
-                    "`{name}`: a rebuild now would change {} package{}: {}{}",
-                    moving.len(),
-                    if moving.len() == 1 { "" } else { "s" },
-                    moving[..moving.len().min(5)].join(", "),
-                    if moving.len() > 5 {
-                        format!(" and {} more", moving.len() - 5)
-                    } else {
-                        String::new()
-                    }
-                ),
-            )
-            .with_package(name),
-        );
+    if moving.is_empty() {
+        return None;
     }
-    Ok((Some(prediction), findings))
+    Some(
+        Finding::new(
+            crate::diag::Code::PredictedDrift,
+            format!(
+                "`{name}`: a rebuild now would change {} package{}: {}{}",
+                moving.len(),
+                if moving.len() == 1 { "" } else { "s" },
+                moving[..moving.len().min(5)].join(", "),
+                if moving.len() > 5 {
+                    format!(" and {} more", moving.len() - 5)
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .with_package(name),
+    )
 }

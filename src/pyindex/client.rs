@@ -390,6 +390,33 @@ impl IndexClient {
             .await
     }
 
+    /// Any other file an index serves (a conda channel's `repodata.json`), through the same
+    /// validator cache, credentials and offline rule as project pages, up to `limit` bytes.
+    /// `None` when the server answers 404 or 410, or a `file://` path does not exist.
+    pub async fn fetch_file(&self, url: &Url, limit: u64) -> Result<Option<Vec<u8>>, IndexError> {
+        if url.scheme() == "file" {
+            let Ok(path) = url.to_file_path() else {
+                return Err(IndexError::InvalidUrl {
+                    url: redact(url).to_string(),
+                    message: "not a local path".into(),
+                });
+            };
+            return match read_file_bounded(&path, limit).await {
+                Ok(b) => Ok(Some(b)),
+                Err(IndexError::File { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            };
+        }
+        Ok(self
+            .fetch_validated(url, "application/json, */*;q=0.5", limit)
+            .await?
+            .map(|f| f.body))
+    }
+
     /// The core metadata of a file: its PEP 658 `.metadata` file when the index has one
     /// (checked against the stated hash, cached forever when it has one), else the wheel's
     /// `*.dist-info/METADATA` (the wheel is downloaded, bounded by
