@@ -98,10 +98,11 @@ fn parse_as_of(text: &str) -> anyhow::Result<jiff::Timestamp> {
 /// pip would need; anything else as given.
 fn local_or_url(text: &str) -> String {
     let path = std::path::Path::new(text);
-    if !text.contains("://") && path.is_dir() {
-        if let Ok(abs) = std::fs::canonicalize(path) {
-            return format!("file://{}", abs.display());
-        }
+    if !text.contains("://")
+        && path.is_dir()
+        && let Ok(abs) = std::fs::canonicalize(path)
+    {
+        return format!("file://{}", abs.display());
     }
     text.to_owned()
 }

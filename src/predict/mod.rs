@@ -564,16 +564,19 @@ pub enum PredictError {
     Channels(#[from] conda::ChannelReadError),
 }
 
+/// Every channel's repodata for the target's subdir and `noarch`, highest priority first.
+pub type ChannelData = Vec<(crate::conda::Channel, Vec<crate::conda::Repodata>)>;
+
+/// Reads the named channels for a subdir.
+pub type ReadChannels<'a> =
+    dyn Fn(&[String], &str) -> Result<ChannelData, conda::ChannelReadError> + 'a;
+
 /// Where the conda side of a prediction reads its channels.
 pub struct CondaChannels<'a> {
     /// How channel names map to URLs (`--channel-alias`).
     pub config: crate::conda::ChannelConfig,
     /// Reads the named channels for a subdir (through the index client, on its runtime).
-    pub read: &'a dyn Fn(
-        &[String],
-        &str,
-    ) -> Result<
-        Vec<(crate::conda::Channel, Vec<crate::conda::Repodata>)>,
+    pub read: &'a ReadChannels<'a>,
         conda::ChannelReadError,
     >,
     /// `--as-of`, in milliseconds since the epoch: records built later are left out.
