@@ -577,8 +577,6 @@ pub struct CondaChannels<'a> {
     pub config: crate::conda::ChannelConfig,
     /// Reads the named channels for a subdir (through the index client, on its runtime).
     pub read: &'a ReadChannels<'a>,
-        conda::ChannelReadError,
-    >,
     /// `--as-of`, in milliseconds since the epoch: records built later are left out.
     pub exclude_newer: Option<u64>,
 }
