@@ -45,7 +45,7 @@ impl Rng {
     }
     /// 0..n
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).expect("less than n")
     }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
@@ -514,7 +514,7 @@ fn gen_history(dir: &Path, commits: usize, count: usize) -> anyhow::Result<()> {
     let mut tree: Option<git2::Oid> = None;
     let mut snapshots_recorded = 0;
     for n in 0..commits {
-        let time = start + 3600 * n as i64;
+        let time = start + 3600 * i64::try_from(n).expect("commit count fits i64");
         let new_snapshot = n == 0 || !rng.chance(20);
         if new_snapshot && n > 0 {
             let changes = 1 + rng.below(3);

@@ -107,7 +107,7 @@ impl Representer {
                 })
             }
             Value::Map(m) => {
-                let ptr = Rc::as_ptr(m) as *const u8 as usize;
+                let ptr = Rc::as_ptr(m).cast::<u8>() as usize;
                 self.shared(ptr, |r| {
                     let mut entries: Vec<&(Value, Value)> = m.entries().iter().collect();
                     sort_pairs(&mut entries);
@@ -122,7 +122,7 @@ impl Representer {
                 })
             }
             Value::Object(o) => {
-                let ptr = Rc::as_ptr(o) as *const u8 as usize;
+                let ptr = Rc::as_ptr(o).cast::<u8>() as usize;
                 self.shared(ptr, |r| {
                     let mut state: Vec<&(String, Value)> = o.state.iter().collect();
                     state.sort_by(|a, b| a.0.cmp(&b.0));
@@ -190,7 +190,7 @@ pub fn python_repr_float(f: f64) -> String {
         let body = if point <= 0 {
             format!("0.{}{}", "0".repeat(point.unsigned_abs() as usize), digits)
         } else {
-            let p = point as usize;
+            let p = point.unsigned_abs() as usize;
             if digits.len() > p {
                 format!("{}.{}", &digits[..p], &digits[p..])
             } else {
@@ -721,8 +721,9 @@ impl Emitter {
             if 0 < end
                 && end + 1 < n
                 && (ch == Some(' ') || start >= end)
-                // `end - start` is -1 right after an escape
-                && (self.column + end) as isize - start as isize > WIDTH as isize
+                // `column + end - start > WIDTH`, where `end - start` is -1 right after an
+                // escape, so compared without the subtraction
+                && self.column + end > WIDTH + start
                 && split
             {
                 let mut s: String = if start < end {

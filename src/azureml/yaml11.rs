@@ -186,7 +186,7 @@ impl Int {
         let mut m: i128 = 0;
         for limb in self.limbs.iter().rev() {
             m = m
-                .checked_mul(i128::from(LIMB as u32))?
+                .checked_mul(i128::from(LIMB))?
                 .checked_add(i128::from(*limb))?;
             if m > i128::from(i64::MAX) + 1 {
                 return None;
@@ -1288,7 +1288,12 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
     {
         return None;
     }
-    let (year, month, day) = (f.year as u16, f.month as u8, f.day as u8);
+    // In range: checked above.
+    let (year, month, day) = (
+        u16::try_from(f.year).ok()?,
+        u8::try_from(f.month).ok()?,
+        u8::try_from(f.day).ok()?,
+    );
     let Some((hour, minute, second, fraction)) = f.time else {
         return Some(Timestamp::Date { year, month, day });
     };
@@ -1319,9 +1324,9 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
         year,
         month,
         day,
-        hour: hour as u8,
-        minute: minute as u8,
-        second: second as u8,
+        hour: u8::try_from(hour).ok()?,
+        minute: u8::try_from(minute).ok()?,
+        second: u8::try_from(second).ok()?,
         microsecond,
         offset_minutes,
     })
@@ -1415,7 +1420,7 @@ fn add_nonneg(a: &Int, b: &Int) -> Option<Int> {
         carry = x / LIMB;
     }
     if carry > 0 {
-        limbs.push(carry as u32);
+        limbs.push(u32::try_from(carry).ok()?);
     }
     while limbs.last() == Some(&0) {
         limbs.pop();
@@ -1435,6 +1440,10 @@ fn python_float(s: &str) -> Option<f64> {
 }
 
 /// PyYAML's `construct_yaml_float`.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "Python's `float * int` converts the int to the nearest float, as `as f64` does"
+)]
 fn construct_float(raw: &str) -> Option<f64> {
     let mut value: String = raw
         .chars()

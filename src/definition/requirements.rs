@@ -1094,8 +1094,8 @@ mod tests {
             "--extra-index-url https://a.example/simple",
         ]
         .iter()
-        .enumerate()
-        .map(|(i, t)| ((*t).to_owned(), Origin::new("conda.yml", 5 + i as u32, 7)))
+        .zip(5..)
+        .map(|(t, line)| ((*t).to_owned(), Origin::new("conda.yml", line, 7)))
         .collect();
         let f = parse_entries(&entries, Path::new(".")).expect("tolerant");
         // `--pre` came before the error on its line, so it is taken back with the line.
