@@ -20,6 +20,7 @@
 // a command-line example: printing is its job
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,7 +57,7 @@ impl Rng {
     fn hex(&mut self, len: usize) -> String {
         let mut s = String::new();
         while s.len() < len {
-            s.push_str(&format!("{:016x}", self.next()));
+            write!(s, "{:016x}", self.next()).unwrap();
         }
         s.truncate(len);
         s
@@ -200,7 +201,7 @@ fn version(rng: &mut Rng, ecosystem: Ecosystem) -> String {
         Ecosystem::Deb => {
             let mut v = format!("{a}.{b}.{c}-{}", 1 + rng.below(9));
             if rng.chance(30) {
-                v.push_str(&format!("+deb12u{}", 1 + rng.below(5)));
+                write!(v, "+deb12u{}", 1 + rng.below(5)).unwrap();
             }
             if rng.chance(10) {
                 v = format!("1:{v}");

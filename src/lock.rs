@@ -302,8 +302,8 @@ pub fn check_environments(
             catalog: &scanned.catalog,
         });
         if definition.is_none() {
-            fresh.definition_hash = locked.definition_hash.clone();
-            fresh.declared = locked.declared.clone();
+            fresh.definition_hash.clone_from(&locked.definition_hash);
+            fresh.declared.clone_from(&locked.declared);
             fresh.seal();
         }
         // Layers the locked image shares with the new one keep their base marking.

@@ -27,6 +27,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
+use std::fmt::Write as _;
 use std::rc::Rc;
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
@@ -107,12 +108,11 @@ impl Mapping {
     /// `dict[key] = value`: an equal key keeps its place and its original key object.
     pub fn insert(&mut self, key: Value, value: Value) {
         if let Value::Str(s) = &key {
-            match self.str_index.get(s) {
-                Some(&i) => self.entries[i].1 = value,
-                None => {
-                    self.str_index.insert(s.clone(), self.entries.len());
-                    self.entries.push((key, value));
-                }
+            if let Some(&i) = self.str_index.get(s) {
+                self.entries[i].1 = value;
+            } else {
+                self.str_index.insert(s.clone(), self.entries.len());
+                self.entries.push((key, value));
             }
             return;
         }
@@ -286,12 +286,12 @@ impl Timestamp {
                 let mut s =
                     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
                 if microsecond != 0 {
-                    s.push_str(&format!(".{microsecond:06}"));
+                    let _ = write!(s, ".{microsecond:06}");
                 }
                 if let Some(off) = offset_minutes {
                     let sign = if off < 0 { '-' } else { '+' };
                     let a = off.unsigned_abs();
-                    s.push_str(&format!("{sign}{:02}:{:02}", a / 60, a % 60));
+                    let _ = write!(s, "{sign}{:02}:{:02}", a / 60, a % 60);
                 }
                 s
             }
@@ -836,7 +836,7 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
             _ => continue,
         };
         match stack.last_mut() {
-            Some(Frame::Seq { items, .. }) | Some(Frame::Map { items, .. }) => items.push(node),
+            Some(Frame::Seq { items, .. } | Frame::Map { items, .. }) => items.push(node),
             None => root = Some(node),
         }
     }
@@ -1190,8 +1190,19 @@ struct TsFields {
     month: u32,
     day: u32,
     time: Option<(u32, u32, u32, String)>,
-    /// `None`: naive; `Some(None)`: `Z`; `Some(Some((sign, h, m)))`.
-    tz: Option<Option<(bool, u32, u32)>>,
+    tz: Zone,
+}
+
+/// The time zone of a timestamp.
+#[derive(Debug, Default)]
+enum Zone {
+    /// None written.
+    #[default]
+    Naive,
+    /// `Z`.
+    Utc,
+    /// `+h[:mm]` or `-h[:mm]`: whether negative, hours, minutes.
+    Offset(bool, u32, u32),
 }
 
 fn parse_timestamp_fields(v: &str, strict: bool) -> Option<TsFields> {
@@ -1248,7 +1259,7 @@ fn parse_timestamp_fields(v: &str, strict: bool) -> Option<TsFields> {
     }
     c.eat_while(|b| b == b' ' || b == b'\t');
     if c.eat(b'Z') {
-        f.tz = Some(None);
+        f.tz = Zone::Utc;
     } else {
         let negative = if c.eat(b'-') {
             true
@@ -1262,7 +1273,7 @@ fn parse_timestamp_fields(v: &str, strict: bool) -> Option<TsFields> {
         if c.eat(b':') {
             m = num(&mut c, 2, 2)?;
         }
-        f.tz = Some(Some((negative, h, m)));
+        f.tz = Zone::Offset(negative, h, m);
     }
     c.done().then_some(f)
 }
@@ -1310,10 +1321,10 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
         frac.parse().ok()?
     };
     let offset_minutes = match f.tz {
-        None => None,
-        Some(None) => Some(0),
-        Some(Some((negative, h, m))) => {
-            let total = (h * 60 + m) as i32;
+        Zone::Naive => None,
+        Zone::Utc => Some(0),
+        Zone::Offset(negative, h, m) => {
+            let total = i32::try_from(h * 60 + m).ok()?;
             if total >= 24 * 60 {
                 return None;
             }
@@ -1480,12 +1491,11 @@ fn construct_float(raw: &str) -> Option<f64> {
             let b = if exact { base as f64 } else { base_f };
             total += d * b;
             if exact {
-                match base.checked_mul(60) {
-                    Some(nb) => base = nb,
-                    None => {
-                        exact = false;
-                        base_f = base as f64 * 60.0;
-                    }
+                if let Some(nb) = base.checked_mul(60) {
+                    base = nb;
+                } else {
+                    exact = false;
+                    base_f = base as f64 * 60.0;
                 }
             } else {
                 base_f *= 60.0;
@@ -1557,7 +1567,7 @@ impl Constructor {
     fn construct_new(&mut self, node: &Rc<Node>) -> Result<Value, Yaml11Error> {
         let tag = node_tag(node);
         match (&node.body, tag.as_str()) {
-            (NodeBody::Scalar { value, .. }, t) => self.construct_scalar(node, value, t),
+            (NodeBody::Scalar { value, .. }, t) => Self::construct_scalar(node, value, t),
             (NodeBody::Seq(items), "seq") => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
@@ -1613,12 +1623,7 @@ impl Constructor {
         }
     }
 
-    fn construct_scalar(
-        &mut self,
-        node: &Node,
-        value: &str,
-        tag: &str,
-    ) -> Result<Value, Yaml11Error> {
+    fn construct_scalar(node: &Node, value: &str, tag: &str) -> Result<Value, Yaml11Error> {
         let invalid = || {
             err(
                 node,

@@ -86,8 +86,7 @@ impl Store {
         let mut name = self
             .lockfile
             .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| LOCKFILE.into());
+            .map_or_else(|| LOCKFILE.into(), std::ffi::OsStr::to_os_string);
         name.push(".d");
         self.lockfile.with_file_name(name)
     }
