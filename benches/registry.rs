@@ -2,7 +2,7 @@
 //! `cargo bench --bench registry`); not part of the test suite. Prints a Markdown table of
 //! one run for `docs/performance.md`.
 //!
-//! 1. One warm resolve against a local `docker-registry`, against `curl` GETting the same
+//! 1. One warm resolve against a local `docker-registry`, against a `curl` GET of the same
 //!    manifest and `skopeo inspect --format '{{.Digest}}'` (medians of several runs, each
 //!    a fresh process).
 //! 2. 100 references in 100 repositories against a server adding 20 ms per request,

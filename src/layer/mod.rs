@@ -257,7 +257,7 @@ impl FsFinding {
 /// The path-level facts of one layer, in archive order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerFacts {
-    /// The layer's digest (its diff_id or blob digest), when the caller knows it.
+    /// The layer's digest (its `diff_id` or blob digest), when the caller knows it.
     pub digest: Option<crate::model::Digest>,
     /// The entries the catalogers and the merge need, in archive order; see [`interest`].
     pub entries: Vec<Entry>,

@@ -91,7 +91,7 @@ pub struct Snapshot {
     pub image_config: Option<Digest>,
     /// The platform of the manifest read, `os/architecture[/variant]`, e.g. `linux/amd64`.
     pub image_platform: Option<String>,
-    /// The layers' diff_ids, bottom first.
+    /// The layers' `diff_ids`, bottom first.
     #[serde(default)]
     pub image_layers: Vec<Digest>,
     /// The base image as the definition names it.

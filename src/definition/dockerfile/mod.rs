@@ -3,8 +3,8 @@
 //! The parser follows the Dockerfile reference (BuildKit syntax) closely enough to read every
 //! Dockerfile docker itself accepts:
 //!
-//! - parser directives (`# syntax=`, `# escape=`) at the very top; `# escape=`` ` `` makes the
-//!   backtick the escape character;
+//! - parser directives (`# syntax=`, `# escape=`) at the very top; `# escape=` followed by a
+//!   backtick makes the backtick the escape character;
 //! - full-line `#` comments; comment lines and empty lines inside a continuation are dropped;
 //! - line continuations with the escape character (trailing spaces and tabs after it
 //!   tolerated). Each continuation (the whitespace before the escape, the escape, the newline
@@ -115,7 +115,7 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
     /// Every instruction, `FROM` and the global `ARG`s included, in file order.
     pub instructions: Vec<Instruction>,
-    /// The escape character (`\`, or a backtick after `# escape=``).
+    /// The escape character: `\`, or a backtick that a `# escape=` directive names.
     #[serde(skip)]
     pub escape: char,
 }
