@@ -2,7 +2,7 @@
 //! `cargo bench --bench registry`); not part of the test suite. Prints a Markdown table of
 //! one run for `docs/performance.md`.
 //!
-//! 1. One warm resolve against a local `docker-registry`, against `curl` GETting the same
+//! 1. One warm resolve against a local `docker-registry`, against a `curl` GET of the same
 //!    manifest and `skopeo inspect --format '{{.Digest}}'` (medians of several runs, each
 //!    a fresh process).
 //! 2. 100 references in 100 repositories against a server adding 20 ms per request,
@@ -179,12 +179,11 @@ impl Read for BigTar {
             return Ok(n);
         }
         if self.data_left > 0 {
-            let n = (buf.len().min(self.data_left as usize)) & !7;
-            let n = if n == 0 {
-                self.data_left.min(buf.len() as u64) as usize
-            } else {
-                n
-            };
+            let avail = usize::try_from(self.data_left)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let n = avail & !7;
+            let n = if n == 0 { avail } else { n };
             for chunk in buf[..n].chunks_mut(8) {
                 self.state ^= self.state << 13;
                 self.state ^= self.state >> 7;
@@ -202,6 +201,10 @@ impl Read for BigTar {
     }
 }
 
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "MiB and MiB/s shown to one decimal in a report"
+)]
 fn big_layer(rows: &mut Vec<Row>) {
     let reg = registry::plain();
     let mut h = sha2::Sha256::new();
@@ -251,7 +254,7 @@ fn big_layer(rows: &mut Vec<Row>) {
         .and_then(|v| v.trim().parse().ok())
         .expect("max RSS in /usr/bin/time -v output");
     let mib = kib as f64 / 1024.0;
-    let rate = BigTar::len() as f64 / took.as_secs_f64() / (1 << 20) as f64;
+    let rate = BigTar::len() as f64 / took.as_secs_f64() / f64::from(1 << 20);
     eprintln!("1 GiB layer: peak RSS {mib:.1} MiB, {took:?} ({rate:.0} MiB/s)");
     rows.push(Row {
         target: "stream and verify a 1 GiB layer: peak RSS < 64 MiB".into(),

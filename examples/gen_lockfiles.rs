@@ -20,6 +20,7 @@
 // a command-line example: printing is its job
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,7 +46,7 @@ impl Rng {
     }
     /// 0..n
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).expect("less than n")
     }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
@@ -56,7 +57,7 @@ impl Rng {
     fn hex(&mut self, len: usize) -> String {
         let mut s = String::new();
         while s.len() < len {
-            s.push_str(&format!("{:016x}", self.next()));
+            write!(s, "{:016x}", self.next()).unwrap();
         }
         s.truncate(len);
         s
@@ -200,7 +201,7 @@ fn version(rng: &mut Rng, ecosystem: Ecosystem) -> String {
         Ecosystem::Deb => {
             let mut v = format!("{a}.{b}.{c}-{}", 1 + rng.below(9));
             if rng.chance(30) {
-                v.push_str(&format!("+deb12u{}", 1 + rng.below(5)));
+                write!(v, "+deb12u{}", 1 + rng.below(5)).unwrap();
             }
             if rng.chance(10) {
                 v = format!("1:{v}");
@@ -514,7 +515,7 @@ fn gen_history(dir: &Path, commits: usize, count: usize) -> anyhow::Result<()> {
     let mut tree: Option<git2::Oid> = None;
     let mut snapshots_recorded = 0;
     for n in 0..commits {
-        let time = start + 3600 * n as i64;
+        let time = start + 3600 * i64::try_from(n).expect("commit count fits i64");
         let new_snapshot = n == 0 || !rng.chance(20);
         if new_snapshot && n > 0 {
             let changes = 1 + rng.below(3);

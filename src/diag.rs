@@ -158,18 +158,21 @@ impl Finding {
     }
 
     /// The same finding, about `package`.
+    #[must_use]
     pub fn with_package(mut self, package: impl Into<String>) -> Self {
         self.package = Some(package.into());
         self
     }
 
     /// The same finding, at `origin`.
+    #[must_use]
     pub fn with_origin(mut self, origin: Origin) -> Self {
         self.origin = Some(origin);
         self
     }
 
     /// The same finding at another severity.
+    #[must_use]
     pub fn with_severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self

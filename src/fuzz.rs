@@ -2,6 +2,7 @@
 //! runs on the stable toolchain. Each takes arbitrary bytes and must not panic.
 #![doc(hidden)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::definition::{self, conda, dockerfile, requirements};
@@ -52,7 +53,7 @@ pub fn pep508(data: &[u8]) {
             && req.url.is_none()
             && !req.editable
             && !marker.as_deref().is_some_and(|m| {
-                m.contains('\\') || m.matches('"').count() % 2 != 0 || m.contains("'")
+                m.contains('\\') || m.matches('"').count() % 2 != 0 || m.contains('\'')
             });
         if plain
             && req.hashes.is_empty()
@@ -129,7 +130,7 @@ pub fn dockerfile(data: &[u8]) {
     if let Some(src) = source("Dockerfile", data)
         && let Ok(d) = dockerfile::parse(&src)
     {
-        let _ = d.final_base(&Default::default());
+        let _ = d.final_base(&BTreeMap::new());
         let _ = d.context_sources();
         let _ = d.installs();
         let _ = d.canonical_steps();

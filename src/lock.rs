@@ -302,18 +302,21 @@ pub fn check_environments(
             catalog: &scanned.catalog,
         });
         if definition.is_none() {
-            fresh.definition_hash = locked.definition_hash.clone();
-            fresh.declared = locked.declared.clone();
+            fresh.definition_hash.clone_from(&locked.definition_hash);
+            fresh.declared.clone_from(&locked.declared);
             fresh.seal();
         }
         // Layers the locked image shares with the new one keep their base marking.
-        let base = locked.base_layers.map(|n| n as usize).unwrap_or(0);
+        let base = locked.base_layers.unwrap_or(0);
+        let shared = usize::try_from(base).map_or(locked.image_layers.len(), |b| {
+            b.min(locked.image_layers.len())
+        });
         if base > 0
             && fresh
                 .image_layers
-                .starts_with(&locked.image_layers[..base.min(locked.image_layers.len())])
+                .starts_with(&locked.image_layers[..shared])
         {
-            fresh.base_layers = Some(base as u64);
+            fresh.base_layers = Some(base);
         }
         let d = drift::environment(name, Some(locked), Some(&fresh));
         report.findings.extend(drift::findings(&d));

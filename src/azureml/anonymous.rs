@@ -90,21 +90,6 @@ impl AnonymousInput {
     /// The inputs of an environment mapping already loaded (e.g. a job's inline
     /// `environment:`), with relative paths resolved against `base`; `path` labels errors.
     pub fn from_env_value(doc: &Value, base: &Path, path: &Path) -> Result<Self, AnonymousError> {
-        let invalid = |why: String| AnonymousError::InvalidEnvironment {
-            path: path.to_owned(),
-            why,
-        };
-        let empty = Mapping::new();
-        let map = match doc {
-            Value::Map(m) => m.as_ref(),
-            Value::Null => &empty,
-            other => {
-                return Err(invalid(format!(
-                    "expected a mapping, found `{}`",
-                    other.type_name()
-                )));
-            }
-        };
         const KNOWN: &[&str] = &[
             "$schema",
             "name",
@@ -120,6 +105,21 @@ impl AnonymousInput {
             "datastore",
             "auto_delete_setting",
         ];
+        let invalid = |why: String| AnonymousError::InvalidEnvironment {
+            path: path.to_owned(),
+            why,
+        };
+        let empty = Mapping::new();
+        let map = match doc {
+            Value::Map(m) => m.as_ref(),
+            Value::Null => &empty,
+            other => {
+                return Err(invalid(format!(
+                    "expected a mapping, found `{}`",
+                    other.type_name()
+                )));
+            }
+        };
         for (k, _) in map.entries() {
             match k.as_str() {
                 Some("channels" | "dependencies") => {

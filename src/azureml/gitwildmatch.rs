@@ -346,9 +346,7 @@ mod tests {
     use super::*;
 
     fn excluded(rules: &str, path: &str) -> bool {
-        IgnoreRules::parse(rules)
-            .map(|r| r.is_excluded(path))
-            .unwrap_or(false)
+        IgnoreRules::parse(rules).is_ok_and(|r| r.is_excluded(path))
     }
 
     #[test]

@@ -232,8 +232,7 @@ mod tests {
     fn syntax_error_on_the_password_line_does_not_echo_it() {
         let text = "{\"dockerImage\": {\"registry\": {\"password\": \"s3cr3t\\q\"}}}";
         let msg = ImageDetails::from_json(text, Path::new("d.json"))
-            .map(|_| String::new())
-            .unwrap_or_else(|e| e.to_string());
+            .map_or_else(|e| e.to_string(), |_| String::new());
         assert!(msg.contains("line 1"));
         assert!(!msg.contains("s3cr3t"));
     }
@@ -244,7 +243,7 @@ mod tests {
             "{\n  \"dockerImage\": {\"name\": 3}\n}",
             Path::new("d.json"),
         );
-        let msg = err.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
+        let msg = err.map_or_else(|e| e.to_string(), |_| String::new());
         insta::assert_snapshot!(msg, @r#"
         invalid image details in `d.json` at line 2, column 27: invalid type: integer `3`, expected a string
           |   "dockerImage": {"name": 3}

@@ -16,7 +16,8 @@
 //! whitespace / indentation" flags and the indent stack to choose each scalar's style (plain,
 //! single- or double-quoted) and to fold long scalars at spaces once past column 80.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::rc::Rc;
 
 use super::yaml11::{Value, py_cmp, resolve_plain};
@@ -107,7 +108,7 @@ impl Representer {
                 })
             }
             Value::Map(m) => {
-                let ptr = Rc::as_ptr(m) as *const u8 as usize;
+                let ptr = Rc::as_ptr(m).cast::<u8>() as usize;
                 self.shared(ptr, |r| {
                     let mut entries: Vec<&(Value, Value)> = m.entries().iter().collect();
                     sort_pairs(&mut entries);
@@ -122,7 +123,7 @@ impl Representer {
                 })
             }
             Value::Object(o) => {
-                let ptr = Rc::as_ptr(o) as *const u8 as usize;
+                let ptr = Rc::as_ptr(o).cast::<u8>() as usize;
                 self.shared(ptr, |r| {
                     let mut state: Vec<&(String, Value)> = o.state.iter().collect();
                     state.sort_by(|a, b| a.0.cmp(&b.0));
@@ -190,7 +191,7 @@ pub fn python_repr_float(f: f64) -> String {
         let body = if point <= 0 {
             format!("0.{}{}", "0".repeat(point.unsigned_abs() as usize), digits)
         } else {
-            let p = point as usize;
+            let p = point.unsigned_abs() as usize;
             if digits.len() > p {
                 format!("{}.{}", &digits[..p], &digits[p..])
             } else {
@@ -243,6 +244,10 @@ fn assign_anchors(root: &Rc<Node>) -> HashMap<usize, String> {
 // ---------------------------------------------------------------------------------------
 // Emitter.
 
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the flags of PyYAML's `ScalarAnalysis` that the block emitter needs, named as there"
+)]
 struct Analysis {
     empty: bool,
     multiline: bool,
@@ -388,7 +393,7 @@ struct Emitter {
     indent: Option<usize>,
     indents: Vec<Option<usize>>,
     anchors: HashMap<usize, String>,
-    emitted: HashMap<usize, ()>,
+    emitted: HashSet<usize>,
 }
 
 impl Emitter {
@@ -402,7 +407,7 @@ impl Emitter {
             indent: None,
             indents: Vec::new(),
             anchors,
-            emitted: HashMap::new(),
+            emitted: HashSet::new(),
         }
     }
 
@@ -481,7 +486,7 @@ impl Emitter {
     fn is_simple_key(&self, n: &Rc<Node>) -> bool {
         let ptr = Rc::as_ptr(n) as usize;
         let anchor = self.anchor_of(n);
-        let alias = anchor.is_some() && self.emitted.contains_key(&ptr);
+        let alias = anchor.is_some() && self.emitted.contains(&ptr);
         let mut length = anchor.as_ref().map_or(0, String::len);
         match &**n {
             _ if alias => length < 128,
@@ -506,11 +511,11 @@ impl Emitter {
     fn emit_node(&mut self, n: &Rc<Node>, ctx: Ctx) {
         let ptr = Rc::as_ptr(n) as usize;
         if let Some(anchor) = self.anchor_of(n) {
-            if self.emitted.contains_key(&ptr) {
+            if self.emitted.contains(&ptr) {
                 self.write_indicator(&format!("*{anchor}"), true, false, false);
                 return;
             }
-            self.emitted.insert(ptr, ());
+            self.emitted.insert(ptr);
             self.write_indicator(&format!("&{anchor}"), true, false, false);
         }
         match &**n {
@@ -721,8 +726,9 @@ impl Emitter {
             if 0 < end
                 && end + 1 < n
                 && (ch == Some(' ') || start >= end)
-                // `end - start` is -1 right after an escape
-                && (self.column + end) as isize - start as isize > WIDTH as isize
+                // `column + end - start > WIDTH`, where `end - start` is -1 right after an
+                // escape, so compared without the subtraction
+                && self.column + end > WIDTH + start
                 && split
             {
                 let mut s: String = if start < end {
@@ -799,7 +805,7 @@ fn prepare_tag(tag: &str) -> String {
         } else {
             let mut buf = [0u8; 4];
             for b in ch.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
+                let _ = write!(out, "%{b:02X}");
             }
         }
     }
@@ -829,7 +835,7 @@ mod tests {
         assert_eq!(float_text(0.0001), "0.0001");
         assert_eq!(float_text(3.1), "3.1");
         assert_eq!(float_text(-0.0), "-0.0");
-        assert_eq!(float_text(123456789.12345679), "123456789.12345679");
+        assert_eq!(float_text(123_456_789.123_456_79), "123456789.12345679");
         assert_eq!(float_text(f64::NAN), ".nan");
     }
 

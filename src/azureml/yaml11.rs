@@ -27,6 +27,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
+use std::fmt::Write as _;
 use std::rc::Rc;
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
@@ -107,12 +108,11 @@ impl Mapping {
     /// `dict[key] = value`: an equal key keeps its place and its original key object.
     pub fn insert(&mut self, key: Value, value: Value) {
         if let Value::Str(s) = &key {
-            match self.str_index.get(s) {
-                Some(&i) => self.entries[i].1 = value,
-                None => {
-                    self.str_index.insert(s.clone(), self.entries.len());
-                    self.entries.push((key, value));
-                }
+            if let Some(&i) = self.str_index.get(s) {
+                self.entries[i].1 = value;
+            } else {
+                self.str_index.insert(s.clone(), self.entries.len());
+                self.entries.push((key, value));
             }
             return;
         }
@@ -186,7 +186,7 @@ impl Int {
         let mut m: i128 = 0;
         for limb in self.limbs.iter().rev() {
             m = m
-                .checked_mul(i128::from(LIMB as u32))?
+                .checked_mul(i128::from(LIMB))?
                 .checked_add(i128::from(*limb))?;
             if m > i128::from(i64::MAX) + 1 {
                 return None;
@@ -286,12 +286,12 @@ impl Timestamp {
                 let mut s =
                     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
                 if microsecond != 0 {
-                    s.push_str(&format!(".{microsecond:06}"));
+                    let _ = write!(s, ".{microsecond:06}");
                 }
                 if let Some(off) = offset_minutes {
                     let sign = if off < 0 { '-' } else { '+' };
                     let a = off.unsigned_abs();
-                    s.push_str(&format!("{sign}{:02}:{:02}", a / 60, a % 60));
+                    let _ = write!(s, "{sign}{:02}:{:02}", a / 60, a % 60);
                 }
                 s
             }
@@ -836,7 +836,7 @@ fn compose(text: &str) -> Result<Option<Rc<Node>>, Yaml11Error> {
             _ => continue,
         };
         match stack.last_mut() {
-            Some(Frame::Seq { items, .. }) | Some(Frame::Map { items, .. }) => items.push(node),
+            Some(Frame::Seq { items, .. } | Frame::Map { items, .. }) => items.push(node),
             None => root = Some(node),
         }
     }
@@ -1190,8 +1190,19 @@ struct TsFields {
     month: u32,
     day: u32,
     time: Option<(u32, u32, u32, String)>,
-    /// `None`: naive; `Some(None)`: `Z`; `Some(Some((sign, h, m)))`.
-    tz: Option<Option<(bool, u32, u32)>>,
+    tz: Zone,
+}
+
+/// The time zone of a timestamp.
+#[derive(Debug, Default)]
+enum Zone {
+    /// None written.
+    #[default]
+    Naive,
+    /// `Z`.
+    Utc,
+    /// `+h[:mm]` or `-h[:mm]`: whether negative, hours, minutes.
+    Offset(bool, u32, u32),
 }
 
 fn parse_timestamp_fields(v: &str, strict: bool) -> Option<TsFields> {
@@ -1248,7 +1259,7 @@ fn parse_timestamp_fields(v: &str, strict: bool) -> Option<TsFields> {
     }
     c.eat_while(|b| b == b' ' || b == b'\t');
     if c.eat(b'Z') {
-        f.tz = Some(None);
+        f.tz = Zone::Utc;
     } else {
         let negative = if c.eat(b'-') {
             true
@@ -1262,7 +1273,7 @@ fn parse_timestamp_fields(v: &str, strict: bool) -> Option<TsFields> {
         if c.eat(b':') {
             m = num(&mut c, 2, 2)?;
         }
-        f.tz = Some(Some((negative, h, m)));
+        f.tz = Zone::Offset(negative, h, m);
     }
     c.done().then_some(f)
 }
@@ -1288,7 +1299,12 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
     {
         return None;
     }
-    let (year, month, day) = (f.year as u16, f.month as u8, f.day as u8);
+    // In range: checked above.
+    let (year, month, day) = (
+        u16::try_from(f.year).ok()?,
+        u8::try_from(f.month).ok()?,
+        u8::try_from(f.day).ok()?,
+    );
     let Some((hour, minute, second, fraction)) = f.time else {
         return Some(Timestamp::Date { year, month, day });
     };
@@ -1305,10 +1321,10 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
         frac.parse().ok()?
     };
     let offset_minutes = match f.tz {
-        None => None,
-        Some(None) => Some(0),
-        Some(Some((negative, h, m))) => {
-            let total = (h * 60 + m) as i32;
+        Zone::Naive => None,
+        Zone::Utc => Some(0),
+        Zone::Offset(negative, h, m) => {
+            let total = i32::try_from(h * 60 + m).ok()?;
             if total >= 24 * 60 {
                 return None;
             }
@@ -1319,9 +1335,9 @@ fn construct_timestamp(v: &str) -> Option<Timestamp> {
         year,
         month,
         day,
-        hour: hour as u8,
-        minute: minute as u8,
-        second: second as u8,
+        hour: u8::try_from(hour).ok()?,
+        minute: u8::try_from(minute).ok()?,
+        second: u8::try_from(second).ok()?,
         microsecond,
         offset_minutes,
     })
@@ -1415,7 +1431,7 @@ fn add_nonneg(a: &Int, b: &Int) -> Option<Int> {
         carry = x / LIMB;
     }
     if carry > 0 {
-        limbs.push(carry as u32);
+        limbs.push(u32::try_from(carry).ok()?);
     }
     while limbs.last() == Some(&0) {
         limbs.pop();
@@ -1435,6 +1451,10 @@ fn python_float(s: &str) -> Option<f64> {
 }
 
 /// PyYAML's `construct_yaml_float`.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "Python's `float * int` converts the int to the nearest float, as `as f64` does"
+)]
 fn construct_float(raw: &str) -> Option<f64> {
     let mut value: String = raw
         .chars()
@@ -1471,12 +1491,11 @@ fn construct_float(raw: &str) -> Option<f64> {
             let b = if exact { base as f64 } else { base_f };
             total += d * b;
             if exact {
-                match base.checked_mul(60) {
-                    Some(nb) => base = nb,
-                    None => {
-                        exact = false;
-                        base_f = base as f64 * 60.0;
-                    }
+                if let Some(nb) = base.checked_mul(60) {
+                    base = nb;
+                } else {
+                    exact = false;
+                    base_f = base as f64 * 60.0;
                 }
             } else {
                 base_f *= 60.0;
@@ -1548,7 +1567,7 @@ impl Constructor {
     fn construct_new(&mut self, node: &Rc<Node>) -> Result<Value, Yaml11Error> {
         let tag = node_tag(node);
         match (&node.body, tag.as_str()) {
-            (NodeBody::Scalar { value, .. }, t) => self.construct_scalar(node, value, t),
+            (NodeBody::Scalar { value, .. }, t) => Self::construct_scalar(node, value, t),
             (NodeBody::Seq(items), "seq") => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
@@ -1604,12 +1623,7 @@ impl Constructor {
         }
     }
 
-    fn construct_scalar(
-        &mut self,
-        node: &Node,
-        value: &str,
-        tag: &str,
-    ) -> Result<Value, Yaml11Error> {
+    fn construct_scalar(node: &Node, value: &str, tag: &str) -> Result<Value, Yaml11Error> {
         let invalid = || {
             err(
                 node,

@@ -353,7 +353,7 @@ pub fn run(invocation: &Invocation, on_line: &mut dyn FnMut(&str)) -> Result<(),
 mod tests {
     use super::*;
 
-    fn spec<'a>(target: &'a ImageRef, insecure: bool) -> BuildSpec<'a> {
+    fn spec(target: &ImageRef, insecure: bool) -> BuildSpec<'_> {
         BuildSpec {
             context: "/tmp/ctx".to_owned(),
             dockerfile: "Dockerfile",

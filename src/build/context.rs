@@ -17,6 +17,7 @@
 //! file includes (`-r`, `-c`, a local `--find-links` folder) are copied next to it,
 //! keeping their paths relative to it.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::BuildError;
@@ -126,13 +127,12 @@ pub fn plan(def: &EnvDefinition, base: Option<&ImageRef>) -> Result<Context, Bui
     }
 
     let mut files = Vec::new();
-    let (mut dockerfile, from) = match &def.dockerfile {
+    let (mut dockerfile, from) = if let Some(d) = &def.dockerfile {
         // Azure ML v1 `baseDockerfile`: the user's text stands in for the FROM line.
-        Some(d) => (user_dockerfile(d)?, None),
-        None => {
-            let base = base_reference(def, base)?;
-            (format!("FROM {base}\n"), Some(base))
-        }
+        (user_dockerfile(d)?, None)
+    } else {
+        let base = base_reference(def, base)?;
+        (format!("FROM {base}\n"), Some(base))
     };
     let layer = if def.user_managed {
         Layer::None
@@ -148,28 +148,25 @@ pub fn plan(def: &EnvDefinition, base: Option<&ImageRef>) -> Result<Context, Bui
         dockerfile.push_str(&conda_steps(&prefix));
         Layer::Conda { prefix }
     } else if !def.pip_dependencies.is_empty() || def.kind == DefinitionKind::Requirements {
-        let requirements = match def.kind {
-            DefinitionKind::Requirements => {
-                let name = file_name(&def.path);
-                files.push((
-                    format!("{SETUP_DIR}/{name}"),
-                    FileContent::Copy(def.path.clone()),
-                ));
-                copy_inputs(def, &def.path, &mut files)?;
-                name
+        let requirements = if def.kind == DefinitionKind::Requirements {
+            let name = file_name(&def.path);
+            files.push((
+                format!("{SETUP_DIR}/{name}"),
+                FileContent::Copy(def.path.clone()),
+            ));
+            copy_inputs(def, &def.path, &mut files)?;
+            name
+        } else {
+            let mut text = String::new();
+            for d in &def.pip_dependencies {
+                text.push_str(&d.raw);
+                text.push('\n');
             }
-            _ => {
-                let mut text = String::new();
-                for d in &def.pip_dependencies {
-                    text.push_str(&d.raw);
-                    text.push('\n');
-                }
-                files.push((
-                    format!("{SETUP_DIR}/requirements.txt"),
-                    FileContent::Text(text),
-                ));
-                "requirements.txt".to_owned()
-            }
+            files.push((
+                format!("{SETUP_DIR}/requirements.txt"),
+                FileContent::Text(text),
+            ));
+            "requirements.txt".to_owned()
         };
         dockerfile.push_str(&pip_steps(&requirements));
         Layer::Pip { requirements }
@@ -263,7 +260,7 @@ fn mutated_conda_file(def: &EnvDefinition) -> Result<String, BuildError> {
                 .strip_prefix("name")
                 .is_some_and(|r| r.trim_start_matches([' ', '\t']).starts_with(':'));
         if top_level_name && !replaced {
-            out.push_str(&format!("name: {name}\n"));
+            let _ = writeln!(out, "name: {name}");
             replaced = true;
         } else {
             out.push_str(line);
@@ -284,12 +281,12 @@ fn synthesized_conda_file(def: &EnvDefinition, name: &str) -> String {
     if !def.channels.is_empty() {
         out.push_str("channels:\n");
         for c in &def.channels {
-            out.push_str(&format!("  - {}\n", quote(&c.name)));
+            let _ = writeln!(out, "  - {}", quote(&c.name));
         }
     }
     out.push_str("dependencies:\n");
     for d in &def.conda_dependencies {
-        out.push_str(&format!("  - {}\n", quote(&d.raw)));
+        let _ = writeln!(out, "  - {}", quote(&d.raw));
     }
     if !def.pip_dependencies.is_empty() || !def.pip_options.is_empty() {
         out.push_str("  - pip:\n");
@@ -298,16 +295,16 @@ fn synthesized_conda_file(def: &EnvDefinition, name: &str) -> String {
                 Some(v) => format!("{} {v}", o.name),
                 None => o.name.clone(),
             };
-            out.push_str(&format!("    - {}\n", quote(&line)));
+            let _ = writeln!(out, "    - {}", quote(&line));
         }
         for d in &def.pip_dependencies {
-            out.push_str(&format!("    - {}\n", quote(&d.raw)));
+            let _ = writeln!(out, "    - {}", quote(&d.raw));
         }
     }
     if !def.conda_variables.is_empty() {
         out.push_str("variables:\n");
         for (k, v) in &def.conda_variables {
-            out.push_str(&format!("  {}: {}\n", quote(k), quote(v)));
+            let _ = writeln!(out, "  {}: {}", quote(k), quote(v));
         }
     }
     out
@@ -427,9 +424,7 @@ pub fn write(context: &Context, dir: &Path) -> Result<(), BuildError> {
         move |source| BuildError::Write { path, source }
     };
     if dir.exists() {
-        let empty = std::fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
+        let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
         if !empty {
             return Err(BuildError::ContextOutNotEmpty {
                 path: dir.to_path_buf(),

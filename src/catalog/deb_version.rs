@@ -90,7 +90,7 @@ fn order(c: Option<u8>) -> i32 {
         Some(c) if c.is_ascii_digit() => 0,
         Some(c) if c.is_ascii_alphabetic() => i32::from(c),
         Some(b'~') => -1,
-        Some(c) => i32::from(c as i8) + 256,
+        Some(c) => i32::from(i8::from_ne_bytes([c])) + 256,
     }
 }
 

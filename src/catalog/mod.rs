@@ -571,7 +571,7 @@ pub fn walk_layers_with<R: Read + Send>(
     limits: &Limits,
     done: impl Fn(usize, &LayerFacts) + Sync,
 ) -> Vec<LayerFacts> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut slots: Vec<Option<LayerFacts>> = vec![None; readers.len()];
     let mut work: Vec<(usize, R)> = readers.into_iter().enumerate().collect();
     work.reverse();
@@ -581,7 +581,7 @@ pub fn walk_layers_with<R: Read + Send>(
         for _ in 0..threads.max(1) {
             s.spawn(|| {
                 loop {
-                    let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+                    let next = queue.lock().ok().and_then(|mut q| q.pop());
                     let Some((i, reader)) = next else { break };
                     let facts = layer::walk(reader, limits);
                     done(i, &facts);

@@ -209,7 +209,7 @@ fn package(
     let version = meta.version.clone().or(dir_version).unwrap_or_default();
     let site = dir.rsplit_once('/').map_or("", |(p, _)| p);
     let mut loc = location(view, metadata_path);
-    loc.path = dir.to_owned();
+    dir.clone_into(&mut loc.path);
     Some(InstalledPackage {
         ecosystem: Ecosystem::Pip,
         name: PackageName::pip(&display_name),

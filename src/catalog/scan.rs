@@ -41,7 +41,7 @@ pub struct ScanOptions {
     pub cache: Option<LayerCache>,
     /// Told how the scan advances; [`NoProgress`] by default.
     pub progress: Arc<dyn Progress>,
-    /// The base image's layers (diff_ids, bottom first), when known: the image's layers
+    /// The base image's layers (`diff_ids`, bottom first), when known: the image's layers
     /// that repeat them are marked as the base image's.
     pub base_diff_ids: Option<Vec<Digest>>,
 }

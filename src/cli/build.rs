@@ -198,7 +198,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         digest_file: work.path().join("digest"),
     };
     let commands = commands(args.builder, &spec)?;
-    report.commands = commands.clone();
+    report.commands.clone_from(&commands);
     match &current {
         Some(d) => eprintln!(
             "rebuild: `{target}` is {d}; building the regenerated image as `{build_tag}` with {}",

@@ -1,5 +1,6 @@
 //! Turning errors into `error:` / `caused by:` / `hint:` text and exit codes.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use crate::definition::DefinitionError;
@@ -64,7 +65,7 @@ pub fn render(err: &anyhow::Error) -> String {
     let mut hint = None;
     for (i, cause) in err.chain().enumerate() {
         if i > 0 {
-            s.push_str(&format!("  caused by: {cause}\n"));
+            let _ = writeln!(s, "  caused by: {cause}");
         }
         if let Some(p) = cause.downcast_ref::<ParseError>() {
             snippet = snippet.or_else(|| p.snippet());
@@ -132,7 +133,7 @@ pub fn render(err: &anyhow::Error) -> String {
         s.push('\n');
     }
     if let Some(h) = hint {
-        s.push_str(&format!("hint: {h}\n"));
+        let _ = writeln!(s, "hint: {h}");
     }
     s
 }

@@ -123,42 +123,41 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
     // Read once, before any work: the environments to lock (without a definition) and the
     // accepted findings.
     let config = args.findings.config()?;
-    let targets = match &args.env {
-        Some(env) => vec![Target {
+    let targets = if let Some(env) = &args.env {
+        vec![Target {
             definition: env.clone(),
             name: args.name.clone(),
             image: args.image.clone(),
             base_image: args.base_image.clone(),
             platform: args.platform.clone(),
             insecure_registry: args.insecure_registry.clone(),
-        }],
-        None => {
-            if config.environments.is_empty() {
-                return Err(Hinted::new(
-                    "no environment to lock",
-                    "name a definition (`envaudit lock envs/train/environment.yml --image REF`) or list environments in envaudit.toml under `[[environment]]` (see docs/lockfile.md)",
-                )
-                .into());
-            }
-            config
-                .environments
-                .iter()
-                .map(|e: &EnvironmentConfig| Target {
-                    definition: e.definition.clone(),
-                    name: e.name.clone(),
-                    image: args.image.clone().or_else(|| e.image.clone()),
-                    base_image: args.base_image.clone().or_else(|| e.base_image.clone()),
-                    platform: args.platform.clone().or_else(|| e.platform.clone()),
-                    insecure_registry: if e.insecure_registry {
-                        let mut v = args.insecure_registry.clone();
-                        v.extend(e.image.as_deref().and_then(registry_host));
-                        v
-                    } else {
-                        args.insecure_registry.clone()
-                    },
-                })
-                .collect()
+        }]
+    } else {
+        if config.environments.is_empty() {
+            return Err(Hinted::new(
+                "no environment to lock",
+                "name a definition (`envaudit lock envs/train/environment.yml --image REF`) or list environments in envaudit.toml under `[[environment]]` (see docs/lockfile.md)",
+            )
+            .into());
         }
+        config
+            .environments
+            .iter()
+            .map(|e: &EnvironmentConfig| Target {
+                definition: e.definition.clone(),
+                name: e.name.clone(),
+                image: args.image.clone().or_else(|| e.image.clone()),
+                base_image: args.base_image.clone().or_else(|| e.base_image.clone()),
+                platform: args.platform.clone().or_else(|| e.platform.clone()),
+                insecure_registry: if e.insecure_registry {
+                    let mut v = args.insecure_registry.clone();
+                    v.extend(e.image.as_deref().and_then(registry_host));
+                    v
+                } else {
+                    args.insecure_registry.clone()
+                },
+            })
+            .collect()
     };
     let mut committed = Vec::new();
     let mut checks = Vec::new();

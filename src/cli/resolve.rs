@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use super::Exit;
 use crate::image::ResolveReport;
 use crate::image::{self, ImageError, ResolveOptions};
-use crate::model::{ImageSource, Platform, Secret};
+use crate::model::{ImageRef, ImageSource, Platform, Secret};
 use crate::registry::{
     CachingRegistry, CredentialStore, Credentials, HttpRegistry, Registry, TransportPolicy,
 };
@@ -87,7 +87,7 @@ pub(crate) fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<Exi
     if let Some(user) = &args.username {
         let mut registries: Vec<&str> = sources
             .iter()
-            .filter_map(|s| s.image_ref().map(|r| r.registry()))
+            .filter_map(|s| s.image_ref().map(ImageRef::registry))
             .collect();
         registries.sort_unstable();
         registries.dedup();

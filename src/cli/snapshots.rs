@@ -98,7 +98,7 @@ pub(crate) fn lockfile_states(
             distinct.push((blob.clone(), label, repo.blob(blob)?));
         }
     }
-    let parsed: HashMap<String, Arc<Lockfile>> = parse_all(distinct)?;
+    let parsed: HashMap<String, Arc<Lockfile>> = parse_all(&distinct)?;
     Ok(revisions
         .into_iter()
         .map(|rev| {
@@ -114,10 +114,10 @@ pub(crate) fn lockfile_states(
 
 /// Parses lockfile blobs across the available cores; the first error (in input order) wins.
 fn parse_all(
-    blobs: Vec<(String, String, Vec<u8>)>,
+    blobs: &[(String, String, Vec<u8>)],
 ) -> anyhow::Result<HashMap<String, Arc<Lockfile>>> {
     let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZero::get)
         .min(blobs.len().max(1));
     let chunk = blobs.len().div_ceil(threads).max(1);
     let results: Vec<Vec<Result<(String, Lockfile), LockfileError>>> = std::thread::scope(|s| {

@@ -1059,10 +1059,10 @@ mod tests {
                 let excused = ACCEPTED_EXCEPTIONS.iter().any(|(s, _)| *s == v.spec);
                 match (accepted, excused) {
                     (Ok(m), false) => {
-                        failures.push(format!("{:?}: rattler rejects, we parsed {m:?}", v.spec))
+                        failures.push(format!("{:?}: rattler rejects, we parsed {m:?}", v.spec));
                     }
                     (Err(e), true) => {
-                        failures.push(format!("{:?}: excused but rejected: {}", v.spec, e.message))
+                        failures.push(format!("{:?}: excused but rejected: {}", v.spec, e.message));
                     }
                     _ => {}
                 }

@@ -319,18 +319,18 @@ impl Parser<'_> {
             }));
         }
         if version_str == "*" {
-            return match op {
-                Some(
-                    Operator::Ge
-                    | Operator::Le
-                    | Operator::Compatible
-                    | Operator::StartsWith
-                    | Operator::Eq,
-                ) => Ok(VersionSpec::Any),
-                _ => {
-                    self.i = v_start;
-                    Err(self.error(format!("`*` cannot follow `{op_text}`")))
-                }
+            return if let Some(
+                Operator::Ge
+                | Operator::Le
+                | Operator::Compatible
+                | Operator::StartsWith
+                | Operator::Eq,
+            ) = op
+            {
+                Ok(VersionSpec::Any)
+            } else {
+                self.i = v_start;
+                Err(self.error(format!("`*` cannot follow `{op_text}`")))
             };
         }
         let (version, consumed) = match version::parse_prefix(version_str, Mode::Spec) {
@@ -551,11 +551,8 @@ impl Recognizer<'_> {
     fn operator(&self, i: usize) -> Option<usize> {
         let two = (self.byte(i), self.byte(i + 1));
         match two {
-            (Some(b'='), Some(b'=')) | (Some(b'!'), Some(b'=')) => Some(i + 2),
-            (Some(b'='), _) => Some(i + 1),
-            (Some(b'>' | b'<'), Some(b'=')) => Some(i + 2),
-            (Some(b'>' | b'<'), _) => Some(i + 1),
-            (Some(b'~'), Some(b'=')) => Some(i + 2),
+            (Some(b'=' | b'!' | b'>' | b'<' | b'~'), Some(b'=')) => Some(i + 2),
+            (Some(b'=' | b'>' | b'<'), _) => Some(i + 1),
             _ => None,
         }
     }
@@ -635,7 +632,7 @@ mod tests {
             match (&parsed, &v.error) {
                 (Err(_), Some(_)) => continue,
                 (Ok(s), Some(_)) => {
-                    failures.push(format!("{}: rattler rejects, we parsed {s}", v.spec))
+                    failures.push(format!("{}: rattler rejects, we parsed {s}", v.spec));
                 }
                 (Err(e), None) => failures.push(format!("{}: rejected: {e}", v.spec)),
                 (Ok(_), None) => {}

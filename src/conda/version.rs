@@ -343,22 +343,19 @@ impl Reader<'_> {
         while let Some(kind) = b.get(i).map(|&c| class(c)).filter(|&k| k < 3) {
             let end = i + b[i..].iter().take_while(|&&c| class(c) == kind).count();
             let run = &s[i..end];
-            match kind {
-                0 => {
-                    if mode == Mode::Spec && run.parse::<u64>().is_err() {
-                        return Err(VersionError::new(
-                            i,
-                            format!("number `{run}` in version is too large"),
-                        ));
-                    }
-                    push_number(&mut self.text, run);
-                    raw.push_str(run);
+            if kind == 0 {
+                if mode == Mode::Spec && run.parse::<u64>().is_err() {
+                    return Err(VersionError::new(
+                        i,
+                        format!("number `{run}` in version is too large"),
+                    ));
                 }
-                _ => {
-                    let lower = run.to_ascii_lowercase();
-                    self.text.push_str(&lower);
-                    raw.push_str(&lower);
-                }
+                push_number(&mut self.text, run);
+                raw.push_str(run);
+            } else {
+                let lower = run.to_ascii_lowercase();
+                self.text.push_str(&lower);
+                raw.push_str(&lower);
             }
             i = end;
         }

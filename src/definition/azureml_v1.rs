@@ -133,7 +133,7 @@ pub fn parse(source: &SourceFile, folder: Option<&Path>) -> Result<EnvDefinition
     let python = wire.python;
     if let Some(p) = &python {
         def.user_managed = p.user_managed_dependencies.unwrap_or(false);
-        def.interpreter_path = p.interpreter_path.clone();
+        def.interpreter_path.clone_from(&p.interpreter_path);
         if def.user_managed {
             def.whole_definition_line = key_line(source, "userManagedDependencies");
         }

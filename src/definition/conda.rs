@@ -396,7 +396,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn line_col(&self, node: &Spanned<Node>) -> (u32, u32) {
+    fn line_col(node: &Spanned<Node>) -> (u32, u32) {
         let loc = node.referenced;
         (
             u32::try_from(loc.line()).unwrap_or(1).max(1),
@@ -405,13 +405,13 @@ impl Ctx<'_> {
     }
 
     fn origin(&self, node: &Spanned<Node>) -> Origin {
-        let (line, column) = self.line_col(node);
+        let (line, column) = Self::line_col(node);
         self.source.origin(line, column)
     }
 
     /// The position of a scalar's content: past an opening quote.
     fn content_origin(&self, node: &Spanned<Node>) -> Origin {
-        let (line, column) = self.line_col(node);
+        let (line, column) = Self::line_col(node);
         let quoted = self
             .source
             .line_text(line)
@@ -421,7 +421,7 @@ impl Ctx<'_> {
     }
 
     fn error(&self, node: &Spanned<Node>, message: impl Into<String>) -> ParseError {
-        let (line, column) = self.line_col(node);
+        let (line, column) = Self::line_col(node);
         ParseError::at(self.source, line, column, message)
     }
 
@@ -450,7 +450,7 @@ impl Ctx<'_> {
             return t.trim().to_owned();
         }
         // Fall back to the line: a plain scalar runs to a comment or the end of the line.
-        let (line, column) = self.line_col(node);
+        let (line, column) = Self::line_col(node);
         let rest: String = self
             .source
             .line_text(line)

@@ -732,7 +732,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<EnvDefinition, Definit
         DefinitionKind::Conda => {
             let file = conda::load(path)?;
             let mut def = EnvDefinition::empty(kind, path);
-            def.metadata.name = file.name.clone();
+            def.metadata.name.clone_from(&file.name);
             def.add_conda_file(file);
             def
         }

@@ -360,7 +360,7 @@ impl Loader {
         let req_end = first_opt.map_or(text.len(), |i| tokens[i].0);
         let opts = first_opt.map_or(&[][..], |i| &tokens[i..]);
         if req_end > lead {
-            let hashes = self.requirement_options(opts, &line.at)?;
+            let hashes = Self::requirement_options(opts, &line.at)?;
             let req_text = &text[..req_end];
             let mut req = Requirement::parse_pip(req_text, false)
                 .map_err(|e| line.at.error(e.offset, e.message))?;
@@ -396,7 +396,6 @@ impl Loader {
 
     /// The options after a requirement: `--hash` values (others allowed by pip are skipped).
     fn requirement_options(
-        &self,
         opts: &[(usize, &str)],
         at: &Locator<'_>,
     ) -> Result<Vec<String>, DefinitionError> {
@@ -500,7 +499,7 @@ impl Loader {
                     let (vpos, v) = unquoted.unwrap_or((pos, ""));
                     let mut hashes = Vec::new();
                     if i < opts.len() {
-                        hashes = self.requirement_options(&opts[i..], at)?;
+                        hashes = Self::requirement_options(&opts[i..], at)?;
                         i = opts.len();
                     }
                     let mut req = Requirement::parse_pip(v, true)
@@ -516,7 +515,7 @@ impl Loader {
                         IncludeKind::Constraints
                     };
                     let (vpos, target) = unquoted.unwrap_or((pos, ""));
-                    self.include(kind, target, at.origin(pos), at.origin(vpos), base)?;
+                    self.include(kind, target, at.origin(pos), &at.origin(vpos), base)?;
                 }
                 _ => self.out.options.push(PipOption {
                     name,
@@ -533,7 +532,7 @@ impl Loader {
         kind: IncludeKind,
         target: &str,
         origin: Origin,
-        target_origin: Origin,
+        target_origin: &Origin,
         base: &Path,
     ) -> Result<(), DefinitionError> {
         if is_remote(target) {
@@ -559,7 +558,7 @@ impl Loader {
             resolved: Some(resolved.clone()),
             origin,
         });
-        let read = self.file(&resolved, kind, Some(&target_origin));
+        let read = self.file(&resolved, kind, Some(target_origin));
         self.include_failed = read.is_err();
         read
     }
@@ -1094,8 +1093,8 @@ mod tests {
             "--extra-index-url https://a.example/simple",
         ]
         .iter()
-        .enumerate()
-        .map(|(i, t)| ((*t).to_owned(), Origin::new("conda.yml", 5 + i as u32, 7)))
+        .zip(5..)
+        .map(|(t, line)| ((*t).to_owned(), Origin::new("conda.yml", line, 7)))
         .collect();
         let f = parse_entries(&entries, Path::new(".")).expect("tolerant");
         // `--pre` came before the error on its line, so it is taken back with the line.

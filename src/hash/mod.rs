@@ -212,7 +212,7 @@ fn push_deps(
     }
 }
 
-/// Compact JSON with object keys sorted (serde_json's default map is sorted).
+/// Compact JSON with object keys sorted (`serde_json`'s default map is sorted).
 fn canonical_json(v: &serde_json::Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }

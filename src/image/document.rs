@@ -175,7 +175,7 @@ struct RootFsWire {
     diff_ids: Vec<String>,
 }
 
-/// What envaudit reads from an image config: its platform and the layer diff_ids.
+/// What envaudit reads from an image config: its platform and the layer `diff_ids`.
 pub(crate) struct ImageConfig {
     pub platform: Option<Platform>,
     pub diff_ids: Vec<Digest>,

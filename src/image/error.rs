@@ -33,7 +33,7 @@ pub enum ImageError {
         /// Its media type, from the document, its descriptor or the registry's answer.
         media_type: String,
     },
-    /// The manifest is the legacy Docker schema 1, which has no config nor diff_ids.
+    /// The manifest is the legacy Docker schema 1, which has no config nor `diff_ids`.
     #[error(
         "manifest `{digest}` is docker image manifest v2 schema 1, which envaudit does not read"
     )]
@@ -72,7 +72,7 @@ pub enum ImageError {
     LayerCountMismatch {
         /// The digest of the config.
         config: Digest,
-        /// How many diff_ids the config lists.
+        /// How many `diff_ids` the config lists.
         diff_ids: usize,
         /// How many layers the manifest lists.
         layers: usize,

@@ -88,7 +88,9 @@ impl Backing {
                 let mut f = std::fs::File::open(file).map_err(|e| io_err(file, e))?;
                 f.seek(SeekFrom::Start(e.offset))
                     .map_err(|e| io_err(file, e))?;
-                let mut out = Vec::with_capacity(e.size.min(limit + 1) as usize);
+                // A capacity hint only.
+                let mut out =
+                    Vec::with_capacity(usize::try_from(e.size.min(limit + 1)).unwrap_or(0));
                 f.take(e.size.min(limit + 1))
                     .read_to_end(&mut out)
                     .map_err(|e| io_err(file, e))?;

@@ -2,9 +2,9 @@
 //!
 //! An [`ImageSource`] (a registry reference, an `oci:` layout or a `docker-archive:` tar) is
 //! resolved to a [`ResolvedImage`]: the index it came through (if any), the platform
-//! manifest, the config, the layers with their diff_ids, every digest checked against the
+//! manifest, the config, the layers with their `diff_ids`, every digest checked against the
 //! content. Its [`ImageIdentity`], the platform manifest digest with the config digest and
-//! diff_ids, is what later comparisons use, never the index digest: another platform's
+//! `diff_ids`, is what later comparisons use, never the index digest: another platform's
 //! rebuild changes the index, not this image.
 //!
 //! Layers are read as streams ([`Image::open_layer`]) verified while they are read, never
@@ -78,7 +78,7 @@ pub struct ResolvedImage {
 }
 
 /// What an image is, for every comparison: the platform manifest digest, the config digest
-/// and the layer diff_ids. Never the index digest.
+/// and the layer `diff_ids`. Never the index digest.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ImageIdentity {
     /// The digest of the platform manifest; `None` only for a legacy `docker save` archive,
@@ -91,7 +91,7 @@ pub struct ImageIdentity {
 }
 
 impl ImageIdentity {
-    /// The same filesystem and configuration: config digest and diff_ids agree, whatever the
+    /// The same filesystem and configuration: config digest and `diff_ids` agree, whatever the
     /// manifest (a recompression or another registry changes the manifest digest only).
     pub fn same_content(&self, other: &ImageIdentity) -> bool {
         self.config_digest == other.config_digest && self.diff_ids == other.diff_ids
@@ -99,7 +99,7 @@ impl ImageIdentity {
 }
 
 impl ResolvedImage {
-    /// The image's identity: its platform manifest digest, config digest and diff_ids.
+    /// The image's identity: its platform manifest digest, config digest and `diff_ids`.
     pub fn identity(&self) -> ImageIdentity {
         ImageIdentity {
             manifest_digest: self.manifest.as_ref().map(|m| m.digest.clone()),

@@ -22,7 +22,7 @@ pub fn load(root: &Path, limits: &Limits) -> FsView {
         bytes: 0,
         stop: false,
     };
-    walker.dir(root, String::new(), 0);
+    walker.dir(root, "", 0);
     let (findings, partial) = walker.findings.finish();
     let completeness = match partial {
         Some(reason) => Completeness::Partial(reason),
@@ -60,7 +60,7 @@ impl Walker<'_> {
         self.stop
     }
 
-    fn dir(&mut self, dir: &Path, view: String, depth: usize) {
+    fn dir(&mut self, dir: &Path, view: &str, depth: usize) {
         if depth >= self.limits.max_path_depth {
             return;
         }
@@ -75,7 +75,7 @@ impl Walker<'_> {
             }
         };
         let mut children: Vec<_> = read.filter_map(Result::ok).collect();
-        children.sort_by_key(|e| e.file_name());
+        children.sort_by_key(std::fs::DirEntry::file_name);
         for child in children {
             if self.stopped() {
                 return;
@@ -140,7 +140,7 @@ impl Walker<'_> {
                 if in_site && !(name.ends_with(".dist-info") || name.ends_with(".egg-info")) {
                     continue;
                 }
-                self.dir(&host, path, depth + 1);
+                self.dir(&host, &path, depth + 1);
             } else if ft.is_file() {
                 self.file(&host, path);
             }
@@ -152,7 +152,7 @@ impl Walker<'_> {
         if interest == Interest::None {
             return;
         }
-        let size = fs::symlink_metadata(host).map(|m| m.len()).unwrap_or(0);
+        let size = fs::symlink_metadata(host).map_or(0, |m| m.len());
         let kind = match interest {
             Interest::None => return,
             Interest::Presence => NodeKind::File {

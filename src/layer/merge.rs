@@ -387,40 +387,37 @@ pub fn merge(layers: &[LayerFacts]) -> FsView {
                 EntryKind::Hardlink { target } => {
                     let found = place(&nodes, target)
                         .and_then(|t| nodes.get(&t).or_else(|| hidden.get(&t)).cloned());
-                    match found {
-                        Some(Node {
-                            kind: kind @ (NodeKind::File { .. } | NodeKind::Symlink { .. }),
-                            ..
-                        }) => {
-                            let wants_content =
-                                matches!(super::interest(&e.path), super::Interest::Content { .. });
-                            if wants_content && matches!(kind, NodeKind::File { content: None, .. })
-                            {
-                                note(
-                                    FsFinding::HardlinkTargetNotKept {
-                                        path: e.path.clone(),
-                                        target: target.clone(),
-                                    },
-                                    &mut completeness,
-                                );
-                            }
-                            kind
-                        }
-                        _ => {
-                            let finding = if super::interest(target) == super::Interest::None {
+                    if let Some(Node {
+                        kind: kind @ (NodeKind::File { .. } | NodeKind::Symlink { .. }),
+                        ..
+                    }) = found
+                    {
+                        let wants_content =
+                            matches!(super::interest(&e.path), super::Interest::Content { .. });
+                        if wants_content && matches!(kind, NodeKind::File { content: None, .. }) {
+                            note(
                                 FsFinding::HardlinkTargetNotKept {
                                     path: e.path.clone(),
                                     target: target.clone(),
-                                }
-                            } else {
-                                FsFinding::DanglingHardlink {
-                                    path: e.path.clone(),
-                                    target: target.clone(),
-                                }
-                            };
-                            note(finding, &mut completeness);
-                            continue;
+                                },
+                                &mut completeness,
+                            );
                         }
+                        kind
+                    } else {
+                        let finding = if super::interest(target) == super::Interest::None {
+                            FsFinding::HardlinkTargetNotKept {
+                                path: e.path.clone(),
+                                target: target.clone(),
+                            }
+                        } else {
+                            FsFinding::DanglingHardlink {
+                                path: e.path.clone(),
+                                target: target.clone(),
+                            }
+                        };
+                        note(finding, &mut completeness);
+                        continue;
                     }
                 }
             };

@@ -43,6 +43,7 @@ pub enum Completeness {
 
 impl Completeness {
     /// The less complete of two results (the first reason wins among partial ones).
+    #[must_use]
     pub fn and(self, other: Completeness) -> Completeness {
         match (self, other) {
             (p @ Completeness::Partial(_), _) | (_, p @ Completeness::Partial(_)) => p,
@@ -256,7 +257,7 @@ impl FsFinding {
 /// The path-level facts of one layer, in archive order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerFacts {
-    /// The layer's digest (its diff_id or blob digest), when the caller knows it.
+    /// The layer's digest (its `diff_id` or blob digest), when the caller knows it.
     pub digest: Option<crate::model::Digest>,
     /// The entries the catalogers and the merge need, in archive order; see [`interest`].
     pub entries: Vec<Entry>,
@@ -559,6 +560,10 @@ mod base64_bytes {
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[allow(
+        clippy::ref_option,
+        reason = "serde's `serialize_with` passes the field by reference"
+    )]
     pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match bytes {
             Some(b) => s.serialize_some(&STANDARD.encode(b)),

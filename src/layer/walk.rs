@@ -252,7 +252,7 @@ fn walk_tar<R: Read>(
         let short = !sparse && budget.total.get() - content_start < declared;
         let fact = match (fact, drained) {
             (Err(e), _) | (_, Err(e)) => Err(e),
-            (Ok(_), Ok(_)) if short => {
+            (Ok(_), Ok(())) if short => {
                 findings.push(
                     FsFinding::Malformed {
                         message: "the archive ends inside an entry; it is truncated".into(),
@@ -261,7 +261,7 @@ fn walk_tar<R: Read>(
                 );
                 return;
             }
-            (Ok(f), Ok(_)) => Ok(f),
+            (Ok(f), Ok(())) => Ok(f),
         };
         match fact {
             Ok(Some(fact)) => {
@@ -314,17 +314,16 @@ fn utf8_path(bytes: &[u8], limits: &Limits, findings: &mut Findings) -> Option<S
         );
         return None;
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Some(s.to_owned()),
-        Err(_) => {
-            findings.push(
-                FsFinding::NonUtf8Name {
-                    lossy: String::from_utf8_lossy(bytes).into_owned(),
-                },
-                limits.max_findings,
-            );
-            None
-        }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        Some(s.to_owned())
+    } else {
+        findings.push(
+            FsFinding::NonUtf8Name {
+                lossy: String::from_utf8_lossy(bytes).into_owned(),
+            },
+            limits.max_findings,
+        );
+        None
     }
 }
 

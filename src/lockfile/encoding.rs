@@ -40,6 +40,11 @@ pub(super) mod definition_kind {
         kind.map_or(NONE, DefinitionKind::as_str)
     }
 
+    #[allow(
+        clippy::ref_option,
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `serialize_with` passes the field by reference"
+    )]
     pub(crate) fn serialize<S: Serializer>(
         kind: &Option<DefinitionKind>,
         s: S,
@@ -64,19 +69,23 @@ pub(super) mod definition_kind {
 /// the file spells it; the empty string for a spec that names no package (a pip direct URL
 /// without one) or that could not be parsed.
 pub(super) mod declared_name {
-    use super::*;
+    use super::{Deserialize, Deserializer, Serializer};
     use crate::model::PackageName;
 
     /// The text written for `name`.
-    pub(crate) fn text(name: &Option<PackageName>) -> &str {
-        name.as_ref().map_or("", PackageName::as_str)
+    pub(crate) fn text(name: Option<&PackageName>) -> &str {
+        name.map_or("", PackageName::as_str)
     }
 
+    #[allow(
+        clippy::ref_option,
+        reason = "serde's `serialize_with` passes the field by reference"
+    )]
     pub(crate) fn serialize<S: Serializer>(
         name: &Option<PackageName>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(text(name))
+        s.serialize_str(text(name.as_ref()))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(

@@ -91,7 +91,7 @@ pub struct Snapshot {
     pub image_config: Option<Digest>,
     /// The platform of the manifest read, `os/architecture[/variant]`, e.g. `linux/amd64`.
     pub image_platform: Option<String>,
-    /// The layers' diff_ids, bottom first.
+    /// The layers' `diff_ids`, bottom first.
     #[serde(default)]
     pub image_layers: Vec<Digest>,
     /// The base image as the definition names it.
@@ -448,7 +448,7 @@ impl Snapshot {
         opt(
             &mut o,
             "azureml-v2-anonymous-version",
-            &self.azureml_v2_anonymous_version,
+            self.azureml_v2_anonymous_version.as_deref(),
         );
         if let Some(v1) = &self.azureml_v1_image {
             let mut parts = Vec::new();
@@ -464,11 +464,11 @@ impl Snapshot {
                 &format!("{{ {} }}", parts.join(", ")),
             );
         }
-        opt(&mut o, "image", &self.image);
-        opt_digest(&mut o, "image-index", &self.image_index);
-        opt_digest(&mut o, "image-manifest", &self.image_manifest);
-        opt_digest(&mut o, "image-config", &self.image_config);
-        opt(&mut o, "image-platform", &self.image_platform);
+        opt(&mut o, "image", self.image.as_deref());
+        opt_digest(&mut o, "image-index", self.image_index.as_ref());
+        opt_digest(&mut o, "image-manifest", self.image_manifest.as_ref());
+        opt_digest(&mut o, "image-config", self.image_config.as_ref());
+        opt(&mut o, "image-platform", self.image_platform.as_deref());
         if !self.image_layers.is_empty() {
             let items: Vec<String> = self
                 .image_layers
@@ -477,13 +477,13 @@ impl Snapshot {
                 .collect();
             array(&mut o, "image-layers", &items);
         }
-        opt(&mut o, "base-image", &self.base_image);
-        opt_digest(&mut o, "base-image-digest", &self.base_image_digest);
+        opt(&mut o, "base-image", self.base_image.as_deref());
+        opt_digest(&mut o, "base-image-digest", self.base_image_digest.as_ref());
         if let Some(n) = self.base_layers {
             line(&mut o, "base-layers", &n.to_string());
         }
-        opt(&mut o, "rootfs", &self.rootfs);
-        opt(&mut o, "os", &self.os);
+        opt(&mut o, "rootfs", self.rootfs.as_deref());
+        opt(&mut o, "os", self.os.as_deref());
         line(&mut o, "completeness", &s(&self.completeness.to_string()));
         let declared: Vec<String> = self
             .declared
@@ -492,7 +492,7 @@ impl Snapshot {
                 format!(
                     "{{ ecosystem = {}, name = {}, spec = {}, pin = {} }}",
                     s(&d.ecosystem.to_string()),
-                    s(encoding::declared_name::text(&d.name)),
+                    s(encoding::declared_name::text(d.name.as_ref())),
                     s(&d.spec),
                     s(d.pin.as_str())
                 )
@@ -609,13 +609,13 @@ fn line(o: &mut String, k: &str, v: &str) {
     let _ = writeln!(o, "{k} = {v}");
 }
 
-fn opt(o: &mut String, k: &str, v: &Option<String>) {
+fn opt(o: &mut String, k: &str, v: Option<&str>) {
     if let Some(v) = v {
         line(o, k, &s(v));
     }
 }
 
-fn opt_digest(o: &mut String, k: &str, v: &Option<Digest>) {
+fn opt_digest(o: &mut String, k: &str, v: Option<&Digest>) {
     if let Some(v) = v {
         line(o, k, &s(&v.to_string()));
     }
@@ -712,8 +712,8 @@ impl RunRecord {
         line(&mut o, "environment", &s(&self.environment));
         line(&mut o, "snapshot", &s(&self.snapshot));
         line(&mut o, "time", &s(&self.time));
-        opt(&mut o, "commit", &self.commit);
-        opt(&mut o, "model", &self.model);
+        opt(&mut o, "commit", self.commit.as_deref());
+        opt(&mut o, "model", self.model.as_deref());
         o
     }
 

@@ -86,8 +86,7 @@ impl Store {
         let mut name = self
             .lockfile
             .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| LOCKFILE.into());
+            .map_or_else(|| LOCKFILE.into(), std::ffi::OsStr::to_os_string);
         name.push(".d");
         self.lockfile.with_file_name(name)
     }
@@ -310,7 +309,7 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         });
     rfc3339(secs)
 }

@@ -136,6 +136,7 @@ impl DigestHasher {
 
 impl Digest {
     /// The digest of `bytes` with the same algorithm as `self`, to check content against it.
+    #[must_use]
     pub fn recompute(&self, bytes: &[u8]) -> Digest {
         let mut h = DigestHasher::new(self.algorithm);
         h.update(bytes);

@@ -69,12 +69,10 @@ fn err(reference: &str, offset: usize, reason: &'static str) -> ImageRefError {
 }
 
 /// Re-anchor an error from a part of `s` that starts at byte `start`.
-fn shifted(s: &str, start: usize, e: ImageRefError) -> ImageRefError {
-    ImageRefError {
-        reference: s.to_owned(),
-        offset: start + e.offset,
-        reason: e.reason,
-    }
+fn shifted(s: &str, start: usize, mut e: ImageRefError) -> ImageRefError {
+    s.clone_into(&mut e.reference);
+    e.offset += start;
+    e
 }
 
 fn valid_tag(tag: &str) -> bool {

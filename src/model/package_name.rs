@@ -81,6 +81,7 @@ impl PackageName {
     }
 
     /// The pip normal form of this name, to compare a conda package with a pip one.
+    #[must_use]
     pub fn to_pip(&self) -> Self {
         Self::pip(&self.0)
     }

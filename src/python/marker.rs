@@ -630,7 +630,7 @@ impl Parser<'_> {
         let Some(len) = self.rest()[1..].find(quote) else {
             return Err((start, SyntaxProblem::UnclosedString { quote }));
         };
-        let value = python_string(&self.rest()[1..1 + len])
+        let value = python_string(&self.rest()[1..=len])
             .ok_or((start, SyntaxProblem::InvalidQuotedString))?;
         self.pos += len + 2;
         Ok(Operand::Literal(value))

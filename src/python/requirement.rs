@@ -75,6 +75,7 @@ impl InvalidRequirement {
     }
 
     /// The same error, `by` bytes further into a larger text.
+    #[must_use]
     pub fn shifted(mut self, by: usize) -> Self {
         self.offset += by;
         self

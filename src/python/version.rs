@@ -489,9 +489,9 @@ pub(crate) fn parse_prefix(s: &str, allow: Allow) -> Option<(Version, bool, usiz
             pos = end;
             Some(n)
         }
-        _ => labelled(b, &mut pos, &[("post", ()), ("rev", ()), ("r", ())]).map(|(_, n)| n),
+        _ => labelled(b, &mut pos, &[("post", ()), ("rev", ()), ("r", ())]).map(|((), n)| n),
     };
-    rest.dev = labelled(b, &mut pos, &[("dev", ())]).map(|(_, n)| n);
+    rest.dev = labelled(b, &mut pos, &[("dev", ())]).map(|((), n)| n);
 
     if allow.local && b.get(pos) == Some(&b'+') {
         let alnum = |at: usize| {
@@ -559,9 +559,9 @@ mod tests {
 
     #[test]
     fn equality_follows_the_ordering() {
+        use std::hash::BuildHasher;
         assert_eq!(v("1.0"), v("1.0.0"));
         assert_ne!(v("1.0"), v("1.0+local"));
-        use std::hash::BuildHasher;
         let state = std::collections::hash_map::RandomState::new();
         assert_eq!(state.hash_one(v("1.0")), state.hash_one(v("1.0.0.0")));
     }

@@ -150,6 +150,7 @@ impl CredentialStore {
     }
 
     /// Use these credentials before any file.
+    #[must_use]
     pub fn with_explicit(mut self, credentials: Credentials) -> Self {
         self.explicit = Some(credentials);
         self

@@ -40,7 +40,7 @@ fn repo_key(repo: &ImageRef) -> String {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<R: Registry> Registry for CachingRegistry<R> {

@@ -11,7 +11,7 @@
 //! response headers, and they ping `/v2/` before every anonymous request.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -125,7 +125,7 @@ impl HttpRegistry {
     }
 
     fn auth_header(&self, repo: &ImageRef, push: bool) -> Option<Secret> {
-        let map = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.auth.lock().unwrap_or_else(PoisonError::into_inner);
         let scoped = if push {
             map.get(&push_scope_key(repo))
         } else {
@@ -138,7 +138,7 @@ impl HttpRegistry {
         if let Some(c) = self
             .found
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .get(registry)
         {
             return Ok(c.clone());
@@ -155,7 +155,7 @@ impl HttpRegistry {
             })?;
         self.found
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(registry.to_owned(), found.clone());
         Ok(found)
     }
@@ -217,7 +217,7 @@ impl HttpRegistry {
             };
             self.auth
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(PoisonError::into_inner)
                 .insert(key, Secret::new(format!("Bearer {token}")));
             return Ok(origin);
         }
@@ -229,10 +229,13 @@ impl HttpRegistry {
             c.username,
             c.password.expose()
         ));
-        self.auth.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            repo.registry().to_owned(),
-            Secret::new(format!("Basic {basic}")),
-        );
+        self.auth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                repo.registry().to_owned(),
+                Secret::new(format!("Basic {basic}")),
+            );
         Ok(origin)
     }
 

@@ -164,7 +164,9 @@ pub trait Registry: Send + Sync {
                 });
             }
             let reader = self.blob(repo, digest, size).await?;
-            let mut out = Vec::with_capacity(size.unwrap_or(0).min(limit) as usize);
+            // A capacity hint only.
+            let mut out =
+                Vec::with_capacity(usize::try_from(size.unwrap_or(0).min(limit)).unwrap_or(0));
             let mut limited = reader.take(limit + 1);
             limited
                 .read_to_end(&mut out)

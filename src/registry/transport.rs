@@ -62,7 +62,8 @@ impl TransportPolicy {
         let capped = exp.min(self.max_delay);
         // Jitter: a random point in [capped/2, capped].
         let half = capped / 2;
-        let span = (capped - half).as_nanos() as u64;
+        // `half <= capped`, and a delay beyond `u64::MAX` nanoseconds (584 years) is capped there.
+        let span = u64::try_from(capped.saturating_sub(half).as_nanos()).unwrap_or(u64::MAX);
         let r = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish();
@@ -126,11 +127,11 @@ fn parse_http_date(s: &str) -> Option<u64> {
     // Days from civil (Howard Hinnant's algorithm).
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
-    let yoe = (y - era * 400) as u64;
+    let yoe = u64::try_from(y - era * 400).ok()?;
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe as i64 - 719_468;
+    let days = era * 146_097 + i64::try_from(doe).ok()? - 719_468;
     u64::try_from(days)
         .ok()
         .map(|d| d * 86_400 + h * 3600 + m * 60 + sec)

@@ -87,7 +87,7 @@ impl<R> VerifyingReader<R> {
             && self.read > size
         {
             self.hasher = None;
-            return Err(self.fail(IntegrityError::TooLong {
+            return Err(Self::fail(IntegrityError::TooLong {
                 what: self.what.to_owned(),
                 digest: self.expected.clone(),
                 expected: size,
@@ -99,7 +99,7 @@ impl<R> VerifyingReader<R> {
         Ok(())
     }
 
-    fn fail(&self, e: IntegrityError) -> io::Error {
+    fn fail(e: IntegrityError) -> io::Error {
         io::Error::new(io::ErrorKind::InvalidData, e)
     }
 
@@ -110,7 +110,7 @@ impl<R> VerifyingReader<R> {
         if let Some(size) = self.size
             && self.read < size
         {
-            return Err(self.fail(IntegrityError::Truncated {
+            return Err(Self::fail(IntegrityError::Truncated {
                 what: self.what.to_owned(),
                 digest: self.expected.clone(),
                 read: self.read,
@@ -119,7 +119,7 @@ impl<R> VerifyingReader<R> {
         }
         let actual = hasher.finish();
         if actual != self.expected {
-            return Err(self.fail(IntegrityError::DigestMismatch {
+            return Err(Self::fail(IntegrityError::DigestMismatch {
                 what: self.what.to_owned(),
                 expected: self.expected.clone(),
                 actual,

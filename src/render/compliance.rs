@@ -1,6 +1,7 @@
 //! `envaudit report`: the compliance report as Markdown, JSON or one self-contained HTML
 //! page (inline CSS and JavaScript, no network).
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::md_cell;
@@ -354,17 +355,20 @@ pub fn render_audit_html(report: &AuditReport, out: &mut dyn Write) -> io::Resul
     let title = format!("envaudit compliance report: {}", report.model);
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    h.push_str(&format!(
+    let _ = write!(
+        h,
         "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         esc(&title)
-    ));
+    );
     h.push_str("<header>\n");
-    h.push_str(&format!(
-        "<h1>Compliance report: model <code>{}</code></h1>\n",
+    let _ = writeln!(
+        h,
+        "<h1>Compliance report: model <code>{}</code></h1>",
         esc(&report.model)
-    ));
-    h.push_str(&format!(
-        "<p class=\"meta\">Generated {} by {} from <code>{}</code> (<code>{}</code>{}{}).</p>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">Generated {} by {} from <code>{}</code> (<code>{}</code>{}{}).</p>",
         esc(&report.generated),
         esc(&report.generator),
         esc(&report.lockfile.path),
@@ -380,35 +384,36 @@ pub fn render_audit_html(report: &AuditReport, out: &mut dyn Write) -> io::Resul
         } else {
             ""
         }
-    ));
-    h.push_str(&format!(
+    );
+    let _ = write!(
+        h,
         "<div class=\"verdict {}\" id=\"verdict\">{}</div> <span class=\"meta\">{} run{}</span>\n</header>\n<main>\n",
         if report.reproducible { "ok" } else { "bad" },
         verdict_word(report.reproducible),
         report.runs.len(),
         if report.runs.len() == 1 { "" } else { "s" }
-    ));
+    );
     if report.runs.is_empty() {
         h.push_str("<p>No run of this model is recorded in the lockfile.</p>\n");
     }
     for (n, r) in report.runs.iter().enumerate() {
         run_html(n, r, &mut h);
     }
-    h.push_str(&format!(
-        "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    ));
+    let _ = write!(h, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out.write_all(h.as_bytes())
 }
 
 fn run_html(n: usize, r: &RunAudit, h: &mut String) {
-    h.push_str(&format!(
+    let _ = write!(
+        h,
         "<section id=\"run-{n}\">\n<h2>Run <code>{}</code>: <span class=\"verdict {}\">{}</span></h2>\n",
         esc(&r.run.run),
         if r.verdict.reproducible { "ok" } else { "bad" },
         verdict_word(r.verdict.reproducible)
-    ));
-    h.push_str(&format!(
-        "<p>Model <code>{}</code>, environment <code>{}</code>, recorded {}{}.</p>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<p>Model <code>{}</code>, environment <code>{}</code>, recorded {}{}.</p>",
         esc(r.run.model.as_deref().unwrap_or("?")),
         esc(&r.environment),
         esc(&r.run.time),
@@ -417,16 +422,17 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
             .as_deref()
             .map(|c| format!(" at commit <code>{}</code>", esc(short(c))))
             .unwrap_or_default()
-    ));
+    );
     h.push_str("<h3>Verdict</h3>\n<table class=\"checks\"><thead><tr><th>check</th><th>ok</th><th>detail</th></tr></thead><tbody>\n");
     for c in &r.verdict.checks {
-        h.push_str(&format!(
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        let _ = writeln!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
             if c.ok { "ok" } else { "bad" },
             esc(c.check),
             yes_no(c.ok),
             esc(&c.detail)
-        ));
+        );
     }
     h.push_str("</tbody></table>\n");
     let i = &r.identity;
@@ -489,7 +495,7 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
     ));
     h.push_str("<h3>Identity and image</h3>\n<dl>\n");
     for (k, v) in dl {
-        h.push_str(&format!("<dt>{}</dt><dd>{v}</dd>\n", esc(k)));
+        let _ = writeln!(h, "<dt>{}</dt><dd>{v}</dd>", esc(k));
     }
     h.push_str("</dl>\n");
 
@@ -499,25 +505,27 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
     } else {
         h.push_str("<table><thead><tr><th>ecosystem</th><th>name</th><th>declared</th><th>pin</th></tr></thead><tbody>\n");
         for d in &r.unpinned {
-            h.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
                 esc(&d.ecosystem.to_string()),
                 esc(d.name.as_ref().map_or("", |n| n.as_str())),
                 esc(&d.spec),
                 esc(d.pin.as_str())
-            ));
+            );
         }
         h.push_str("</tbody></table>\n");
     }
 
     h.push_str("<h3>Timeline</h3>\n<ol class=\"timeline\">\n");
-    h.push_str(&format!(
-        "<li class=\"run\"><strong>{}</strong> the run <code>{}</code> trained <code>{}</code> on snapshot <code>{}</code></li>\n",
+    let _ = writeln!(
+        h,
+        "<li class=\"run\"><strong>{}</strong> the run <code>{}</code> trained <code>{}</code> on snapshot <code>{}</code></li>",
         esc(&r.run.time),
         esc(&r.run.run),
         esc(r.run.model.as_deref().unwrap_or("?")),
         esc(&r.run.snapshot)
-    ));
+    );
     for e in &r.history {
         let mut what = Vec::new();
         if e.definition_changed {
@@ -527,8 +535,9 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
             what.push("image changed".to_owned());
         }
         what.push(format!("{} package change(s)", e.package_changes));
-        h.push_str(&format!(
-            "<li class=\"{}\"><strong>{}</strong> <code>{}</code> {}: {}{}</li>\n",
+        let _ = writeln!(
+            h,
+            "<li class=\"{}\"><strong>{}</strong> <code>{}</code> {}: {}{}</li>",
             if e.silent_drift { "silent" } else { "change" },
             esc(&e.time),
             esc(short(&e.commit)),
@@ -539,7 +548,7 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
             } else {
                 ""
             }
-        ));
+        );
     }
     if r.history.is_empty() {
         h.push_str("<li>No later change of the environment is recorded.</li>\n");
@@ -547,17 +556,20 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
     h.push_str("</ol>\n");
 
     let c = &r.counts;
-    h.push_str(&format!(
+    let _ = write!(
+        h,
         "<h3>Installed packages</h3>\n<p class=\"meta\">{} packages: {} pinned, {} declared unpinned, {} transitive, {} from the base image, {} required by nothing.</p>\n",
         c.packages, c.pinned, c.declared_unpinned, c.transitive, c.base_image, c.unreached
-    ));
-    h.push_str(&format!(
-        "<div class=\"controls\"><input type=\"search\" id=\"filter-{n}\" placeholder=\"Filter packages (name, version, class, licence, ...)\" aria-label=\"Filter packages\"><span class=\"meta\"><span id=\"shown-{n}\">{}</span> shown</span></div>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<div class=\"controls\"><input type=\"search\" id=\"filter-{n}\" placeholder=\"Filter packages (name, version, class, licence, ...)\" aria-label=\"Filter packages\"><span class=\"meta\"><span id=\"shown-{n}\">{}</span> shown</span></div>",
         c.packages
-    ));
-    h.push_str(&format!(
-        "<table class=\"packages\" id=\"packages-{n}\" data-filter=\"filter-{n}\" data-count=\"shown-{n}\"><thead><tr><th>ecosystem</th><th>name</th><th>version</th><th>build</th><th>class</th><th>pin</th><th>licenses</th><th>hash</th><th>prefix</th></tr></thead><tbody>\n"
-    ));
+    );
+    let _ = writeln!(
+        h,
+        "<table class=\"packages\" id=\"packages-{n}\" data-filter=\"filter-{n}\" data-count=\"shown-{n}\"><thead><tr><th>ecosystem</th><th>name</th><th>version</th><th>build</th><th>class</th><th>pin</th><th>licenses</th><th>hash</th><th>prefix</th></tr></thead><tbody>"
+    );
     for p in &r.packages {
         let k = &p.package;
         let hash = k
@@ -566,8 +578,9 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
             .map(|s| format!("sha256:{s}"))
             .or_else(|| k.record.clone())
             .unwrap_or_default();
-        h.push_str(&format!(
-            "<tr data-name=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
+        let _ = writeln!(
+            h,
+            "<tr data-name=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
             esc(k.name.as_str()),
             esc(&k.ecosystem.to_string()),
             esc(k.name.as_str()),
@@ -578,7 +591,7 @@ fn run_html(n: usize, r: &RunAudit, h: &mut String) {
             esc(&k.licenses.join(", ")),
             esc(&hash[..hash.len().min(19)]),
             esc(k.prefix.as_deref().unwrap_or(""))
-        ));
+        );
     }
     h.push_str("</tbody></table>\n</section>\n");
 }

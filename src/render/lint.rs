@@ -51,19 +51,18 @@ pub fn render_lint(
                 let mut t = super::table();
                 t.set_header(vec!["at", "severity", "code", "message"]);
                 for f in &report.findings {
-                    let sev = match &f.accepted {
-                        Some(_) => Cell::new("accepted"),
-                        None => {
-                            let c = Cell::new(f.severity.as_str());
-                            if style.color {
-                                c.fg(match f.severity {
-                                    Severity::Error => Color::Red,
-                                    Severity::Warning => Color::Yellow,
-                                    Severity::Note => Color::Cyan,
-                                })
-                            } else {
-                                c
-                            }
+                    let sev = if f.accepted.is_some() {
+                        Cell::new("accepted")
+                    } else {
+                        let c = Cell::new(f.severity.as_str());
+                        if style.color {
+                            c.fg(match f.severity {
+                                Severity::Error => Color::Red,
+                                Severity::Warning => Color::Yellow,
+                                Severity::Note => Color::Cyan,
+                            })
+                        } else {
+                            c
                         }
                     };
                     let message = message(f);

@@ -122,6 +122,10 @@ fn table(report: &ResolveReport, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// `1536` → `1.5 KiB`.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "a size shown with one decimal; an f64 holds far more digits than that shows"
+)]
 fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = bytes as f64;

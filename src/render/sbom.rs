@@ -7,6 +7,7 @@
 //! `RECORD` (the list of every installed file with its own SHA-256), for a Debian package
 //! the SHA-256 of its `md5sums` list.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
@@ -22,7 +23,7 @@ fn pct(text: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
@@ -34,7 +35,7 @@ pub fn purl(p: &LockedPackage, os: Option<&str>) -> String {
     let version = pct(&p.version);
     let distro = os
         .and_then(|o| o.split_whitespace().next())
-        .map(|d| d.to_ascii_lowercase());
+        .map(str::to_ascii_lowercase);
     match p.ecosystem {
         Ecosystem::Pip => format!("pkg:pypi/{}@{version}", pct(&name.replace('_', "-"))),
         Ecosystem::Conda => {
@@ -72,11 +73,10 @@ pub fn purl(p: &LockedPackage, os: Option<&str>) -> String {
 fn image_purl(reference: Option<&str>, manifest: &Digest) -> String {
     let repo = reference
         .map(|r| r.split('@').next().unwrap_or(r))
-        .map(|r| match r.rsplit_once(':') {
+        .map_or("image", |r| match r.rsplit_once(':') {
             Some((repo, tag)) if !tag.contains('/') => repo,
             _ => r,
-        })
-        .unwrap_or("image");
+        });
     let name = repo.rsplit('/').next().unwrap_or(repo).to_ascii_lowercase();
     format!(
         "pkg:oci/{}@{}?repository_url={}",

@@ -350,7 +350,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("conda.yml");
         std::fs::write(&path, "dependencies:\n  - a:b\n  - pip:\n    - numpy>=\n").unwrap();
-        let def = crate::definition::load(&path, &Default::default()).unwrap();
+        let def =
+            crate::definition::load(&path, &crate::definition::LoadOptions::default()).unwrap();
         let plan = plan(&def, &Snapshot::placeholder("s"));
         assert!(plan.edits.is_empty());
         let skipped: Vec<_> = plan

@@ -216,7 +216,7 @@ impl Scanner {
         let mut warnings: Vec<Finding> = stats
             .cache_errors
             .iter()
-            .map(|e| Finding::new(Code::LayerCache, e.to_string()))
+            .map(|e| Finding::new(Code::LayerCache, e.clone()))
             .collect();
         if let (None, Some(base)) = (stats.base_layers, base) {
             warnings.push(Finding::new(

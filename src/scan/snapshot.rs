@@ -175,7 +175,7 @@ fn package(p: &crate::catalog::InstalledPackage) -> LockedPackage {
         Details::Conda(c) => (c.url.clone(), hex(&c.sha256), hex(&c.md5), None),
         Details::Python(d) => (None, archive_sha256(d), None, d.record_sha256.clone()),
         Details::Deb(d) => (None, None, None, d.md5sums_sha256.clone()),
-        _ => (None, None, None, None),
+        Details::Apk(_) => (None, None, None, None),
     };
     LockedPackage {
         ecosystem: p.ecosystem,

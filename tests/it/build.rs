@@ -2,6 +2,7 @@
 //! misses build and push, a rebuild shows the drift of a regenerated image before moving the
 //! tag, and failures leave the registry and the lockfile alone.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Output;
 
@@ -548,7 +549,7 @@ fn generated_contexts_for_conda_and_pip_definitions() {
         let mut text = String::new();
         for f in &files {
             let content = std::fs::read(out_dir.join(f)).unwrap();
-            text.push_str(&format!("==> {f}\n{}\n", String::from_utf8_lossy(&content)));
+            write!(text, "==> {f}\n{}\n", String::from_utf8_lossy(&content)).unwrap();
         }
         insta::assert_snapshot!(format!("build_context_{name}"), text);
     }

@@ -852,6 +852,11 @@ with zipfile.ZipFile(f"{{out}}/{{dist}}-{{version}}-py3-none-any.whl", "w") as z
 
 #[test]
 fn a_real_venv_catalog_agrees_with_pip_list() {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        name: String,
+        version: String,
+    }
     let tmp = tempfile::tempdir().unwrap();
     let wheels = tmp.path().join("wheels");
     std::fs::create_dir_all(&wheels).unwrap();
@@ -896,11 +901,6 @@ fn a_real_venv_catalog_agrees_with_pip_list() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    #[derive(serde::Deserialize)]
-    struct Row {
-        name: String,
-        version: String,
-    }
     let rows: Vec<Row> = serde_json::from_slice(&out.stdout).unwrap();
     let mut expected: Vec<(String, String)> = rows
         .into_iter()

@@ -1,6 +1,7 @@
 //! The command line: help, exit codes, error messages.
 
 use crate::support::{TestEnv, fixture, root};
+use std::fmt::Write as _;
 
 fn run(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
     let out = env.envaudit().args(args).output().expect("run envaudit");
@@ -262,7 +263,7 @@ fn cli_doc_is_the_current_help() {
         } else {
             format!("envaudit {}", args[0])
         };
-        doc.push_str(&format!("\n## `{title}`\n\n```text\n{}```\n", out));
+        write!(doc, "\n## `{title}`\n\n```text\n{out}```\n").unwrap();
     }
     let path = root().join("docs/cli.md");
     if std::env::var_os("ENVAUDIT_BLESS").is_some() {

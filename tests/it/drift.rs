@@ -4,13 +4,14 @@
 use crate::support::image::{self as img, Compression, LayoutEntry, Spec};
 use crate::support::registry;
 use crate::support::{TestEnv, ok};
+use std::fmt::Write as _;
 
 const SP: &str = "opt/env/lib/python3.10/site-packages";
 
 fn dist(name: &str, version: &str, requires: &[&str]) -> (String, Vec<u8>) {
     let mut m = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
     for r in requires {
-        m.push_str(&format!("Requires-Dist: {r}\n"));
+        writeln!(m, "Requires-Dist: {r}").unwrap();
     }
     (
         format!("{SP}/{name}-{version}.dist-info/METADATA"),

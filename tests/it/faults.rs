@@ -377,7 +377,7 @@ fn token_server_answering(
         (req.header("authorization") != Some(bearer.as_str()))
             .then(|| Reply::status(401, &[("WWW-Authenticate", &challenge)]))
     });
-    *addr_cell.lock().unwrap() = server.addr.clone();
+    addr_cell.lock().unwrap().clone_from(&server.addr);
     server
 }
 

@@ -1,6 +1,7 @@
 //! The definition hash: cross-format equality, formatting invariance, order sensitivity,
 //! checked-in vectors recomputed by an independent Python implementation.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use envaudit::definition::{self, DefinitionKind, LoadOptions};
@@ -377,11 +378,11 @@ fn hash_json_output_is_the_documented_contract() {
 fn conda_text(deps: &[String], channels: &[String]) -> String {
     let mut s = String::from("name: prop\nchannels:\n");
     for c in channels {
-        s.push_str(&format!("  - {c}\n"));
+        writeln!(s, "  - {c}").unwrap();
     }
     s.push_str("dependencies:\n");
     for d in deps {
-        s.push_str(&format!("  - {d}\n"));
+        writeln!(s, "  - {d}").unwrap();
     }
     s
 }

@@ -129,7 +129,7 @@ fn a_tampered_layout_blob_is_caught() {
     let e = open_and_verify(&format!("oci:{}", env.path("l").display()), None).unwrap_err();
     match e {
         ImageError::Integrity(IntegrityError::DigestMismatch { expected, .. }) => {
-            assert_eq!(expected.to_string(), i.layers[0].digest)
+            assert_eq!(expected.to_string(), i.layers[0].digest);
         }
         other => panic!("{other:?}"),
     }

@@ -1,6 +1,7 @@
 //! `envaudit lock`, `diff` and `log` end to end, in real git repositories (git2), with images
 //! from OCI layouts.
 
+use std::fmt::Write as _;
 use std::process::Output;
 
 use envaudit::lockfile::Lockfile;
@@ -13,7 +14,7 @@ const SP: &str = "opt/env/lib/python3.10/site-packages";
 fn meta(name: &str, version: &str, requires: &[&str]) -> Vec<u8> {
     let mut m = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
     for r in requires {
-        m.push_str(&format!("Requires-Dist: {r}\n"));
+        writeln!(m, "Requires-Dist: {r}").unwrap();
     }
     m.into_bytes()
 }

@@ -2,7 +2,7 @@
 //! the pinned definition lints clean and pins every declared package at the version the
 //! image holds; the exports read back through envaudit's own parsers and pin every package.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use envaudit::conda::MatchSpec;
 use envaudit::definition::{self, DefinitionKind, LoadOptions};
@@ -220,7 +220,7 @@ fn exports_read_back_and_pin_every_package_of_the_snapshot() {
         .unwrap());
     let mut lines = explicit.lines().filter(|l| !l.starts_with('#'));
     assert_eq!(lines.next(), Some("@EXPLICIT"));
-    let mut seen = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     for l in lines {
         let m: MatchSpec = l.parse().unwrap_or_else(|e| panic!("`{l}`: {e}"));
         assert!(m.pin().state.is_pinned(), "{l}: {:?}", m.pin());
@@ -232,7 +232,7 @@ fn exports_read_back_and_pin_every_package_of_the_snapshot() {
             file.starts_with(&format!("{name}-{version}-{}", build.as_deref().unwrap())),
             "{l}"
         );
-        seen.insert(name, ());
+        seen.insert(name);
     }
     assert_eq!(seen.len(), in_prefix(Ecosystem::Conda).len());
     // Dependencies come first: python before pip, which depends on it.

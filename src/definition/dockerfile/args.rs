@@ -63,15 +63,12 @@ fn expand_nested(text: &str, vars: &BTreeMap<String, String>, escape: char, dept
             out.push('$');
             k += 2;
         } else if c == '$' && chars.get(k + 1) == Some(&'{') {
-            match expand_braced(&chars, k + 2, vars, escape, depth) {
-                Some((value, next)) => {
-                    out.push_str(&value);
-                    k = next;
-                }
-                None => {
-                    out.push(c);
-                    k += 1;
-                }
+            if let Some((value, next)) = expand_braced(&chars, k + 2, vars, escape, depth) {
+                out.push_str(&value);
+                k = next;
+            } else {
+                out.push(c);
+                k += 1;
             }
         } else if c == '$'
             && chars

@@ -380,12 +380,11 @@ impl InstallReader<'_> {
                     None => (text.as_str(), None),
                 };
                 if let Some(target) = long(name) {
-                    let value = match inline {
-                        Some(value) => Some(value),
-                        None => {
-                            k += 1;
-                            args.get(k - 1).cloned()
-                        }
+                    let value = if let Some(value) = inline {
+                        Some(value)
+                    } else {
+                        k += 1;
+                        args.get(k - 1).cloned()
                     };
                     if let Some(value) = value {
                         self.record(target, word, &value);

@@ -3,8 +3,8 @@
 //! The parser follows the Dockerfile reference (BuildKit syntax) closely enough to read every
 //! Dockerfile docker itself accepts:
 //!
-//! - parser directives (`# syntax=`, `# escape=`) at the very top; `# escape=`` ` `` makes the
-//!   backtick the escape character;
+//! - parser directives (`# syntax=`, `# escape=`) at the very top; `# escape=` followed by a
+//!   backtick makes the backtick the escape character;
 //! - full-line `#` comments; comment lines and empty lines inside a continuation are dropped;
 //! - line continuations with the escape character (trailing spaces and tabs after it
 //!   tolerated). Each continuation (the whitespace before the escape, the escape, the newline
@@ -115,7 +115,7 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
     /// Every instruction, `FROM` and the global `ARG`s included, in file order.
     pub instructions: Vec<Instruction>,
-    /// The escape character (`\`, or a backtick after `# escape=``).
+    /// The escape character: `\`, or a backtick that a `# escape=` directive names.
     #[serde(skip)]
     pub escape: char,
 }
@@ -174,12 +174,11 @@ impl Dockerfile {
             .iter()
             .filter(|i| i.keyword == "COPY" || i.keyword == "ADD")
         {
-            let words = match instruction.json_words() {
-                Some(words) => words,
-                None => {
-                    let first_line = instruction.arguments.split('\n').next().unwrap_or_default();
-                    split_words(first_line, self.escape)
-                }
+            let words = if let Some(words) = instruction.json_words() {
+                words
+            } else {
+                let first_line = instruction.arguments.split('\n').next().unwrap_or_default();
+                split_words(first_line, self.escape)
             };
             let flags = words
                 .iter()
@@ -267,6 +266,8 @@ fn char_count(s: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     pub(super) fn corpus_dir() -> PathBuf {
@@ -406,7 +407,7 @@ mod tests {
             packages.join(" ")
         );
         for n in 1..20_000 {
-            src.push_str(&format!("FROM s{} AS s{n}\n", n - 1));
+            writeln!(src, "FROM s{} AS s{n}", n - 1).unwrap();
         }
         let df = text(&src);
         let installs = df.installs();

@@ -344,14 +344,13 @@ fn heredoc_markers(arguments: &str) -> Vec<(String, bool, usize)> {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some('"') | None, '\\') => escaped = true,
-            (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
             (None, ' ' | '\t') => {
                 if let Some(s) = start.take() {
                     words.push((s, offset));
                 }
             }
-            (None, _) => {}
+            _ => {}
         }
     }
     if let Some(s) = start {

@@ -3,6 +3,7 @@
 //! package index served on 127.0.0.1 by Python's `http.server` that a build can read and a
 //! test can publish new versions to.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -214,9 +215,9 @@ impl PackageIndex {
     pub fn publish_packages(&self, packages: &[(&str, &str)]) {
         let mut script = String::from("set -e\nd=/usr/lib/python3/dist-packages\n");
         for (name, version) in packages {
-            script.push_str(&format!(
+            write!(script,
                 "mkdir -p $d/{name}-{version}.dist-info\nprintf 'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n' > $d/{name}-{version}.dist-info/METADATA\n"
-            ));
+            ).unwrap();
         }
         self.publish("install.sh", &script);
     }

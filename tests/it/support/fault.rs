@@ -3,6 +3,7 @@
 //! blobs, stalls, latency. One thread per connection, keep-alive, GET only.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -121,9 +122,8 @@ impl Drop for FaultServer {
 fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency: Duration) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = conn.set_nodelay(true);
-    let mut writer = match conn.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
+    let Ok(mut writer) = conn.try_clone() else {
+        return;
     };
     let mut reader = BufReader::new(conn);
     loop {
@@ -160,7 +160,7 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency:
             } => {
                 let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
                 for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
+                    write!(head, "{k}: {v}\r\n").unwrap();
                 }
                 head.push_str("\r\n");
                 // One write: a separate small body write would wait for a delayed ACK.

@@ -1,6 +1,7 @@
 //! A minimal blocking HTTP/1.1 client for test set-up (pushing images), so that test code
 //! does not depend on the code under test.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -30,12 +31,12 @@ pub fn request(
     body_len: u64,
 ) -> std::io::Result<Response> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    s.set_read_timeout(Some(Duration::from_mins(1)))?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {body_len}\r\n"
     );
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        write!(head, "{k}: {v}\r\n").unwrap();
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes())?;

@@ -4,6 +4,7 @@
 //! this process: when the test binary exits, however it exits, the pipe closes and the
 //! watchdog kills the registry by PID and removes its storage. No orphans.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{ChildStdin, Command, Stdio};
@@ -21,7 +22,7 @@ pub struct RegistryServer {
     pub pid: u32,
     /// Basic credentials the registry requires, if any.
     pub basic: Option<String>,
-    _watchdog: Mutex<ChildStdin>,
+    watchdog: Mutex<ChildStdin>,
 }
 
 /// The registry without authentication.
@@ -72,17 +73,19 @@ fn start(auth: bool) -> RegistryServer {
             dir.join("data").display()
         );
         let basic = if auth {
+            use base64::Engine as _;
             let out = Command::new("htpasswd")
                 .args(["-Bbn", USER, PASSWORD])
                 .output()
                 .expect("`htpasswd` (apache2-utils) must be installed");
             assert!(out.status.success(), "htpasswd failed");
             std::fs::write(dir.join("htpasswd"), &out.stdout).expect("write htpasswd");
-            config.push_str(&format!(
+            write!(
+                config,
                 "auth:\n  htpasswd:\n    realm: envaudit-test\n    path: {}\n",
                 dir.join("htpasswd").display()
-            ));
-            use base64::Engine as _;
+            )
+            .unwrap();
             Some(base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}")))
         } else {
             None
@@ -111,7 +114,7 @@ fn start(auth: bool) -> RegistryServer {
             addr: addr.clone(),
             pid,
             basic,
-            _watchdog: Mutex::new(watchdog),
+            watchdog: Mutex::new(watchdog),
         };
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
@@ -134,7 +137,7 @@ fn start(auth: bool) -> RegistryServer {
 impl RegistryServer {
     /// Stop the registry now (the watchdog kills it and removes its storage).
     pub fn stop(&self) {
-        if let Ok(mut w) = self._watchdog.lock() {
+        if let Ok(mut w) = self.watchdog.lock() {
             let _ = w.write_all(b"\n");
             let _ = w.flush();
         }
