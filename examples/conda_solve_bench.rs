@@ -13,6 +13,12 @@
 
 // a command-line example: printing is its job
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    clippy::items_after_statements,
+    reason = "a benchmark program: sizes turned into MB for display, indices of a synthetic channel far below 2^32, its shape constants next to their loops"
+)]
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -241,7 +247,7 @@ fn channel(names: usize) -> (String, String, usize) {
                     }
                 }
             } else {
-                for _ in 0..(1 + rng.below(3)) {
+                for _ in 0..=rng.below(3) {
                     dep(rng.below(CORE as u64) as usize, &mut rng);
                 }
                 if rng.below(3) == 0 {

@@ -59,10 +59,6 @@ pub mod layer;
 pub mod lock;
 pub mod lockfile;
 pub mod model;
-#[allow(
-    clippy::pedantic,
-    reason = "written on another branch right now; held to pedantic when that branch merges"
-)]
 pub mod predict;
 pub mod pyindex;
 pub mod python;

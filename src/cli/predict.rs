@@ -26,7 +26,7 @@ pub(crate) struct PredictArgs {
     #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
     lockfile: PathBuf,
 
-    /// The primary package index, when the definition names none (default: PyPI)
+    /// The primary package index, when the definition names none (default: `PyPI`)
     #[arg(long, value_name = "URL")]
     index_url: Option<String>,
 
@@ -39,12 +39,12 @@ pub(crate) struct PredictArgs {
     find_links: Vec<String>,
 
     /// Where conda channel names live (conda's `channel_alias`, default
-    /// https://conda.anaconda.org): `conda-forge` is then ALIAS/conda-forge; a local folder is
+    /// <https://conda.anaconda.org)>: `conda-forge` is then ALIAS/conda-forge; a local folder is
     /// accepted
     #[arg(long, value_name = "URL|DIR")]
     channel_alias: Option<String>,
 
-    /// Also use this machine's PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_FIND_LINKS (the
+    /// Also use this machine's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS` (the
     /// builder does not see them, so by default they are ignored)
     #[arg(long)]
     use_host_config: bool,
@@ -63,7 +63,7 @@ pub(crate) struct PredictArgs {
     #[arg(long, value_name = "VERSION")]
     python_version: Option<String>,
 
-    /// The machine to install for (default: the image's, e.g. x86_64, aarch64)
+    /// The machine to install for (default: the image's, e.g. `x86_64`, aarch64)
     #[arg(long, value_name = "ARCH")]
     machine: Option<String>,
 

@@ -520,6 +520,7 @@ impl Condarc {
 
     /// `later` laid over `self`: each key `later` sets replaces this one's;
     /// `custom_channels` entries are merged.
+    #[must_use]
     pub fn merge(mut self, later: Condarc) -> Condarc {
         self.channels = later.channels.or(self.channels);
         self.channel_alias = later.channel_alias.or(self.channel_alias);
@@ -533,10 +534,12 @@ impl Condarc {
     pub fn config(&self) -> ChannelConfig {
         let mut config = ChannelConfig::default();
         if let Some(alias) = &self.channel_alias {
-            config.channel_alias = alias.trim_end_matches('/').to_owned();
+            alias
+                .trim_end_matches('/')
+                .clone_into(&mut config.channel_alias);
         }
         if let Some(defaults) = &self.default_channels {
-            config.default_channels = defaults.clone();
+            config.default_channels.clone_from(defaults);
         }
         config.custom_channels = self.custom_channels.clone();
         config

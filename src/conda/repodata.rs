@@ -229,7 +229,7 @@ impl fmt::Debug for Repodata {
             .field("subdir", &self.subdir)
             .field("records", &self.slots.len())
             .field("names", &self.names.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -482,20 +482,17 @@ impl Repodata {
     fn parse(json: &[u8], url: &str) -> Result<Self, RepodataError> {
         let mut builder = Builder::default();
         // Checking UTF-8 once up front is much faster than string by string.
-        let result = match std::str::from_utf8(json) {
-            Ok(text) => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                DocumentSeed(&mut builder)
-                    .deserialize(&mut de)
-                    .and_then(|()| de.end())
-            }
-            Err(_) => {
-                // Not UTF-8: let serde_json find the place.
-                let mut de = serde_json::Deserializer::from_slice(json);
-                DocumentSeed(&mut builder)
-                    .deserialize(&mut de)
-                    .and_then(|()| de.end())
-            }
+        let result = if let Ok(text) = std::str::from_utf8(json) {
+            let mut de = serde_json::Deserializer::from_str(text);
+            DocumentSeed(&mut builder)
+                .deserialize(&mut de)
+                .and_then(|()| de.end())
+        } else {
+            // Not UTF-8: let serde_json find the place.
+            let mut de = serde_json::Deserializer::from_slice(json);
+            DocumentSeed(&mut builder)
+                .deserialize(&mut de)
+                .and_then(|()| de.end())
         };
         if let Err(e) = result {
             return Err(RepodataError::Json {
@@ -509,7 +506,7 @@ impl Repodata {
     }
 }
 
-/// serde_json's message without its own ` at line L column C` suffix.
+/// `serde_json`'s message without its own ` at line L column C` suffix.
 fn json_message(e: &serde_json::Error) -> String {
     let text = e.to_string();
     match text.rfind(" at line ") {
@@ -648,7 +645,7 @@ impl<'de, F> DeserializeSeed<'de> for KeySeed<F> {
     }
 }
 
-impl<'de, F> Visitor<'de> for KeySeed<F> {
+impl<F> Visitor<'_> for KeySeed<F> {
     type Value = F;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
@@ -907,7 +904,7 @@ impl<'de> DeserializeSeed<'de> for StrSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for StrSeed<'_> {
+impl Visitor<'_> for StrSeed<'_> {
     type Value = Option<Span>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
@@ -1010,7 +1007,7 @@ impl<'de> DeserializeSeed<'de> for TimestampSeed {
     }
 }
 
-impl<'de> Visitor<'de> for TimestampSeed {
+impl Visitor<'_> for TimestampSeed {
     type Value = Option<u64>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a timestamp in seconds or milliseconds since the epoch")
@@ -1032,7 +1029,12 @@ impl<'de> Visitor<'de> for TimestampSeed {
             return Err(E::custom(format!("invalid timestamp {v}")));
         }
         // Float seconds keep their milliseconds.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "a JSON float timestamp: finite and non-negative, checked above; whole milliseconds are all conda keeps"
+        )]
         let ms = if v > MAX_SECONDS as f64 {
             v as u64
         } else {
@@ -1055,7 +1057,7 @@ impl<'de> DeserializeSeed<'de> for NoArchSeed {
     }
 }
 
-impl<'de> Visitor<'de> for NoArchSeed {
+impl Visitor<'_> for NoArchSeed {
     type Value = NoArch;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("`python`, `generic` or a boolean")

@@ -126,10 +126,12 @@ pub async fn read_channels(
 
 /// The virtual packages of the target machine.
 pub fn virtual_packages(target: &Target) -> Vec<VirtualPackage> {
-    let v = |s: &str| s.parse().expect("a valid conda version");
-    let mut out = vec![VirtualPackage::unix(), VirtualPackage::linux(v("5.15"))];
+    let v = |s: &str| s.parse::<crate::conda::Version>().ok();
+    let mut out = vec![VirtualPackage::unix()];
+    // the kernel of the machine the image runs on is unknown: any recent one
+    out.extend(v("5.15").map(VirtualPackage::linux));
     if let Some(Libc::Glibc { major, minor }) = target.libc {
-        out.push(VirtualPackage::glibc(v(&format!("{major}.{minor}"))));
+        out.extend(v(&format!("{major}.{minor}")).map(VirtualPackage::glibc));
     }
     out.push(VirtualPackage::archspec(&target.machine));
     out

@@ -66,25 +66,35 @@ impl IndexSource {
 
     /// What the index told beyond versions, so far.
     pub fn notes(&self) -> IndexNotes {
-        self.notes.lock().expect("not poisoned").clone()
+        self.notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn page(&self, name: &PackageName) -> Result<Page, IndexError> {
-        if let Some(p) = self.pages.lock().expect("not poisoned").get(name) {
+        if let Some(p) = self
+            .pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+        {
             return Ok(p.clone());
         }
-        let pending = self.pending.lock().expect("not poisoned").remove(name);
-        let page = match pending {
-            Some(task) => self
-                .runtime
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
+        let page = if let Some(task) = pending {
+            self.runtime
                 .block_on(task)
-                .map_err(|e| IndexError::Client(format!("a fetch task failed: {e}")))??,
-            None => {
-                let client = self.client.clone();
-                let name = name.clone();
-                self.runtime
-                    .block_on(async move { client.project(&name).await })?
-            }
+                .map_err(|e| IndexError::Client(format!("a fetch task failed: {e}")))??
+        } else {
+            let client = self.client.clone();
+            let name = name.clone();
+            self.runtime
+                .block_on(async move { client.project(&name).await })?
         };
         let page = Arc::new(page);
         self.pages
@@ -213,8 +223,14 @@ impl PackageSource for IndexSource {
     }
 
     fn prefetch(&self, names: &[PackageName]) {
-        let pages = self.pages.lock().expect("not poisoned");
-        let mut pending = self.pending.lock().expect("not poisoned");
+        let pages = self
+            .pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for name in names {
             if pages.contains_key(name) || pending.contains_key(name) {
                 continue;

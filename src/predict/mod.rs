@@ -368,8 +368,8 @@ pub fn environment(
     locked: &Snapshot,
     predicted: &Snapshot,
 ) -> EnvironmentPrediction {
-    let d = drift::environment(name, Some(locked), Some(predicted));
     type Key = (Ecosystem, Option<String>, String);
+    let d = drift::environment(name, Some(locked), Some(predicted));
     let mut rows: BTreeMap<Key, PredictedPackage> = BTreeMap::new();
     for p in &locked.packages {
         let key = (p.ecosystem, p.prefix.clone(), p.name.to_string());
@@ -504,7 +504,7 @@ impl HostPipConfig {
 
 /// The index configuration a rebuild's pip would use: the definition's own `--index-url`,
 /// `--extra-index-url` and `--find-links` lines first, then `settings` (the flags, then the
-/// host's configuration when asked), then PyPI as the primary index.
+/// host's configuration when asked), then `PyPI` as the primary index.
 pub fn index_config(
     def: &EnvDefinition,
     settings: &IndexSettings,

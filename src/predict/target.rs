@@ -147,7 +147,12 @@ impl Target {
         })
     }
 
-    /// The target's Python version.
+    /// The target's Python version (`0` when [`Target::python`] does not read, which
+    /// [`Target::of`] never lets happen).
+    ///
+    /// # Panics
+    ///
+    /// Never: `0` is a version.
     pub fn python_version(&self) -> Version {
         self.python
             .parse()

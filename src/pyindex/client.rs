@@ -39,7 +39,11 @@ const USER_AGENT: &str = concat!("envaudit/", env!("CARGO_PKG_VERSION"));
 pub struct IndexUrl(Url);
 
 impl IndexUrl {
-    /// PyPI, pip's default index.
+    /// `PyPI`, pip's default index.
+    ///
+    /// # Panics
+    ///
+    /// Never: the URL is a constant that parses.
     pub fn pypi() -> Self {
         Self(Url::parse("https://pypi.org/simple/").expect("a valid URL"))
     }
@@ -161,7 +165,7 @@ pub trait CredentialProvider: Send + Sync {
 #[derive(Clone)]
 pub struct IndexConfig {
     /// The primary index, then the extra ones (`--index-url`, `--extra-index-url`); pip
-    /// considers the files of all of them together. Default: PyPI.
+    /// considers the files of all of them together. Default: `PyPI`.
     pub index_urls: Vec<IndexUrl>,
     /// `--find-links` locations, considered with the indexes (before them, as pip lists
     /// them).
@@ -980,6 +984,10 @@ fn latin1_to_utf8<'a>(body: &'a [u8], content_type: &str) -> std::borrow::Cow<'a
 
 /// `Some(Some(secs))` for `max-age`, `Some(None)` for `no-store`, `None` for neither.
 /// `no-cache` counts as `max-age=0`.
+#[allow(
+    clippy::option_option,
+    reason = "three answers a header gives: none, do not store, store for this long"
+)]
 fn cache_max_age(headers: &HeaderMap) -> Option<Option<u64>> {
     let value = headers
         .get(CACHE_CONTROL)?

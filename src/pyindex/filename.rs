@@ -146,7 +146,7 @@ impl WheelFilename {
         let build = build
             .map(|b| {
                 b.parse::<BuildTag>()
-                    .map_err(|_| bad(FilenameProblem::InvalidBuildTag(b.to_owned())))
+                    .map_err(|()| bad(FilenameProblem::InvalidBuildTag(b.to_owned())))
             })
             .transpose()?;
         let [python, abi, platform] = tags.map(tag_set);

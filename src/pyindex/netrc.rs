@@ -84,10 +84,8 @@ impl Netrc {
                     .next_token()
                     .map(|(v, _)| v)
                     .ok_or_else(|| NetrcError::MissingValue {
-                        line: 1 + text.as_bytes()[..start]
-                            .iter()
-                            .filter(|&&c| c == b'\n')
-                            .count(),
+                        // one more line than newlines before the token
+                        line: text.as_bytes()[..start].split(|&c| c == b'\n').count(),
                         token: token.clone(),
                     })
             };

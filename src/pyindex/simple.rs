@@ -39,7 +39,7 @@ pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.p
 /// How large a page may be, and how many files it may list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageLimits {
-    /// The largest page read, in bytes (default 64 MiB; PyPI's largest pages are a few MiB).
+    /// The largest page read, in bytes (default 64 MiB; `PyPI`'s largest pages are a few MiB).
     pub max_bytes: usize,
     /// The most files (JSON entries or HTML anchors) one page may list (default 250,000).
     pub max_files: usize,
@@ -283,7 +283,7 @@ pub enum PageError {
         line: usize,
         /// 1-based column.
         column: usize,
-        /// serde_json's description.
+        /// `serde_json`'s description.
         message: String,
     },
     /// A repository API version envaudit does not read (it reads 1.x).
@@ -392,7 +392,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
 }
 
 fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -733,15 +733,12 @@ fn unescape(s: &str) -> String {
         out.push_str(&rest[..p]);
         rest = &rest[p..];
         let (decoded, used) = reference(rest);
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[used..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
+        if let Some(c) = decoded {
+            out.push(c);
+            rest = &rest[used..];
+        } else {
+            out.push('&');
+            rest = &rest[1..];
         }
     }
     out.push_str(rest);

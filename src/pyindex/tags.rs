@@ -21,7 +21,7 @@
 //! `packaging`'s own lists for a dozen targets (made by `scripts/gen-wheel-tag-vectors.py`),
 //! and a test compares them entry by entry.
 //!
-//! Not modelled: free-threaded CPython (`cp313t`), debug builds (`cp3Xd`), PyPy, and
+//! Not modelled: free-threaded CPython (`cp313t`), debug builds (`cp3Xd`), `PyPy`, and
 //! 32-bit userlands on 64-bit kernels (`armv8l`).
 
 use std::collections::HashMap;
@@ -184,6 +184,10 @@ pub enum LinuxTagOrder {
 
 impl LinuxTagOrder {
     /// The order of the `packaging` that pip `version` vendors: native first from pip 26.3.
+    ///
+    /// # Panics
+    ///
+    /// Never: `26.3` is a constant that parses.
     pub fn for_pip(version: &crate::python::Version) -> Self {
         let since: crate::python::Version = "26.3".parse().expect("a valid version");
         if *version >= since {

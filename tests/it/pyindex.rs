@@ -20,7 +20,7 @@ use crate::support::pyindex::{
     IndexServer, Spec, metadata_text, sdist, sha256, spec, wheel, write_index,
 };
 
-const LIMIT: Duration = Duration::from_secs(60);
+const LIMIT: Duration = Duration::from_mins(1);
 
 fn projects() -> Vec<(&'static str, Vec<Spec>)> {
     let foo1 = metadata_text("foo", "1.0", &["bar>=1.0"], Some(">=3.8"));

@@ -2,6 +2,7 @@
 //! PEP 503 HTML tree and a PEP 691 JSON tree, served by a real HTTP server
 //! (`simple_index_server.py`).
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -77,10 +78,10 @@ pub fn sha256(bytes: &[u8]) -> String {
 pub fn metadata_text(name: &str, version: &str, requires: &[&str], python: Option<&str>) -> String {
     let mut m = format!("Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n");
     if let Some(p) = python {
-        m.push_str(&format!("Requires-Python: {p}\n"));
+        writeln!(m, "Requires-Python: {p}").unwrap();
     }
     for r in requires {
-        m.push_str(&format!("Requires-Dist: {r}\n"));
+        writeln!(m, "Requires-Dist: {r}").unwrap();
     }
     m.push_str("\nA small test package.\n");
     m
@@ -110,13 +111,15 @@ pub fn wheel(filename: &str, metadata: &str) -> Vec<u8> {
     for (path, body) in &files {
         w.start_file(path.as_str(), options).unwrap();
         w.write_all(body.as_bytes()).unwrap();
-        record.push_str(&format!(
-            "{path},sha256={},{}\n",
+        writeln!(
+            record,
+            "{path},sha256={},{}",
             sha256(body.as_bytes()),
             body.len()
-        ));
+        )
+        .unwrap();
     }
-    record.push_str(&format!("{dist_info}/RECORD,,\n"));
+    writeln!(record, "{dist_info}/RECORD,,").unwrap();
     w.start_file(format!("{dist_info}/RECORD"), options)
         .unwrap();
     w.write_all(record.as_bytes()).unwrap();
@@ -196,28 +199,32 @@ pub fn write_index<P: AsRef<str>>(dir: &Path, projects: Vec<(P, Vec<Spec>)>) {
                 let path = www.join("files").join(format!("{}.metadata", f.filename));
                 std::fs::write(path, m).unwrap();
                 let h = sha256(m.as_bytes());
-                attrs.push_str(&format!(
+                write!(
+                    attrs,
                     " data-dist-info-metadata=\"sha256={h}\" data-core-metadata=\"sha256={h}\""
-                ));
+                )
+                .unwrap();
                 entry["core-metadata"] = serde_json::json!({"sha256": h});
                 entry["dist-info-metadata"] = serde_json::json!({"sha256": h});
             }
             if let Some(p) = f.requires_python {
-                attrs.push_str(&format!(" data-requires-python=\"{}\"", escape(p)));
+                write!(attrs, " data-requires-python=\"{}\"", escape(p)).unwrap();
                 entry["requires-python"] = p.into();
             }
             if let Some(y) = f.yanked {
-                attrs.push_str(&format!(" data-yanked=\"{}\"", escape(y)));
+                write!(attrs, " data-yanked=\"{}\"", escape(y)).unwrap();
                 entry["yanked"] = y.into();
             }
             if let Some(t) = f.upload_time {
                 entry["upload-time"] = t.into();
             }
             entry["size"] = f.bytes.len().into();
-            anchors.push_str(&format!(
-                "    <a href=\"../../files/{0}#sha256={digest}\"{attrs}>{0}</a><br />\n",
+            writeln!(
+                anchors,
+                "    <a href=\"../../files/{0}#sha256={digest}\"{attrs}>{0}</a><br />",
                 f.filename
-            ));
+            )
+            .unwrap();
             entries.push(entry);
         }
         let html = format!(
@@ -238,7 +245,7 @@ pub fn write_index<P: AsRef<str>>(dir: &Path, projects: Vec<(P, Vec<Spec>)>) {
             serde_json::to_vec_pretty(&json).unwrap(),
         )
         .unwrap();
-        root_links.push_str(&format!("<a href=\"{project}/\">{project}</a>\n"));
+        writeln!(root_links, "<a href=\"{project}/\">{project}</a>").unwrap();
     }
     for tree in ["html", "simple"] {
         std::fs::write(www.join(tree).join("index.html"), &root_links).unwrap();
