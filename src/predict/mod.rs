@@ -504,7 +504,10 @@ impl HostPipConfig {
 
 /// The index configuration a rebuild's pip would use: the definition's own `--index-url`,
 /// `--extra-index-url` and `--find-links` lines first, then `settings` (the flags, then the
-/// host's configuration when asked), then `PyPI` as the primary index.
+/// host's configuration when asked), then `PyPI` as the primary index. A `--no-index` line
+/// leaves no index at all, only the find-links locations, as pip does; a relative
+/// `--find-links` path in a definition file names the folder beside that file when there is
+/// one (as pip reads it from a requirements file), else it is taken as given.
 pub fn index_config(
     def: &EnvDefinition,
     settings: &IndexSettings,
@@ -532,8 +535,17 @@ pub fn index_config(
     {
         urls.push(IndexUrl::parse(u)?);
     }
+    if def.pip_options.iter().any(|o| o.name == "--no-index") {
+        urls.clear();
+    }
+    let written: Vec<String> = def
+        .pip_options
+        .iter()
+        .filter(|o| matches!(o.name.as_str(), "--find-links" | "-f"))
+        .filter_map(|o| Some(beside(o.value.as_deref()?, &o.origin.file)))
+        .collect();
     let mut find_links = Vec::new();
-    for f in option(&["--find-links", "-f"])
+    for f in written
         .iter()
         .chain(&settings.find_links)
         .chain(&settings.host.find_links)
@@ -547,6 +559,20 @@ pub fn index_config(
         offline: settings.offline,
         ..IndexConfig::default()
     })
+}
+
+/// A `--find-links` value written in `file`: a relative path is the one beside `file` when
+/// that exists (pip's reading of a requirements file), else the value as written.
+fn beside(value: &str, file: &std::path::Path) -> String {
+    let path = std::path::Path::new(value);
+    if value.contains("://") || path.is_absolute() {
+        return value.to_owned();
+    }
+    let there = file.parent().unwrap_or(std::path::Path::new("")).join(path);
+    match there.to_str() {
+        Some(p) if there.exists() => p.to_owned(),
+        _ => value.to_owned(),
+    }
 }
 
 /// Why an environment cannot be predicted at all (exit 2): the machine is unknown, or the
@@ -716,4 +742,45 @@ fn drift_finding(name: &str, prediction: &EnvironmentPrediction) -> Option<Findi
         )
         .with_package(name),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pyindex::FindLinks;
+
+    /// `pip install -r pip/requirements.txt` reads `--find-links ./wheels` as `pip/wheels`
+    /// and, with `--no-index`, no index at all (not `PyPI`); a relative path with no folder
+    /// beside the file stays as written.
+    #[test]
+    fn a_requirements_files_find_links_and_no_index_are_read_as_pip_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pip/wheels")).unwrap();
+        let req = dir.path().join("pip/requirements.txt");
+        std::fs::write(
+            &req,
+            "--no-index\n--find-links ./wheels\n-f elsewhere\ndemo\n",
+        )
+        .unwrap();
+        let def =
+            crate::definition::load(&req, &crate::definition::LoadOptions::default()).unwrap();
+        let config = index_config(&def, &IndexSettings::default()).unwrap();
+        assert!(config.index_urls.is_empty(), "{:?}", config.index_urls);
+        assert_eq!(config.find_links.len(), 2);
+        assert_eq!(
+            config.find_links[0],
+            FindLinks::Dir(dir.path().join("pip/wheels"))
+        );
+        let FindLinks::Page(url) = &config.find_links[1] else {
+            panic!("{:?}", config.find_links[1])
+        };
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(url.to_file_path(), Ok(cwd.join("elsewhere")));
+
+        std::fs::write(&req, "--find-links ./wheels\ndemo\n").unwrap();
+        let def =
+            crate::definition::load(&req, &crate::definition::LoadOptions::default()).unwrap();
+        let config = index_config(&def, &IndexSettings::default()).unwrap();
+        assert_eq!(config.index_urls, [crate::pyindex::IndexUrl::pypi()]);
+    }
 }
