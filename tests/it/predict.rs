@@ -294,3 +294,100 @@ fn predictions_agree_with_pips_resolver_on_every_scenario() {
     );
     assert_eq!(agreed, SCENARIOS.len());
 }
+
+/// The README's prediction: from the bundled example's first lock, against its `file://`
+/// index and conda channel, the prediction is what the example's later rebuild (`:v2`)
+/// installed in the environment's prefix, conda builds included; the two packages `:v2` kept
+/// though nothing there requires them any more are the only difference.
+#[test]
+fn the_bundled_examples_prediction_is_its_v2_rebuild() {
+    let env = crate::support::TestEnv::new();
+    let run = |args: &[&str]| {
+        let out = env
+            .envaudit()
+            .current_dir(crate::support::root())
+            .env("ENVAUDIT_CACHE_DIR", env.path("cache"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout),
+        )
+    };
+    let (code, predicted) = run(&[
+        "predict",
+        "--lockfile",
+        "fixtures/example/envaudit.lock",
+        "--index-url",
+        "fixtures/example/index/simple",
+        "--channel-alias",
+        "fixtures/example/channel",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "drift is a warning by default");
+    let predicted = predicted.unwrap();
+    let (code, v2) = run(&[
+        "catalog",
+        "oci:fixtures/example/image:v2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0));
+    let v2 = v2.unwrap();
+    let prefix = "/azureml-envs/azureml_8f2c0e4b6a1d3c5e7f9a0b2c4d6e8f01";
+    let mut ours = BTreeMap::new();
+    for p in predicted["environments"][0]["packages"].as_array().unwrap() {
+        if p["prefix"] == prefix && !p["predicted"].is_null() {
+            let name = p["name"].as_str().unwrap().to_owned();
+            let build = p["predicted_build"].as_str().map(str::to_owned);
+            ours.insert(
+                (p["ecosystem"].as_str().unwrap().to_owned(), name),
+                (p["predicted"].as_str().unwrap().to_owned(), build),
+            );
+        }
+    }
+    let mut built = BTreeMap::new();
+    for p in v2["packages"].as_array().unwrap() {
+        if p["environment"] != prefix {
+            continue;
+        }
+        let (eco, name) = match p["ecosystem"].as_str().unwrap() {
+            "python" => (
+                "pip",
+                envaudit::model::PackageName::pip(p["name"].as_str().unwrap()).to_string(),
+            ),
+            other => (other, p["name"].as_str().unwrap().to_owned()),
+        };
+        let build = p["details"]["build"].as_str().map(str::to_owned);
+        built.insert(
+            (eco.to_owned(), name),
+            (p["version"].as_str().unwrap().to_owned(), build),
+        );
+    }
+    assert!(ours.len() > 100, "{} predicted packages", ours.len());
+    let leftovers = [
+        ("conda".to_owned(), "libgfortran-ng".to_owned()),
+        ("pip".to_owned(), "aniso8601".to_owned()),
+    ];
+    for k in &leftovers {
+        assert!(built.remove(k).is_some() && !ours.contains_key(k), "{k:?}");
+    }
+    assert_eq!(ours, built);
+    // and the changes name what allows them
+    let rows = predicted["environments"][0]["packages"].as_array().unwrap();
+    let row = |n: &str| rows.iter().find(|p| p["name"] == n).unwrap();
+    assert_eq!(row("mlflow")["movers"][0]["requirement"], "mlflow");
+    assert_eq!(row("scipy")["change"], "upgraded");
+    assert_eq!(row("scikit-learn")["change"], "unchanged", "pinned");
+    assert!(
+        row("urllib3")["movers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["from"] == "requests" && m["requirement"] == "urllib3<3,>=1.21.1"),
+        "{}",
+        row("urllib3")
+    );
+}
