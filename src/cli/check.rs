@@ -9,6 +9,7 @@ use clap::Args;
 use super::Exit;
 use super::args::{FindingsArgs, ImageOptions};
 use super::error::Hinted;
+use super::prediction::PredictOptions;
 use crate::lockfile::Lockfile;
 use crate::lockfile::store;
 use crate::render::{self, Format};
@@ -29,6 +30,15 @@ pub(crate) struct CheckArgs {
 
     #[command(flatten)]
     image: ImageOptions,
+
+    /// Also predict what a rebuild would change now, without building: `predicted-drift`
+    /// findings (a code of their own, apart from `drift`), `unresolvable` when a rebuild would
+    /// fail; the options below say where the indexes are
+    #[arg(long)]
+    predict: bool,
+
+    #[command(flatten)]
+    prediction: PredictOptions,
 }
 
 /// For each environment of the lockfile: is the definition still what was locked, and does
@@ -64,6 +74,15 @@ pub(crate) fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     let scanner = args.image.scanner()?;
     let mut report =
         crate::lock::check_environments(&lockfile, &args.lockfile, &args.env, &scanner)?;
+    if args.predict {
+        let names: Vec<String> = if args.env.is_empty() {
+            lockfile.environments.keys().cloned().collect()
+        } else {
+            args.env.clone()
+        };
+        let predicted = args.prediction.predict(&args.lockfile, &lockfile, &names)?;
+        report.findings.extend(predicted.findings);
+    }
     config.apply(&mut report.findings);
     super::write_or_pipe(render::render_drift(&report, args.format, out))?;
     Ok(args.findings.exit(&report.findings))

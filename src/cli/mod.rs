@@ -18,6 +18,7 @@ mod lock;
 mod log;
 mod pin;
 mod predict;
+mod prediction;
 mod progress;
 mod report;
 mod resolve;

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::Exit;
 use super::error::Hinted;
+use super::prediction::PredictOptions;
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::lockfile::Snapshot;
 use crate::lockfile::store::{self, Store};
@@ -34,6 +35,23 @@ pub(crate) struct PinArgs {
     /// Read the definition as this kind instead of detecting it from the path
     #[arg(long, value_enum)]
     kind: Option<DefinitionKind>,
+
+    /// Pin to the versions the locked image holds, or to the ones a rebuild would install now
+    /// (`predicted`: see `envaudit predict`, whose options say where the indexes are)
+    #[arg(long, value_enum, default_value_t = PinTo::Locked)]
+    to: PinTo,
+
+    #[command(flatten)]
+    prediction: PredictOptions,
+}
+
+/// What `pin` pins to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PinTo {
+    /// The versions the environment's locked snapshot records
+    Locked,
+    /// The versions a rebuild would install now
+    Predicted,
 }
 
 fn load(path: &Path, kind: Option<DefinitionKind>) -> anyhow::Result<EnvDefinition> {
@@ -64,7 +82,27 @@ fn locked_snapshot(args: &PinArgs, def: &EnvDefinition) -> anyhow::Result<(Strin
 
 pub(crate) fn run(args: &PinArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let def = load(&args.env, args.kind)?;
-    let (name, snap) = locked_snapshot(args, &def)?;
+    let (name, mut snap) = locked_snapshot(args, &def)?;
+    if args.to == PinTo::Predicted {
+        let lock = Store::new(&args.lockfile).load()?;
+        let report = args
+            .prediction
+            .predict(&args.lockfile, &lock, std::slice::from_ref(&name))?;
+        let Some(prediction) = report.environments.into_iter().next() else {
+            let why = report
+                .findings
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(Hinted::new(
+                format!("`{name}` has no prediction to pin to: {why}"),
+                "`envaudit predict` shows why; fix the definition or the index options",
+            )
+            .into());
+        };
+        snap = prediction.predicted;
+    }
     let plan = pin::plan(&def, &snap);
     let mut rewritten: Vec<(PathBuf, String, String)> = Vec::new();
     for (file, edits) in plan.by_file() {

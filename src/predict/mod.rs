@@ -67,6 +67,10 @@ pub struct EnvironmentPrediction {
     /// With `--as-of`: projects with files the index gives no upload time for, counted as if
     /// uploaded in time; the prediction is then only as exact as that assumption.
     pub undated: Vec<String>,
+    /// The snapshot a rebuild would record (what `pin --to predicted` pins to); not in the
+    /// JSON, whose `packages` say the same per package.
+    #[serde(skip)]
+    pub predicted: Snapshot,
 }
 
 /// How a package would change.
@@ -454,6 +458,7 @@ pub fn environment(
         packages,
         changes,
         undated: Vec::new(),
+        predicted: predicted.clone(),
     }
 }
 

@@ -330,9 +330,13 @@ fn predict_exits_2_on_an_unreachable_index_and_1_on_findings() {
     let t = TestEnv::new();
     let server = example(&t);
     let index = server.url("/simple/");
+    // the conda side reads the example's channel from its folder
+    let channel = crate::support::root().join("fixtures/example/channel");
     let predict = |extra: &[&str]| -> Output {
         t.envaudit()
             .args(["predict", "--format", "json", "--index-url", &index])
+            .arg("--channel-alias")
+            .arg(&channel)
             .args(extra)
             .output()
             .unwrap()
@@ -364,6 +368,8 @@ fn predict_exits_2_on_an_unreachable_index_and_1_on_findings() {
         .arg(format!(
             "http://ci-user:s3cr3t-t0ken@127.0.0.1:{port}/simple/"
         ))
+        .arg("--channel-alias")
+        .arg(&channel)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

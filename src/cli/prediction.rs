@@ -1,0 +1,205 @@
+//! What `predict`, `check --predict`, `pin --to predicted` and `build --rebuild --dry-run`
+//! share: where the indexes and channels are, the target, and the prediction of a lockfile's
+//! environments.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::error::Hinted;
+use crate::diag::{Code, FailOn};
+use crate::lockfile::Lockfile;
+use crate::lockfile::store;
+use crate::predict::{self, HostPipConfig, IndexSettings, Overrides, PredictReport};
+use crate::pyindex::IndexClient;
+
+/// Where a prediction reads packages from, and what it installs for.
+#[derive(Debug, Args)]
+pub(crate) struct PredictOptions {
+    /// The primary package index, when the definition names none (default: `PyPI`)
+    #[arg(long, value_name = "URL")]
+    pub(crate) index_url: Option<String>,
+
+    /// Another package index, after the definition's own
+    #[arg(long, value_name = "URL")]
+    pub(crate) extra_index_url: Vec<String>,
+
+    /// A folder or flat HTML page of distributions, after the definition's own
+    #[arg(long, value_name = "PATH|URL")]
+    pub(crate) find_links: Vec<String>,
+
+    /// Where conda channel names live (conda's `channel_alias`, default
+    /// `https://conda.anaconda.org`): `conda-forge` is then `ALIAS/conda-forge`; a local folder
+    /// is accepted
+    #[arg(long, value_name = "URL|DIR")]
+    pub(crate) channel_alias: Option<String>,
+
+    /// Also use this machine's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS` (the
+    /// builder does not see them, so by default they are ignored)
+    #[arg(long)]
+    pub(crate) use_host_config: bool,
+
+    /// Predict from the HTTP cache alone; a page it lacks is an error naming it
+    #[arg(long)]
+    pub(crate) offline: bool,
+
+    /// Only files uploaded by then (`2024-03-12` is the start of that day, UTC, or a full
+    /// RFC 3339 time): what a rebuild at that time would have resolved, as far as the index
+    /// dates its files
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<String>,
+
+    /// The Python to install for (default: the locked prefix's)
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) python_version: Option<String>,
+
+    /// The machine to install for (default: the image's, e.g. `x86_64`, aarch64)
+    #[arg(long, value_name = "ARCH")]
+    pub(crate) machine: Option<String>,
+
+    /// The glibc to install for (default: the image's)
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) glibc: Option<String>,
+}
+
+/// `2024-03-12` (the start of that day, UTC) or an RFC 3339 time.
+fn parse_as_of(text: &str) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        Hinted::new(
+            format!("`{text}` is not a date"),
+            "give a date (`2024-03-12`) or an RFC 3339 time (`2024-03-12T09:30:00Z`)",
+        )
+    })?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .context("the date is out of range")
+}
+
+/// An index given as a local folder (`fixtures/example/index/simple`) as the `file://` URL
+/// pip would need; anything else as given.
+fn local_or_url(text: &str) -> String {
+    let path = std::path::Path::new(text);
+    if !text.contains("://")
+        && path.is_dir()
+        && let Ok(abs) = std::fs::canonicalize(path)
+    {
+        return format!("file://{}", abs.display());
+    }
+    text.to_owned()
+}
+
+impl PredictOptions {
+    /// The prediction of the named environments of `lockfile` (loaded from `lockfile_path`),
+    /// each from its definition as it stands now.
+    pub(crate) fn predict(
+        &self,
+        lockfile_path: &Path,
+        lockfile: &Lockfile,
+        names: &[String],
+    ) -> anyhow::Result<PredictReport> {
+        let as_of = self.as_of.as_deref().map(parse_as_of).transpose()?;
+        let overrides = Overrides {
+            python: self.python_version.clone(),
+            machine: self.machine.clone(),
+            glibc: self.glibc.clone(),
+        };
+        let settings = IndexSettings {
+            index_url: self.index_url.as_deref().map(local_or_url),
+            extra_index_urls: self
+                .extra_index_url
+                .iter()
+                .map(|u| local_or_url(u))
+                .collect(),
+            find_links: self.find_links.clone(),
+            host: if self.use_host_config {
+                HostPipConfig::from_env()
+            } else {
+                HostPipConfig::default()
+            },
+            offline: self.offline,
+            cache_dir: crate::layer::LayerCache::default_dir().map(|d| d.join("index-v1")),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let mut channel_config = crate::conda::ChannelConfig::default();
+        if let Some(alias) = &self.channel_alias {
+            channel_config.channel_alias = local_or_url(alias);
+        }
+        let dir = store::lockfile_dir(lockfile_path);
+        let mut report = PredictReport {
+            schema_version: predict::SCHEMA_VERSION,
+            as_of: as_of.map(|t| t.to_string()),
+            environments: Vec::new(),
+            findings: Vec::new(),
+        };
+        for name in names {
+            let Some(locked) = lockfile.environments.get(name) else {
+                return Err(Hinted::new(
+                    format!("`{name}` is not in `{}`", lockfile_path.display()),
+                    format!(
+                        "environments there: {}",
+                        lockfile
+                            .environments
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .into());
+            };
+            let path = dir.join(&locked.definition);
+            let def = crate::definition::load(&path, &crate::definition::LoadOptions::default())
+                .with_context(|| {
+                    format!(
+                        "cannot load the definition of `{name}`, `{}`",
+                        path.display()
+                    )
+                })?;
+            let index = predict::index_config(&def, &settings)?;
+            let client = Arc::new(IndexClient::new(index)?);
+            let handle = runtime.handle().clone();
+            let read = |names: &[String], subdir: &str| {
+                runtime.block_on(predict::conda::read_channels(
+                    &client,
+                    &channel_config,
+                    names,
+                    subdir,
+                ))
+            };
+            let channels = predict::CondaChannels {
+                config: channel_config.clone(),
+                read: &read,
+                exclude_newer: as_of.and_then(|t| u64::try_from(t.as_millisecond()).ok()),
+            };
+            let (prediction, findings) =
+                predict::predict_environment(name, locked, &def, &overrides, &channels, |target| {
+                    predict::index::IndexSource::new(client.clone(), handle, target, as_of)
+                })
+                .with_context(|| format!("cannot predict `{name}`"))?;
+            report.environments.extend(prediction);
+            report.findings.extend(findings);
+        }
+        Ok(report)
+    }
+}
+
+/// `--fail-on drift` for a prediction: predicted drift is the drift it is about.
+pub(crate) fn predicted_drift_counts_as_drift(fail_on: &FailOn) -> FailOn {
+    match fail_on {
+        FailOn::Codes(codes) if codes.contains(&Code::Drift) => {
+            let mut codes = codes.clone();
+            codes.push(Code::PredictedDrift);
+            FailOn::Codes(codes)
+        }
+        other => other.clone(),
+    }
+}
