@@ -155,6 +155,10 @@ pub struct BuildReport {
     pub drift: Option<crate::analysis::drift::DriftReport>,
     /// Whether the snapshot was recorded in the lockfile.
     pub locked: bool,
+    /// `--rebuild --dry-run`: what the rebuild would install, predicted from the lockfile
+    /// without building (see [`crate::predict`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<crate::predict::PredictReport>,
 }
 
 /// The JSON schema version of [`BuildReport`].

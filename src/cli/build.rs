@@ -11,6 +11,7 @@ use clap::Args;
 use super::Exit;
 use super::args::{FindingsArgs, ImageOptions};
 use super::error::Hinted;
+use super::prediction::PredictOptions;
 use crate::build::builder::{self, BuildSpec};
 use crate::build::context::{self, Context, ContextSource};
 use crate::build::{self as b, BuildError, BuildReport, Builder, ContextSummary, Outcome};
@@ -86,6 +87,11 @@ pub(crate) struct BuildArgs {
     /// layer cache, plain-HTTP registries
     #[command(flatten)]
     image: ImageOptions,
+
+    /// With `--rebuild --dry-run`: where the indexes are for the prediction of what the
+    /// rebuild would install (see `envaudit predict`)
+    #[command(flatten)]
+    prediction: PredictOptions,
 }
 
 pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -122,6 +128,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         packages: None,
         drift: None,
         locked: false,
+        prediction: None,
     };
     if args.dry_run {
         return dry_run(args, &def, &target, &platform, report, out);
@@ -347,6 +354,17 @@ fn dry_run(
     report.context = Some(ContextSummary::new(&ctx, args.context_out.clone()));
     if args.rebuild {
         report.candidate = Some(build_tag.to_string());
+        // what the rebuild would install, when the environment is locked
+        if args.lockfile.exists() {
+            let lock = Lockfile::load(&args.lockfile)?;
+            if lock.environments.contains_key(&report.environment) {
+                report.prediction = Some(args.prediction.predict(
+                    &args.lockfile,
+                    &lock,
+                    std::slice::from_ref(&report.environment),
+                )?);
+            }
+        }
     }
     render(&report, args.format, out)?;
     Ok(Exit::Ok)

@@ -25,6 +25,10 @@ pub fn render_build(report: &BuildReport, format: Format, out: &mut dyn Write) -
                 writeln!(out)?;
                 super::render_drift(d, Format::Table, out)?;
             }
+            if let Some(p) = &report.prediction {
+                writeln!(out, "\npredicted, without building:")?;
+                super::render_predict(p, Format::Table, out)?;
+            }
             verdict(report, out)
         }
         Format::Markdown => {
@@ -42,6 +46,10 @@ pub fn render_build(report: &BuildReport, format: Format, out: &mut dyn Write) -
             if let Some(d) = &report.drift {
                 writeln!(out)?;
                 super::render_drift(d, Format::Markdown, out)?;
+            }
+            if let Some(p) = &report.prediction {
+                writeln!(out)?;
+                super::render_predict(p, Format::Markdown, out)?;
             }
             writeln!(out)?;
             verdict(report, out)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::{Format, md_cell};
-use crate::analysis::drift::{Cause, Mover};
+use crate::analysis::drift::Cause;
 use crate::predict::{Change, EnvironmentPrediction, PredictReport, PredictedPackage};
 
 /// Writes a prediction; JSON is the [`PredictReport`] itself.
@@ -97,7 +97,7 @@ fn version(v: Option<&str>, build: Option<&str>) -> String {
 
 /// What allows a change, in words: `declared mlflow (unpinned)`, `requests 2.31.0 requires
 /// urllib3<3,>=1.21.1`.
-fn allowed_by(p: &PredictedPackage, versions: &HashMap<&str, &str>) -> String {
+fn allowed_by(p: &PredictedPackage, parents: &Parents<'_>) -> String {
     if p.movers.is_empty() {
         return match &p.cause {
             Some(Cause::BaseImage) => "the base image".to_owned(),
@@ -113,26 +113,23 @@ fn allowed_by(p: &PredictedPackage, versions: &HashMap<&str, &str>) -> String {
     }
     p.movers
         .iter()
-        .map(|m| mover(m, versions))
+        .map(|m| match &m.from {
+            None => format!("declared {} ({})", m.requirement, m.pin),
+            Some(from) => match parents.version(p, from) {
+                Some(v) => format!("{from} {v} requires {}", m.requirement),
+                None => format!("{from} requires {}", m.requirement),
+            },
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn mover(m: &Mover, versions: &HashMap<&str, &str>) -> String {
-    match &m.from {
-        None => format!("declared {} ({})", m.requirement, m.pin),
-        Some(from) => match versions.get(from.as_str()) {
-            Some(v) => format!("{from} {v} requires {}", m.requirement),
-            None => format!("{from} requires {}", m.requirement),
-        },
-    }
-}
-
-/// Each package's predicted and locked versions by name, for the movers' parents: a removed
-/// package was required by the locked parent, any other change by the predicted one.
+/// Each package's predicted and locked versions by prefix and name, for the movers' parents:
+/// a removed package was required by the locked parent, any other change by the predicted
+/// one; a parent in the row's own prefix first (a conda `openssl` and Debian's are two).
 struct Parents<'a> {
-    predicted: HashMap<&'a str, &'a str>,
-    locked: HashMap<&'a str, &'a str>,
+    predicted: HashMap<(Option<&'a str>, &'a str), &'a str>,
+    locked: HashMap<(Option<&'a str>, &'a str), &'a str>,
 }
 
 impl<'a> Parents<'a> {
@@ -140,7 +137,7 @@ impl<'a> Parents<'a> {
         let by = |f: fn(&PredictedPackage) -> Option<&str>| {
             e.packages
                 .iter()
-                .filter_map(|p| Some((p.name.as_str(), f(p)?)))
+                .filter_map(|p| Some(((p.prefix.as_deref(), p.name.as_str()), f(p)?)))
                 .collect()
         };
         Parents {
@@ -149,12 +146,15 @@ impl<'a> Parents<'a> {
         }
     }
 
-    fn for_row(&self, p: &PredictedPackage) -> &HashMap<&'a str, &'a str> {
-        if p.change == Change::Removed {
+    fn version(&self, row: &PredictedPackage, parent: &str) -> Option<&'a str> {
+        let map = if row.change == Change::Removed {
             &self.locked
         } else {
             &self.predicted
-        }
+        };
+        map.get(&(row.prefix.as_deref(), parent))
+            .or_else(|| map.iter().find(|((_, n), _)| *n == parent).map(|(_, v)| v))
+            .copied()
     }
 }
 
@@ -194,7 +194,7 @@ fn environment_table(
             p.change.as_str().to_owned(),
             version(p.locked.as_deref(), p.locked_build.as_deref()),
             version(p.predicted.as_deref(), p.predicted_build.as_deref()),
-            allowed_by(p, parents.for_row(p)),
+            allowed_by(p, &parents),
         ]);
     }
     writeln!(out, "{t}")?;
@@ -237,7 +237,7 @@ fn environment_markdown(e: &EnvironmentPrediction, out: &mut dyn Write) -> io::R
                     p.predicted.as_deref(),
                     p.predicted_build.as_deref()
                 )),
-                md_cell(&allowed_by(p, parents.for_row(p)))
+                md_cell(&allowed_by(p, &parents))
             )?;
         }
     }

@@ -391,3 +391,92 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         row("urllib3")
     );
 }
+
+/// `predict` in the workflow, on the bundled example (offline): `check --predict` adds
+/// `predicted-drift` for cron jobs, `pin --to predicted` pins to what a rebuild would install,
+/// and `build --rebuild --dry-run` shows the prediction before anything is built.
+#[test]
+fn check_pin_and_build_dry_run_use_the_prediction() {
+    // from the package root, as the README runs; none of these writes anything
+    let env = crate::support::TestEnv::new();
+    let index = crate::support::fixture("example/index/simple");
+    let channel = crate::support::fixture("example/channel");
+    let run = |args: &[&str]| {
+        let out = env
+            .envaudit()
+            .current_dir(crate::support::root())
+            .env("ENVAUDIT_CACHE_DIR", env.path("cache"))
+            .args(args)
+            .args(["--lockfile", "fixtures/example/envaudit.lock"])
+            .arg("--index-url")
+            .arg(&index)
+            .arg("--channel-alias")
+            .arg(&channel)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // check: the image is as locked, but a rebuild would move packages
+    let (code, stdout, stderr) = run(&["check", "--predict", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["predicted-drift"], "{stdout}");
+    let (code, _, _) = run(&["check", "--predict", "--fail-on", "predicted-drift"]);
+    assert_eq!(code, Some(1));
+    let (code, _, _) = run(&["check", "--predict", "--fail-on", "drift"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "check keeps predicted drift apart from drift"
+    );
+
+    // pin to the prediction: the unpinned and ranged declarations get the predicted versions
+    let (code, stdout, stderr) = run(&[
+        "pin",
+        "fixtures/example/environment.yml",
+        "--to",
+        "predicted",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for line in [
+        "+      - mlflow==2.19.0",
+        "+      - pandas==2.2.3",
+        "+  - scipy=1.14.1=",
+    ] {
+        assert!(stdout.contains(line), "{line} in\n{stdout}");
+    }
+    let (_, locked, _) = run(&["pin", "fixtures/example/environment.yml"]);
+    assert!(locked.contains("+      - mlflow==2.12.1"), "{locked}");
+
+    // build --rebuild --dry-run: the prediction beside the commands it would run
+    let (code, stdout, stderr) = run(&[
+        "build",
+        "fixtures/example/environment.yml",
+        "--registry",
+        "127.0.0.1:9",
+        "--rebuild",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["outcome"], "planned");
+    let prediction = &report["prediction"]["environments"][0];
+    assert_eq!(prediction["name"], "sklearn-train");
+    assert!(
+        prediction["changes"]["upgraded"].as_u64().unwrap() > 50,
+        "{prediction}"
+    );
+}
