@@ -187,9 +187,47 @@ impl PredictOptions {
                 .with_context(|| format!("cannot predict `{name}`"))?;
             report.environments.extend(prediction);
             report.findings.extend(findings);
+            if !self.offline {
+                report.findings.extend(base_image_check(name, locked)?);
+            }
         }
         Ok(report)
     }
+}
+
+/// Whether the base image's tag still names the locked image: `base-image-moved` when not,
+/// `unpredictable` when the registry cannot tell (nothing to check without a recorded
+/// digest, or for a reference pinned by digest).
+fn base_image_check(
+    name: &str,
+    locked: &crate::lockfile::Snapshot,
+) -> anyhow::Result<Option<crate::diag::Finding>> {
+    let (Some(reference), Some(_)) = (&locked.base_image, &locked.base_image_digest) else {
+        return Ok(None);
+    };
+    let Ok(source) = reference.parse::<crate::model::ImageSource>() else {
+        return Ok(None);
+    };
+    if reference.contains("@sha256:") {
+        return Ok(None);
+    }
+    let platform = locked
+        .image_platform
+        .as_deref()
+        .and_then(|p| p.parse().ok());
+    let scanner = super::progress::scanner(&[], platform, true, crate::layer::Limits::default())?;
+    Ok(match scanner.resolve(&source) {
+        Ok(now) => predict::base_image_moved(name, locked, &now),
+        Err(e) => Some(
+            crate::diag::Finding::new(
+                Code::Unpredictable,
+                format!(
+                    "`{name}`: whether the base image `{reference}` moved is unknown: {e} (`--offline` skips this check)"
+                ),
+            )
+            .with_package(name),
+        ),
+    })
 }
 
 /// `--fail-on drift` for a prediction: predicted drift is the drift it is about.

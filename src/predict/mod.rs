@@ -749,6 +749,34 @@ fn drift_finding(name: &str, prediction: &EnvironmentPrediction) -> Option<Findi
     )
 }
 
+/// `base-image-moved` when the base image's reference names another image now than the one
+/// `locked` recorded: its platform manifest (or the index the reference pins) differs.
+pub fn base_image_moved(
+    name: &str,
+    locked: &Snapshot,
+    now: &crate::image::ResolvedImage,
+) -> Option<Finding> {
+    let was = locked.base_image_digest.as_ref()?;
+    let manifest = now.manifest.as_ref().map(|m| &m.digest);
+    let index = now.index.as_ref().map(|i| &i.digest);
+    if manifest == Some(was) || index == Some(was) {
+        return None;
+    }
+    let is = manifest
+        .or(index)
+        .map_or_else(|| now.config.digest.to_string(), ToString::to_string);
+    Some(
+        Finding::new(
+            crate::diag::Code::BaseImageMoved,
+            format!(
+                "`{name}`: the base image `{}` now names {is}, not the locked {was}: a rebuild starts from other system packages",
+                locked.base_image.as_deref().unwrap_or("-")
+            ),
+        )
+        .with_package(name),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -323,6 +323,7 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         "fixtures/example/index/simple",
         "--channel-alias",
         "fixtures/example/channel",
+        "--offline",
         "--format",
         "json",
     ]);
@@ -407,7 +408,7 @@ fn check_pin_and_build_dry_run_use_the_prediction() {
             .current_dir(crate::support::root())
             .env("ENVAUDIT_CACHE_DIR", env.path("cache"))
             .args(args)
-            .args(["--lockfile", "fixtures/example/envaudit.lock"])
+            .args(["--lockfile", "fixtures/example/envaudit.lock", "--offline"])
             .arg("--index-url")
             .arg(&index)
             .arg("--channel-alias")
@@ -478,5 +479,76 @@ fn check_pin_and_build_dry_run_use_the_prediction() {
     assert!(
         prediction["changes"]["upgraded"].as_u64().unwrap() > 50,
         "{prediction}"
+    );
+}
+
+/// The base image's tag moves (a real registry): `predict` reports `base-image-moved` with
+/// both digests; while it still names the locked image, nothing.
+#[test]
+fn a_moved_base_image_tag_is_reported_with_both_digests() {
+    use crate::support::image::{Spec as ImageSpec, build};
+    let reg = crate::support::registry::plain();
+    let first = build(&ImageSpec {
+        label: "predict-base-1",
+        ..ImageSpec::default()
+    });
+    let second = build(&ImageSpec {
+        label: "predict-base-2",
+        ..ImageSpec::default()
+    });
+    reg.push_image("predict-base", "v1", &first);
+    let reference = format!("{}/predict-base:v1", reg.addr);
+    // the example's lock, its base image now this registry's, at the first image
+    let env = crate::support::TestEnv::new();
+    let example = crate::support::root().join("fixtures/example");
+    crate::support::copy_tree(
+        &example.join("envaudit.lock.d"),
+        &env.path("envaudit.lock.d"),
+    );
+    for f in ["environment.yml", "conda.yml"] {
+        std::fs::copy(example.join(f), env.path(f)).unwrap();
+    }
+    let lock = std::fs::read_to_string(example.join("envaudit.lock")).unwrap();
+    let base = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1";
+    let old_digest = "sha256:5209c5c1d8b1f304226193263119348f428241b294dcbea6043e9df0446965c8";
+    assert!(lock.contains(base) && lock.contains(old_digest));
+    std::fs::write(
+        env.path("envaudit.lock"),
+        lock.replace(base, &reference)
+            .replace(old_digest, &first.manifest_digest),
+    )
+    .unwrap();
+    let predict = || {
+        let out = env
+            .envaudit()
+            .current_dir(env.path(""))
+            .env("ENVAUDIT_CACHE_DIR", env.path("cache"))
+            .args(["predict", "--format", "json", "--index-url"])
+            .arg(crate::support::root().join("fixtures/example/index/simple"))
+            .arg("--channel-alias")
+            .arg(crate::support::root().join("fixtures/example/channel"))
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "base-image-moved" || f["code"] == "unpredictable")
+            .map(|f| f["message"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        predict(),
+        Vec::<String>::new(),
+        "the tag still names the locked image"
+    );
+    reg.push_image("predict-base", "v1", &second);
+    let moved = predict();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        moved[0].contains(&second.manifest_digest) && moved[0].contains(&first.manifest_digest),
+        "{moved:?}"
     );
 }
