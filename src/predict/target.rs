@@ -74,7 +74,7 @@ pub struct Overrides {
 pub enum TargetError {
     /// No prefix of the snapshot records a Python, and none was given.
     #[error(
-        "the snapshot records no Python for the environment's prefix{}",
+        "the snapshot records no Python for the environment's prefix{}, and no system Python package; give the version the image runs (`--python-version 3.11.9`)",
         .0.as_deref().map(|p| format!(" `{p}`")).unwrap_or_default()
     )]
     NoPython(Option<String>),
@@ -112,6 +112,7 @@ impl Target {
             }
             None => recorded
                 .and_then(|p| p.python.clone())
+                .or_else(|| system_python(snapshot))
                 .ok_or_else(|| TargetError::NoPython(prefix.map(str::to_owned)))?,
         };
         let machine = overrides.machine.clone().unwrap_or_else(|| {
@@ -163,6 +164,37 @@ impl Target {
     pub fn marker_env(&self) -> MarkerEnv {
         MarkerEnv::linux(&self.python, &self.machine)
     }
+}
+
+/// The system Python of a Debian or Alpine image, from its packages: Debian's
+/// `libpython3.X-minimal`/`python3.X-minimal`/`python3.X` (`3.11.2-6+deb12u2` is 3.11.2),
+/// Alpine's `python3` (`3.11.9-r0`). The highest minor wins when several are installed.
+fn system_python(snapshot: &Snapshot) -> Option<String> {
+    let upstream = |v: &str| {
+        let v = v.split_once(':').map_or(v, |(_, v)| v);
+        let end = v.find(['-', '+', '~']).unwrap_or(v.len());
+        let v = &v[..end];
+        (v.split('.').count() >= 2 && v.split('.').all(|p| p.parse::<u32>().is_ok()))
+            .then(|| v.to_owned())
+    };
+    snapshot
+        .packages
+        .iter()
+        .filter_map(|p| match p.ecosystem {
+            Ecosystem::Deb => {
+                let n = p.name.as_str();
+                let stem = n
+                    .strip_prefix("lib")
+                    .unwrap_or(n)
+                    .trim_end_matches("-minimal");
+                stem.strip_prefix("python3.")
+                    .filter(|m| m.parse::<u32>().is_ok())
+                    .and_then(|_| upstream(&p.version))
+            }
+            Ecosystem::Apk if p.name.as_str() == "python3" => upstream(&p.version),
+            _ => None,
+        })
+        .max_by(|a, b| crate::version::compare(Ecosystem::Pip, a, b))
 }
 
 /// `x86_64` for `linux/amd64`, `linux-64` or `amd64`; `aarch64` for the arm64 forms.
@@ -315,6 +347,45 @@ mod tests {
             Some(Libc::Musl { major: 1, minor: 2 })
         );
         assert_eq!(release_libc("busybox"), None);
+    }
+
+    #[test]
+    fn a_system_python_is_read_from_debian_and_alpine_packages() {
+        let mut snap: Snapshot = Snapshot {
+            packages: Vec::new(),
+            ..crate::lockfile::Lockfile::load(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/example/envaudit.lock"
+            )))
+            .unwrap()
+            .environments["sklearn-train"]
+                .clone()
+        };
+        let pkg = |eco: Ecosystem, name: &str, version: &str| crate::lockfile::LockedPackage {
+            ecosystem: eco,
+            name: crate::model::PackageName::new(eco, name),
+            version: version.to_owned(),
+            build: None,
+            channel: None,
+            python_dist: None,
+            prefix: Some("/".to_owned()),
+            licenses: Vec::new(),
+            base: Some(true),
+            requires: Vec::new(),
+            url: None,
+            sha256: None,
+            md5: None,
+            record: None,
+        };
+        assert_eq!(system_python(&snap), None);
+        snap.packages = vec![
+            pkg(Ecosystem::Deb, "python3", "3.11.2-1+b1"),
+            pkg(Ecosystem::Deb, "python3.11-minimal", "3.11.2-6+deb12u2"),
+            pkg(Ecosystem::Deb, "libpython3.9-minimal", "3.9.2-1"),
+        ];
+        assert_eq!(system_python(&snap).as_deref(), Some("3.11.2"));
+        snap.packages = vec![pkg(Ecosystem::Apk, "python3", "3.12.3-r1")];
+        assert_eq!(system_python(&snap).as_deref(), Some("3.12.3"));
     }
 
     #[test]
