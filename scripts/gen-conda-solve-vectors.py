@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Generate conda solver test vectors with py-rattler's solver.
 
-    python3 -m venv /tmp/rattlervenv
-    /tmp/rattlervenv/bin/pip install 'py-rattler==0.28.*'
-    /tmp/rattlervenv/bin/python scripts/gen-conda-solve-vectors.py
+    scripts/regen-vectors conda_solve.json
+    # or: $(scripts/oracles/setup rattler) scripts/gen-conda-solve-vectors.py
 
 Writes `tests/vectors/conda_solve.json`: small synthetic channels (each subdir's
 `repodata.json`, inline), the specs, the channel priority, the virtual packages and the

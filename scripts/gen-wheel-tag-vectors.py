@@ -16,12 +16,9 @@ architecture), and `_musllinux._get_musl_version()` the target's musl (or None).
 packaging 26.3 moved the native `linux_ARCH` tag before the `manylinux` ones; pip 26.3
 vendors packaging 26.3, pip 25.3 vendors packaging 25.0. So the vectors are made twice:
 
-    python3 -m venv /tmp/pk && /tmp/pk/bin/pip install packaging==26.4
-    /tmp/pk/bin/python scripts/gen-wheel-tag-vectors.py > tests/vectors/wheel_tags.json
-    python3 -m venv /tmp/pk25 && /tmp/pk25/bin/pip install packaging==25.0
-    /tmp/pk25/bin/python scripts/gen-wheel-tag-vectors.py > tests/vectors/wheel_tags_packaging25.json
-
-(Unset PIP_FIND_LINKS and other PIP_* settings of the host if they get in the way.)
+    scripts/regen-vectors wheel_tags.json wheel_tags_packaging25.json
+    # or: $(scripts/oracles/setup packaging264) scripts/gen-wheel-tag-vectors.py > tests/vectors/wheel_tags.json
+    #     $(scripts/oracles/setup packaging25) scripts/gen-wheel-tag-vectors.py > tests/vectors/wheel_tags_packaging25.json
 The packaging version is recorded in the output.
 """
 
