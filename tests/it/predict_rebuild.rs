@@ -400,3 +400,53 @@ fn predict_exits_2_on_an_unreachable_index_and_1_on_findings() {
     let message = report["findings"][0]["message"].as_str().unwrap();
     assert!(message.contains("not-on-the-index"), "{message}");
 }
+
+/// `--offline` predicts from the HTTP cache alone: after one prediction against the served
+/// index and channel, the same prediction with the server gone; with an empty cache, an
+/// error naming the first page it lacks (exit 2).
+#[test]
+fn offline_predicts_from_the_cache_and_names_what_it_lacks() {
+    let t = TestEnv::new();
+    crate::support::copy_tree(
+        &crate::support::root().join("fixtures/example/channel"),
+        &t.path("index/www/channel"),
+    );
+    let server = example(&t);
+    let index = server.url("/simple/");
+    let channel = server.url("/channel");
+    let predict = |cache: &str, extra: &[&str]| -> Output {
+        t.envaudit()
+            .env("ENVAUDIT_CACHE_DIR", t.path(cache))
+            .args(["predict", "--format", "json", "--index-url", &index])
+            .args(["--channel-alias", &channel])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let packages = |out: &Output| json(out)["environments"][0]["packages"].clone();
+    let online = predict("cache", &[]);
+    assert_eq!(
+        online.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    let requests = server.requests().len();
+    assert!(requests > 80, "{requests} requests");
+    drop(server);
+    let offline = predict("cache", &["--offline"]);
+    assert_eq!(
+        offline.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    assert_eq!(packages(&offline), packages(&online));
+    let cold = predict("empty-cache", &["--offline"]);
+    let stderr = String::from_utf8_lossy(&cold.stderr);
+    assert_eq!(cold.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not in the cache") && stderr.contains("127.0.0.1"),
+        "{stderr}"
+    );
+}
