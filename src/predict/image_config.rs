@@ -174,9 +174,7 @@ impl PipConf {
             let comment = trimmed.starts_with('#') || trimmed.starts_with(';');
             if trimmed.is_empty() || comment {
                 // an empty line belongs to a value being continued; a comment line does not
-                if !comment
-                    && let (Some(s), Some(o)) = (current, option)
-                {
+                if !comment && let (Some(s), Some(o)) = (current, option) {
                     sections[s].1[o].1.push(String::new());
                 }
                 continue;
@@ -359,7 +357,8 @@ pub fn from_view(env: &[String], view: &FsView) -> BuilderConfig {
             Err(note) => out.notes.push(note),
         }
     }
-    out.files.extend(parsed.iter().map(|(p, _)| (*p).to_owned()));
+    out.files
+        .extend(parsed.iter().map(|(p, _)| (*p).to_owned()));
     let refs: Vec<(&str, &PipConf)> = parsed.iter().map(|(p, c)| (*p, c)).collect();
     out.pip = pip_config(&refs, env);
     if let Some(home) = vars.get("HOME").filter(|h| **h != "/root" && !h.is_empty()) {
@@ -382,8 +381,7 @@ pub fn from_view(env: &[String], view: &FsView) -> BuilderConfig {
             .under(&d)
             .filter(|(p, _)| {
                 p.rsplit_once('/').is_some_and(|(parent, name)| {
-                    parent == d
-                        && (name.ends_with(".yml") || name.ends_with(".yaml"))
+                    parent == d && (name.ends_with(".yml") || name.ends_with(".yaml"))
                 })
             })
             .map(|(p, _)| p.to_owned())
@@ -474,7 +472,10 @@ pub fn for_snapshot(
     };
     let scanner = match scanner {
         _ if offline && matches!(source, ImageSource::Registry(_)) => {
-            return (BuilderConfig::default(), skipped("is not read with `--offline`"));
+            return (
+                BuilderConfig::default(),
+                skipped("is not read with `--offline`"),
+            );
         }
         None => {
             return (
@@ -562,10 +563,16 @@ mod tests {
         let user = conf(
             "[global]\nindex-url = https://user.example/simple\nfind-links = /wheels /more\nno-index = yes\n",
         );
-        let files = [("/etc/pip.conf", &system), ("/root/.config/pip/pip.conf", &user)];
+        let files = [
+            ("/etc/pip.conf", &system),
+            ("/root/.config/pip/pip.conf", &user),
+        ];
         let p = pip_config(&files, &[]);
         // [install] wins over [global] whichever file each is in
-        assert_eq!(p.index_url.as_deref(), Some("https://install.example/simple"));
+        assert_eq!(
+            p.index_url.as_deref(),
+            Some("https://install.example/simple")
+        );
         assert_eq!(p.find_links, ["/wheels", "/more"]);
         assert!(p.no_index);
         let env = [
