@@ -149,6 +149,9 @@ impl fmt::Debug for PipConf {
     }
 }
 
+/// A section's options while reading: name and value lines, in file order.
+type Options = Vec<(String, Vec<String>)>;
+
 impl PipConf {
     /// The largest file read: 1 MiB.
     pub const MAX_LEN: usize = 1 << 20;
@@ -164,7 +167,7 @@ impl PipConf {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let err = |line, message| PipConfError::Line { line, message };
         // values as lists of lines, joined at the end
-        let mut sections: Vec<(String, Vec<(String, Vec<String>)>)> = Vec::new();
+        let mut sections: Vec<(String, Options)> = Vec::new();
         let mut current: Option<usize> = None;
         let mut option: Option<usize> = None;
         let mut indent_level = usize::MAX;
