@@ -372,6 +372,15 @@ pub fn netrc(data: &[u8]) {
     }
 }
 
+/// A `pip.conf`, and pip's index settings read from it with an image's `Env`.
+pub fn pip_conf(data: &[u8]) {
+    use crate::predict::image_config::{PipConf, pip_config};
+    if let Ok(conf) = PipConf::parse(data) {
+        let env = ["PIP_FIND_LINKS=/wheels".to_owned()];
+        let _ = pip_config(&[("/etc/pip.conf", &conf)], &env);
+    }
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
@@ -399,4 +408,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("netrc", netrc),
     ("repodata", repodata),
     ("condarc", condarc),
+    ("pip_conf", pip_conf),
 ];

@@ -24,7 +24,9 @@ pub use crate::layer::Completeness;
 use crate::layer::{self, FsView, LayerFacts, Limits, ViewFinding, ViewOrigin};
 use crate::model::{Digest, Ecosystem, PackageName};
 pub use os_release::Distro;
-pub use scan::{NoProgress, Progress, ScanOptions, ScanStats, base_layer_count, scan_image};
+pub use scan::{
+    NoProgress, Progress, ScanOptions, ScanStats, base_layer_count, scan_image, view_image,
+};
 
 pub use apk::{ApkEntry, ApkError, parse_installed as parse_apk_installed};
 pub use conda::{

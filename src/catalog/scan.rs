@@ -86,6 +86,17 @@ pub async fn scan_image<R: Registry>(
     image: &Image,
     options: &ScanOptions,
 ) -> Result<(Catalog, ScanStats), ImageError> {
+    let (view, stats) = view_image(registry, image, options).await?;
+    Ok((catalog_view(&view), stats))
+}
+
+/// The merged view of an opened image's layers (whiteouts applied), each layer's facts from
+/// the cache or walked (and then cached), as [`scan_image`] catalogs it. Same runtime rule.
+pub async fn view_image<R: Registry>(
+    registry: &R,
+    image: &Image,
+    options: &ScanOptions,
+) -> Result<(layer::FsView, ScanStats), ImageError> {
     let layers = &image.resolved.layers;
     let progress = Arc::clone(&options.progress);
     progress.start(layers.len(), image.resolved.layers_size());
@@ -166,7 +177,7 @@ pub async fn scan_image<R: Registry>(
             view.mark_base_layers(count);
         }
     }
-    Ok((catalog_view(&view), stats))
+    Ok((view, stats))
 }
 
 /// A layer stream that tells the progress how much it read.

@@ -36,8 +36,9 @@ pub(crate) struct PredictOptions {
     #[arg(long, value_name = "URL|DIR")]
     pub(crate) channel_alias: Option<String>,
 
-    /// Also use this machine's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS` (the
-    /// builder does not see them, so by default they are ignored)
+    /// Also use this machine's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS`, after
+    /// the image's own configuration (the builder does not see them, so by default they are
+    /// ignored)
     #[arg(long)]
     pub(crate) use_host_config: bool,
 
@@ -108,7 +109,7 @@ impl PredictOptions {
             machine: self.machine.clone(),
             glibc: self.glibc.clone(),
         };
-        let settings = IndexSettings {
+        let mut settings = IndexSettings {
             index_url: self.index_url.as_deref().map(local_or_url),
             extra_index_urls: self
                 .extra_index_url
@@ -123,16 +124,13 @@ impl PredictOptions {
             },
             offline: self.offline,
             cache_dir: crate::layer::LayerCache::default_dir().map(|d| d.join("index-v1")),
+            ..IndexSettings::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        let mut channel_config = crate::conda::ChannelConfig::default();
-        if let Some(alias) = &self.channel_alias {
-            channel_config.channel_alias = local_or_url(alias);
-        }
         let dir = store::lockfile_dir(lockfile_path);
         let mut report = PredictReport {
             schema_version: predict::SCHEMA_VERSION,
@@ -164,6 +162,13 @@ impl PredictOptions {
                         path.display()
                     )
                 })?;
+            let (builder, notes) = builder_config(name, locked, self.offline);
+            report.findings.extend(notes);
+            settings.image = builder.pip;
+            let mut channel_config = builder.condarc.config();
+            if let Some(alias) = &self.channel_alias {
+                channel_config.channel_alias = local_or_url(alias);
+            }
             let index = predict::index_config(&def, &settings)?;
             let client = Arc::new(IndexClient::new(index)?);
             let handle = runtime.handle().clone();
@@ -177,6 +182,7 @@ impl PredictOptions {
             };
             let channels = predict::CondaChannels {
                 config: channel_config.clone(),
+                priority: builder.condarc.priority(),
                 read: &read,
                 exclude_newer: as_of.and_then(|t| u64::try_from(t.as_millisecond()).ok()),
             };
@@ -193,6 +199,25 @@ impl PredictOptions {
         }
         Ok(report)
     }
+}
+
+/// The configuration a build in `locked`'s image sees (its `ENV`, `pip.conf`, `.condarc`),
+/// with `unpredictable` findings when it is not or cannot be read.
+fn builder_config(
+    name: &str,
+    locked: &crate::lockfile::Snapshot,
+    offline: bool,
+) -> (
+    predict::image_config::BuilderConfig,
+    Vec<crate::diag::Finding>,
+) {
+    let platform = locked
+        .image_platform
+        .as_deref()
+        .and_then(|p| p.parse().ok());
+    let scanner =
+        super::progress::scanner(&[], platform, true, crate::layer::Limits::default()).ok();
+    predict::image_config::for_snapshot(name, locked, scanner.as_ref(), offline)
 }
 
 /// Whether the base image's tag still names the locked image: `base-image-moved` when not,

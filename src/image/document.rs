@@ -167,6 +167,15 @@ struct ConfigWire {
     variant: Option<String>,
     #[serde(default)]
     rootfs: Option<RootFsWire>,
+    #[serde(default)]
+    config: Option<ContainerConfigWire>,
+}
+
+/// The config's `config`: what a container of the image runs with.
+#[derive(Deserialize)]
+struct ContainerConfigWire {
+    #[serde(default, rename = "Env")]
+    env: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -175,10 +184,13 @@ struct RootFsWire {
     diff_ids: Vec<String>,
 }
 
-/// What envaudit reads from an image config: its platform and the layer `diff_ids`.
+/// What envaudit reads from an image config: its platform, the layer `diff_ids` and the
+/// environment its processes start with.
 pub(crate) struct ImageConfig {
     pub platform: Option<Platform>,
     pub diff_ids: Vec<Digest>,
+    /// `config.Env`, `KEY=value` entries as written (may hold secrets: never printed).
+    pub env: Vec<String>,
 }
 
 pub(crate) fn parse_config(digest: &Digest, bytes: &[u8]) -> Result<ImageConfig, ImageError> {
@@ -196,5 +208,10 @@ pub(crate) fn parse_config(digest: &Digest, bytes: &[u8]) -> Result<ImageConfig,
         .iter()
         .map(|d| d.parse().map_err(|e| bad("config", digest, e)))
         .collect::<Result<_, _>>()?;
-    Ok(ImageConfig { platform, diff_ids })
+    let env = wire.config.and_then(|c| c.env).unwrap_or_default();
+    Ok(ImageConfig {
+        platform,
+        diff_ids,
+        env,
+    })
 }

@@ -316,8 +316,12 @@ async fn open_oci(
     };
     let root = document::entry_descriptor(&index_digest, entry)?;
     let bytes = backing.manifest(&root).await?;
-    let resolved = super::resolve_root(&backing, source, root, &bytes, options).await?;
-    Ok(Image { resolved, backing })
+    let (resolved, env) = super::resolve_root(&backing, source, root, &bytes, options).await?;
+    Ok(Image {
+        resolved,
+        env,
+        backing,
+    })
 }
 
 pub(crate) async fn open_layout(
@@ -538,6 +542,7 @@ pub(crate) async fn open_archive(
         .collect();
     Ok(Image {
         resolved,
+        env: parsed.env,
         backing: Backing::Tar {
             file: file.to_owned(),
             entries,

@@ -126,10 +126,17 @@ pub struct ResolveOptions {
 pub struct Image {
     /// What resolution learnt about the image.
     pub resolved: ResolvedImage,
+    env: Vec<String>,
     backing: local::Backing,
 }
 
 impl Image {
+    /// The config's `Env`: the `KEY=value` entries the image's processes (and a build `FROM`
+    /// it) start with, as written. Values may hold credentials: never print them.
+    pub fn env(&self) -> &[String] {
+        &self.env
+    }
+
     /// For an OCI layout folder: layer `index` as a blocking reader of its file, verified
     /// against its digest and size as it is read (no async runtime in between). `None` for
     /// other sources.
@@ -263,9 +270,10 @@ pub async fn open<R: Registry>(
                 size: m.bytes.len() as u64,
             };
             let store = RegistryStore { registry, repo: r };
-            let resolved = resolve_root(&store, source, root, &m.bytes, options).await?;
+            let (resolved, env) = resolve_root(&store, source, root, &m.bytes, options).await?;
             Ok(Image {
                 resolved,
+                env,
                 backing: local::Backing::Registry(r.clone()),
             })
         }
@@ -345,14 +353,15 @@ pub fn fuzz_document(data: &[u8]) {
     let _ = document::parse_config(&digest, data);
 }
 
-/// From the document a reference named (an index or a manifest) to the resolved image.
+/// From the document a reference named (an index or a manifest) to the resolved image, with
+/// its config's `Env`.
 pub(crate) async fn resolve_root<S: Store>(
     store: &S,
     source: &ImageSource,
     mut root: Descriptor,
     bytes: &[u8],
     options: &ResolveOptions,
-) -> Result<ResolvedImage, ImageError> {
+) -> Result<(ResolvedImage, Vec<String>), ImageError> {
     let declared = Some(root.media_type.as_str()).filter(|m| !m.is_empty());
     let (media, doc) = document::parse(&root.digest, declared, bytes)?;
     root.media_type = media;
@@ -405,7 +414,7 @@ async fn finish<S: Store>(
     m: &oci_client::manifest::OciImageManifest,
     entry_platform: Option<Platform>,
     options: &ResolveOptions,
-) -> Result<ResolvedImage, ImageError> {
+) -> Result<(ResolvedImage, Vec<String>), ImageError> {
     let config = document::descriptor(&manifest.digest, &m.config)?;
     let config_bytes = store.config(&config).await?;
     let parsed = document::parse_config(&config.digest, &config_bytes)?;
@@ -440,14 +449,17 @@ async fn finish<S: Store>(
             actual: actual.to_string(),
         });
     }
-    Ok(ResolvedImage {
-        source: source.clone(),
-        index,
-        manifest: Some(manifest),
-        config,
-        platform,
-        layers,
-    })
+    Ok((
+        ResolvedImage {
+            source: source.clone(),
+            index,
+            manifest: Some(manifest),
+            config,
+            platform,
+            layers,
+        },
+        parsed.env,
+    ))
 }
 
 /// What `envaudit resolve` found: the images resolved, in the order asked, and the

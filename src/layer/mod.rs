@@ -27,7 +27,7 @@ pub use walk::{Compression, walk};
 /// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
 /// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
 /// changes what a layer's facts contain.
-pub const FACTS_VERSION: u32 = 5;
+pub const FACTS_VERSION: u32 = 6;
 
 /// Whether a result covers everything it should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +347,44 @@ pub enum Interest {
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * 1024;
 
+/// The configuration files pip and conda read when a build runs in the image, for
+/// `predict` (`predict::image_config` says in which order): pip's site-wide and root's
+/// `pip.conf`, and conda's `.condarc` search path with `$CONDA_ROOT` at `/opt/conda` or
+/// `/opt/miniconda` and `~` at `/root`.
+pub const BUILD_CONFIG_FILES: &[&str] = &[
+    "/etc/xdg/pip/pip.conf",
+    "/etc/pip.conf",
+    "/root/.pip/pip.conf",
+    "/root/.config/pip/pip.conf",
+    "/etc/conda/.condarc",
+    "/etc/conda/condarc",
+    "/var/lib/conda/.condarc",
+    "/var/lib/conda/condarc",
+    "/opt/conda/.condarc",
+    "/opt/conda/condarc",
+    "/opt/miniconda/.condarc",
+    "/opt/miniconda/condarc",
+    "/root/.config/conda/.condarc",
+    "/root/.config/conda/condarc",
+    "/root/.conda/.condarc",
+    "/root/.conda/condarc",
+    "/root/.condarc",
+];
+
+/// conda's `condarc.d` folders on [`BUILD_CONFIG_FILES`]' search path, each read after the
+/// files of its folder: their `*.yml` and `*.yaml` files are kept like those.
+pub const BUILD_CONFIG_DIRS: &[&str] = &[
+    "/etc/conda/condarc.d",
+    "/var/lib/conda/condarc.d",
+    "/opt/conda/condarc.d",
+    "/opt/miniconda/condarc.d",
+    "/root/.config/conda/condarc.d",
+    "/root/.conda/condarc.d",
+];
+
+/// The most bytes kept of one of the [`BUILD_CONFIG_FILES`].
+pub const BUILD_CONFIG_MAX_BYTES: u64 = 64 * KIB;
+
 /// Which files the catalogers read, decided from the path alone so that a layer can be
 /// reduced to facts without knowing the layers under it.
 pub fn interest(path: &str) -> Interest {
@@ -402,6 +440,12 @@ pub fn interest(path: &str) -> Interest {
     }
     if name == "pyvenv.cfg" {
         return content(64 * KIB);
+    }
+    if BUILD_CONFIG_FILES.contains(&path)
+        || (BUILD_CONFIG_DIRS.contains(&parent)
+            && (name.ends_with(".yml") || name.ends_with(".yaml")))
+    {
+        return content(BUILD_CONFIG_MAX_BYTES);
     }
     match path {
         "/var/lib/dpkg/status" | "/lib/apk/db/installed" => return content(64 * MIB),

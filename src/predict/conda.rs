@@ -4,8 +4,9 @@
 //! Channels are mapped as conda maps them ([`ChannelConfig`]: `defaults`, the channel alias,
 //! full URLs); each channel's `repodata.json` for the target's subdir and `noarch` is read
 //! through the index client (the same HTTP cache, credentials and `--offline` rule), and the
-//! specs are solved with [`crate::conda::solve`] (resolvo) with flexible channel priority,
-//! conda's default and what Azure ML's images use, for a new environment (nothing installed).
+//! specs are solved with [`crate::conda::solve`] (resolvo) with the channel priority of the
+//! image's `.condarc` (else flexible, conda's default and what Azure ML's images use), for a
+//! new environment (nothing installed).
 //! The machine's virtual packages come from the target: `__glibc` from its C library,
 //! `__linux`, `__unix`, `__archspec`.
 
@@ -137,11 +138,13 @@ pub fn virtual_packages(target: &Target) -> Vec<VirtualPackage> {
     out
 }
 
-/// Solves the plan on the channels read, for a new environment.
+/// Solves the plan on the channels read, for a new environment, with `priority` (conda's
+/// default is flexible; an image's `.condarc` may say otherwise).
 pub fn solve<'a>(
     plan: &CondaPlan,
     channels: &'a [(Channel, Vec<Repodata>)],
     config: &ChannelConfig,
+    priority: ChannelPriority,
     target: &Target,
     exclude_newer: Option<u64>,
 ) -> Result<Vec<SolvedPackage<'a>>, SolveError> {
@@ -154,7 +157,7 @@ pub fn solve<'a>(
                 repodata: repodata.iter().collect(),
             })
             .collect(),
-        channel_priority: ChannelPriority::Flexible,
+        channel_priority: priority,
         virtual_packages: virtual_packages(target),
         installed: Vec::new(),
         channel_config: config.clone(),

@@ -12,6 +12,7 @@
 //! moved, which the command reports on its own).
 
 pub mod conda;
+pub mod image_config;
 pub mod index;
 pub mod pip;
 pub mod target;
@@ -471,6 +472,9 @@ pub struct IndexSettings {
     pub extra_index_urls: Vec<String>,
     /// `--find-links`, added to the definition's.
     pub find_links: Vec<String>,
+    /// What pip in the image reads (its `Env` and `pip.conf` files, see [`image_config`]),
+    /// after the flags.
+    pub image: image_config::PipConfig,
     /// The host's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS`, used only
     /// with `--use-host-config` (the builder does not see the host's configuration).
     pub host: HostPipConfig,
@@ -509,8 +513,10 @@ impl HostPipConfig {
 
 /// The index configuration a rebuild's pip would use: the definition's own `--index-url`,
 /// `--extra-index-url` and `--find-links` lines first, then `settings` (the flags, then the
-/// host's configuration when asked), then `PyPI` as the primary index. A `--no-index` line
-/// leaves no index at all, only the find-links locations, as pip does; a relative
+/// image's pip configuration, then the host's when asked), then `PyPI` as the primary index.
+/// A `--no-index` line leaves no index at all, only the find-links locations, as pip does;
+/// the image's `no-index` leaves out its own index URLs and `PyPI`, not the definition's or
+/// the flags'. A relative
 /// `--find-links` path in a definition file names the folder beside that file when there is
 /// one (as pip reads it from a requirements file), else it is taken as given.
 pub fn index_config(
@@ -525,17 +531,26 @@ pub fn index_config(
             .filter_map(|o| o.value.clone())
             .collect()
     };
+    let image = &settings.image;
+    let image_urls = if image.no_index {
+        &[][..]
+    } else {
+        &image.extra_index_urls[..]
+    };
     let primary = option(&["--index-url", "-i"])
         .pop()
         .or_else(|| settings.index_url.clone())
+        .or_else(|| image.index_url.clone().filter(|_| !image.no_index))
         .or_else(|| settings.host.index_url.clone());
-    let mut urls = vec![match primary {
-        Some(u) => IndexUrl::parse(&u)?,
-        None => IndexUrl::pypi(),
-    }];
+    let mut urls = match primary {
+        Some(u) => vec![IndexUrl::parse(&u)?],
+        None if image.no_index => Vec::new(),
+        None => vec![IndexUrl::pypi()],
+    };
     for u in option(&["--extra-index-url"])
         .iter()
         .chain(&settings.extra_index_urls)
+        .chain(image_urls)
         .chain(&settings.host.extra_index_urls)
     {
         urls.push(IndexUrl::parse(u)?);
@@ -553,6 +568,7 @@ pub fn index_config(
     for f in written
         .iter()
         .chain(&settings.find_links)
+        .chain(&image.find_links)
         .chain(&settings.host.find_links)
     {
         find_links.push(FindLinks::parse(f)?);
@@ -604,8 +620,10 @@ pub type ReadChannels<'a> =
 
 /// Where the conda side of a prediction reads its channels.
 pub struct CondaChannels<'a> {
-    /// How channel names map to URLs (`--channel-alias`).
+    /// How channel names map to URLs (the image's `.condarc` under `--channel-alias`).
     pub config: crate::conda::ChannelConfig,
+    /// The channel priority (the image's `.condarc`, else conda's `flexible`).
+    pub priority: crate::conda::ChannelPriority,
     /// Reads the named channels for a subdir (through the index client, on its runtime).
     pub read: &'a ReadChannels<'a>,
     /// `--as-of`, in milliseconds since the epoch: records built later are left out.
@@ -654,6 +672,7 @@ pub fn predict_environment(
                 &plan,
                 &read,
                 &channels.config,
+                channels.priority,
                 &target,
                 channels.exclude_newer,
             ) {

@@ -18,7 +18,7 @@ use crate::definition::EnvDefinition;
 use crate::diag::{Code, Finding};
 use crate::hash::HashReport;
 use crate::image::{self, ImageError, ResolveOptions, ResolvedImage};
-use crate::layer::{LayerCache, Limits};
+use crate::layer::{FsView, LayerCache, Limits};
 use crate::lockfile::Snapshot;
 use crate::model::{Digest, ImageRef, ImageSource, Platform};
 use crate::registry::{
@@ -186,6 +186,19 @@ impl Scanner {
                 .put_manifest(repo, tag, &media_type, m.bytes)
                 .await
         })
+    }
+
+    /// Opens an image and merges its layers (from the layer cache, or read and then cached)
+    /// into one view, whiteouts applied, without cataloging it: for reading a few files, such
+    /// as the configuration a build in the image sees.
+    pub fn view(&self, source: &ImageSource) -> Result<(image::Image, FsView), ScanError> {
+        let out = self.runtime.block_on(async {
+            let image = image::open(&self.registry, source, &self.options).await?;
+            let (view, _) = catalog::view_image(&self.registry, &image, &self.scan).await?;
+            Ok::<_, ScanError>((image, view))
+        })?;
+        self.scan.progress.finish();
+        Ok(out)
     }
 
     /// Resolves and catalogs an image; with a base image, marks the layers that are its.

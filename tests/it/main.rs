@@ -17,6 +17,7 @@ mod local_image;
 mod lock;
 mod pin;
 mod predict;
+mod predict_image_config;
 mod predict_rebuild;
 mod pyindex;
 mod registry;

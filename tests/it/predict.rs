@@ -505,6 +505,8 @@ fn a_moved_base_image_tag_is_reported_with_both_digests() {
         &example.join("envaudit.lock.d"),
         &env.path("envaudit.lock.d"),
     );
+    // the locked image, where the lock names it (its configuration is read)
+    crate::support::copy_tree(&example.join("image"), &env.path("fixtures/example/image"));
     for f in ["environment.yml", "conda.yml"] {
         std::fs::copy(example.join(f), env.path(f)).unwrap();
     }

@@ -322,6 +322,11 @@ fn example(t: &TestEnv) -> IndexServer {
         &t.path("envaudit.lock.d"),
     );
     crate::support::copy_tree(&root.join("fixtures/example/index"), &t.path("index/www"));
+    // the locked image, where the lock names it (its configuration is read)
+    crate::support::copy_tree(
+        &root.join("fixtures/example/image"),
+        &t.path("fixtures/example/image"),
+    );
     IndexServer::start(&t.path("index"), None)
 }
 

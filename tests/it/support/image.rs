@@ -103,6 +103,11 @@ impl Default for Spec<'_> {
 }
 
 pub fn build(spec: &Spec<'_>) -> BuiltImage {
+    build_with_env(spec, &[])
+}
+
+/// [`build`], the config's `Env` set to `env` (`KEY=value` entries).
+pub fn build_with_env(spec: &Spec<'_>, env: &[&str]) -> BuiltImage {
     let layers: Vec<BuiltLayer> = spec
         .layers
         .iter()
@@ -135,6 +140,9 @@ pub fn build(spec: &Spec<'_>) -> BuiltImage {
     });
     if let Some(v) = spec.variant {
         config["variant"] = v.into();
+    }
+    if !env.is_empty() {
+        config["config"]["Env"] = env.into();
     }
     let config = serde_json::to_vec(&config).expect("config");
     let config_digest = sha256(&config);
