@@ -13,8 +13,10 @@
 //! A file is `envaudit-http-cache 1\n`, one line of JSON (the entry's facts, with the
 //! body's SHA-256), then the body. Every read checks the body against its digest; an entry
 //! that does not verify, or cannot be read, is a miss. Writes go to a temporary file in the
-//! same folder and are renamed into place, so readers never see half an entry. The cache can
-//! be deleted at any time.
+//! same folder and are renamed into place, so readers never see half an entry. They are not
+//! synced to disk: an entry a crash leaves torn fails its digest and is a miss, so a sync
+//! (one per page and per metadata file, hundreds per prediction) would buy nothing. The cache
+//! can be deleted at any time.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -133,12 +135,14 @@ impl HttpCache {
         meta.sha256 = sha256_hex(body);
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)?;
+        // one write: serde_json writes a token at a time
+        let mut bytes = Vec::with_capacity(MAGIC.len() + 512 + body.len());
+        bytes.extend_from_slice(MAGIC);
+        serde_json::to_writer(&mut bytes, &meta)?;
+        bytes.push(b'\n');
+        bytes.extend_from_slice(body);
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(MAGIC)?;
-        serde_json::to_writer(&mut tmp, &meta)?;
-        tmp.write_all(b"\n")?;
-        tmp.write_all(body)?;
-        tmp.as_file().sync_data().ok();
+        tmp.write_all(&bytes)?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }

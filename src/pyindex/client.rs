@@ -774,9 +774,12 @@ impl IndexClient {
             && let Some(mut entry) = cached
         {
             bump(&self.counters.not_modified);
+            // the time of storing matters only with a `max-age`: without one, the entry is
+            // not rewritten (a warm run would otherwise write every page it revalidates)
+            let dated = entry.meta.max_age.is_some() || max_age.flatten().is_some();
             entry.meta.stored_at = now();
             entry.meta.max_age = max_age.flatten();
-            if let (Some(c), Some(p)) = (&self.cache, &path) {
+            if dated && let (Some(c), Some(p)) = (&self.cache, &path) {
                 c.write(p, entry.meta.clone(), &entry.body)
                     .map_err(|source| IndexError::Cache {
                         path: p.clone(),
