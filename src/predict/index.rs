@@ -3,22 +3,36 @@
 //! ahead of the resolver (it names what it will ask for next), and each version counts only
 //! when a file of it fits the target: a wheel whose tags the target accepts, or an sdist; its
 //! `Requires-Python` admitting the target's Python; and, with `--as-of`, uploaded by then.
+//!
+//! As soon as a page arrives, the core metadata of its newest final release that fits is
+//! fetched too, as a guess (the resolver tries versions newest first, so that is usually the
+//! one it asks for next), and once that is here, the pages of the requirements it names for
+//! the target (markers evaluated, no extras). The fetches thus run ahead of the resolver
+//! through the whole dependency graph, [`IndexConfig::concurrency`] at a time, instead of one
+//! round trip after another as the resolver meets each package. A wrong guess costs requests,
+//! never a wrong answer: whatever the resolver asks for is fetched when it asks, if no guess
+//! fetched it already.
+//!
+//! [`IndexConfig::concurrency`]: crate::pyindex::IndexConfig::concurrency
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::pip::{AvailableVersion, PackageSource, VersionMetadata};
 use super::target::{Libc, Target};
 use crate::model::PackageName;
 use crate::pyindex::{
-    Arch, DistFile, IndexClient, IndexError, ProjectPage, SupportedTags, TargetPlatform,
+    Arch, CoreMetadata, DistFile, IndexClient, IndexError, ProjectPage, SupportedTags,
+    TargetPlatform,
 };
-use crate::python::Version;
+use crate::python::{MarkerEnv, Version};
 
 type Page = Arc<ProjectPage>;
+type Task<T> = JoinHandle<Result<T, IndexError>>;
 
 /// What the index told, beyond versions: for the report.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,14 +47,125 @@ pub struct IndexNotes {
 
 /// The index client as a [`PackageSource`] for one target.
 pub struct IndexSource {
+    shared: Arc<Shared>,
+    pages: Mutex<HashMap<PackageName, Page>>,
+    notes: Mutex<IndexNotes>,
+}
+
+/// What the fetch tasks share with the resolver's thread: the client, what fits the target,
+/// and the fetches started ahead of it.
+struct Shared {
     client: Arc<IndexClient>,
     runtime: Handle,
     tags: SupportedTags,
     python: Version,
+    env: MarkerEnv,
     as_of: Option<jiff::Timestamp>,
-    pages: Mutex<HashMap<PackageName, Page>>,
-    pending: Mutex<HashMap<PackageName, JoinHandle<Result<ProjectPage, IndexError>>>>,
-    notes: Mutex<IndexNotes>,
+    /// Requests in flight at most.
+    limit: Semaphore,
+    /// The pages asked for.
+    fetches: Mutex<Fetches>,
+    /// Metadata fetched on a guess, until the resolver takes it.
+    guesses: Mutex<HashMap<(PackageName, Version), Task<CoreMetadata>>>,
+}
+
+/// The pages asked for, under one lock so that a page asked for is pending until taken.
+#[derive(Default)]
+struct Fetches {
+    /// Every project whose page was asked for, taken or not yet.
+    requested: HashSet<PackageName>,
+    /// Pages on their way, until the resolver takes them.
+    pending: HashMap<PackageName, Task<ProjectPage>>,
+}
+
+impl Shared {
+    /// Whether a file fits the target, and was uploaded in time (a file without an upload
+    /// time counts as in time).
+    fn fits(&self, file: &DistFile) -> bool {
+        let installable = match file.filename.as_wheel() {
+            Some(w) => self.tags.is_compatible(w),
+            None => true,
+        };
+        installable
+            && file
+                .requires_python
+                .as_ref()
+                .is_none_or(|rp| rp.contains(&self.python))
+            && match (self.as_of, file.upload_time) {
+                (Some(limit), Some(t)) => t <= limit,
+                _ => true,
+            }
+    }
+
+    /// The file pip would take for a version: the best-tagged wheel, else an sdist;
+    /// non-yanked first.
+    fn best_file<'p>(&self, page: &'p ProjectPage, version: &Version) -> Option<&'p DistFile> {
+        page.files
+            .iter()
+            .filter(|f| f.filename.version() == version && self.fits(f))
+            .min_by_key(|f| {
+                let tag = f
+                    .filename
+                    .as_wheel()
+                    .and_then(|w| self.tags.best_tag_priority(w))
+                    .unwrap_or(usize::MAX);
+                (f.is_yanked(), tag)
+            })
+    }
+
+    /// Starts fetching the page of `name`, unless it was asked for already.
+    fn request(self: &Arc<Self>, name: &PackageName) {
+        let mut fetches = self.fetches.lock().unwrap_or_else(PoisonError::into_inner);
+        if fetches.requested.insert(name.clone()) {
+            let task = self.runtime.spawn(self.clone().page(name.clone()));
+            fetches.pending.insert(name.clone(), task);
+        }
+    }
+
+    /// The page of `name`; once it is here, the guess about its metadata (see the module
+    /// documentation).
+    async fn page(self: Arc<Self>, name: PackageName) -> Result<ProjectPage, IndexError> {
+        let page = {
+            let _permit = self.limit.acquire().await;
+            self.client.project(&name).await?
+        };
+        let newest = page
+            .files
+            .iter()
+            .filter(|f| !f.is_yanked() && !f.filename.version().is_prerelease() && self.fits(f))
+            .map(|f| f.filename.version())
+            .max();
+        // only from a `.metadata` file: a guess never downloads a distribution
+        if let Some(version) = newest
+            && let Some(file) = self.best_file(&page, version)
+            && file.metadata_url().is_some()
+        {
+            let mut guesses = self.guesses.lock().unwrap_or_else(PoisonError::into_inner);
+            let key = (name, version.clone());
+            guesses
+                .entry(key)
+                .or_insert_with(|| self.runtime.spawn(self.clone().guess(file.clone())));
+        }
+        Ok(page)
+    }
+
+    /// The metadata of `file`, then the pages of the requirements it names for the target.
+    async fn guess(self: Arc<Self>, file: DistFile) -> Result<CoreMetadata, IndexError> {
+        let meta = {
+            let _permit = self.limit.acquire().await;
+            self.client.metadata(&file).await?
+        };
+        for req in &meta.requires_dist {
+            let applies = req
+                .marker
+                .as_ref()
+                .is_none_or(|m| m.evaluate(&self.env, &[]).unwrap_or(false));
+            if applies && let Some(name) = &req.name {
+                self.request(name);
+            }
+        }
+        Ok(meta)
+    }
 }
 
 impl IndexSource {
@@ -52,14 +177,20 @@ impl IndexSource {
         target: &Target,
         as_of: Option<jiff::Timestamp>,
     ) -> Self {
+        let limit = Semaphore::new(client.config().concurrency.max(1));
         IndexSource {
-            client,
-            runtime,
-            tags: SupportedTags::new(&platform(target)),
-            python: target.python_version(),
-            as_of,
+            shared: Arc::new(Shared {
+                client,
+                runtime,
+                tags: SupportedTags::new(&platform(target)),
+                python: target.python_version(),
+                env: target.marker_env(),
+                as_of,
+                limit,
+                fetches: Mutex::default(),
+                guesses: Mutex::default(),
+            }),
             pages: Mutex::default(),
-            pending: Mutex::default(),
             notes: Mutex::default(),
         }
     }
@@ -68,7 +199,7 @@ impl IndexSource {
     pub fn notes(&self) -> IndexNotes {
         self.notes
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
@@ -76,82 +207,55 @@ impl IndexSource {
         if let Some(p) = self
             .pages
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .get(name)
         {
             return Ok(p.clone());
         }
-        let pending = self
-            .pending
+        // only this thread takes pending pages, and puts them in `pages`: a page requested
+        // and not in `pages` is pending
+        self.shared.request(name);
+        let task = self
+            .shared
+            .fetches
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending
             .remove(name);
-        let page = if let Some(task) = pending {
-            self.runtime
-                .block_on(task)
-                .map_err(|e| IndexError::Client(format!("a fetch task failed: {e}")))??
+        let page = if let Some(task) = task {
+            join(&self.shared.runtime, task)?
         } else {
-            let client = self.client.clone();
-            let name = name.clone();
-            self.runtime
-                .block_on(async move { client.project(&name).await })?
+            let shared = self.shared.clone();
+            self.shared.runtime.block_on(shared.page(name.clone()))?
         };
         let page = Arc::new(page);
         self.pages
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(name.clone(), page.clone());
         Ok(page)
     }
 
-    /// Whether a file fits the target, and was uploaded in time.
+    /// Whether a file fits the target, and was uploaded in time; a file counted in time
+    /// for want of an upload time is noted.
     fn fits(&self, name: &PackageName, file: &DistFile) -> bool {
-        let installable = match file.filename.as_wheel() {
-            Some(w) => self.tags.is_compatible(w),
-            None => true,
-        };
-        if !installable
-            || file
-                .requires_python
-                .as_ref()
-                .is_some_and(|rp| !rp.contains(&self.python))
-        {
-            return false;
+        let fits = self.shared.fits(file);
+        if fits && self.shared.as_of.is_some() && file.upload_time.is_none() {
+            self.notes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .undated
+                .insert(name.to_string());
         }
-        match (self.as_of, file.upload_time) {
-            (Some(limit), Some(t)) => t <= limit,
-            (Some(_), None) => {
-                self.notes
-                    .lock()
-                    .expect("not poisoned")
-                    .undated
-                    .insert(name.to_string());
-                true
-            }
-            (None, _) => true,
-        }
+        fits
     }
+}
 
-    /// The file pip would take for a version: the best-tagged wheel, else an sdist;
-    /// non-yanked first.
-    fn best_file<'p>(
-        &self,
-        page: &'p ProjectPage,
-        name: &PackageName,
-        version: &Version,
-    ) -> Option<&'p DistFile> {
-        page.files
-            .iter()
-            .filter(|f| f.filename.version() == version && self.fits(name, f))
-            .min_by_key(|f| {
-                let tag = f
-                    .filename
-                    .as_wheel()
-                    .and_then(|w| self.tags.best_tag_priority(w))
-                    .unwrap_or(usize::MAX);
-                (f.is_yanked(), tag)
-            })
-    }
+/// Waits for a fetch task on the resolver's thread.
+fn join<T>(runtime: &Handle, task: Task<T>) -> Result<T, IndexError> {
+    runtime
+        .block_on(task)
+        .map_err(|e| IndexError::Client(format!("a fetch task failed: {e}")))?
 }
 
 /// The target as the wheel-tag rules see it.
@@ -194,17 +298,28 @@ impl PackageSource for IndexSource {
         version: &Version,
     ) -> Result<VersionMetadata, IndexError> {
         let page = self.page(name)?;
-        let Some(file) = self.best_file(&page, name, version) else {
+        let Some(file) = self.shared.best_file(&page, version) else {
             return Ok(VersionMetadata::NeedsBuild {
                 file: format!("{name} {version} (no file fits the target)"),
             });
         };
-        let client = self.client.clone();
-        let file = file.clone();
-        match self
-            .runtime
-            .block_on(async move { client.metadata(&file).await })
-        {
+        let guess = self
+            .shared
+            .guesses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(name.clone(), version.clone()));
+        let fetched = if let Some(task) = guess {
+            join(&self.shared.runtime, task)
+        } else {
+            let shared = self.shared.clone();
+            let file = file.clone();
+            self.shared.runtime.block_on(async move {
+                let _permit = shared.limit.acquire().await;
+                shared.client.metadata(&file).await
+            })
+        };
+        match fetched {
             Ok(m) => Ok(VersionMetadata::Known {
                 requires_dist: m.requires_dist,
                 requires_python: m.requires_python,
@@ -213,7 +328,7 @@ impl PackageSource for IndexSource {
             Err(IndexError::NeedsBuild { filename, reason }) => {
                 self.notes
                     .lock()
-                    .expect("not poisoned")
+                    .unwrap_or_else(PoisonError::into_inner)
                     .needs_build
                     .insert(format!("{name} {version} ({filename}: {reason})"));
                 Ok(VersionMetadata::NeedsBuild { file: filename })
@@ -223,24 +338,8 @@ impl PackageSource for IndexSource {
     }
 
     fn prefetch(&self, names: &[PackageName]) {
-        let pages = self
-            .pages
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for name in names {
-            if pages.contains_key(name) || pending.contains_key(name) {
-                continue;
-            }
-            let client = self.client.clone();
-            let n = name.clone();
-            pending.insert(
-                name.clone(),
-                self.runtime.spawn(async move { client.project(&n).await }),
-            );
+            self.shared.request(name);
         }
     }
 }

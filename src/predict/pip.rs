@@ -718,12 +718,16 @@ impl<S: PackageSource> DependencyProvider for Provider<'_, S> {
         let mut deps = Vec::new();
         let (name, extra) = match package {
             Pkg::Root => {
-                for req in &self.input.requirements {
-                    if applies(req, &self.input.env, None) {
-                        self.constraints(req, &mut deps)?;
-                    }
+                let reqs: Vec<&Requirement> = self
+                    .input
+                    .requirements
+                    .iter()
+                    .filter(|req| applies(req, &self.input.env, None))
+                    .collect();
+                self.prefetch(&reqs);
+                for req in reqs {
+                    self.constraints(req, &mut deps)?;
                 }
-                self.prefetch(&deps);
                 return Ok(Dependencies::Available(DependencyConstraints::from_iter(
                     deps,
                 )));
@@ -758,21 +762,28 @@ impl<S: PackageSource> DependencyProvider for Provider<'_, S> {
             let declared = provides_extra
                 .as_ref()
                 .is_none_or(|p| p.iter().any(|e| normalize_extra(e) == extra));
-            for req in requires.iter().filter(|_| declared) {
-                if applies(req, &self.input.env, Some(extra))
-                    && !applies(req, &self.input.env, None)
-                {
-                    self.constraints(req, &mut deps)?;
-                }
+            let reqs: Vec<&Requirement> = requires
+                .iter()
+                .filter(|req| {
+                    declared
+                        && applies(req, &self.input.env, Some(extra))
+                        && !applies(req, &self.input.env, None)
+                })
+                .collect();
+            self.prefetch(&reqs);
+            for req in reqs {
+                self.constraints(req, &mut deps)?;
             }
         } else {
-            for req in &requires {
-                if applies(req, &self.input.env, None) {
-                    self.constraints(req, &mut deps)?;
-                }
+            let reqs: Vec<&Requirement> = requires
+                .iter()
+                .filter(|req| applies(req, &self.input.env, None))
+                .collect();
+            self.prefetch(&reqs);
+            for req in reqs {
+                self.constraints(req, &mut deps)?;
             }
         }
-        self.prefetch(&deps);
         Ok(Dependencies::Available(DependencyConstraints::from_iter(
             deps,
         )))
@@ -780,8 +791,10 @@ impl<S: PackageSource> DependencyProvider for Provider<'_, S> {
 }
 
 impl<S: PackageSource> Provider<'_, S> {
-    fn prefetch(&self, deps: &[(Pkg, Admitted)]) {
-        let names: Vec<PackageName> = deps.iter().filter_map(|(p, _)| p.name().cloned()).collect();
+    /// Tells the source which projects `reqs` name before their version sets are built,
+    /// which needs their pages: so that the pages are fetched together, not one by one.
+    fn prefetch(&self, reqs: &[&Requirement]) {
+        let names: Vec<PackageName> = reqs.iter().filter_map(|r| r.name.clone()).collect();
         if !names.is_empty() {
             self.source.prefetch(&names);
         }

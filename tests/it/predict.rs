@@ -554,3 +554,82 @@ fn a_moved_base_image_tag_is_reported_with_both_digests() {
         "{moved:?}"
     );
 }
+
+/// The paths requested so far, sorted, once the log has stopped growing.
+fn settled_requests(server: &IndexServer, at_least: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = usize::MAX;
+    loop {
+        let seen = server.requests().len();
+        if seen >= at_least && seen == last {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "only {seen} requests");
+        last = seen;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut paths: Vec<String> = server.requests().into_iter().map(|(p, ..)| p).collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn the_index_is_read_ahead_of_the_resolver_and_each_file_once() {
+    use envaudit::predict::pip::PackageSource as _;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path());
+    let server = IndexServer::start(dir.path(), None);
+    let target = Target {
+        prefix: None,
+        python: python3(),
+        machine: std::env::consts::ARCH.to_owned(),
+        conda_subdir: "linux-64".to_owned(),
+        libc: Some(host_glibc()),
+        libc_from: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = IndexClient::new(IndexConfig {
+        index_urls: vec![IndexUrl::parse(&server.url("/simple/")).unwrap()],
+        ..IndexConfig::default()
+    })
+    .unwrap();
+    let source = IndexSource::new(Arc::new(client), runtime.handle().clone(), &target, None);
+
+    // Told only that `app` comes next, the source reads on by itself: app's page, the
+    // metadata of its newest release, the pages of what that requires for this target
+    // (not `plugin`, an extra's), and their newest final, non-yanked releases' metadata (not
+    // `lib` 2.6, yanked, nor `util` 1.1rc1), whose requirements are a Windows marker and
+    // an extra's: nothing more.
+    source.prefetch(&[envaudit::model::PackageName::pip("app")]);
+    assert_eq!(
+        settled_requests(&server, 6),
+        [
+            "/files/app-2.0-py3-none-any.whl.metadata",
+            "/files/lib-3.0-py3-none-any.whl.metadata",
+            "/files/util-1.0-py3-none-any.whl.metadata",
+            "/simple/app/",
+            "/simple/lib/",
+            "/simple/util/",
+        ]
+    );
+
+    // The resolver then finds what it needs already read: nothing is fetched twice.
+    let input = PipInput {
+        requirements: vec!["app".parse().unwrap()],
+        env: target.marker_env(),
+        python: target.python_version(),
+        installed: BTreeMap::new(),
+    };
+    let resolution = pip::resolve(&source, &input).unwrap();
+    let got: Vec<String> = resolution
+        .packages
+        .iter()
+        .map(|(n, p)| format!("{n}=={}", p.version))
+        .collect();
+    assert_eq!(got, ["app==2.0", "lib==3.0", "util==1.0"]);
+    assert_eq!(settled_requests(&server, 6).len(), 6);
+}
