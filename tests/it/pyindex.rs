@@ -247,6 +247,51 @@ fn metadata_comes_from_the_sidecar_then_the_wheel_then_a_static_sdist() {
     });
 }
 
+/// The one page entry of the cache, and its inode (a rewrite renames a new file into place).
+fn page_entry(cache: &Path) -> (Vec<u8>, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut found = Vec::new();
+    for sub in std::fs::read_dir(cache.join("pyindex-v1/pages")).unwrap() {
+        for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            found.push(f.unwrap().path());
+        }
+    }
+    let [path] = found.as_slice() else {
+        panic!("one page entry, not {found:?}")
+    };
+    let ino = std::fs::metadata(path).unwrap().ino();
+    (std::fs::read(path).unwrap(), ino)
+}
+
+#[test]
+fn a_304_rewrites_the_entry_only_when_a_max_age_dates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_index(dir.path(), projects());
+    let fetch = |url: String, cache: &Path| {
+        let c = client(&[url], Some(cache), false);
+        run(LIMIT, async move {
+            c.project(&name("foo")).await.unwrap();
+            c.stats()
+        })
+    };
+
+    // Without Cache-Control, every run revalidates, and a 304 leaves the entry as it was.
+    let plain = IndexServer::start(dir.path(), None);
+    let cache = dir.path().join("cache-plain");
+    fetch(plain.url("/simple/"), &cache);
+    let before = page_entry(&cache);
+    let stats = fetch(plain.url("/simple/"), &cache);
+    assert_eq!((stats.requests, stats.not_modified), (1, 1));
+    assert_eq!(page_entry(&cache), before, "not rewritten");
+
+    // With a max-age, the entry is fresh: the next run sends nothing.
+    let pypi_like = IndexServer::start_max_age(dir.path(), 600);
+    let cache = dir.path().join("cache-max-age");
+    fetch(pypi_like.url("/simple/"), &cache);
+    let stats = fetch(pypi_like.url("/simple/"), &cache);
+    assert_eq!((stats.requests, stats.cache_hits), (0, 1));
+}
+
 #[test]
 fn a_cached_page_is_revalidated_and_a_304_serves_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,15 +20,24 @@ pub struct IndexServer {
 
 impl IndexServer {
     pub fn start(dir: &Path, auth: Option<&str>) -> Self {
-        let log = dir.join("requests.log");
+        let args = auth.map(|a| vec!["--auth".to_owned(), a.to_owned()]);
+        Self::start_with(dir, "requests.log", &args.unwrap_or_default())
+    }
+
+    /// A server whose answers say `Cache-Control: max-age=SECONDS`, logging to its own file.
+    pub fn start_max_age(dir: &Path, seconds: u64) -> Self {
+        let args = ["--max-age".to_owned(), seconds.to_string()];
+        Self::start_with(dir, "requests-max-age.log", &args)
+    }
+
+    fn start_with(dir: &Path, log: &str, args: &[String]) -> Self {
+        let log = dir.join(log);
         std::fs::write(&log, "").unwrap();
         let mut cmd = Command::new("python3");
         cmd.arg(root().join("tests/it/support/simple_index_server.py"))
             .arg(dir.join("www"))
-            .arg(&log);
-        if let Some(a) = auth {
-            cmd.args(["--auth", a]);
-        }
+            .arg(&log)
+            .args(args);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

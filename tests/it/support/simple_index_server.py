@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A static package index for envaudit's tests: serves a folder written by the test.
 
-    python3 simple_index_server.py ROOT LOG [--auth USER:PASSWORD]
+    python3 simple_index_server.py ROOT LOG [--auth USER:PASSWORD] [--max-age SECONDS]
 
 Binds 127.0.0.1 on a free port and prints the port as the first line of standard output.
 It stops when its standard input closes, so it cannot outlive the test process that
@@ -13,6 +13,8 @@ started it.
 - Every response has an `ETag` (the SHA-256 of the body, plus the form) and a
   `Last-Modified`; `If-None-Match` (or, without it, `If-Modified-Since`) answers 304.
 - With `--auth`, every request needs that HTTP basic authorization, else 401.
+- With `--max-age`, every 200 and 304 says `Cache-Control: max-age=SECONDS`, as PyPI says
+  `max-age=600` of its pages; without it, no `Cache-Control` (a client revalidates).
 - Each request is appended to LOG as one line: `METHOD PATH STATUS FORM`, where FORM is
   `json`, `html` or `-`.
 
@@ -64,6 +66,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     root = "."
     log_path = None
     auth = None
+    max_age = None
 
     form = "-"
 
@@ -118,6 +121,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         etag = '"%s-%s"' % (hashlib.sha256(body).hexdigest()[:32], self.form)
         last_modified = email.utils.formatdate(mtime, usegmt=True)
         headers = [("ETag", etag), ("Last-Modified", last_modified), ("Vary", "Accept")]
+        if self.max_age is not None:
+            headers.append(("Cache-Control", f"max-age={self.max_age}"))
         inm = self.headers.get("If-None-Match")
         ims = self.headers.get("If-Modified-Since")
         fresh = False
@@ -143,7 +148,12 @@ def main():
     auth = None
     if "--auth" in args:
         auth = base64.b64encode(args[args.index("--auth") + 1].encode()).decode()
-    handler = type("H", (Handler,), {"root": root, "log_path": log, "auth": auth})
+    max_age = None
+    if "--max-age" in args:
+        max_age = int(args[args.index("--max-age") + 1])
+    handler = type(
+        "H", (Handler,), {"root": root, "log_path": log, "auth": auth, "max_age": max_age}
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
