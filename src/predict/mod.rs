@@ -65,8 +65,9 @@ pub struct EnvironmentPrediction {
     pub packages: Vec<PredictedPackage>,
     /// How many packages would change, by kind (`upgraded`, `added`, ...).
     pub changes: BTreeMap<String, usize>,
-    /// With `--as-of`: projects with files the index gives no upload time for, counted as if
-    /// uploaded in time; the prediction is then only as exact as that assumption.
+    /// With `--as-of`: what could not be dated, counted as if published in time (`pip NAME`:
+    /// a project with files the index gives no upload time for; `conda NAME`: a solved record
+    /// without a `timestamp`); the prediction is then only as exact as that assumption.
     pub undated: Vec<String>,
     /// The snapshot a rebuild would record (what `pin --to predicted` pins to); not in the
     /// JSON, whose `packages` say the same per package.
@@ -663,6 +664,8 @@ pub fn predict_environment(
     };
     // conda first
     let read;
+    // with `--as-of`, the solved conda records that carry no timestamp (taken as in time)
+    let mut undated_conda: Vec<String> = Vec::new();
     let current = match conda::plan(def) {
         None => locked.clone(),
         Some(plan) => {
@@ -683,6 +686,14 @@ pub fn predict_environment(
                     {
                         target.python = py.record.version.to_string();
                     }
+                    if channels.exclude_newer.is_some() {
+                        undated_conda.extend(
+                            solved
+                                .iter()
+                                .filter(|s| s.record.timestamp.is_none())
+                                .map(|s| format!("conda {}", s.record.name)),
+                        );
+                    }
                     with_conda(locked, target.prefix.as_deref(), &solved)
                 }
                 Err(e) => {
@@ -700,7 +711,8 @@ pub fn predict_environment(
             target.prefix.as_deref(),
             &pip::PipResolution::default(),
         );
-        let prediction = environment(name, target, locked, &predicted);
+        let mut prediction = environment(name, target, locked, &predicted);
+        prediction.undated = undated_conda;
         findings.extend(drift_finding(name, &prediction));
         return Ok((Some(prediction), findings));
     };
@@ -726,7 +738,10 @@ pub fn predict_environment(
     }
     let predicted = predicted_snapshot(locked, &current, def, plan.prefix.as_deref(), &resolution);
     let mut prediction = environment(name, target, locked, &predicted);
-    prediction.undated = notes.undated.into_iter().collect();
+    prediction.undated = undated_conda
+        .into_iter()
+        .chain(notes.undated.into_iter().map(|p| format!("pip {p}")))
+        .collect();
     findings.extend(drift_finding(name, &prediction));
     Ok((Some(prediction), findings))
 }

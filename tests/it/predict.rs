@@ -376,6 +376,33 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         assert!(built.remove(k).is_some() && !ours.contains_key(k), "{k:?}");
     }
     assert_eq!(ours, built);
+    // `--as-of`: the example's index (PEP 503 HTML) and channel carry no dates, so every
+    // project and record is listed as undated, and the prediction is the same
+    let (code, dated) = run(&[
+        "predict",
+        "--lockfile",
+        "fixtures/example/envaudit.lock",
+        "--index-url",
+        "fixtures/example/index/simple",
+        "--channel-alias",
+        "fixtures/example/channel",
+        "--offline",
+        "--as-of",
+        "2030-01-01",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0));
+    let dated = dated.unwrap();
+    assert_eq!(dated["as_of"], "2030-01-01T00:00:00Z");
+    let undated = dated["environments"][0]["undated"].as_array().unwrap();
+    for n in ["conda python", "conda scipy", "pip mlflow", "pip urllib3"] {
+        assert!(undated.iter().any(|u| u == n), "{n} not in {undated:?}");
+    }
+    assert_eq!(
+        dated["environments"][0]["packages"],
+        predicted["environments"][0]["packages"]
+    );
     // and the changes name what allows them
     let rows = predicted["environments"][0]["packages"].as_array().unwrap();
     let row = |n: &str| rows.iter().find(|p| p["name"] == n).unwrap();
