@@ -632,20 +632,8 @@ fn runs(versions: &[Version], keep: &[bool]) -> Ranges<Version> {
 
 /// PEP 685: extras compare by their normalised name.
 fn normalize_extra(extra: &str) -> String {
-    let mut out = String::with_capacity(extra.len());
-    let mut sep = false;
-    for c in extra.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
+    // PEP 685 normalises extras exactly as PEP 503 normalises names
+    PackageName::pip(extra).as_str().to_owned()
 }
 
 impl<S: PackageSource> DependencyProvider for Provider<'_, S> {
