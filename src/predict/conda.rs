@@ -131,7 +131,7 @@ pub fn virtual_packages(target: &Target) -> Vec<VirtualPackage> {
     let mut out = vec![VirtualPackage::unix()];
     // the kernel of the machine the image runs on is unknown: any recent one
     out.extend(v("5.15").map(VirtualPackage::linux));
-    if let Some(Libc::Glibc { major, minor }) = target.libc {
+    if let Some(Libc::Glibc(major, minor)) = target.libc {
         out.extend(v(&format!("{major}.{minor}")).map(VirtualPackage::glibc));
     }
     out.push(VirtualPackage::archspec(&target.machine));

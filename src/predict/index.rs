@@ -266,11 +266,7 @@ fn platform(target: &Target) -> TargetPlatform {
         .map(|p| p.parse::<u8>().unwrap_or(0));
     let python = (parts.next().unwrap_or(3), parts.next().unwrap_or(0));
     let arch = target.machine.parse().unwrap_or(Arch::X86_64);
-    let libc = match target.libc {
-        Some(Libc::Glibc { major, minor }) => crate::pyindex::Libc::Glibc(major, minor),
-        Some(Libc::Musl { major, minor }) => crate::pyindex::Libc::Musl(major, minor),
-        None => crate::pyindex::Libc::Unknown,
-    };
+    let libc = target.libc.unwrap_or(Libc::Unknown);
     TargetPlatform::linux(python, arch, libc)
 }
 

@@ -1,12 +1,11 @@
 //! The machine a rebuild would install for: its Python, architecture and C library, read from
 //! the locked snapshot (the image that ran), or given on the command line.
 
-use std::fmt;
-
 use serde::Serialize;
 
 use crate::lockfile::Snapshot;
 use crate::model::Ecosystem;
+pub use crate::pyindex::Libc;
 use crate::python::{MarkerEnv, Version};
 
 /// The target of a prediction.
@@ -27,35 +26,6 @@ pub struct Target {
     /// Where [`Target::libc`] was read: `libc6 package`, `os ubuntu 22.04`, `base image
     /// name`, `--glibc`.
     pub libc_from: Option<String>,
-}
-
-/// A C library and its version, which decides the `manylinux`/`musllinux` wheels that fit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Libc {
-    /// GNU libc `major.minor` (Debian's `libc6`, conda's `__glibc`).
-    Glibc {
-        /// `2` of `2.35`.
-        major: u16,
-        /// `35` of `2.35`.
-        minor: u16,
-    },
-    /// musl `major.minor` (Alpine's `musl`).
-    Musl {
-        /// `1` of `1.2.4`.
-        major: u16,
-        /// `2` of `1.2.4`.
-        minor: u16,
-    },
-}
-
-impl fmt::Display for Libc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Libc::Glibc { major, minor } => write!(f, "glibc {major}.{minor}"),
-            Libc::Musl { major, minor } => write!(f, "musl {major}.{minor}"),
-        }
-    }
 }
 
 /// What the command line says instead of the snapshot.
@@ -228,7 +198,7 @@ fn major_minor(text: &str) -> Option<(u16, u16)> {
 }
 
 fn glibc(text: &str) -> Option<Libc> {
-    major_minor(text).map(|(major, minor)| Libc::Glibc { major, minor })
+    major_minor(text).map(|(major, minor)| Libc::Glibc(major, minor))
 }
 
 /// The C library of the snapshot's system: Debian's `libc6` or Alpine's `musl` package, else
@@ -243,13 +213,13 @@ fn libc_of(snapshot: &Snapshot) -> Option<(Libc, String)> {
         match (p.ecosystem, p.name.as_str()) {
             (Ecosystem::Deb, "libc6") => glibc(version),
             (Ecosystem::Apk, "musl") => {
-                major_minor(version).map(|(major, minor)| Libc::Musl { major, minor })
+                major_minor(version).map(|(major, minor)| Libc::Musl(major, minor))
             }
             _ => None,
         }
     });
     if let Some(libc) = package {
-        let name = if matches!(libc, Libc::Musl { .. }) {
+        let name = if matches!(libc, Libc::Musl(..)) {
             "musl"
         } else {
             "libc6"
@@ -294,12 +264,12 @@ fn release_libc(text: &str) -> Option<Libc> {
         .filter(|c| !matches!(c, ' ' | '_' | '-'))
         .collect();
     if squeezed.contains("alpine") {
-        return Some(Libc::Musl { major: 1, minor: 2 });
+        return Some(Libc::Musl(1, 2));
     }
     RELEASES
         .iter()
         .find(|(name, ..)| squeezed.contains(name))
-        .map(|&(_, major, minor)| Libc::Glibc { major, minor })
+        .map(|&(_, major, minor)| Libc::Glibc(major, minor))
 }
 
 #[cfg(test)]
@@ -313,39 +283,12 @@ mod tests {
         assert_eq!(machine_of("linux-aarch64"), "aarch64");
         assert_eq!(machine_of("linux-64"), "x86_64");
         assert_eq!(conda_subdir("aarch64"), "linux-aarch64");
-        assert_eq!(
-            glibc("2.35-0ubuntu3.8"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 35
-            })
-        );
-        assert_eq!(
-            glibc("2.36-9+deb12u4"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 36
-            })
-        );
+        assert_eq!(glibc("2.35-0ubuntu3.8"), Some(Libc::Glibc(2, 35)));
+        assert_eq!(glibc("2.36-9+deb12u4"), Some(Libc::Glibc(2, 36)));
         assert_eq!(glibc("x"), None);
-        assert_eq!(
-            release_libc("ubuntu 22.04"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 35
-            })
-        );
-        assert_eq!(
-            release_libc("debian 12"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 36
-            })
-        );
-        assert_eq!(
-            release_libc("alpine 3.19"),
-            Some(Libc::Musl { major: 1, minor: 2 })
-        );
+        assert_eq!(release_libc("ubuntu 22.04"), Some(Libc::Glibc(2, 35)));
+        assert_eq!(release_libc("debian 12"), Some(Libc::Glibc(2, 36)));
+        assert_eq!(release_libc("alpine 3.19"), Some(Libc::Musl(1, 2)));
         assert_eq!(release_libc("busybox"), None);
     }
 
@@ -401,13 +344,7 @@ mod tests {
         assert_eq!(t.python, "3.10.14");
         assert_eq!(t.machine, "x86_64");
         assert_eq!(t.conda_subdir, "linux-64");
-        assert_eq!(
-            t.libc,
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 35
-            })
-        );
+        assert_eq!(t.libc, Some(Libc::Glibc(2, 35)));
         assert_eq!(t.libc_from.as_deref(), Some("libc6 package"));
         let o = Overrides {
             python: Some("3.12.1".into()),
@@ -419,12 +356,6 @@ mod tests {
             (t.python.as_str(), t.conda_subdir.as_str()),
             ("3.12.1", "linux-aarch64")
         );
-        assert_eq!(
-            t.libc,
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 28
-            })
-        );
+        assert_eq!(t.libc, Some(Libc::Glibc(2, 28)));
     }
 }

@@ -84,6 +84,23 @@ pub enum Libc {
     Unknown,
 }
 
+impl fmt::Display for Libc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Libc::Glibc(major, minor) => write!(f, "glibc {major}.{minor}"),
+            Libc::Musl(major, minor) => write!(f, "musl {major}.{minor}"),
+            Libc::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// As its text (`glibc 2.35`), in reports.
+impl serde::Serialize for Libc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A CPU architecture, in the spelling of Linux wheel platform tags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Arch {

@@ -167,10 +167,7 @@ fn host_glibc() -> Libc {
     let text = String::from_utf8(out.stdout).unwrap();
     let version = text.trim().rsplit(' ').next().unwrap().to_owned();
     let (major, minor) = version.split_once('.').unwrap();
-    Libc::Glibc {
-        major: major.parse().unwrap(),
-        minor: minor.parse().unwrap(),
-    }
+    Libc::Glibc(major.parse().unwrap(), minor.parse().unwrap())
 }
 
 /// pip's own answer: `name==version` of each package it would install, or `None` when it
