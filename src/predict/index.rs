@@ -135,7 +135,8 @@ impl Shared {
             .filter(|f| !f.is_yanked() && !f.filename.version().is_prerelease() && self.fits(f))
             .map(|f| f.filename.version())
             .max();
-        // only from a `.metadata` file: a guess never downloads a distribution
+        // only where the index announces a `.metadata` file: a guess is not worth downloading
+        // a distribution for (it would only if the index then failed to serve that file)
         if let Some(version) = newest
             && let Some(file) = self.best_file(&page, version)
             && file.metadata_url().is_some()
