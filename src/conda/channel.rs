@@ -37,6 +37,7 @@
 //! Credentials in channel URLs (`user:password@`, anaconda.org's `/t/<token>/`) never
 //! appear in messages: [`redact`] hides them.
 
+use super::matchspec::KNOWN_SUBDIRS;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -56,25 +57,6 @@ pub const DEFAULT_CHANNEL_ALIAS: &str = "https://conda.anaconda.org";
 pub const DEFAULT_CHANNELS: &[&str] = &[
     "https://repo.anaconda.com/pkgs/main",
     "https://repo.anaconda.com/pkgs/r",
-];
-
-/// Subdirs conda knows, the platform ones and `noarch`.
-const KNOWN_SUBDIRS: &[&str] = &[
-    "noarch",
-    "linux-32",
-    "linux-64",
-    "linux-aarch64",
-    "linux-armv6l",
-    "linux-armv7l",
-    "linux-ppc64",
-    "linux-ppc64le",
-    "linux-riscv64",
-    "linux-s390x",
-    "osx-64",
-    "osx-arm64",
-    "win-32",
-    "win-64",
-    "win-arm64",
 ];
 
 /// A resolved channel: its name and the base URL its subdirs live under.

@@ -128,8 +128,9 @@ impl MatchSpecError {
 
 type Result<T> = std::result::Result<T, MatchSpecError>;
 
-/// Subdirectories conda knows; `channel/<one of these>::name` names a subdir.
-const KNOWN_SUBDIRS: &[&str] = &[
+/// Subdirectories conda knows; `channel/<one of these>::name` names a subdir, and a channel
+/// URL ending in one names that subdir.
+pub(crate) const KNOWN_SUBDIRS: &[&str] = &[
     "noarch",
     "linux-32",
     "linux-64",

@@ -10,8 +10,6 @@
 //! The machine's virtual packages come from the target: `__glibc` from its C library,
 //! `__linux`, `__unix`, `__archspec`.
 
-use std::collections::BTreeMap;
-
 use crate::conda::{
     Channel, ChannelConfig, ChannelPriority, ChannelRecords, MatchSpec, Repodata, SolveError,
     SolveRequest, SolvedPackage, VirtualPackage,
@@ -164,18 +162,4 @@ pub fn solve<'a>(
         exclude_newer,
     };
     crate::conda::solve(&request)
-}
-
-/// The name a solved record is known by in the lockfile's `channel` field: the channel's
-/// name (`conda-forge`), as `lock` records it.
-pub fn channel_name(channel: &Channel) -> String {
-    channel.name().to_owned()
-}
-
-/// Solved records by name, for the predicted snapshot.
-pub fn by_name<'a>(solved: &'a [SolvedPackage<'a>]) -> BTreeMap<String, &'a SolvedPackage<'a>> {
-    solved
-        .iter()
-        .map(|s| (s.record.name.to_string(), s))
-        .collect()
 }

@@ -257,7 +257,8 @@ pub fn with_conda(
             name: r.name.clone(),
             version: r.version.to_string(),
             build: Some(r.build.clone()),
-            channel: Some(conda::channel_name(&s.channel)),
+            // the channel's name (`conda-forge`), as `lock` records it
+            channel: Some(s.channel.name().to_owned()),
             python_dist,
             prefix: prefix.map(str::to_owned),
             licenses: same

@@ -170,6 +170,27 @@ fn host_glibc() -> Libc {
     Libc::Glibc(major.parse().unwrap(), minor.parse().unwrap())
 }
 
+/// This machine, where pip runs: its Python, architecture and glibc.
+fn host_target() -> Target {
+    Target {
+        prefix: None,
+        python: python3(),
+        machine: std::env::consts::ARCH.to_owned(),
+        conda_subdir: "linux-64".to_owned(),
+        libc: Some(host_glibc()),
+        libc_from: None,
+    }
+}
+
+/// The runtime the index source fetches on (the resolver blocks its own thread on it).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// pip's own answer: `name==version` of each package it would install, or `None` when it
 /// finds no solution.
 fn pip_answer(venv: &Path, index: &str, reqs: &[&str], work: &Path) -> Option<Vec<String>> {
@@ -236,19 +257,8 @@ fn predictions_agree_with_pips_resolver_on_every_scenario() {
         .expect("python3 -m venv runs: scripts/test installs python3-venv");
     assert!(made.success());
 
-    let target = Target {
-        prefix: None,
-        python: python3(),
-        machine: std::env::consts::ARCH.to_owned(),
-        conda_subdir: "linux-64".to_owned(),
-        libc: Some(host_glibc()),
-        libc_from: None,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let target = host_target();
+    let runtime = runtime();
     let mut agreed = 0;
     let mut failures = Vec::new();
     for reqs in SCENARIOS {
@@ -603,19 +613,8 @@ fn the_index_is_read_ahead_of_the_resolver_and_each_file_once() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path());
     let server = IndexServer::start(dir.path(), None);
-    let target = Target {
-        prefix: None,
-        python: python3(),
-        machine: std::env::consts::ARCH.to_owned(),
-        conda_subdir: "linux-64".to_owned(),
-        libc: Some(host_glibc()),
-        libc_from: None,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let target = host_target();
+    let runtime = runtime();
     let client = IndexClient::new(IndexConfig {
         index_urls: vec![IndexUrl::parse(&server.url("/simple/")).unwrap()],
         ..IndexConfig::default()
