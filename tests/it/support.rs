@@ -146,3 +146,31 @@ pub mod http;
 pub mod image;
 pub mod pyindex;
 pub mod registry;
+
+/// The python of the venv holding the reference implementations the signed-evidence tests
+/// check against (in-toto, securesystemslib, cryptography, in-toto-attestation, jsonschema,
+/// oras; pinned in `scripts/oracles/evidence.txt`). `scripts/test` makes it and sets
+/// `ENVAUDIT_EVIDENCE_PYTHON`; a bare `cargo test` makes it here. There is no fallback: a
+/// test that needs it fails without it.
+#[allow(dead_code, reason = "the signed-evidence tests are being written")]
+pub fn evidence_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("ENVAUDIT_EVIDENCE_PYTHON") {
+                return PathBuf::from(p);
+            }
+            let out = Command::new(root().join("scripts/oracles/setup"))
+                .arg("evidence")
+                .output()
+                .expect("scripts/oracles/setup runs");
+            assert!(
+                out.status.success(),
+                "the reference-implementation venv could not be made (scripts/oracles/setup \
+                 evidence needs python3-venv and PyPI): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        })
+        .clone()
+}
