@@ -230,7 +230,74 @@ fn run_audit(input: &RunInput<'_>) -> RunAudit {
     let run = input.run;
     let empty = Snapshot::placeholder(&run.snapshot);
     let snap = input.snapshot.unwrap_or(&empty);
-    let recorded = input.snapshot.is_some();
+    let (packages, counts) = package_rows(snap);
+    let unpinned: Vec<Declared> = snap
+        .declared
+        .iter()
+        .filter(|d| !d.pin.is_pinned())
+        .cloned()
+        .collect();
+    let history = since(input.history, &run.snapshot);
+    let verdict = verdict(input, snap, &counts, &unpinned, &history);
+    RunAudit {
+        run: run.clone(),
+        environment: run.environment.clone(),
+        identity: Identity::of(&run.snapshot, input.snapshot),
+        image: ImageFacts::of(snap),
+        os: snap.os.clone(),
+        completeness: completeness_text(input, snap),
+        packages,
+        counts,
+        unpinned,
+        history,
+        verdict,
+    }
+}
+
+impl Identity {
+    /// The identities of snapshot `id`, as `snapshot` records them (`None`: not recorded).
+    pub fn of(id: &str, snapshot: Option<&Snapshot>) -> Self {
+        let empty = Snapshot::placeholder(id);
+        let snap = snapshot.unwrap_or(&empty);
+        Identity {
+            snapshot: id.to_owned(),
+            definition: snap.definition.clone(),
+            definition_kind: if snapshot.is_some() {
+                snap.definition_kind_str().to_owned()
+            } else {
+                String::new()
+            },
+            definition_files: snap.definition_files.clone(),
+            definition_hash: snap.definition_hash.clone(),
+            azureml_v2_anonymous_version: snap.azureml_v2_anonymous_version.clone(),
+            azureml_v1_image: snap
+                .azureml_v1_image
+                .as_ref()
+                .and_then(|i| i.hash.clone().or_else(|| i.name.clone())),
+        }
+    }
+}
+
+impl ImageFacts {
+    /// The image a snapshot records.
+    pub fn of(snap: &Snapshot) -> Self {
+        ImageFacts {
+            reference: snap.image.clone(),
+            index: snap.image_index.clone(),
+            manifest: snap.image_manifest.clone(),
+            config: snap.image_config.clone(),
+            platform: snap.image_platform.clone(),
+            layers: snap.image_layers.len(),
+            base_image: snap.base_image.clone(),
+            base_image_digest: snap.base_image_digest.clone(),
+            rootfs: snap.rootfs.clone(),
+        }
+    }
+}
+
+/// A snapshot's installed packages, in lockfile order, each with how firmly the definition
+/// fixes it, and how many fall in each class.
+pub fn package_rows(snap: &Snapshot) -> (Vec<PackageRow>, Counts) {
     let graph = DepGraph::build(snap);
     let mut counts = Counts::default();
     let packages: Vec<PackageRow> = (0..snap.packages.len())
@@ -251,52 +318,7 @@ fn run_audit(input: &RunInput<'_>) -> RunAudit {
         })
         .collect();
     counts.packages = packages.len();
-    let unpinned: Vec<Declared> = snap
-        .declared
-        .iter()
-        .filter(|d| !d.pin.is_pinned())
-        .cloned()
-        .collect();
-    let history = since(input.history, &run.snapshot);
-    let verdict = verdict(input, snap, &counts, &unpinned, &history);
-    RunAudit {
-        run: run.clone(),
-        environment: run.environment.clone(),
-        identity: Identity {
-            snapshot: run.snapshot.clone(),
-            definition: snap.definition.clone(),
-            definition_kind: if recorded {
-                snap.definition_kind_str().to_owned()
-            } else {
-                String::new()
-            },
-            definition_files: snap.definition_files.clone(),
-            definition_hash: snap.definition_hash.clone(),
-            azureml_v2_anonymous_version: snap.azureml_v2_anonymous_version.clone(),
-            azureml_v1_image: snap
-                .azureml_v1_image
-                .as_ref()
-                .and_then(|i| i.hash.clone().or_else(|| i.name.clone())),
-        },
-        image: ImageFacts {
-            reference: snap.image.clone(),
-            index: snap.image_index.clone(),
-            manifest: snap.image_manifest.clone(),
-            config: snap.image_config.clone(),
-            platform: snap.image_platform.clone(),
-            layers: snap.image_layers.len(),
-            base_image: snap.base_image.clone(),
-            base_image_digest: snap.base_image_digest.clone(),
-            rootfs: snap.rootfs.clone(),
-        },
-        os: snap.os.clone(),
-        completeness: completeness_text(input, snap),
-        packages,
-        counts,
-        unpinned,
-        history,
-        verdict,
-    }
+    (packages, counts)
 }
 
 /// The entries after the first one that recorded `snapshot` (all of them when none did: the

@@ -24,7 +24,7 @@ pub use hash::render_hash;
 pub use lint::render_lint;
 pub use predict::render_predict;
 pub use resolve::render_resolve;
-pub use sbom::{purl, render_cyclonedx, render_spdx};
+pub use sbom::{purl, render_cyclonedx, render_snapshot_cyclonedx, render_spdx};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

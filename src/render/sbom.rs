@@ -12,8 +12,8 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::analysis::compliance::{AuditReport, PackageRow, RunAudit};
-use crate::lockfile::LockedPackage;
+use crate::analysis::compliance::{self, AuditReport, Identity, ImageFacts, PackageRow, RunAudit};
+use crate::lockfile::{LockedPackage, Snapshot};
 use crate::model::{Digest, Ecosystem};
 
 /// Percent-encodes what a purl component may not hold as is.
@@ -143,15 +143,9 @@ pub fn render_cyclonedx(
     run: &RunAudit,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let (model_name, model_version) =
-        model_parts(run.run.model.as_deref().unwrap_or(&report.model));
-    let os = run.os.as_deref();
-    let mut refs = std::collections::HashSet::new();
-    let mut components = Vec::new();
-    let model_ref = format!(
-        "model:{}",
-        run.run.model.as_deref().unwrap_or(&report.model)
-    );
+    let model_id = run.run.model.as_deref().unwrap_or(&report.model);
+    let (model_name, model_version) = model_parts(model_id);
+    let model_ref = format!("model:{model_id}");
     let mut model = json!({
         "type": "machine-learning-model",
         "bom-ref": model_ref,
@@ -164,41 +158,14 @@ pub fn render_cyclonedx(
     if let Some(v) = model_version {
         model["version"] = json!(v);
     }
-    components.push(model);
-    let mut package_refs = Vec::new();
-    for row in &run.packages {
-        let (component, bom_ref) = cyclonedx_component(row, os, &mut refs);
-        package_refs.push(bom_ref);
-        components.push(component);
-    }
-    let image_ref = "environment-image".to_owned();
-    let mut subject = json!({
-        "type": "container",
-        "bom-ref": image_ref,
-        "name": run.image.reference.clone().unwrap_or_else(|| run.environment.clone()),
-        "description": format!("the image of environment `{}`", run.environment),
-        "properties": [
-            {"name": "envaudit:environment", "value": run.environment},
-            {"name": "envaudit:snapshot", "value": run.identity.snapshot},
-            {"name": "envaudit:definition", "value": run.identity.definition},
-            {"name": "envaudit:definition-hash", "value": run.identity.definition_hash.to_string()},
-            {"name": "envaudit:reproducible", "value": run.verdict.reproducible.to_string()},
-        ],
-    });
-    if let Some(v) = &run.identity.azureml_v2_anonymous_version {
-        push_property(&mut subject, "azureml:v2-anonymous-version", v);
-    }
-    if let Some(c) = &run.image.config {
-        push_property(&mut subject, "oci:config-digest", &c.to_string());
-    }
-    if let Some(b) = &run.image.base_image {
-        push_property(&mut subject, "envaudit:base-image", b);
-    }
-    if let Some(m) = &run.image.manifest {
-        subject["version"] = json!(m.to_string());
-        subject["purl"] = json!(image_purl(run.image.reference.as_deref(), m));
-        subject["hashes"] = json!([{"alg": "SHA-256", "content": m.hex()}]);
-    }
+    let subject = image_component(
+        &run.environment,
+        &run.identity,
+        &run.image,
+        Some(run.verdict.reproducible),
+    );
+    let (mut components, package_refs) = package_components(&run.packages, run.os.as_deref());
+    components.insert(0, model);
     let bom = json!({
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
@@ -207,11 +174,7 @@ pub fn render_cyclonedx(
         "version": 1,
         "metadata": {
             "timestamp": report.generated,
-            "tools": {"components": [{
-                "type": "application",
-                "name": "envaudit",
-                "version": env!("CARGO_PKG_VERSION"),
-            }]},
+            "tools": tools(),
             "component": subject,
             "properties": [
                 {"name": "envaudit:lockfile", "value": report.lockfile.path},
@@ -220,12 +183,103 @@ pub fn render_cyclonedx(
         },
         "components": components,
         "dependencies": [
-            {"ref": model_ref, "dependsOn": [image_ref]},
-            {"ref": "environment-image", "dependsOn": package_refs},
+            {"ref": model_ref, "dependsOn": [IMAGE_REF]},
+            {"ref": IMAGE_REF, "dependsOn": package_refs},
         ],
     });
     serde_json::to_writer_pretty(&mut *out, &bom).map_err(io::Error::other)?;
     writeln!(out)
+}
+
+/// CycloneDX 1.6 JSON of one snapshot of environment `environment`: the image as the BOM's
+/// subject and every installed package, with no model and no timestamp, so the same snapshot
+/// always gives the same bytes (the SBOM that `attest` attaches to the image).
+pub fn render_snapshot_cyclonedx(
+    environment: &str,
+    snapshot: &Snapshot,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let identity = Identity::of(&snapshot.id, Some(snapshot));
+    let image = ImageFacts::of(snapshot);
+    let subject = image_component(environment, &identity, &image, None);
+    let (rows, _) = compliance::package_rows(snapshot);
+    let (components, package_refs) = package_components(&rows, snapshot.os.as_deref());
+    let bom = json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": serial(&format!("{environment}|{}", snapshot.id)),
+        "version": 1,
+        "metadata": {
+            "tools": tools(),
+            "component": subject,
+        },
+        "components": components,
+        "dependencies": [
+            {"ref": IMAGE_REF, "dependsOn": package_refs},
+        ],
+    });
+    serde_json::to_writer_pretty(&mut *out, &bom).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// The `bom-ref` of the environment's image, the BOM's subject.
+const IMAGE_REF: &str = "environment-image";
+
+fn tools() -> Value {
+    json!({"components": [{
+        "type": "application",
+        "name": "envaudit",
+        "version": env!("CARGO_PKG_VERSION"),
+    }]})
+}
+
+/// The image as a `container` component: its identities as properties, its manifest digest
+/// as version, purl and hash. `reproducible` is the run's verdict, when there is a run.
+fn image_component(
+    environment: &str,
+    identity: &Identity,
+    image: &ImageFacts,
+    reproducible: Option<bool>,
+) -> Value {
+    let mut subject = json!({
+        "type": "container",
+        "bom-ref": IMAGE_REF,
+        "name": image.reference.clone().unwrap_or_else(|| environment.to_owned()),
+        "description": format!("the image of environment `{environment}`"),
+        "properties": [
+            {"name": "envaudit:environment", "value": environment},
+            {"name": "envaudit:snapshot", "value": identity.snapshot},
+            {"name": "envaudit:definition", "value": identity.definition},
+            {"name": "envaudit:definition-hash", "value": identity.definition_hash.to_string()},
+        ],
+    });
+    if let Some(r) = reproducible {
+        push_property(&mut subject, "envaudit:reproducible", &r.to_string());
+    }
+    if let Some(v) = &identity.azureml_v2_anonymous_version {
+        push_property(&mut subject, "azureml:v2-anonymous-version", v);
+    }
+    if let Some(c) = &image.config {
+        push_property(&mut subject, "oci:config-digest", &c.to_string());
+    }
+    if let Some(b) = &image.base_image {
+        push_property(&mut subject, "envaudit:base-image", b);
+    }
+    if let Some(m) = &image.manifest {
+        subject["version"] = json!(m.to_string());
+        subject["purl"] = json!(image_purl(image.reference.as_deref(), m));
+        subject["hashes"] = json!([{"alg": "SHA-256", "content": m.hex()}]);
+    }
+    subject
+}
+
+/// One `library` component per package, and their `bom-ref`s (unique within the BOM).
+fn package_components(rows: &[PackageRow], os: Option<&str>) -> (Vec<Value>, Vec<String>) {
+    let mut refs = std::collections::HashSet::new();
+    rows.iter()
+        .map(|row| cyclonedx_component(row, os, &mut refs))
+        .unzip()
 }
 
 fn push_property(component: &mut Value, name: &str, value: &str) {

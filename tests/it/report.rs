@@ -434,3 +434,39 @@ fn the_spdx_sbom_is_valid_spdx_2_3() {
             .is_some_and(|c| c.iter().any(|c| c["algorithm"] == "MD5"))
     }));
 }
+
+#[test]
+fn a_snapshots_cyclonedx_sbom_needs_no_model_is_valid_and_byte_stable() {
+    let lock = envaudit::lockfile::Lockfile::load(&root().join("fixtures/example/envaudit.lock"))
+        .expect("the bundled example's lockfile");
+    let v = validator("cyclonedx", "bom-1.6.SNAPSHOT.schema.json");
+    assert!(!lock.environments.is_empty());
+    for (name, snap) in &lock.environments {
+        let mut a = Vec::new();
+        envaudit::render::render_snapshot_cyclonedx(name, snap, &mut a).unwrap();
+        let mut b = Vec::new();
+        envaudit::render::render_snapshot_cyclonedx(name, snap, &mut b).unwrap();
+        assert_eq!(a, b, "the same snapshot gives the same bytes");
+        let bom: serde_json::Value = serde_json::from_slice(&a).unwrap();
+        assert_valid(&v, &bom);
+        assert!(bom["metadata"].get("timestamp").is_none());
+        let components = bom["components"].as_array().unwrap();
+        assert_eq!(
+            components.len(),
+            snap.packages.len(),
+            "{name}: one per package"
+        );
+        assert!(components.iter().all(|c| c["type"] == "library"));
+        let subject = &bom["metadata"]["component"];
+        assert_eq!(subject["type"], "container");
+        let manifest = snap.image_manifest.as_ref().expect("an image was locked");
+        assert_eq!(subject["hashes"][0]["content"], manifest.hex());
+        assert_eq!(
+            bom["dependencies"][0]["dependsOn"]
+                .as_array()
+                .unwrap()
+                .len(),
+            components.len()
+        );
+    }
+}
