@@ -52,6 +52,7 @@ pub mod conda;
 pub mod config;
 pub mod definition;
 pub mod diag;
+pub mod evidence;
 pub mod fuzz;
 pub mod hash;
 pub mod image;

@@ -1,0 +1,10 @@
+//! Signed evidence that travels with an image: what `attest` attaches to an image's platform
+//! manifest as OCI referrers, and how `verify` and `report --from-registry` check it.
+//!
+//! - [`artifacts`]: the SBOM and the snapshot record (the snapshot's TOML and its runs'),
+//!   byte-stable for a given snapshot.
+
+pub mod artifacts;
+
+#[cfg(test)]
+mod tests;

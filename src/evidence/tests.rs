@@ -1,0 +1,68 @@
+use super::artifacts::{ArtifactSet, RUN_MEDIA_TYPE, SNAPSHOT_MEDIA_TYPE};
+use crate::lockfile::{Lockfile, RunRecord};
+
+fn example() -> (String, crate::lockfile::Snapshot) {
+    let lock = Lockfile::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/example/envaudit.lock"
+    )))
+    .expect("the bundled example's lockfile");
+    lock.environments
+        .into_iter()
+        .next()
+        .expect("an environment")
+}
+
+fn run(id: &str, env: &str, snapshot: &str, time: &str) -> RunRecord {
+    RunRecord {
+        run: id.to_owned(),
+        environment: env.to_owned(),
+        snapshot: snapshot.to_owned(),
+        time: time.to_owned(),
+        commit: None,
+        model: Some("m:1".to_owned()),
+    }
+}
+
+#[test]
+fn the_artifacts_of_a_snapshot_are_byte_stable_and_keep_only_its_runs() {
+    let (env, snap) = example();
+    let runs = [
+        run("b", &env, &snap.id, "2026-01-02T00:00:00Z"),
+        run("a", &env, &snap.id, "2026-01-01T00:00:00Z"),
+        run(
+            "other-snapshot",
+            &env,
+            "0123456789abcdef",
+            "2026-01-01T00:00:00Z",
+        ),
+        run("other-env", "elsewhere", &snap.id, "2026-01-01T00:00:00Z"),
+    ];
+    let set = ArtifactSet::new(&env, &snap, &runs);
+    assert_eq!(set, ArtifactSet::new(&env, &snap, &runs));
+    let names: Vec<&str> = set.record.layers.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("snapshots/{}.toml", snap.id).as_str(),
+            "runs/a.toml",
+            "runs/b.toml"
+        ]
+    );
+    assert_eq!(set.record.layers[0].media_type, SNAPSHOT_MEDIA_TYPE);
+    assert!(
+        set.record.layers[1..]
+            .iter()
+            .all(|b| b.media_type == RUN_MEDIA_TYPE)
+    );
+    // The snapshot layer reads back as the same snapshot.
+    let text = String::from_utf8(set.record.layers[0].bytes.clone()).unwrap();
+    let back = crate::lockfile::StoredSnapshot::parse(&crate::source::SourceFile::from_text(
+        "snapshot.toml",
+        &text,
+    ))
+    .unwrap();
+    assert_eq!(back.snapshot, snap);
+    assert_eq!(back.environment, env);
+    assert_eq!(set.blobs().count(), 4);
+}
