@@ -241,11 +241,18 @@ fn pinned_spec(dep: &Dependency, installed: &LockedPackage) -> Result<String, St
             } else {
                 format!("[{}]", r.extras.join(","))
             };
-            let marker = r
-                .marker
-                .as_ref()
-                .map(|m| format!(" ; {m}"))
-                .unwrap_or_default();
+            // The marker as written (a direct reference, whose URL could hold a `;`, was
+            // refused above): printing the parsed marker would switch its quotes to `"`,
+            // which breaks a declaration inside a double-quoted shell word or YAML string.
+            let marker = match (&r.marker, dep.raw.find(';')) {
+                (Some(_), Some(at)) => {
+                    let head = &dep.raw[..at];
+                    let space = &head[head.trim_end().len()..];
+                    format!("{space}{}", dep.raw[at..].trim_end())
+                }
+                (Some(m), None) => format!(" ; {m}"),
+                (None, _) => String::new(),
+            };
             let pip_version = match installed.ecosystem {
                 // A conda record's version can carry conda-only spellings; pip wants PEP 440.
                 Ecosystem::Conda => version.replace('_', "."),

@@ -338,7 +338,7 @@ fn pin_rewrites_run_installs_in_a_dockerfile() {
     t.write("venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.11.7\n");
     t.write(
         "env/Dockerfile",
-        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy \"pandas>=2.0\" \\\n    scikit-learn==1.4.2 && \\\n    conda install -y scipy\n",
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy \"pandas>=2.0; python_version >= '3.8'\" \\\n    scikit-learn==1.4.2 && \\\n    conda install -y scipy\n",
     );
     ok(&t
         .envaudit()
@@ -353,7 +353,7 @@ fn pin_rewrites_run_installs_in_a_dockerfile() {
     ok(&out);
     assert_eq!(
         std::fs::read_to_string(t.path("env/Dockerfile")).unwrap(),
-        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==1.26.4 \"pandas==2.2.1\" \\\n    scikit-learn==1.4.2 && \\\n    conda install -y scipy\n"
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==1.26.4 \"pandas==2.2.1; python_version >= '3.8'\" \\\n    scikit-learn==1.4.2 && \\\n    conda install -y scipy\n"
     );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
