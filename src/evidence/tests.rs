@@ -66,3 +66,45 @@ fn the_artifacts_of_a_snapshot_are_byte_stable_and_keep_only_its_runs() {
     assert_eq!(back.environment, env);
     assert_eq!(set.blobs().count(), 4);
 }
+
+#[test]
+fn content_compare_sees_versions_and_installed_files_but_not_how_the_scan_knew_the_base() {
+    use super::content::compare;
+    let (_, snap) = example();
+    let same = compare(&snap, &snap);
+    assert!(same.same(), "{same:?}");
+
+    let mut rescanned = snap.clone();
+    for p in &mut rescanned.packages {
+        p.base = None;
+    }
+    assert!(
+        compare(&snap, &rescanned).same(),
+        "the base flag is not content"
+    );
+
+    let mut changed = snap.clone();
+    let i = changed
+        .packages
+        .iter()
+        .position(|p| p.record.is_some())
+        .expect("a package with a RECORD digest");
+    changed.packages[i].record = Some(format!("sha256:{}", "0".repeat(64)));
+    changed.packages[0].version.push_str(".post1");
+    let c = compare(&snap, &changed);
+    assert!(!c.same());
+    assert_eq!(c.altered.len(), usize::from(i != 0), "{c:?}");
+    assert!(
+        c.changes
+            .iter()
+            .any(|ch| ch.name == snap.packages[0].name.as_str()),
+        "{c:?}"
+    );
+
+    let mut relayered = snap.clone();
+    relayered.image_layers.reverse();
+    relayered
+        .image_layers
+        .push(crate::model::Digest::sha256_of(b"extra"));
+    assert!(compare(&snap, &relayered).layers_changed);
+}
