@@ -94,6 +94,10 @@ codes! {
     Unresolvable = "unresolvable", Error, "the definition has no solution on the package index now: a rebuild would fail";
     BaseImageMoved = "base-image-moved", Warning, "the base image's tag now names another image than the one locked";
     Unpredictable = "unpredictable", Warning, "a requirement whose outcome cannot be known without building (a URL, a local path, an sdist with dynamic dependencies)";
+    Unattested = "unattested", Error, "the image carries no signed evidence: no Sigstore bundle among the referrers of its manifest";
+    SignatureInvalid = "signature-invalid", Error, "a signed bundle does not verify with the given key, or cannot be read: its payload or signature was changed, or another key signed it";
+    SubjectMismatch = "subject-mismatch", Error, "the evidence is about another image: the environment's tag moved, or a statement's subject is not the manifest";
+    ContentChanged = "content-changed", Error, "the image read again does not hold the attested snapshot's packages";
 }
 
 impl fmt::Display for Code {

@@ -159,6 +159,9 @@ pub struct BuildReport {
     /// without building (see [`crate::predict`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<crate::predict::PredictReport>,
+    /// `--attest`: the evidence attached to the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<crate::evidence::attach::Attestation>,
 }
 
 /// The JSON schema version of [`BuildReport`].

@@ -11,7 +11,10 @@ use clap::Args;
 use super::Exit;
 use super::args::{FindingsArgs, ImageOptions};
 use super::error::Hinted;
+use super::evidence::{attest_environments, signing_key};
 use super::prediction::PredictOptions;
+use crate::attest::keys::SigningKey;
+use crate::evidence::predicate::BuildFacts;
 use crate::build::builder::{self, BuildSpec};
 use crate::build::context::{self, Context, ContextSource};
 use crate::build::{self as b, BuildError, BuildReport, Builder, ContextSummary, Outcome};
@@ -62,6 +65,12 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     lock: bool,
 
+    /// With `--lock`: sign the image's evidence with this key (a PEM file or `env://VAR`) and
+    /// attach it to the image, as `envaudit attest` does; an image built now gets SLSA
+    /// provenance
+    #[arg(long, value_name = "KEY", requires = "lock")]
+    attest: Option<String>,
+
     /// The lockfile
     #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
     lockfile: PathBuf,
@@ -96,6 +105,8 @@ pub(crate) struct BuildArgs {
 
 pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let def = load(args)?;
+    // Read before anything is built, so a bad key costs nothing.
+    let key = args.attest.as_deref().map(signing_key).transpose()?;
     let hash = crate::hash::report(&def, crate::azureml::v2_identity(&def), None);
     let target = b::cache_image(&args.registry, args.image_name.as_deref(), &hash.definition_hash)
         .map_err(|e| {
@@ -129,6 +140,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         drift: None,
         locked: false,
         prediction: None,
+        attestation: None,
     };
     if args.dry_run {
         return dry_run(args, &def, &target, &platform, report, out);
@@ -151,6 +163,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         if args.lock {
             let snap = catalog(&scanner, &def, &hash, args, &target, d, &target)?;
             record(args, &mut report, &[&snap])?;
+            attest(args, &scanner, key.as_ref(), None, &mut report)?;
         }
         render(&report, args.format, out)?;
         return Ok(Exit::Ok);
@@ -217,11 +230,17 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         ),
     }
     let started = Instant::now();
+    let started_on = jiff::Timestamp::now();
     for c in &commands {
         eprintln!("$ {}", c.shell_line());
         builder::run(c, &mut |line| eprintln!("{line}")).map_err(builder_error)?;
     }
     report.build_seconds = Some(started.elapsed().as_secs_f64());
+    let facts = BuildFacts {
+        builder: args.builder.program_name().to_owned(),
+        started: started_on,
+        finished: jiff::Timestamp::now(),
+    };
     let pushed = scanner
         .tag_digest(&build_tag)
         .map_err(|e| unreachable_registry(&build_tag, e))?
@@ -248,6 +267,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         report.digest = Some(pushed);
         if args.lock {
             record(args, &mut report, &[&new])?;
+            attest(args, &scanner, key.as_ref(), Some(&facts), &mut report)?;
         }
         render(&report, args.format, out)?;
         return Ok(Exit::Ok);
@@ -311,6 +331,7 @@ pub(crate) fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
     report.digest = Some(moved);
     if args.lock {
         record(args, &mut report, &[&old, &new])?;
+        attest(args, &scanner, key.as_ref(), Some(&facts), &mut report)?;
     }
     render(&report, args.format, out)?;
     Ok(Exit::Ok)
@@ -481,6 +502,29 @@ fn record(args: &BuildArgs, report: &mut BuildReport, snaps: &[&Snapshot]) -> an
         report.packages = Some(snap.packages.len());
     }
     report.locked = true;
+    Ok(())
+}
+
+/// `--attest`: the evidence of the environment's snapshot just recorded, attached to its
+/// image (with SLSA provenance when the image was built now).
+fn attest(
+    args: &BuildArgs,
+    scanner: &Scanner,
+    key: Option<&SigningKey>,
+    facts: Option<&BuildFacts>,
+    report: &mut BuildReport,
+) -> anyhow::Result<()> {
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let done = attest_environments(
+        scanner,
+        &args.lockfile,
+        std::slice::from_ref(&report.environment),
+        key,
+        facts,
+    )?;
+    report.attestation = done.into_iter().next();
     Ok(())
 }
 

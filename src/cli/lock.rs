@@ -10,6 +10,8 @@ use clap::{Args, ValueEnum};
 use super::Exit;
 use super::args::FindingsArgs;
 use super::error::Hinted;
+use super::evidence::{attest_environments, signing_key};
+use crate::attest::keys::SigningKey;
 use crate::analysis::diff;
 use crate::catalog;
 use crate::config::{Config, EnvironmentConfig};
@@ -78,6 +80,11 @@ pub(crate) struct LockArgs {
     #[arg(long, conflicts_with_all = ["commit", "rootfs"])]
     check: bool,
 
+    /// Sign the evidence of each snapshot locked with this key (a PEM file or `env://VAR`) and
+    /// attach it to its image, as `envaudit attest` does: the snapshot, its SBOM and this run
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["check", "rootfs"])]
+    attest: Option<String>,
+
     /// Record Azure ML SDK v1's service image from a saved `Environment.get_image_details`
     /// JSON; its image is then the one locked unless `--image` is given
     #[arg(long, value_name = "FILE")]
@@ -123,6 +130,7 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
     // Read once, before any work: the environments to lock (without a definition) and the
     // accepted findings.
     let config = args.findings.config()?;
+    let key = args.attest.as_deref().map(signing_key).transpose()?;
     let targets = if let Some(env) = &args.env {
         vec![Target {
             definition: env.clone(),
@@ -163,7 +171,14 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
     let mut checks = Vec::new();
     let mut warnings = Vec::new();
     for t in &targets {
-        committed.extend(lock_one(args, t, &mut checks, &mut warnings, out)?);
+        committed.extend(lock_one(
+            args,
+            t,
+            key.as_ref(),
+            &mut checks,
+            &mut warnings,
+            out,
+        )?);
     }
     if args.check {
         return render_checks(args, &config, checks, warnings, out);
@@ -256,6 +271,7 @@ fn load(args: &LockArgs, t: &Target) -> anyhow::Result<EnvDefinition> {
 fn lock_one(
     args: &LockArgs,
     t: &Target,
+    key: Option<&SigningKey>,
     checks: &mut Vec<LockCheck>,
     warnings: &mut Vec<Finding>,
     out: &mut dyn Write,
@@ -385,6 +401,21 @@ fn lock_one(
     }
     if let Some(prev) = recorded.previous.as_ref().filter(|p| p.id != snap.id) {
         report_change(&name, prev, &snap, out)?;
+    }
+    if let Some(key) = key {
+        for a in attest_environments(
+            &scanner,
+            &args.lockfile,
+            std::slice::from_ref(&name),
+            key,
+            None,
+        )? {
+            writeln!(
+                out,
+                "attested `{}`: {} ({}, statement {})",
+                a.environment, a.image, a.status, a.statement
+            )?;
+        }
     }
     Ok(recorded.written)
 }

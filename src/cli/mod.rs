@@ -4,12 +4,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod attest;
 mod build;
 mod catalog;
 mod check;
 mod diff;
 mod drift;
 mod error;
+mod evidence;
 mod export;
 mod graph;
 mod hash;
@@ -24,6 +26,7 @@ mod report;
 mod resolve;
 mod snapshots;
 mod values;
+mod verify;
 mod why;
 
 use std::io::{IsTerminal, Write};
@@ -91,6 +94,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// The compliance report of a model (Markdown, HTML, JSON) or its SBOM (CycloneDX, SPDX)
     Report(report::ReportArgs),
+    Attest(attest::AttestArgs),
+    Verify(verify::VerifyArgs),
     /// Rewrite a definition's specs to the exact versions its locked image holds, the base image to its digest
     Pin(pin::PinArgs),
     /// Write the full transitive lock of a snapshot: a conda @EXPLICIT file or pip requirements
@@ -139,6 +144,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Why(args) => why::run(args, &mut out)?,
         Command::Graph(args) => graph::run(args, &mut out)?,
         Command::Report(args) => report::run(args, &mut out)?,
+        Command::Attest(args) => attest::run(args, &mut out)?,
+        Command::Verify(args) => verify::run(args, &mut out)?,
         Command::Pin(args) => pin::run(args, &mut out)?,
         Command::Export(args) => export::run(args, &mut out)?,
     };

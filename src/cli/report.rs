@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::Exit;
+use super::args::ImageOptions;
 use super::error::Hinted;
+use super::evidence::{target, verified, verifying_keys};
 use crate::analysis::compliance::{self, AuditReport, LockfileFacts, RunInput};
 use crate::analysis::log::LogEntry;
 use crate::lockfile::git::Repo;
@@ -20,8 +22,22 @@ use crate::render;
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
     /// The model, as the runs recorded it: `NAME` (every version) or `NAME:VERSION`
-    #[arg(long, value_name = "NAME[:VERSION]")]
-    model: String,
+    /// (with `--from-registry`, default: every run attested)
+    #[arg(long, value_name = "NAME[:VERSION]", required_unless_present = "from_registry")]
+    model: Option<String>,
+
+    /// Build the report from the signed evidence attached to this image (`envaudit attest`)
+    /// instead of a lockfile: for an auditor who has the image reference, not the repository
+    #[arg(long, value_name = "IMAGE", requires = "key")]
+    from_registry: Option<String>,
+
+    /// With `--from-registry`: the public key(s) the evidence must be signed with (SPKI PEM,
+    /// or `env://VAR`)
+    #[arg(long, value_name = "PUB")]
+    key: Vec<String>,
+
+    #[command(flatten)]
+    image: ImageOptions,
 
     /// `markdown` (a PR or wiki page), `html` (one self-contained page), `json`, or an SBOM:
     /// `cyclonedx` (CycloneDX 1.6 JSON) or `spdx` (SPDX 2.3 JSON)
@@ -55,7 +71,16 @@ enum ReportFormat {
 }
 
 pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let report = build(&args.model, &args.lockfile)?;
+    let report = match &args.from_registry {
+        Some(image) => match from_registry(image, args)? {
+            Ok(report) => report,
+            Err(findings) => {
+                super::print_warnings(&findings);
+                return Ok(Exit::Findings);
+            }
+        },
+        None => build(args.model.as_deref().unwrap_or_default(), &args.lockfile)?,
+    };
     let mut buf = Vec::new();
     match args.format {
         ReportFormat::Markdown => render::render_audit_markdown(&report, &mut buf)?,
@@ -67,8 +92,8 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
                     format!(
                         "run `{}` of model `{}` is not in `{}`",
                         args.run.as_deref().unwrap_or(""),
-                        args.model,
-                        args.lockfile.display()
+                        report.model,
+                        args.from_registry.as_ref().map_or_else(|| args.lockfile.display().to_string(), Clone::clone)
                     ),
                     "list the model's runs with `envaudit report --model NAME --format json`",
                 )
@@ -105,6 +130,75 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
     } else {
         Exit::Ok
     })
+}
+
+/// The report of the runs in an image's verified evidence (of `--model`, else all): `Err`
+/// holds the findings when the evidence does not verify.
+fn from_registry(
+    image: &str,
+    args: &ReportArgs,
+) -> anyhow::Result<Result<AuditReport, Vec<crate::diag::Finding>>> {
+    let keys = verifying_keys(&args.key)?;
+    let scanner = args.image.scanner()?;
+    let target = target(&scanner, Some(image), None, &args.lockfile)?;
+    let verified = verified(&scanner, &target, &keys, true)?;
+    let Some(evidence) = verified.evidence.filter(|_| verified.findings.is_empty()) else {
+        return Ok(Err(verified.findings));
+    };
+    let model = args.model.clone().unwrap_or_else(|| {
+        evidence
+            .runs
+            .iter()
+            .find_map(|r| r.model.clone())
+            .map(|m| m.split_once(':').map_or(m.clone(), |(n, _)| n.to_owned()))
+            .unwrap_or_default()
+    });
+    let mine: Vec<_> = evidence
+        .runs
+        .iter()
+        .filter(|r| args.model.is_none() || compliance::matches_model(r, &model))
+        .collect();
+    if mine.is_empty() {
+        return Err(Hinted::new(
+            format!(
+                "the evidence on `{image}` records no run{}",
+                args.model
+                    .as_deref()
+                    .map(|m| format!(" of model `{m}`"))
+                    .unwrap_or_default()
+            ),
+            "runs are attached by `envaudit lock ... --model NAME:VERSION --attest KEY` (or `envaudit attest` after `lock`)",
+        )
+        .into());
+    }
+    let inputs: Vec<RunInput<'_>> = mine
+        .iter()
+        .map(|r| RunInput {
+            run: r,
+            snapshot: Some(&evidence.snapshot),
+            history: &[],
+            current: Some(&evidence.snapshot),
+        })
+        .collect();
+    let facts = LockfileFacts {
+        path: format!(
+            "{}@{} (signed evidence, snapshot {})",
+            verified.image, verified.manifest, evidence.snapshot.id
+        ),
+        sha256: verified
+            .attestations
+            .iter()
+            .find_map(|a| a.statement.clone())
+            .unwrap_or_else(|| Digest::sha256_of(b"")),
+        commit: None,
+        modified: false,
+    };
+    Ok(Ok(compliance::report(
+        &model,
+        facts,
+        store::now_rfc3339(),
+        &inputs,
+    )))
 }
 
 /// Gathers the lockfile, the model's runs, their snapshots and the lockfile's history.

@@ -6,6 +6,7 @@ mod catalog;
 mod compliance;
 mod diff;
 mod drift;
+mod evidence;
 mod hash;
 mod lint;
 mod predict;
@@ -20,6 +21,7 @@ pub use compliance::{render_audit_html, render_audit_json, render_audit_markdown
 pub(crate) use diff::short as short_digest;
 pub use diff::{render_diff, render_log, summary_line};
 pub use drift::{GraphFormat, render_drift, render_graph, render_why};
+pub use evidence::{render_attest, render_verify};
 pub use hash::render_hash;
 pub use lint::render_lint;
 pub use predict::render_predict;
