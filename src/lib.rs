@@ -44,6 +44,7 @@
 //! `docs/architecture.md` says the same for contributors, with where each command lives.
 
 pub mod analysis;
+pub mod attest;
 pub mod azureml;
 pub mod build;
 pub mod catalog;
