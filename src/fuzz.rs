@@ -215,6 +215,12 @@ pub fn image_document(data: &[u8]) {
     crate::image::fuzz_document(data);
 }
 
+/// A referrers list (the referrers API's answer or a tag-schema index), the same bytes as an
+/// artifact manifest, and as a `Link` header.
+pub fn referrers(data: &[u8]) {
+    crate::registry::referrers::fuzz_referrers(data);
+}
+
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
@@ -409,4 +415,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("repodata", repodata),
     ("condarc", condarc),
     ("pip_conf", pip_conf),
+    ("referrers", referrers),
 ];

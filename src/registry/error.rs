@@ -133,6 +133,104 @@ pub enum RegistryError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The registry refused a push (a PUT or POST) with a status that is neither an auth
+    /// refusal nor worth retrying; `code` and `message` are the first error of its body.
+    #[error("`{url}` refused the push (HTTP {status}){}", match (.code, .message) {
+        (Some(c), Some(m)) => format!(": {c}: {m}"),
+        (Some(c), None) => format!(": {c}"),
+        (None, Some(m)) => format!(": {m}"),
+        (None, None) => String::new(),
+    })]
+    PushRejected {
+        /// The URL requested, without credentials.
+        url: RedactedUrl,
+        /// The HTTP status code.
+        status: u16,
+        /// The registry's error code, such as `MANIFEST_INVALID`.
+        code: Option<String>,
+        /// The registry's message, at most 300 characters, credentials scrubbed.
+        message: Option<String>,
+    },
+    /// A blob upload could not go on: the registry's answer to starting it had no usable
+    /// `Location`.
+    #[error("cannot upload to `{repository}`: {reason}")]
+    Upload {
+        /// The registry and repository, `registry/repository`.
+        repository: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The registry's `OCI-Subject` answer to a manifest push is not a digest, or not the
+    /// digest of the manifest's `subject`.
+    #[error("`{repository}` answered `OCI-Subject: {value}` to a manifest {}", match .expected { Some(d) => format!("whose subject is `{d}`"), None => "push".to_owned() })]
+    UnexpectedOciSubject {
+        /// The registry and repository, `registry/repository`.
+        repository: String,
+        /// The subject pushed, when the manifest had one.
+        expected: Option<Digest>,
+        /// The header's value (at most 200 characters).
+        value: String,
+    },
+    /// A referrers list (from the referrers API or the tag schema) is not a valid OCI image
+    /// index of descriptors.
+    #[error("the referrers {what} is not a valid image index: {reason}")]
+    BadReferrers {
+        /// Which list: ``of `sha256:…` in `registry/repository` (page 2)``.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The referrers API kept sending `Link` pages past the limit, or linked back to a page.
+    #[error("the referrers of `{subject}` in `{repository}` {reason}")]
+    ReferrersPages {
+        /// The registry and repository, `registry/repository`.
+        repository: String,
+        /// The manifest whose referrers were listed.
+        subject: Digest,
+        /// What went wrong: `run past 16 pages`, `link back to a page already read`.
+        reason: String,
+    },
+    /// The referrers tag (`sha256-<hex>`) names something other than an OCI image index, so
+    /// envaudit does not overwrite it (distribution spec 1.1: report a failure).
+    #[error(
+        "tag `{tag}` of `{repository}` is not a referrers index ({reason}); envaudit leaves it as it is"
+    )]
+    FallbackTagInUse {
+        /// The registry and repository, `registry/repository`.
+        repository: String,
+        /// The referrers tag.
+        tag: String,
+        /// What it holds instead.
+        reason: String,
+    },
+    /// Every attempt to list a referrer in the tag-schema index was undone by another writer
+    /// before it could be read back.
+    #[error(
+        "the referrers index `{tag}` of `{repository}` kept changing: our descriptor `{digest}` was not listed after {attempts} writes"
+    )]
+    FallbackIndexContended {
+        /// The registry and repository, `registry/repository`.
+        repository: String,
+        /// The referrers tag.
+        tag: String,
+        /// The manifest that was to be listed.
+        digest: Digest,
+        /// How many times the index was written.
+        attempts: u32,
+    },
+    /// A manifest read as an artifact is not an OCI image manifest, or not a valid one.
+    #[error("manifest `{digest}` of `{repository}` is not an OCI artifact manifest: {reason}")]
+    NotAnArtifact {
+        /// The registry and repository, `registry/repository`.
+        repository: String,
+        /// The manifest's digest.
+        digest: Digest,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An artifact given to attach breaks the OCI image spec's rules for artifacts.
+    #[error("cannot attach the artifact: {0}")]
+    InvalidArtifact(String),
     /// The configured credential sources (Docker config, helpers) failed for the registry.
     #[error("cannot look up credentials for `{registry}`")]
     Credentials {

@@ -97,13 +97,20 @@ impl HttpRegistry {
         }
     }
 
-    fn url(&self, repo: &ImageRef, tail: &str) -> String {
+    pub(super) fn url(&self, repo: &ImageRef, tail: &str) -> String {
         let host = Self::host(repo.registry());
         format!(
             "{}://{host}/v2/{}/{tail}",
             self.policy.scheme_for(host),
             repo.repository()
         )
+    }
+
+    /// `scheme://host/`, the origin every URL of `repo` starts with: requests elsewhere (an
+    /// upload offloaded to another host, a pagination link) carry no credentials.
+    fn origin(&self, repo: &ImageRef) -> String {
+        let host = Self::host(repo.registry());
+        format!("{}://{host}/", self.policy.scheme_for(host))
     }
 
     fn oci(&self, registry: &str) -> &oci_client::Client {
@@ -250,9 +257,10 @@ impl HttpRegistry {
         self.send(repo, Request::Get, url, accept).await
     }
 
-    /// Send a request under the transport policy (see [`HttpRegistry::get`]); a PUT
-    /// authenticates for pushing.
-    async fn send(
+    /// Send a request under the transport policy (see [`HttpRegistry::get`]); a PUT or POST
+    /// authenticates for pushing, and a refusal of one comes back with the registry's reason.
+    /// A URL outside the registry's origin gets no credentials.
+    pub(super) async fn send(
         &self,
         repo: &ImageRef,
         request: Request<'_>,
@@ -260,25 +268,47 @@ impl HttpRegistry {
         accept: Option<&str>,
     ) -> Result<Option<reqwest::Response>, RegistryError> {
         let shown = RedactedUrl::new(url);
-        let push = matches!(request, Request::Put { .. });
+        let push = matches!(request, Request::Put { .. } | Request::Post);
+        let same_origin = url.starts_with(&self.origin(repo));
         let mut attempts = 0u32;
-        let mut authenticated = false;
+        // Elsewhere, a 401 is final: no credentials are sent there.
+        let mut authenticated = !same_origin;
         let mut used_credentials = None;
         loop {
             attempts += 1;
             let mut req = match &request {
                 Request::Get => self.http.get(url),
                 Request::Head => self.http.head(url),
-                Request::Put { content_type, body } => self
+                Request::Post => self
                     .http
-                    .put(url)
-                    .header(reqwest::header::CONTENT_TYPE, *content_type)
-                    .body(body.clone()),
+                    .post(url)
+                    .header(reqwest::header::CONTENT_LENGTH, "0"),
+                Request::Put {
+                    content_type,
+                    body,
+                    condition,
+                } => {
+                    let mut r = self
+                        .http
+                        .put(url)
+                        .header(reqwest::header::CONTENT_TYPE, *content_type)
+                        .body(body.clone());
+                    match condition {
+                        Some(Condition::Match(etag)) => {
+                            r = r.header(reqwest::header::IF_MATCH, *etag);
+                        }
+                        Some(Condition::Absent) => {
+                            r = r.header(reqwest::header::IF_NONE_MATCH, "*");
+                        }
+                        None => {}
+                    }
+                    r
+                }
             };
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
             }
-            if let Some(h) = self.auth_header(repo, push) {
+            if let Some(h) = self.auth_header(repo, push).filter(|_| same_origin) {
                 let mut v =
                     HeaderValue::from_str(h.expose()).map_err(|_| RegistryError::Token {
                         registry: repo.registry().to_owned(),
@@ -341,6 +371,22 @@ impl HttpRegistry {
                             }
                             asked.unwrap_or_else(|| self.policy.backoff(attempts))
                         }
+                        s if push => {
+                            let creds = self
+                                .found
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .get(repo.registry())
+                                .cloned()
+                                .flatten();
+                            let (code, message) = error_body(res, creds.as_ref()).await;
+                            return Err(RegistryError::PushRejected {
+                                url: shown,
+                                status: s.as_u16(),
+                                code,
+                                message,
+                            });
+                        }
                         s => {
                             return Err(RegistryError::Status {
                                 url: shown,
@@ -385,13 +431,75 @@ fn push_scope_key(repo: &ImageRef) -> String {
 }
 
 /// The requests envaudit sends.
-enum Request<'a> {
+pub(super) enum Request<'a> {
     Get,
     Head,
+    /// An empty POST (starting a blob upload).
+    Post,
     Put {
         content_type: &'a str,
         body: bytes::Bytes,
+        /// A precondition on what the URL holds now (RFC 9110 section 13.1).
+        condition: Option<Condition<'a>>,
     },
+}
+
+/// The precondition of a conditional PUT.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Condition<'a> {
+    /// `If-Match: ETAG`: only if the current content still has this entity tag.
+    Match(&'a str),
+    /// `If-None-Match: *`: only if there is no content yet.
+    Absent,
+}
+
+/// The largest error body read from a refused push.
+const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
+
+/// The first error of a registry's error body (`{"errors":[{"code","message"}]}`), its
+/// message cut to 300 characters and scrubbed of the credentials, should the registry echo
+/// them. A body that says nothing of the kind gives `(None, None)`.
+async fn error_body(
+    res: reqwest::Response,
+    creds: Option<&Credentials>,
+) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct ErrorsWire {
+        errors: Vec<ErrorWire>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorWire {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    let mut body = Vec::new();
+    let mut stream = res.bytes_stream();
+    while let Ok(Some(chunk)) = stream.try_next().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ERROR_BODY_BYTES {
+            return (None, None);
+        }
+    }
+    let Ok(wire) = serde_json::from_slice::<ErrorsWire>(&body) else {
+        return (None, None);
+    };
+    let Some(first) = wire.errors.into_iter().next() else {
+        return (None, None);
+    };
+    let clean = |s: String| -> String {
+        let s: String = s.chars().filter(|c| !c.is_control()).collect();
+        let mut s = scrub(&s, creds);
+        if let Some(c) = creds {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                c.username,
+                c.password.expose()
+            ));
+            s = s.replace(&basic, "****");
+        }
+        s
+    };
+    (first.code.map(clean), first.message.map(clean))
 }
 
 impl HttpRegistry {
@@ -433,11 +541,54 @@ impl HttpRegistry {
         media_type: &str,
         bytes: bytes::Bytes,
     ) -> Result<Digest, RegistryError> {
-        let url = self.url(repo, &format!("manifests/{tag}"));
-        let expected = Digest::sha256_of(&bytes);
+        self.push_manifest(repo, ManifestRef::Tag(tag), media_type, bytes)
+            .await
+            .map(|p| p.digest)
+    }
+
+    /// Store `bytes` as a manifest of `repo`, by digest (which must be the bytes') or under a
+    /// tag (moving it if it exists). The registry's `Docker-Content-Digest`, when sent, must
+    /// be the digest of the bytes, and its `OCI-Subject`, when sent, a digest.
+    pub async fn push_manifest(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+        media_type: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<PushedManifest, RegistryError> {
+        self.push_manifest_if(repo, reference, media_type, bytes, None)
+            .await
+    }
+
+    /// [`HttpRegistry::push_manifest`] under a precondition on what the reference holds now.
+    pub(super) async fn push_manifest_if(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+        media_type: &str,
+        bytes: bytes::Bytes,
+        condition: Option<Condition<'_>>,
+    ) -> Result<PushedManifest, RegistryError> {
+        let url = self.url(repo, &format!("manifests/{reference}"));
+        let expected = match reference {
+            ManifestRef::Digest(d) => {
+                let actual = d.recompute(&bytes);
+                if &actual != d {
+                    return Err(super::IntegrityError::DigestMismatch {
+                        what: format!("manifest pushed as `{d}` to `{}`", repo_name(repo)),
+                        expected: d.clone(),
+                        actual,
+                    }
+                    .into());
+                }
+                actual
+            }
+            ManifestRef::Tag(_) => Digest::sha256_of(&bytes),
+        };
         let request = Request::Put {
             content_type: media_type,
             body: bytes,
+            condition,
         };
         let res =
             self.send(repo, request, &url, None)
@@ -446,41 +597,64 @@ impl HttpRegistry {
                     url: RedactedUrl::new(&url),
                     status: 404,
                 })?;
-        if let Some(claimed) = res
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<Digest>().ok())
+        if let Some(claimed) = header_digest(&res)
             && claimed != expected
         {
             return Err(super::IntegrityError::DigestMismatch {
-                what: format!("manifest pushed as `{tag}` to `{}`", repo_name(repo)),
+                what: format!("manifest pushed as `{reference}` to `{}`", repo_name(repo)),
                 expected,
                 actual: claimed,
             }
             .into());
         }
-        Ok(expected)
+        let oci_subject = match res.headers().get("oci-subject") {
+            None => None,
+            Some(v) => {
+                let text = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
+                Some(
+                    text.parse::<Digest>()
+                        .map_err(|_| RegistryError::UnexpectedOciSubject {
+                            repository: repo_name(repo),
+                            expected: None,
+                            value: text.chars().take(200).collect(),
+                        })?,
+                )
+            }
+        };
+        Ok(PushedManifest {
+            digest: expected,
+            oci_subject,
+        })
     }
 }
 
-/// Remove the password from a message a server sent back, should it echo it.
-fn scrub(message: &str, creds: Option<&Credentials>) -> String {
-    let mut m: String = message.chars().take(300).collect();
-    if let Some(c) = creds
-        && !c.password.is_empty()
-    {
-        m = m.replace(c.password.expose(), "****");
-    }
-    m
+/// A manifest the registry stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedManifest {
+    /// The digest of the bytes pushed (the registry's `Docker-Content-Digest` agreed, or it
+    /// sent none).
+    pub digest: Digest,
+    /// The registry's `OCI-Subject` header: present when it supports the referrers API and
+    /// processed the manifest's `subject` (distribution spec 1.1).
+    pub oci_subject: Option<Digest>,
 }
 
-impl Registry for HttpRegistry {
-    async fn manifest(
+/// The `Docker-Content-Digest` of a response, when it is a digest.
+pub(super) fn header_digest(res: &reqwest::Response) -> Option<Digest> {
+    res.headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<Digest>().ok())
+}
+
+impl HttpRegistry {
+    /// The manifest a tag or digest names, verified as [`Registry::manifest`] does, and the
+    /// `ETag` the registry sent with it (for a conditional write over it).
+    pub(super) async fn fetch_manifest(
         &self,
         repo: &ImageRef,
         reference: ManifestRef<'_>,
-    ) -> Result<Manifest, RegistryError> {
+    ) -> Result<(Manifest, Option<String>), RegistryError> {
         let url = self.url(repo, &format!("manifests/{reference}"));
         let accept = MANIFEST_MEDIA_TYPES.join(", ");
         let not_found = || RegistryError::ManifestNotFound {
@@ -492,41 +666,14 @@ impl Registry for HttpRegistry {
             .get(repo, &url, Some(&accept))
             .await?
             .ok_or_else(not_found)?;
-        let header_digest = res
+        let header_digest = header_digest(&res);
+        let content_type = content_type(&res);
+        let etag = res
             .headers()
-            .get("docker-content-digest")
+            .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<Digest>().ok());
-        let content_type = res
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
-        if res.content_length().is_some_and(|l| l > MAX_MANIFEST_BYTES) {
-            return Err(RegistryError::TooLarge {
-                what: format!("manifest `{reference}`"),
-                limit: MAX_MANIFEST_BYTES,
-            });
-        }
-        let mut bytes = Vec::new();
-        let mut stream = res.bytes_stream();
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|e| RegistryError::Transport {
-                url: RedactedUrl::new(&url),
-                attempts: 1,
-                source: e.without_url(),
-            })?
-        {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-                return Err(RegistryError::TooLarge {
-                    what: format!("manifest `{reference}`"),
-                    limit: MAX_MANIFEST_BYTES,
-                });
-            }
-        }
+            .map(str::to_owned);
+        let bytes = read_bounded(res, &url, &format!("manifest `{reference}`")).await?;
         // The expected digest: the one asked for, else the registry's claim. Either way
         // the bytes decide.
         let expected = match reference {
@@ -548,11 +695,75 @@ impl Registry for HttpRegistry {
             }
             None => Digest::sha256_of(&bytes),
         };
-        Ok(Manifest {
-            digest,
-            content_type,
-            bytes: bytes.into(),
-        })
+        Ok((
+            Manifest {
+                digest,
+                content_type,
+                bytes: bytes.into(),
+            },
+            etag,
+        ))
+    }
+}
+
+/// The media type of a response's `Content-Type`, without parameters.
+pub(super) fn content_type(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
+}
+
+/// A response body of at most [`MAX_MANIFEST_BYTES`]; `what` names it in the error.
+pub(super) async fn read_bounded(
+    res: reqwest::Response,
+    url: &str,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let too_large = || RegistryError::TooLarge {
+        what: what.to_owned(),
+        limit: MAX_MANIFEST_BYTES,
+    };
+    if res.content_length().is_some_and(|l| l > MAX_MANIFEST_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    let mut stream = res.bytes_stream();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| RegistryError::Transport {
+            url: RedactedUrl::new(url),
+            attempts: 1,
+            source: e.without_url(),
+        })?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(too_large());
+        }
+    }
+    Ok(bytes)
+}
+
+/// Remove the password from a message a server sent back, should it echo it.
+fn scrub(message: &str, creds: Option<&Credentials>) -> String {
+    let mut m: String = message.chars().take(300).collect();
+    if let Some(c) = creds
+        && !c.password.is_empty()
+    {
+        m = m.replace(c.password.expose(), "****");
+    }
+    m
+}
+
+impl Registry for HttpRegistry {
+    async fn manifest(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+    ) -> Result<Manifest, RegistryError> {
+        self.fetch_manifest(repo, reference).await.map(|(m, _)| m)
     }
 
     async fn blob(
@@ -583,6 +794,6 @@ impl Registry for HttpRegistry {
     }
 }
 
-fn repo_name(repo: &ImageRef) -> String {
+pub(super) fn repo_name(repo: &ImageRef) -> String {
     format!("{}/{}", repo.registry(), repo.repository())
 }

@@ -5,14 +5,21 @@
 //! handshake through the `oci-client` crate, the transport policy of [`TransportPolicy`]);
 //! [`CachingRegistry`] wraps any registry and remembers manifests and small blobs.
 //!
+//! Pushing ([`HttpRegistry::push_blob`], [`HttpRegistry::push_manifest`]) and OCI 1.1
+//! referrers ([`referrers`]: attaching artifacts to a manifest and listing them, with the
+//! tag-schema fallback) are inherent methods of [`HttpRegistry`]: they go past any cache.
+//!
 //! Everything returned is checked against its digest: a manifest before it is returned, a
 //! blob while it streams ([`verify::VerifyingReader`]). `Docker-Content-Digest` is compared
 //! with what was computed, never trusted alone.
 
 mod auth;
 mod cache;
+mod descriptor;
 mod error;
 mod http;
+mod push;
+pub mod referrers;
 pub(crate) mod tls;
 pub(crate) mod transport;
 pub mod verify;
@@ -27,8 +34,13 @@ use crate::model::{Digest, ImageRef};
 
 pub use auth::{CredentialError, CredentialStore, Credentials};
 pub use cache::CachingRegistry;
+pub use descriptor::{Descriptor, EMPTY_JSON};
 pub use error::RegistryError;
-pub use http::HttpRegistry;
+pub use http::{HttpRegistry, PushedManifest};
+pub use referrers::{
+    Artifact, ArtifactLayer, ArtifactManifest, Attached, FallbackIndex, FallbackUpdate, Referrers,
+    ReferrersSource, Stored,
+};
 pub use transport::TransportPolicy;
 pub use verify::{IntegrityError, VerifyingReader};
 
@@ -50,6 +62,8 @@ pub mod media_type {
     pub const DOCKER_LIST: &str = oci_client::manifest::IMAGE_MANIFEST_LIST_MEDIA_TYPE;
     /// A Docker image manifest v2 schema 2, the Docker counterpart of [`OCI_MANIFEST`].
     pub const DOCKER_MANIFEST: &str = oci_client::manifest::IMAGE_MANIFEST_MEDIA_TYPE;
+    /// The empty descriptor's content, `{}`: the config of an artifact that has none.
+    pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
     /// An OCI image config.
     pub const OCI_CONFIG: &str = oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE;
     /// A Docker image config.

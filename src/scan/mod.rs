@@ -21,9 +21,11 @@ use crate::image::{self, ImageError, ResolveOptions, ResolvedImage};
 use crate::layer::{FsView, LayerCache, Limits};
 use crate::lockfile::Snapshot;
 use crate::model::{Digest, ImageRef, ImageSource, Platform};
+use crate::registry::referrers::MAX_ARTIFACT_BLOB_BYTES;
 use crate::registry::{
-    CachingRegistry, CredentialStore, HttpRegistry, ManifestRef, Registry as _, RegistryError,
-    TransportPolicy, media_type,
+    Artifact, ArtifactManifest, Attached, CachingRegistry, CredentialStore, Descriptor,
+    HttpRegistry, ManifestRef, Referrers, Registry as _, RegistryError, TransportPolicy,
+    media_type,
 };
 
 /// Why a scan could not be done.
@@ -186,6 +188,47 @@ impl Scanner {
                 .put_manifest(repo, tag, &media_type, m.bytes)
                 .await
         })
+    }
+
+    /// Attach `artifact` to the manifest `subject` of `repo` as an OCI 1.1 referrer (see
+    /// [`HttpRegistry::attach`]), past the cache.
+    pub fn attach(
+        &self,
+        repo: &ImageRef,
+        subject: &Descriptor,
+        artifact: &Artifact,
+    ) -> Result<Attached, RegistryError> {
+        self.runtime
+            .block_on(self.registry.inner().attach(repo, subject, artifact))
+    }
+
+    /// The referrers of the manifest `subject` of `repo`, only those of `artifact_type` when
+    /// given (see [`HttpRegistry::referrers`]), past the cache.
+    pub fn referrers(
+        &self,
+        repo: &ImageRef,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Referrers, RegistryError> {
+        self.runtime.block_on(
+            self.registry
+                .inner()
+                .referrers(repo, subject, artifact_type),
+        )
+    }
+
+    /// The artifact manifest `digest` of `repo` and its layers' content, verified, each
+    /// layer at most [`MAX_ARTIFACT_BLOB_BYTES`] (see [`HttpRegistry::pull_artifact`]).
+    pub fn pull_artifact(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+    ) -> Result<(ArtifactManifest, Vec<bytes::Bytes>), RegistryError> {
+        self.runtime.block_on(self.registry.inner().pull_artifact(
+            repo,
+            digest,
+            MAX_ARTIFACT_BLOB_BYTES,
+        ))
     }
 
     /// Opens an image and merges its layers (from the layer cache, or read and then cached)

@@ -21,6 +21,7 @@ mod predict;
 mod predict_image_config;
 mod predict_rebuild;
 mod pyindex;
+mod referrers;
 mod registry;
 mod report;
 mod support;

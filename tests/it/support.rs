@@ -144,6 +144,7 @@ pub fn commit_all(dir: &Path, message: &str) -> git2::Oid {
 pub mod fault;
 pub mod http;
 pub mod image;
+pub mod oci_server;
 pub mod pyindex;
 pub mod registry;
 

@@ -1,6 +1,7 @@
 //! A small in-process HTTP/1.1 server on 127.0.0.1 for faults a real registry will not
 //! produce on demand: errors then success, throttling, token challenges, truncated or wrong
-//! blobs, stalls, latency. One thread per connection, keep-alive, GET only.
+//! blobs, stalls, latency. One thread per connection, keep-alive; a request body is read when
+//! it has a `Content-Length` (no chunked bodies), and a HEAD is answered without its body.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -15,6 +16,10 @@ use std::time::Duration;
 pub struct Request {
     pub path: String,
     pub headers: HashMap<String, String>,
+    /// `GET`, `HEAD`, `PUT`, `POST`…
+    pub method: String,
+    /// The body, as long as `Content-Length` said.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -132,6 +137,7 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency:
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+        let method = line.split_whitespace().next().unwrap_or("GET").to_owned();
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let mut headers = HashMap::new();
         loop {
@@ -147,7 +153,21 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency:
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
             }
         }
-        let req = Request { path, headers };
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+            return;
+        }
+        let head_only = method == "HEAD";
+        let req = Request {
+            path,
+            headers,
+            method,
+            body,
+        };
         log.lock().unwrap().push(req.clone());
         if !latency.is_zero() {
             std::thread::sleep(latency);
@@ -165,7 +185,9 @@ fn serve(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, latency:
                 head.push_str("\r\n");
                 // One write: a separate small body write would wait for a delayed ACK.
                 let mut response = head.into_bytes();
-                response.extend_from_slice(&body);
+                if !head_only {
+                    response.extend_from_slice(&body);
+                }
                 if writer.write_all(&response).is_err() {
                     return;
                 }
