@@ -36,7 +36,7 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "ID")]
     run: Option<String>,
 
-    /// Exit 1 when a run is not reproducible
+    /// Exit 1 when a run is not reproducible, or its snapshot is partial (`catalog-incomplete`)
     #[arg(long)]
     strict: bool,
 
@@ -56,6 +56,11 @@ enum ReportFormat {
 
 pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let report = build(&args.model, &args.lockfile)?;
+    // A run whose snapshot is partial (`catalog-incomplete`): said on standard error, and a
+    // failure with `--strict` (its `catalog-complete` check fails, so it is not
+    // reproducible either).
+    let findings = report.findings();
+    super::print_warnings(&findings);
     let mut buf = Vec::new();
     match args.format {
         ReportFormat::Markdown => render::render_audit_markdown(&report, &mut buf)?,
@@ -100,11 +105,13 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         }
         None => super::write_or_pipe(out.write_all(&buf))?,
     }
-    Ok(if args.strict && !report.reproducible {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
+    Ok(
+        if args.strict && (!report.reproducible || !findings.is_empty()) {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        },
+    )
 }
 
 /// Gathers the lockfile, the model's runs, their snapshots and the lockfile's history.

@@ -151,6 +151,7 @@ mod tests {
             partial: None,
             entry_count: 1,
             bytes_read: 1024,
+            diff_id: None,
         }
     }
 

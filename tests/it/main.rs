@@ -12,6 +12,7 @@ mod drift;
 mod faults;
 mod fuzz_replay;
 mod hash;
+mod integrity;
 mod lint;
 mod local_image;
 mod lock;
