@@ -165,13 +165,6 @@ impl ScanStats {
             _ => None,
         })
     }
-
-    /// Whether every layer was read by this scan and matched its `diff_id`: the image's
-    /// content is proven by its bytes now, not by the layer cache.
-    pub fn all_layers_read_and_verified(&self) -> bool {
-        self.diff_ids.len() == self.layers
-            && self.diff_ids.iter().all(|c| *c == DiffIdCheck::Verified)
-    }
 }
 
 /// How many of `image`'s bottom layers are `base`'s, when `base` is a prefix of `image`.

@@ -12,6 +12,9 @@
 //! - Layers are untrusted: every read is bounded ([`Limits`]); a limit that stops a walk, or
 //!   a malformed archive, makes the result [`Completeness::Partial`], never an error or a
 //!   panic. Layer content is never written to disk.
+//! - On request ([`walk_hashed`]) the walk also hashes the layer's whole uncompressed tar
+//!   stream, for the caller to compare with the layer's `diff_id`
+//!   ([`LayerFacts::diff_id`]); the facts are otherwise the same.
 
 mod cache;
 pub mod folder;
