@@ -84,7 +84,7 @@ codes! {
     Changed = "changed", Note, "an environment's definition, image or installed packages changed";
     Downgrade = "downgrade", Warning, "an installed package went to a lower version";
     PinLoosened = "pin-loosened", Warning, "a declared dependency is pinned less firmly than before";
-    IncompleteCatalog = "incomplete-catalog", Warning, "the installed packages were not all read (a limit, a malformed layer); results may be incomplete";
+    CatalogIncomplete = "catalog-incomplete", Warning, "the installed packages were not all read (a limit, a corrupt or truncated layer, a malformed package database); packages may be missing";
     Drift = "drift", Warning, "installed packages changed between two snapshots of an environment";
     PinViolated = "pin-violated", Error, "a package declared with an exact version is installed at another version";
     StaleLock = "stale-lock", Error, "the lockfile no longer matches the definition or the image behind its tag";
@@ -98,6 +98,7 @@ codes! {
     SignatureInvalid = "signature-invalid", Error, "a signed bundle does not verify with the given key, or cannot be read: its payload or signature was changed, or another key signed it";
     SubjectMismatch = "subject-mismatch", Error, "the evidence is about another image: the environment's tag moved, or a statement's subject is not the manifest";
     ContentChanged = "content-changed", Error, "the image read again does not hold the attested snapshot's packages";
+    DiffIdMismatch = "diff-id-mismatch", Error, "a layer's uncompressed content does not match the `diff_id` the image config lists for it";
 }
 
 impl fmt::Display for Code {
@@ -114,6 +115,10 @@ pub struct UnknownCode(pub String);
 impl FromStr for Code {
     type Err = UnknownCode;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The name `catalog-incomplete` had before it was reported by scans too.
+        if s == "incomplete-catalog" {
+            return Ok(Code::CatalogIncomplete);
+        }
         Code::ALL
             .iter()
             .copied()

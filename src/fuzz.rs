@@ -287,7 +287,8 @@ pub fn apk_installed(data: &[u8]) {
 }
 
 /// A layer (tar, gzip or zstd) through the walker, the merge (twice, as two layers) and
-/// every cataloger, with small limits.
+/// every cataloger, with small limits; and through the hashing walker, which must keep the
+/// same facts and, for a plain tar read whole, hash exactly its bytes.
 pub fn layer_walk(data: &[u8]) {
     let limits = crate::layer::Limits {
         max_layer_bytes: 8 << 20,
@@ -295,6 +296,14 @@ pub fn layer_walk(data: &[u8]) {
         ..Default::default()
     };
     let facts = crate::layer::walk(data, &limits);
+    let hashed = crate::layer::walk_hashed(data, &limits, crate::model::DigestAlgorithm::Sha256);
+    assert_eq!(hashed.entries, facts.entries);
+    assert_eq!(hashed.diff_id.is_some(), hashed.partial.is_none());
+    if let Some(d) = &hashed.diff_id
+        && crate::layer::Compression::detect(data) == crate::layer::Compression::None
+    {
+        assert_eq!(*d, crate::model::Digest::sha256_of(data));
+    }
     let view = crate::layer::merge(&[facts.clone(), facts]);
     let _ = crate::catalog::catalog_view(&view);
 }

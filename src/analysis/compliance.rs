@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::analysis::graph::{Class, DepGraph};
 use crate::analysis::log::LogEntry;
+use crate::diag::{Code, Finding};
 use crate::layer::Completeness;
 use crate::lockfile::{Declared, FileRecord, LockedPackage, RunRecord, Snapshot};
 use crate::model::Digest;
@@ -37,6 +38,15 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
+    /// What the report found that a command can fail on: a `catalog-incomplete` finding for
+    /// each run whose recorded snapshot is partial ([`RunAudit::catalog_incomplete`]).
+    pub fn findings(&self) -> Vec<Finding> {
+        self.runs
+            .iter()
+            .filter_map(RunAudit::catalog_incomplete)
+            .collect()
+    }
+
     /// The run an SBOM describes: the one named, else the most recent.
     pub fn run(&self, run: Option<&str>) -> Option<&RunAudit> {
         match run {
@@ -86,6 +96,27 @@ pub struct RunAudit {
     pub history: Vec<LogEntry>,
     /// Whether the environment can be rebuilt as it was, check by check.
     pub verdict: Verdict,
+}
+
+impl RunAudit {
+    /// `catalog-incomplete` when the run's recorded snapshot is partial: its packages were
+    /// not all read, so the report may miss some (the `catalog-complete` check fails too).
+    /// A run whose snapshot is not recorded at all fails `snapshot-recorded` instead.
+    pub fn catalog_incomplete(&self) -> Option<Finding> {
+        let Ok(Completeness::Partial(reason)) = self.completeness.parse::<Completeness>() else {
+            return None;
+        };
+        Some(
+            Finding::new(
+                Code::CatalogIncomplete,
+                format!(
+                    "run `{}` of `{}`: snapshot {} is partial, its installed packages were not all read: {reason}",
+                    self.run.run, self.environment, self.identity.snapshot
+                ),
+            )
+            .with_package(self.environment.clone()),
+        )
+    }
 }
 
 /// What the environment was, by every identity envaudit and Azure ML give it.
@@ -549,6 +580,8 @@ mod tests {
         );
         assert!(!check("snapshot-recorded").ok);
         assert!(!a.verdict.reproducible);
+        // A missing snapshot is not a partial one.
+        assert!(a.catalog_incomplete().is_none());
     }
 
     #[test]
@@ -579,7 +612,16 @@ mod tests {
 
         let mut s = pinned_snapshot();
         s.completeness = Completeness::Partial("layer too large".into());
-        assert_eq!(failing(&audit(&s, &[])), ["catalog-complete"]);
+        let partial = audit(&s, &[]);
+        assert_eq!(failing(&partial), ["catalog-complete"]);
+        let finding = partial.catalog_incomplete().unwrap();
+        assert_eq!(finding.code, Code::CatalogIncomplete);
+        assert!(finding.message.contains("layer too large"), "{finding:?}");
+        assert!(
+            audit(&pinned_snapshot(), &[])
+                .catalog_incomplete()
+                .is_none()
+        );
 
         let drift = LogEntry {
             commit: "c".repeat(40),

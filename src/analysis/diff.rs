@@ -492,7 +492,7 @@ fn findings_of(d: &EnvironmentDiff) -> Vec<Finding> {
     if !d.incomplete.is_empty() {
         out.push(
             Finding::new(
-                Code::IncompleteCatalog,
+                Code::CatalogIncomplete,
                 format!("`{}`: {}", d.name, d.incomplete.join("; ")),
             )
             .with_package(d.name.clone()),

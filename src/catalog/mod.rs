@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::layer::Completeness;
 use crate::layer::{self, FsView, LayerFacts, Limits, ViewFinding, ViewOrigin};
-use crate::model::{Digest, Ecosystem, PackageName};
+use crate::model::{Digest, DigestAlgorithm, Ecosystem, PackageName};
 pub use os_release::Distro;
 pub use scan::{
-    NoProgress, Progress, ScanOptions, ScanStats, base_layer_count, scan_image, view_image,
+    DiffIdCheck, DiffIdMismatch, NoProgress, Progress, ScanOptions, ScanStats, base_layer_count,
+    scan_image, view_image,
 };
 
 pub use apk::{ApkEntry, ApkError, parse_installed as parse_apk_installed};
@@ -573,9 +574,24 @@ pub fn walk_layers_with<R: Read + Send>(
     limits: &Limits,
     done: impl Fn(usize, &LayerFacts) + Sync,
 ) -> Vec<LayerFacts> {
+    walk_layers_hashed(
+        readers.into_iter().map(|r| (r, None)).collect(),
+        limits,
+        done,
+    )
+}
+
+/// [`walk_layers_with`], each layer given with the algorithm of its `diff_id` hashed as it
+/// is walked ([`layer::walk_hashed`]), or `None` not to hash it.
+pub fn walk_layers_hashed<R: Read + Send>(
+    readers: Vec<(R, Option<DigestAlgorithm>)>,
+    limits: &Limits,
+    done: impl Fn(usize, &LayerFacts) + Sync,
+) -> Vec<LayerFacts> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut slots: Vec<Option<LayerFacts>> = vec![None; readers.len()];
-    let mut work: Vec<(usize, R)> = readers.into_iter().enumerate().collect();
+    let mut work: Vec<(usize, (R, Option<DigestAlgorithm>))> =
+        readers.into_iter().enumerate().collect();
     work.reverse();
     let queue = std::sync::Mutex::new(work);
     let results = std::sync::Mutex::new(&mut slots);
@@ -584,8 +600,13 @@ pub fn walk_layers_with<R: Read + Send>(
             s.spawn(|| {
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
-                    let Some((i, reader)) = next else { break };
-                    let facts = layer::walk(reader, limits);
+                    let Some((i, (reader, algorithm))) = next else {
+                        break;
+                    };
+                    let facts = match algorithm {
+                        Some(a) => layer::walk_hashed(reader, limits, a),
+                        None => layer::walk(reader, limits),
+                    };
                     done(i, &facts);
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(facts);

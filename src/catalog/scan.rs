@@ -1,15 +1,35 @@
 //! Cataloging an image: each layer's facts come from the layer cache or from the layer's
 //! stream (verified against its digest as it is read), walked in parallel across cores;
 //! the facts are then merged in layer order into the image's view.
+//!
+//! With [`ScanOptions::verify_diff_ids`], each layer read is also checked against the
+//! config's `diff_ids`: its uncompressed tar stream is hashed as it is walked and compared
+//! with the layer's `diff_id` ([`DiffIdCheck`], one per layer in [`ScanStats::diff_ids`]).
+//! What that proves depends on where the layer's facts came from:
+//! - **read** ([`DiffIdCheck::Verified`]): the blob was read now, verified against its
+//!   compressed digest, and its uncompressed bytes hash to the `diff_id`.
+//! - **layer cache** ([`DiffIdCheck::VerifiedFromCache`]): the cache entry of this blob
+//!   digest recorded, when the blob was read before, the digest its uncompressed bytes had;
+//!   that digest equals the `diff_id`. Decompression is deterministic, so this is the same
+//!   answer, *provided the local cache folder is trusted*; nothing was read from the image
+//!   now, so it does not prove the source still serves the blob. An entry without that
+//!   digest (written by a scan that did not hash) is a miss: the layer is read again.
+//! - Without the option, layers are not hashed and each check is
+//!   [`DiffIdCheck::Unchecked`]; a cache entry that does hold the digest is still compared.
+//!
+//! A mismatch never stops the scan: the catalog of what the blobs hold is still made, and
+//! the mismatch is returned beside it (the scanner makes it a `diff-id-mismatch` finding).
 
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Catalog, catalog_view, walk_layers_with};
-use crate::image::{Image, ImageError};
+use serde::Serialize;
+
+use super::{Catalog, catalog_view, walk_layers_hashed};
+use crate::image::{Image, ImageError, Layer};
 use crate::layer::{self, LayerCache, LayerFacts, Limits};
-use crate::model::Digest;
+use crate::model::{Digest, DigestAlgorithm};
 use crate::registry::Registry;
 
 /// Hears how a scan advances; every method has an empty default. Called from several
@@ -44,6 +64,11 @@ pub struct ScanOptions {
     /// The base image's layers (`diff_ids`, bottom first), when known: the image's layers
     /// that repeat them are marked as the base image's.
     pub base_diff_ids: Option<Vec<Digest>>,
+    /// Hash each layer's uncompressed tar stream as it is walked and compare it with the
+    /// config's `diff_id` (see the module documentation). A cache entry that lacks that
+    /// digest is then a miss. Off by default: it costs one more SHA-256 pass over the
+    /// uncompressed bytes (`docs/performance.md`).
+    pub verify_diff_ids: bool,
 }
 
 impl Default for ScanOptions {
@@ -53,6 +78,63 @@ impl Default for ScanOptions {
             cache: None,
             progress: Arc::new(NoProgress),
             base_diff_ids: None,
+            verify_diff_ids: false,
+        }
+    }
+}
+
+/// How one layer's content compared with the config's `diff_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum DiffIdCheck {
+    /// The layer was read by this scan and its uncompressed tar stream hashes to its
+    /// `diff_id`.
+    Verified,
+    /// The layer came from the layer cache, whose entry recorded (when the blob was read
+    /// before) a digest of its uncompressed stream equal to the `diff_id`. Not re-read.
+    VerifiedFromCache,
+    /// The layer's uncompressed content is not what its `diff_id` says.
+    Mismatch(DiffIdMismatch),
+    /// Not checked: hashing was off, or the walk stopped before the stream's end (a limit,
+    /// a malformed or truncated layer: the catalog is then partial and says why).
+    Unchecked,
+}
+
+/// A layer whose uncompressed tar stream does not hash to the `diff_id` the image config
+/// lists for it, while its blob matched its (compressed) digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error(
+    "layer {index} (`{digest}`) decompresses to content with digest `{actual}`, but the image config's diff_id for it is `{expected}`"
+)]
+pub struct DiffIdMismatch {
+    /// The layer's position, 0 for the bottom layer.
+    pub index: usize,
+    /// The layer's blob digest, as the manifest lists it (compressed, when the layer is).
+    pub digest: Digest,
+    /// The `diff_id` the config lists for the layer.
+    pub expected: Digest,
+    /// The digest of the layer's uncompressed tar stream as read.
+    pub actual: Digest,
+}
+
+impl DiffIdCheck {
+    /// Compares the digest a walk (or a cache entry) recorded with the layer's `diff_id`.
+    fn of(index: usize, layer: &Layer, actual: Option<&Digest>, from_cache: bool) -> Self {
+        match actual {
+            None => DiffIdCheck::Unchecked,
+            Some(a) if *a == layer.diff_id => {
+                if from_cache {
+                    DiffIdCheck::VerifiedFromCache
+                } else {
+                    DiffIdCheck::Verified
+                }
+            }
+            Some(a) => DiffIdCheck::Mismatch(DiffIdMismatch {
+                index,
+                digest: layer.digest.clone(),
+                expected: layer.diff_id.clone(),
+                actual: a.clone(),
+            }),
         }
     }
 }
@@ -71,6 +153,18 @@ pub struct ScanStats {
     pub base_layers: Option<usize>,
     /// Cache entries that could not be written (the scan itself is unaffected).
     pub cache_errors: Vec<String>,
+    /// Each layer's content against its `diff_id`, bottom first (see [`DiffIdCheck`]).
+    pub diff_ids: Vec<DiffIdCheck>,
+}
+
+impl ScanStats {
+    /// The layers whose content is not what their `diff_id` says.
+    pub fn diff_id_mismatches(&self) -> impl Iterator<Item = &DiffIdMismatch> {
+        self.diff_ids.iter().filter_map(|c| match c {
+            DiffIdCheck::Mismatch(m) => Some(m),
+            _ => None,
+        })
+    }
 }
 
 /// How many of `image`'s bottom layers are `base`'s, when `base` is a prefix of `image`.
@@ -111,6 +205,7 @@ pub async fn view_image<R: Registry>(
             .cache
             .as_ref()
             .and_then(|c| c.get(&l.digest, &options.limits))
+            .filter(|f| !options.verify_diff_ids || f.diff_id.is_some())
         {
             Some(f) => {
                 progress.cached(l.size);
@@ -130,17 +225,23 @@ pub async fn view_image<R: Registry>(
                 image.open_layer(registry, i).await?,
             )),
         };
-        readers.push(Counted {
-            inner,
-            progress: Arc::clone(&progress),
-            total: Arc::clone(&total),
-        });
+        let algorithm: Option<DigestAlgorithm> = options
+            .verify_diff_ids
+            .then(|| layers[i].diff_id.algorithm());
+        readers.push((
+            Counted {
+                inner,
+                progress: Arc::clone(&progress),
+                total: Arc::clone(&total),
+            },
+            algorithm,
+        ));
     }
     let digests: Vec<Digest> = to_walk.iter().map(|&i| layers[i].digest.clone()).collect();
     let opts = options.clone();
     let (walked, cache_errors) = tokio::task::spawn_blocking(move || {
         let errors = std::sync::Mutex::new(Vec::new());
-        let walked = walk_layers_with(readers, &opts.limits, |i, f| {
+        let walked = walk_layers_hashed(readers, &opts.limits, |i, f| {
             opts.progress.layer_done();
             if let Some(cache) = &opts.cache
                 && let Err(e) = cache.put(&digests[i], &opts.limits, f)
@@ -158,9 +259,19 @@ pub async fn view_image<R: Registry>(
     })?;
     stats.bytes_read = total.load(Ordering::Relaxed);
     stats.cache_errors = cache_errors;
+    let mut walked_now = vec![false; layers.len()];
     for (i, f) in to_walk.into_iter().zip(walked) {
         facts[i] = Some(f);
+        walked_now[i] = true;
     }
+    stats.diff_ids = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let actual = facts[i].as_ref().and_then(|f| f.diff_id.as_ref());
+            DiffIdCheck::of(i, l, actual, !walked_now[i])
+        })
+        .collect();
     let facts: Vec<LayerFacts> = facts
         .into_iter()
         .zip(layers)

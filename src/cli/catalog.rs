@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::Exit;
+use super::args::FindingsArgs;
 use crate::catalog::{self, Catalog};
+use crate::diag::Finding;
 use crate::layer::Limits;
 use crate::model::{Ecosystem, ImageSource, Platform};
 use crate::render::{self, Format};
@@ -44,10 +46,20 @@ pub(crate) struct CatalogArgs {
     #[arg(long)]
     no_cache: bool,
 
+    /// Also check each layer's uncompressed content against the `diff_id` the image config
+    /// lists for it (one more SHA-256 pass per layer read); a mismatch is a
+    /// `diff-id-mismatch` finding. Layers come from the cache only when it recorded their
+    /// content digest; with `--no-cache` every layer is read and checked
+    #[arg(long)]
+    verify_diff_ids: bool,
+
     /// Stop reading a layer (or a folder's metadata files) after this many bytes, with a
     /// partial result: a number with an optional K, M, G or T suffix (powers of 1024)
     #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_size)]
     max_layer_size: u64,
+
+    #[command(flatten)]
+    findings: FindingsArgs,
 }
 
 /// `123`, `64K`, `512M`, `8G`, `1T` (also `KiB`, `MB`, ...: all powers of 1024).
@@ -97,13 +109,21 @@ enum CatalogFormat {
 }
 
 pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    // Read before any work: the accepted findings.
+    let config = args.findings.config()?;
     let folder = Path::new(&args.source);
     let limits = Limits {
         max_layer_bytes: args.max_layer_size,
         ..Limits::default()
     };
-    let mut catalog = if folder.is_dir() {
-        catalog::catalog_folder_with(folder, &limits)
+    let (mut catalog, mut findings) = if folder.is_dir() {
+        let catalog = catalog::catalog_folder_with(folder, &limits);
+        let findings: Vec<Finding> =
+            crate::scan::catalog_incomplete(&args.source, &catalog.completeness)
+                .into_iter()
+                .collect();
+        super::print_warnings(&findings);
+        (catalog, findings)
     } else {
         let source: ImageSource = args.source.parse()?;
         catalog_image(args, &source, limits)
@@ -123,20 +143,25 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         CatalogFormat::Json => Format::Json,
     };
     super::write_or_pipe(render::render_catalog(&args.source, &catalog, format, out))?;
-    Ok(Exit::Ok)
+    // The scan's findings (a partial catalog, a diff_id mismatch, the layer cache) fail the
+    // command only as `--fail-on` says.
+    config.apply(&mut findings);
+    Ok(args.findings.exit(&findings))
 }
 
-/// Catalog an image: layers from the cache or streamed and verified, walked in parallel.
+/// Catalog an image: layers from the cache or streamed and verified, walked in parallel;
+/// with the scan's findings, already printed.
 fn catalog_image(
     args: &CatalogArgs,
     source: &ImageSource,
     limits: Limits,
-) -> anyhow::Result<Catalog> {
-    let scanner = super::progress::scanner(
+) -> anyhow::Result<(Catalog, Vec<Finding>)> {
+    let scanner = super::progress::scanner_with(
         &args.insecure_registry,
         args.platform.clone(),
         args.no_cache,
         limits,
+        args.verify_diff_ids,
     )?;
     let base: Option<ImageSource> = args
         .base_image
@@ -146,5 +171,5 @@ fn catalog_image(
         .context("invalid --base-image")?;
     let scanned = scanner.scan(source, base.as_ref())?;
     super::print_warnings(&scanned.warnings);
-    Ok(scanned.catalog)
+    Ok((scanned.catalog, scanned.warnings))
 }

@@ -78,6 +78,7 @@ fn drift_side(
     let folder = Path::new(text);
     let snap = if folder.is_dir() {
         let catalog = crate::catalog::catalog_folder(folder);
+        warnings.extend(crate::scan::catalog_incomplete(text, &catalog.completeness));
         snapshot(&Observed {
             definition,
             lockfile_dir: &dir,

@@ -56,7 +56,10 @@ pub(crate) fn verifying_keys(keys: &[String]) -> anyhow::Result<Vec<VerifyingKey
 }
 
 /// The environments named (all when none), with their snapshots.
-fn chosen<'l>(lock: &'l Lockfile, names: &[String]) -> anyhow::Result<Vec<(&'l str, &'l Snapshot)>> {
+fn chosen<'l>(
+    lock: &'l Lockfile,
+    names: &[String],
+) -> anyhow::Result<Vec<(&'l str, &'l Snapshot)>> {
     if names.is_empty() {
         return Ok(lock
             .environments
@@ -186,4 +189,3 @@ pub(crate) fn verified(
     }
     Ok(report)
 }
-

@@ -11,8 +11,8 @@ use super::Exit;
 use super::args::FindingsArgs;
 use super::error::Hinted;
 use super::evidence::{attest_environments, signing_key};
-use crate::attest::keys::SigningKey;
 use crate::analysis::diff;
+use crate::attest::keys::SigningKey;
 use crate::catalog;
 use crate::config::{Config, EnvironmentConfig};
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
@@ -186,7 +186,8 @@ pub(crate) fn run(args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
     if args.commit {
         commit(args, &targets, &committed, out)?;
     }
-    // The scans' findings (layer cache, base image) fail the lock only as `--fail-on` says.
+    // The scans' findings (a partial catalog, a diff_id mismatch, the layer cache, the base
+    // image) fail the lock only as `--fail-on` says.
     config.apply(&mut warnings);
     Ok(args.findings.exit(&warnings))
 }
@@ -320,6 +321,13 @@ fn lock_one(
     let lock_dir = store::lockfile_dir(&args.lockfile);
     let snap = if let Some(rootfs) = &args.rootfs {
         let catalog = catalog::catalog_folder(rootfs);
+        let incomplete: Vec<Finding> =
+            crate::scan::catalog_incomplete(&rootfs.display().to_string(), &catalog.completeness)
+                .map(|f| f.with_package(name.clone()))
+                .into_iter()
+                .collect();
+        super::print_warnings(&incomplete);
+        warnings.extend(incomplete);
         let mut s = snapshot(&Observed {
             definition: Some((&def, &hash)),
             lockfile_dir: &lock_dir,
@@ -350,8 +358,17 @@ fn lock_one(
         let scanned = scanner
             .scan(&source, base.as_ref())
             .with_context(|| format!("cannot catalog `{source}`"))?;
-        super::print_warnings(&scanned.warnings);
-        warnings.extend(scanned.warnings.iter().cloned());
+        // A partial catalog is about this environment: `envaudit.toml` can accept it by name.
+        let found: Vec<Finding> = scanned
+            .warnings
+            .iter()
+            .map(|f| match f.code {
+                crate::diag::Code::CatalogIncomplete => f.clone().with_package(name.clone()),
+                _ => f.clone(),
+            })
+            .collect();
+        super::print_warnings(&found);
+        warnings.extend(found);
         scanned.snapshot(Some((&def, &hash)), &lock_dir, &reference)
     };
     let repo = Repo::discover(&lock_dir).ok();

@@ -18,12 +18,24 @@ pub(crate) fn scanner(
     no_cache: bool,
     limits: Limits,
 ) -> anyhow::Result<Scanner> {
+    scanner_with(insecure_registries, platform, no_cache, limits, false)
+}
+
+/// [`scanner`], checking each layer read against its `diff_id` when `verify_diff_ids`.
+pub(crate) fn scanner_with(
+    insecure_registries: &[String],
+    platform: Option<Platform>,
+    no_cache: bool,
+    limits: Limits,
+    verify_diff_ids: bool,
+) -> anyhow::Result<Scanner> {
     Scanner::new(ScannerOptions {
         insecure_registries: insecure_registries.to_vec(),
         platform,
         cache: !no_cache,
         limits,
         progress: Arc::new(Bar::new()),
+        verify_diff_ids,
     })
     .map_err(Into::into)
 }

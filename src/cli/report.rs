@@ -23,7 +23,11 @@ use crate::render;
 pub(crate) struct ReportArgs {
     /// The model, as the runs recorded it: `NAME` (every version) or `NAME:VERSION`
     /// (with `--from-registry`, default: every run attested)
-    #[arg(long, value_name = "NAME[:VERSION]", required_unless_present = "from_registry")]
+    #[arg(
+        long,
+        value_name = "NAME[:VERSION]",
+        required_unless_present = "from_registry"
+    )]
     model: Option<String>,
 
     /// Build the report from the signed evidence attached to this image (`envaudit attest`)
@@ -52,7 +56,7 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "ID")]
     run: Option<String>,
 
-    /// Exit 1 when a run is not reproducible
+    /// Exit 1 when a run is not reproducible, or its snapshot is partial (`catalog-incomplete`)
     #[arg(long)]
     strict: bool,
 
@@ -81,6 +85,11 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         },
         None => build(args.model.as_deref().unwrap_or_default(), &args.lockfile)?,
     };
+    // A run whose snapshot is partial (`catalog-incomplete`): said on standard error, and a
+    // failure with `--strict` (its `catalog-complete` check fails, so it is not
+    // reproducible either).
+    let findings = report.findings();
+    super::print_warnings(&findings);
     let mut buf = Vec::new();
     match args.format {
         ReportFormat::Markdown => render::render_audit_markdown(&report, &mut buf)?,
@@ -93,7 +102,9 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
                         "run `{}` of model `{}` is not in `{}`",
                         args.run.as_deref().unwrap_or(""),
                         report.model,
-                        args.from_registry.as_ref().map_or_else(|| args.lockfile.display().to_string(), Clone::clone)
+                        args.from_registry
+                            .as_ref()
+                            .map_or_else(|| args.lockfile.display().to_string(), Clone::clone)
                     ),
                     "list the model's runs with `envaudit report --model NAME --format json`",
                 )
@@ -125,11 +136,13 @@ pub(crate) fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         }
         None => super::write_or_pipe(out.write_all(&buf))?,
     }
-    Ok(if args.strict && !report.reproducible {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
+    Ok(
+        if args.strict && (!report.reproducible || !findings.is_empty()) {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        },
+    )
 }
 
 /// The report of the runs in an image's verified evidence (of `--model`, else all): `Err`

@@ -48,7 +48,12 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let keys = verifying_keys(&args.key)?;
     let scanner = args.image.scanner()?;
-    let target = target(&scanner, args.target.as_deref(), args.env.as_deref(), &args.lockfile)?;
+    let target = target(
+        &scanner,
+        args.target.as_deref(),
+        args.env.as_deref(),
+        &args.lockfile,
+    )?;
     let mut report = verified(&scanner, &target, &keys, args.no_content)?;
     args.findings.apply(&mut report.findings)?;
     super::write_or_pipe(render::render_verify(&report, args.format, out))?;

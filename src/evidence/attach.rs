@@ -88,11 +88,13 @@ pub fn locked_image(
     let manifest = snapshot.image_manifest.clone().ok_or_else(no_image)?;
     let image: ImageRef = reference
         .parse()
-        .map_err(|e: crate::model::ImageRefError| EvidenceError::NotARegistryImage {
-            environment: environment.to_owned(),
-            reference: reference.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .map_err(
+            |e: crate::model::ImageRefError| EvidenceError::NotARegistryImage {
+                environment: environment.to_owned(),
+                reference: reference.to_owned(),
+                reason: e.to_string(),
+            },
+        )?;
     Ok((image, manifest))
 }
 
@@ -147,24 +149,35 @@ pub fn attest(
     }
     let signed = Bundle::sign_statement(&statement, key)?;
     let mut annotations = BTreeMap::from([
-        (BUNDLE_CONTENT_ANNOTATION.to_owned(), "dsse-envelope".to_owned()),
+        (
+            BUNDLE_CONTENT_ANNOTATION.to_owned(),
+            "dsse-envelope".to_owned(),
+        ),
         (
             BUNDLE_PREDICATE_ANNOTATION.to_owned(),
             statement.predicate_type().to_owned(),
         ),
-        (STATEMENT_ANNOTATION.to_owned(), statement_digest.to_string()),
+        (
+            STATEMENT_ANNOTATION.to_owned(),
+            statement_digest.to_string(),
+        ),
         (KEY_ANNOTATION.to_owned(), key_id),
     ]);
     annotations.insert(
         "org.opencontainers.image.created".to_owned(),
-        jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
     );
     let bundle_artifact = registry::Artifact {
         artifact_type: bundle::MEDIA_TYPE.to_owned(),
         layers: vec![registry::ArtifactLayer {
             media_type: bundle::MEDIA_TYPE.to_owned(),
             bytes: signed.to_json().into(),
-            annotations: BTreeMap::new(),
+            annotations: BTreeMap::from([(
+                TITLE_ANNOTATION.to_owned(),
+                "bundle.sigstore.json".to_owned(),
+            )]),
         }],
         annotations,
     };

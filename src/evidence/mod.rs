@@ -22,7 +22,9 @@ pub mod verify;
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     /// The snapshot records no image in a registry (a `--rootfs` or folder lock).
-    #[error("`{environment}` was locked without a registry image: there is nothing to attach evidence to")]
+    #[error(
+        "`{environment}` was locked without a registry image: there is nothing to attach evidence to"
+    )]
     NoImage {
         /// The environment.
         environment: String,

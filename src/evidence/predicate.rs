@@ -22,7 +22,8 @@ use crate::lockfile::Snapshot;
 use crate::model::{Digest, ImageRef};
 
 /// The predicate type of an environment snapshot observed by envaudit (version 1).
-pub const SNAPSHOT_PREDICATE_TYPE: &str = "https://envaudit.dev/attestation/environment-snapshot/v1";
+pub const SNAPSHOT_PREDICATE_TYPE: &str =
+    "https://envaudit.dev/attestation/environment-snapshot/v1";
 
 /// The `buildType` of an image `envaudit build` built (version 1): its external parameters
 /// are the environment, the definition and its hash.
@@ -123,11 +124,12 @@ pub fn provenance(
     let mut resolved: Vec<ResourceDescriptor> = snapshot
         .definition_files
         .iter()
-        .map(|f| {
-            let mut d = ResourceDescriptor::default();
-            d.name = Some(f.path.clone());
-            d.digest.insert("gitBlob".into(), f.blob.clone());
-            d
+        .map(|f| ResourceDescriptor {
+            name: Some(f.path.clone()),
+            digest: [("gitBlob".to_owned(), f.blob.clone())]
+                .into_iter()
+                .collect(),
+            ..ResourceDescriptor::default()
         })
         .collect();
     if let (Some(base), Some(digest)) = (&snapshot.base_image, &snapshot.base_image_digest) {

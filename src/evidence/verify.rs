@@ -311,11 +311,13 @@ pub fn check_content(
     };
     let reference: ImageRef = format!("{}@{}", report.image, target.manifest)
         .parse()
-        .map_err(|e: crate::model::ImageRefError| EvidenceError::NotARegistryImage {
-            environment: evidence.environment.clone(),
-            reference: report.image.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(
+            |e: crate::model::ImageRefError| EvidenceError::NotARegistryImage {
+                environment: evidence.environment.clone(),
+                reference: report.image.clone(),
+                reason: e.to_string(),
+            },
+        )?;
     let source = crate::model::ImageSource::Registry(reference);
     let scanned = scanner.scan_verified(&source)?;
     report.findings.extend(scanned.warnings.iter().cloned());
@@ -394,7 +396,11 @@ fn check_bundle(
     let (artifact, layers) = match scanner.pull_artifact(image, digest) {
         Ok(x) => x,
         Err(e) => {
-            let r = fail(&mut check, Problem::Unreadable, format!("cannot be read: {e}"));
+            let r = fail(
+                &mut check,
+                Problem::Unreadable,
+                format!("cannot be read: {e}"),
+            );
             return (check, r);
         }
     };

@@ -11,6 +11,10 @@
 //!   a change to any of them misses.
 //! - Only complete walks are stored: a walk stopped by a limit, a truncated stream or a
 //!   digest mismatch is read again next time.
+//! - An entry of a walk that hashed the uncompressed stream keeps that digest
+//!   ([`LayerFacts::diff_id`]): a property of the blob it is keyed by, since decompression
+//!   is deterministic. A cached scan compares it with the config's `diff_id` without reading
+//!   the blob; it is as trustworthy as the cache folder (see `catalog::DiffIdCheck`).
 //! - Entries are zstd-compressed JSON, written to a temporary file in the same folder and
 //!   renamed into place, so a reader never sees half an entry and concurrent scans may share
 //!   the folder. An entry that cannot be read or decoded is a miss, never an error.
@@ -151,6 +155,7 @@ mod tests {
             partial: None,
             entry_count: 1,
             bytes_read: 1024,
+            diff_id: None,
         }
     }
 
@@ -165,6 +170,17 @@ mod tests {
         let got = cache.get(&d, &limits).unwrap();
         assert_eq!(got.entries, facts().entries);
         assert_eq!(got.digest, Some(d.clone()));
+        assert_eq!(got.diff_id, None);
+        // The digest of the uncompressed stream, when the walk hashed it, is kept.
+        let hashed = LayerFacts {
+            diff_id: Some(Digest::sha256_of(b"tar")),
+            ..facts()
+        };
+        assert!(cache.put(&d, &limits, &hashed).unwrap());
+        assert_eq!(
+            cache.get(&d, &limits).unwrap().diff_id,
+            Some(Digest::sha256_of(b"tar"))
+        );
         let other = Limits {
             max_entries: 5,
             ..Limits::default()

@@ -12,6 +12,9 @@
 //! - Layers are untrusted: every read is bounded ([`Limits`]); a limit that stops a walk, or
 //!   a malformed archive, makes the result [`Completeness::Partial`], never an error or a
 //!   panic. Layer content is never written to disk.
+//! - On request ([`walk_hashed`]) the walk also hashes the layer's whole uncompressed tar
+//!   stream, for the caller to compare with the layer's `diff_id`
+//!   ([`LayerFacts::diff_id`]); the facts are otherwise the same.
 
 mod cache;
 pub mod folder;
@@ -22,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cache::LayerCache;
 pub use merge::{FsView, LayerInfo, Node, NodeKind, ViewFinding, ViewOrigin, merge};
-pub use walk::{Compression, walk};
+pub use walk::{Compression, walk, walk_hashed};
 
 /// The version of what [`LayerFacts`] hold. A cache of facts keyed by layer digest must key
 /// on this too (and on the [`Limits`] used): bump it whenever [`interest`] or the walk
@@ -271,6 +274,13 @@ pub struct LayerFacts {
     pub entry_count: u64,
     /// Decompressed bytes read.
     pub bytes_read: u64,
+    /// The digest of the layer's whole uncompressed tar stream, to compare with its
+    /// `diff_id`: set by [`walk_hashed`] when it read the stream to its end, `None` when the
+    /// walk did not hash it ([`walk`], a folder) or stopped early (the facts are then
+    /// partial). A layer cache entry keeps it: it is a property of the blob the entry is
+    /// keyed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_id: Option<crate::model::Digest>,
 }
 
 impl LayerFacts {

@@ -1,10 +1,12 @@
-//! Streaming a layer tar (uncompressed, gzip or zstd) into [`LayerFacts`].
+//! Streaming a layer tar (uncompressed, gzip or zstd) into [`LayerFacts`], optionally
+//! hashing its uncompressed stream (its `diff_id`) on the way.
 
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::rc::Rc;
 
 use super::{Entry, EntryKind, Findings, FsFinding, Interest, LayerFacts, Limits, interest};
+use crate::model::{DigestAlgorithm, DigestHasher};
 
 /// A layer's compression, detected from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +113,28 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 ///
 /// When the archive ends before the stream does, the rest of the stream is read (not
 /// decompressed), so that a reader which verifies a digest at its end gets to check it.
-pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
+pub fn walk<R: Read>(raw: R, limits: &Limits) -> LayerFacts {
+    walk_layer(raw, limits, None)
+}
+
+/// [`walk`], also hashing the layer's uncompressed tar stream with `algorithm` as it is
+/// read: the digest, to be compared with the layer's `diff_id`, is in
+/// [`LayerFacts::diff_id`]. The stream is decompressed and hashed to its very end (past the
+/// archive's end-of-archive marker, through any padding), and then the compressed stream is
+/// read to its end too. When the walk stops early (a limit, a malformed or truncated
+/// stream, a failed compressed digest), `diff_id` is `None` and the facts are partial.
+///
+/// The cost is one SHA-256 pass over the uncompressed bytes on the walking thread (with
+/// the CPU's SHA extensions when it has them); `docs/performance.md` has the figures.
+pub fn walk_hashed<R: Read>(raw: R, limits: &Limits, algorithm: DigestAlgorithm) -> LayerFacts {
+    walk_layer(raw, limits, Some(algorithm))
+}
+
+fn walk_layer<R: Read>(
+    mut raw: R,
+    limits: &Limits,
+    algorithm: Option<DigestAlgorithm>,
+) -> LayerFacts {
     let mut findings = Findings::default();
     let mut magic = [0u8; 4];
     let n = match read_up_to(&mut raw, &mut magic) {
@@ -148,14 +171,34 @@ pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
         },
     };
     let budget = Rc::new(Budget::default());
-    let reader = BudgetReader {
-        inner: decoded,
+    let mut reader = BudgetReader {
+        inner: Hashing {
+            inner: decoded,
+            hasher: algorithm.map(DigestHasher::new),
+        },
         budget: Rc::clone(&budget),
         max_total: limits.max_layer_bytes,
         max_header: limits.max_header_bytes,
     };
     let mut facts = LayerFacts::default();
-    walk_tar(reader, &budget, limits, &mut facts, &mut findings);
+    walk_tar(&mut reader, &budget, limits, &mut facts, &mut findings);
+    if findings.partial.is_none() && reader.inner.hasher.is_some() {
+        // The uncompressed stream goes on past the end-of-archive marker (padding to the
+        // record size, at least): its digest covers all of it.
+        match drain(&mut reader, &mut vec![0u8; 64 * 1024]) {
+            Ok(()) => facts.diff_id = reader.inner.hasher.take().map(DigestHasher::finish),
+            Err(e) => {
+                let finding = match read_error(&e, &budget, limits) {
+                    FsFinding::Malformed { message } => FsFinding::Malformed {
+                        message: format!("the stream failed after the archive ended: {message}"),
+                    },
+                    other => other,
+                };
+                findings.push(finding, limits.max_findings);
+            }
+        }
+    }
+    drop(reader);
     facts.bytes_read = budget.total.get();
     if findings.partial.is_none()
         && let Err(e) = io::copy(
@@ -176,8 +219,28 @@ pub fn walk<R: Read>(mut raw: R, limits: &Limits) -> LayerFacts {
 fn finish(mut facts: LayerFacts, findings: Findings) -> LayerFacts {
     let (kept, partial) = findings.finish();
     facts.findings = kept;
+    if partial.is_some() {
+        // A digest of part of the stream is no layer's diff_id.
+        facts.diff_id = None;
+    }
     facts.partial = partial;
     facts
+}
+
+/// Hashes what passes through, when it has a hasher.
+struct Hashing<R> {
+    inner: R,
+    hasher: Option<DigestHasher>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 fn read_error(e: &io::Error, budget: &Budget, limits: &Limits) -> FsFinding {
@@ -195,7 +258,7 @@ fn read_error(e: &io::Error, budget: &Budget, limits: &Limits) -> FsFinding {
 }
 
 fn walk_tar<R: Read>(
-    reader: R,
+    reader: &mut R,
     budget: &Budget,
     limits: &Limits,
     facts: &mut LayerFacts,
@@ -432,4 +495,103 @@ fn entry_fact<R: Read>(
         _ => return Ok(None),
     };
     Ok(Some(Entry { path, kind }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor, Write as _};
+
+    use super::*;
+    use crate::model::Digest;
+
+    /// A tar of one metadata file, padded as `tar` pads to a 10 KiB record.
+    fn layer_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let body = b"Metadata-Version: 2.1\nName: a\nVersion: 1\n";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "site-packages/a-1.dist-info/METADATA", &body[..])
+            .unwrap();
+        let mut tar = b.into_inner().unwrap();
+        // Past the end-of-archive marker: record padding, which the diff_id covers.
+        tar.resize(10240, 0);
+        tar
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn the_uncompressed_stream_is_hashed_to_its_end_whatever_the_compression() {
+        let tar = layer_tar();
+        let expected = Digest::sha256_of(&tar);
+        for stream in [
+            tar.clone(),
+            gzip(&tar),
+            zstd::encode_all(&tar[..], 3).unwrap(),
+        ] {
+            let limits = Limits::default();
+            let facts = walk_hashed(Cursor::new(&stream), &limits, DigestAlgorithm::Sha256);
+            assert_eq!(facts.partial, None);
+            assert_eq!(facts.diff_id.as_ref(), Some(&expected));
+            assert_eq!(facts.bytes_read, tar.len() as u64);
+            // The same facts as a walk that does not hash, but for the digest.
+            let plain = walk(Cursor::new(&stream), &limits);
+            assert_eq!(plain.diff_id, None);
+            assert_eq!(plain.entries, facts.entries);
+        }
+        let sha512 = walk_hashed(
+            Cursor::new(&tar),
+            &Limits::default(),
+            DigestAlgorithm::Sha512,
+        );
+        let mut h = DigestHasher::new(DigestAlgorithm::Sha512);
+        h.update(&tar);
+        assert_eq!(sha512.diff_id, Some(h.finish()));
+    }
+
+    #[test]
+    fn a_walk_that_stops_early_has_no_diff_id() {
+        let tar = layer_tar();
+        // Truncated inside the compressed stream.
+        let gz = gzip(&tar);
+        let cut = walk_hashed(
+            Cursor::new(&gz[..gz.len() / 2]),
+            &Limits::default(),
+            DigestAlgorithm::Sha256,
+        );
+        assert!(cut.partial.is_some());
+        assert_eq!(cut.diff_id, None);
+        // Garbage after the archive's end, inside the compressed stream: the entries were
+        // all read, but the stream is broken, so nothing proves what the layer holds.
+        let mut broken = gz.clone();
+        broken.extend_from_slice(b"not gzip");
+        let facts = walk_hashed(
+            Cursor::new(&broken),
+            &Limits::default(),
+            DigestAlgorithm::Sha256,
+        );
+        assert_eq!(facts.entries.len(), 1);
+        assert!(
+            facts
+                .partial
+                .as_deref()
+                .is_some_and(|p| p.contains("after the archive ended")),
+            "{facts:?}"
+        );
+        assert_eq!(facts.diff_id, None);
+        // Padding that runs past the layer limit stops the hash too.
+        let limits = Limits {
+            max_layer_bytes: 4096,
+            ..Limits::default()
+        };
+        let big = walk_hashed(Cursor::new(&tar), &limits, DigestAlgorithm::Sha256);
+        assert!(big.partial.is_some());
+        assert_eq!(big.diff_id, None);
+    }
 }

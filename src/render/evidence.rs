@@ -24,7 +24,12 @@ pub fn render_attest(done: &[Attestation], format: Format, out: &mut dyn Write) 
             )
         }
         Format::Markdown => {
-            writeln!(out, "**envaudit attest**: {} environment{}\n", done.len(), plural(done.len()))?;
+            writeln!(
+                out,
+                "**envaudit attest**: {} environment{}\n",
+                done.len(),
+                plural(done.len())
+            )?;
             writeln!(out, "| environment | image | status | predicate | stored |")?;
             writeln!(out, "|---|---|---|---|---|")?;
             for a in done {
@@ -42,7 +47,13 @@ pub fn render_attest(done: &[Attestation], format: Format, out: &mut dyn Write) 
         }
         Format::Table => {
             let mut t = super::table();
-            t.set_header(vec!["environment", "image", "status", "predicate", "stored"]);
+            t.set_header(vec![
+                "environment",
+                "image",
+                "status",
+                "predicate",
+                "stored",
+            ]);
             for a in done {
                 t.add_row(vec![
                     a.environment.clone(),
@@ -83,7 +94,11 @@ pub fn render_verify(report: &VerifyReport, format: Format, out: &mut dyn Write)
         .iter()
         .filter(|f| f.accepted.is_none())
         .count();
-    let verdict = if open == 0 { "verified" } else { "NOT verified" };
+    let verdict = if open == 0 {
+        "verified"
+    } else {
+        "NOT verified"
+    };
     match format {
         Format::Json => super::json(report, out),
         Format::Markdown => {
@@ -158,13 +173,20 @@ fn rows(report: &VerifyReport) -> Vec<(&'static str, String)> {
     if let Some(s) = &report.snapshot {
         rows.push((
             "attested snapshot",
-            format!("{s}, {} run{}", report.runs.len(), plural(report.runs.len())),
+            format!(
+                "{s}, {} run{}",
+                report.runs.len(),
+                plural(report.runs.len())
+            ),
         ));
     }
     match &report.content {
         Some(c) if c.same() => rows.push((
             "content",
-            format!("the image holds the {} attested packages", c.attested_packages),
+            format!(
+                "the image holds the {} attested packages",
+                c.attested_packages
+            ),
         )),
         Some(c) => rows.push((
             "content",

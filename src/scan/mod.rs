@@ -7,18 +7,32 @@
 //! process-long cache), the async runtime and the scan settings. It never prints: progress
 //! goes to the [`Progress`] it is given, and what went wrong without stopping the scan comes
 //! back as findings in [`Scanned::warnings`].
+//!
+//! Two findings say how far a scan's result can be trusted:
+//! - `catalog-incomplete` ([`catalog_incomplete`]): something was not read or not understood
+//!   (a limit, a corrupt or truncated layer, a blob that failed its digest, a malformed
+//!   package database), so packages may be missing. The catalog of what was read is still
+//!   returned.
+//! - `diff-id-mismatch`: a layer's uncompressed content does not hash to the `diff_id` the
+//!   image config lists for it, although its blob matched its digest. The catalog is still
+//!   returned, unchanged: it is what the layer blobs the manifest pins hold, and so what a
+//!   runtime that does not check `diff_ids` would run. The config's `diff_ids` (the image's
+//!   identity, and the snapshot's `image-layers`) are what is false. Layers are hashed when
+//!   [`ScannerOptions::verify_diff_ids`] is set, and always by [`Scanner::scan_verified`],
+//!   which also bypasses the layer cache: what a scan served from the cache proves is in
+//!   [`crate::catalog::DiffIdCheck`].
 
 pub mod snapshot;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::catalog::{self, Catalog, Progress, ScanOptions};
+use crate::catalog::{self, Catalog, DiffIdCheck, Progress, ScanOptions};
 use crate::definition::EnvDefinition;
 use crate::diag::{Code, Finding};
 use crate::hash::HashReport;
 use crate::image::{self, ImageError, ResolveOptions, ResolvedImage};
-use crate::layer::{FsView, LayerCache, Limits};
+use crate::layer::{Completeness, FsView, LayerCache, Limits};
 use crate::lockfile::Snapshot;
 use crate::model::{Digest, ImageRef, ImageSource, Platform};
 use crate::registry::referrers::MAX_ARTIFACT_BLOB_BYTES;
@@ -63,6 +77,10 @@ pub struct ScannerOptions {
     pub limits: Limits,
     /// Told about layers as they are read.
     pub progress: Arc<dyn Progress>,
+    /// Hash every layer read and compare it with the config's `diff_id`
+    /// ([`ScanOptions::verify_diff_ids`]); layer-cache entries without that digest are then
+    /// read again.
+    pub verify_diff_ids: bool,
 }
 
 /// The registry client, the async runtime and the scan settings that image commands share.
@@ -82,12 +100,43 @@ pub struct Scanned {
     /// The base image (when given) and how many of the image's layers are its.
     pub base: Option<(ResolvedImage, Option<usize>)>,
     /// What went wrong without stopping the scan, as findings: `layer-cache` (an entry that
-    /// could not be used) and `base-image-mismatch` (a base image whose layers the image does
-    /// not start with).
+    /// could not be used), `base-image-mismatch` (a base image whose layers the image does
+    /// not start with), `catalog-incomplete` (the catalog is partial) and `diff-id-mismatch`
+    /// (one per layer whose content is not what its `diff_id` says).
     pub warnings: Vec<Finding>,
+    /// Each layer's content against the config's `diff_ids`, bottom first.
+    pub diff_ids: Vec<DiffIdCheck>,
+}
+
+/// The `catalog-incomplete` finding of a partial result about `subject` (an image reference,
+/// a folder), `None` when the result is complete (or there was nothing to read).
+pub fn catalog_incomplete(subject: &str, completeness: &Completeness) -> Option<Finding> {
+    match completeness {
+        Completeness::Partial(reason) => Some(Finding::new(
+            Code::CatalogIncomplete,
+            format!("`{subject}`: the installed packages were not all read: {reason}"),
+        )),
+        Completeness::Complete | Completeness::NotApplicable => None,
+    }
 }
 
 impl Scanned {
+    /// Whether this scan read every layer from the image, each matched its `diff_id`, and
+    /// the catalog is complete: what `verify` requires of an image's content.
+    pub fn content_verified(&self) -> bool {
+        !self.catalog.completeness.is_partial()
+            && self.diff_ids.len() == self.image.layers.len()
+            && self.diff_ids.iter().all(|c| *c == DiffIdCheck::Verified)
+    }
+
+    /// The layers whose content is not what their `diff_id` says.
+    pub fn diff_id_mismatches(&self) -> impl Iterator<Item = &catalog::DiffIdMismatch> {
+        self.diff_ids.iter().filter_map(|c| match c {
+            DiffIdCheck::Mismatch(m) => Some(m),
+            _ => None,
+        })
+    }
+
     /// The snapshot of this image for `definition`, the image recorded as `reference`.
     pub fn snapshot(
         &self,
@@ -135,6 +184,7 @@ impl Scanner {
             },
             progress: options.progress,
             base_diff_ids: None,
+            verify_diff_ids: options.verify_diff_ids,
         };
         Ok(Scanner {
             registry,
@@ -187,6 +237,26 @@ impl Scanner {
                 .inner()
                 .put_manifest(repo, tag, &media_type, m.bytes)
                 .await
+        })
+    }
+
+    /// The descriptor of the manifest `digest` of `repo` (its media type and size, read and
+    /// verified): the `subject` of the artifacts attached to it.
+    pub fn manifest_descriptor(
+        &self,
+        repo: &ImageRef,
+        digest: &Digest,
+    ) -> Result<Descriptor, RegistryError> {
+        self.runtime.block_on(async {
+            let m = self
+                .registry
+                .manifest(repo, ManifestRef::Digest(digest))
+                .await?;
+            let media_type = m
+                .content_type
+                .clone()
+                .unwrap_or_else(|| media_type::OCI_MANIFEST.to_owned());
+            Ok(Descriptor::new(media_type, m.digest, m.bytes.len() as u64))
         })
     }
 
@@ -245,12 +315,37 @@ impl Scanner {
     }
 
     /// Resolves and catalogs an image; with a base image, marks the layers that are its.
+    /// Layers come from the layer cache when it has them (see [`ScannerOptions::cache`]).
     pub fn scan(
         &self,
         source: &ImageSource,
         base: Option<&ImageSource>,
     ) -> Result<Scanned, ScanError> {
-        let mut scan = self.scan.clone();
+        self.scan_with(source, base, self.scan.clone())
+    }
+
+    /// Resolves and catalogs an image the way `verify` needs it, whatever this scanner's
+    /// settings: every layer is read from the image itself (the layer cache is neither used
+    /// nor filled), each blob is verified against its digest and each uncompressed tar
+    /// stream against the config's `diff_id`. Mismatches are in [`Scanned::diff_ids`] and
+    /// are `diff-id-mismatch` findings in [`Scanned::warnings`], beside `catalog-incomplete`
+    /// when something was not read; [`Scanned::content_verified`] sums it up. The catalog is
+    /// returned in every case (see the module documentation).
+    pub fn scan_verified(&self, source: &ImageSource) -> Result<Scanned, ScanError> {
+        let scan = ScanOptions {
+            cache: None,
+            verify_diff_ids: true,
+            ..self.scan.clone()
+        };
+        self.scan_with(source, None, scan)
+    }
+
+    fn scan_with(
+        &self,
+        source: &ImageSource,
+        base: Option<&ImageSource>,
+        mut scan: ScanOptions,
+    ) -> Result<Scanned, ScanError> {
         let (resolved, catalog, stats, base_resolved) = self.runtime.block_on(async {
             let mut base_resolved = None;
             if let Some(base) = base {
@@ -282,12 +377,22 @@ impl Scanner {
                 ),
             ));
         }
+        warnings.extend(catalog_incomplete(
+            &source.to_string(),
+            &catalog.completeness,
+        ));
+        warnings.extend(
+            stats
+                .diff_id_mismatches()
+                .map(|m| Finding::new(Code::DiffIdMismatch, format!("`{source}`: {m}"))),
+        );
         let base = base_resolved.map(|b| (b, stats.base_layers));
         Ok(Scanned {
             image: resolved,
             catalog,
             base,
             warnings,
+            diff_ids: stats.diff_ids,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! envaudit's integration tests: one binary, shared helpers in `support`.
 
+mod attest;
 mod attest_sign;
 mod azureml;
 mod azureml_stress;
@@ -13,6 +14,7 @@ mod drift;
 mod faults;
 mod fuzz_replay;
 mod hash;
+mod integrity;
 mod lint;
 mod local_image;
 mod lock;

@@ -277,6 +277,7 @@ fn the_scanner_attaches_and_lists_without_async_code() {
         platform: None,
         cache: false,
         limits: envaudit::layer::Limits::default(),
+        verify_diff_ids: false,
         progress: std::sync::Arc::new(envaudit::catalog::NoProgress),
     })
     .unwrap();

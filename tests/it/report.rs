@@ -332,6 +332,11 @@ fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
     assert!(errors.is_empty(), "invalid: {errors:#?}");
 }
 
+/// Asserts that `doc` validates against the vendored CycloneDX 1.6 schema.
+pub(crate) fn assert_valid_cyclonedx(doc: &serde_json::Value) {
+    assert_valid(&validator("cyclonedx", "bom-1.6.SNAPSHOT.schema.json"), doc);
+}
+
 #[test]
 fn the_cyclonedx_sbom_is_valid_cyclonedx_1_6_with_hashes() {
     let t = audited_project();

@@ -69,6 +69,22 @@ impl BuiltImage {
     pub fn diff_ids(&self) -> Vec<String> {
         self.layers.iter().map(|l| l.diff_id.clone()).collect()
     }
+
+    /// The same layers under a config that lists `diff_ids` instead of theirs, and a manifest
+    /// pointing at that config: every digest the manifest names is right, but the config's
+    /// `diff_ids` (the image's identity) misdescribe the layers' content.
+    pub fn with_diff_ids(mut self, diff_ids: &[String]) -> BuiltImage {
+        let mut config: serde_json::Value = serde_json::from_slice(&self.config).unwrap();
+        config["rootfs"]["diff_ids"] = diff_ids.into();
+        self.config = serde_json::to_vec(&config).unwrap();
+        self.config_digest = sha256(&self.config);
+        let mut manifest: serde_json::Value = serde_json::from_slice(&self.manifest).unwrap();
+        manifest["config"]["digest"] = self.config_digest.clone().into();
+        manifest["config"]["size"] = self.config.len().into();
+        self.manifest = serde_json::to_vec_pretty(&manifest).unwrap();
+        self.manifest_digest = sha256(&self.manifest);
+        self
+    }
 }
 
 /// Files of a layer: path and content.
@@ -108,12 +124,25 @@ pub fn build(spec: &Spec<'_>) -> BuiltImage {
 
 /// [`build`], the config's `Env` set to `env` (`KEY=value` entries).
 pub fn build_with_env(spec: &Spec<'_>, env: &[&str]) -> BuiltImage {
-    let layers: Vec<BuiltLayer> = spec
+    let tars = spec
         .layers
         .iter()
-        .map(|(c, files)| {
-            let t = tar(files);
-            let bytes = compress(&t, *c);
+        .map(|(c, files)| (*c, tar(files)))
+        .collect();
+    build_from_tars(spec, env, tars)
+}
+
+/// [`build_with_env`] with the layers' uncompressed streams given as bytes (which need not
+/// be valid tars); `spec.layers` is not used.
+pub fn build_from_tars(
+    spec: &Spec<'_>,
+    env: &[&str],
+    tars: Vec<(Compression, Vec<u8>)>,
+) -> BuiltImage {
+    let layers: Vec<BuiltLayer> = tars
+        .into_iter()
+        .map(|(c, t)| {
+            let bytes = compress(&t, c);
             let media_type = match (spec.docker, c) {
                 (false, Compression::None) => "application/vnd.oci.image.layer.v1.tar",
                 (false, Compression::Gzip) => "application/vnd.oci.image.layer.v1.tar+gzip",
