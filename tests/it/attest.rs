@@ -626,3 +626,93 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `build --lock --attest`: an image built now carries SLSA Provenance v1, which
+/// in-toto-attestation accepts and `verify` verifies.
+#[test]
+fn build_attest_attaches_slsa_provenance() {
+    let (reg, t, b, _index, env) = crate::build::docker_setup("attest-build");
+    let (key, public) = keypair(&t, "signer", "p256");
+    let key = key.to_str().unwrap().to_owned();
+    let out = crate::build::build(&t, &b, reg, &env, &["--lock", "--attest", &key]);
+    let report = json(&out);
+    ok(&out);
+    assert_eq!(report["outcome"], "built");
+    let attestation = &report["attestation"];
+    assert_eq!(
+        attestation["predicate_type"],
+        "https://slsa.dev/provenance/v1"
+    );
+    assert_eq!(attestation["status"], "attested");
+    let image = report["image"].as_str().unwrap();
+    let out = t
+        .envaudit()
+        .args(["verify", image, "--format", "json", "--key"])
+        .arg(&public)
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        v["attestations"][0]["predicate_type"],
+        "https://slsa.dev/provenance/v1"
+    );
+    assert_eq!(v["content"]["changes"], serde_json::json!([]));
+
+    // The signed statement, read back and checked by in-toto-attestation.
+    let repo: envaudit::model::ImageRef = image.parse().unwrap();
+    let manifest: envaudit::model::Digest = report["digest"].as_str().unwrap().parse().unwrap();
+    let client = envaudit::registry::HttpRegistry::new(
+        envaudit::registry::TransportPolicy::default(),
+        envaudit::registry::CredentialStore::anonymous(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bundle = rt.block_on(async {
+        let listed = client
+            .referrers(
+                &repo,
+                &manifest,
+                Some("application/vnd.dev.sigstore.bundle.v0.3+json"),
+            )
+            .await
+            .unwrap();
+        let (_, layers) = client
+            .pull_artifact(&repo, &listed.descriptors[0].digest, 4 << 20)
+            .await
+            .unwrap();
+        layers[0].clone()
+    });
+    let bundle: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    let payload = base64_decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap());
+    t.write("statement.json", &payload);
+    let (answer, accepted) = oracle(&[&"statement", &t.path("statement.json")]);
+    assert!(accepted, "{answer}");
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let p = &statement["predicate"];
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"]["definitionHash"],
+        report["definition_hash"]
+    );
+    assert_eq!(
+        p["runDetails"]["builder"]["id"],
+        "https://envaudit.dev/builder/buildah"
+    );
+    assert!(p["runDetails"]["metadata"]["startedOn"].is_string());
+    assert_eq!(p["runDetails"]["byproducts"].as_array().unwrap().len(), 2);
+    // The definition's Dockerfile is a resolved dependency, by its git blob id.
+    assert!(
+        p["buildDefinition"]["resolvedDependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("Dockerfile"))
+                && d["digest"]["gitBlob"].is_string()),
+        "{p:#}"
+    );
+}

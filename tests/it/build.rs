@@ -48,7 +48,7 @@ fn labels(reg: &RegistryServer, repo: &str, digest: &str) -> serde_json::Value {
 
 /// The registry, a test folder, buildah, a package index serving demo 1.0 and helper 0.3,
 /// and a Docker-based definition that installs what the index serves.
-fn docker_setup(
+pub(crate) fn docker_setup(
     tag: &str,
 ) -> (
     &'static RegistryServer,
@@ -79,7 +79,13 @@ fn docker_definition(t: &TestEnv, base: &str, index: &PackageIndex) -> std::path
     t.path("env")
 }
 
-fn build(t: &TestEnv, b: &Buildah, reg: &RegistryServer, env: &Path, extra: &[&str]) -> Output {
+pub(crate) fn build(
+    t: &TestEnv,
+    b: &Buildah,
+    reg: &RegistryServer,
+    env: &Path,
+    extra: &[&str],
+) -> Output {
     let mut c = t.envaudit();
     b.apply(&mut c)
         .arg("build")
