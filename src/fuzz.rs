@@ -396,9 +396,54 @@ pub fn pip_conf(data: &[u8]) {
     }
 }
 
+/// A signed-evidence document as a registry serves it: a Sigstore bundle, a DSSE envelope
+/// or an in-toto statement. Whatever parses writes back to what reads as the same value
+/// (a statement to the same canonical bytes), and verifies (with a fixed key, so it fails)
+/// without panicking.
+pub fn attest_document(data: &[u8]) {
+    use crate::attest::statement::Provenance;
+    use crate::attest::{Bundle, Envelope, Statement, VerifyingKey};
+    static KEY: std::sync::OnceLock<VerifyingKey> = std::sync::OnceLock::new();
+    // RFC 8410's example Ed25519 public key
+    let key = KEY.get_or_init(|| {
+        VerifyingKey::from_pem(
+            "-----BEGIN PUBLIC KEY-----\n\
+             MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n\
+             -----END PUBLIC KEY-----\n",
+        )
+        .expect("the example key reads")
+    });
+    let statement = |payload: &[u8]| {
+        if let Ok(s) = Statement::from_json(payload) {
+            let bytes = s.to_json();
+            let again = Statement::from_json(&bytes).expect("a written statement reads back");
+            assert_eq!(again.to_json(), bytes, "the canonical form is not stable");
+            let _ = s.predicate_as::<Provenance>();
+            let _ = s.digest();
+        }
+    };
+    if let Ok(b) = Bundle::from_json(data) {
+        let again = Bundle::from_json(&b.to_json()).expect("a written bundle reads back");
+        assert_eq!(again, b, "a bundle changed through writing");
+        if let Ok(v) = b.verify(std::slice::from_ref(key)) {
+            let _ = Statement::from_verified(&v);
+        }
+        statement(b.envelope().payload());
+    }
+    if let Ok(e) = Envelope::from_json(data) {
+        let again = Envelope::from_json(&e.to_json()).expect("a written envelope reads back");
+        assert_eq!(again, e, "an envelope changed through writing");
+        let _ = e.verify(std::slice::from_ref(key));
+        let _ = Bundle::new(e.clone());
+        statement(e.payload());
+    }
+    statement(data);
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
+    ("attest_document", attest_document),
     ("requirements_file", requirements_file),
     ("pep508", pep508),
     ("matchspec", matchspec),

@@ -39,6 +39,9 @@
 //!   CycloneDX and SPDX; [`rewrite`] pins a definition in place and exports full locks.
 //! - **Images built**: [`build`] names an image after its definition hash, writes the build
 //!   context Azure ML would, and drives buildah, docker, podman or ACR.
+//! - **Signed evidence**: [`attest`] holds the formats: keys (ECDSA P-256, Ed25519) and key
+//!   ids, DSSE envelopes, in-toto statements with the SLSA provenance predicate, and Sigstore
+//!   bundles; pure, values in and bytes out.
 //! - **Robustness**: [`fuzz`] holds the entry points of the fuzz targets.
 //!
 //! `docs/architecture.md` says the same for contributors, with where each command lives.

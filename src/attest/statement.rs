@@ -703,6 +703,59 @@ pub(crate) mod tests {
         assert!(!s.subject()[0].matches(&Digest::sha256_of(b"other")));
     }
 
+    mod props {
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        use super::*;
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>()
+                    .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
+                    .prop_map(Value::from),
+                ".{0,8}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(4, 32, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,6}", inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_predicate_writes_canonical_bytes_that_read_back_to_themselves(
+                predicate in prop::collection::btree_map(".{0,6}", json(), 1..6),
+                reversed in any::<bool>(),
+            ) {
+                // the same entries inserted in another order
+                let mut map = serde_json::Map::new();
+                let entries: Vec<_> = if reversed {
+                    predicate.iter().rev().collect()
+                } else {
+                    predicate.iter().collect()
+                };
+                for (k, v) in entries {
+                    map.insert(k.clone(), v.clone());
+                }
+                let subject = vec![ResourceDescriptor::with_digest("img", &image_digest())];
+                let s = Statement::new(subject, "t", &map).unwrap();
+                let bytes = s.to_json();
+                let again = Statement::from_json(&bytes).unwrap();
+                prop_assert_eq!(again.to_json(), bytes.clone());
+                let sorted: serde_json::Map<String, Value> = predicate.into_iter().collect();
+                let in_order = Statement::new(s.subject().to_vec(), "t", &sorted).unwrap();
+                prop_assert_eq!(in_order.to_json(), bytes);
+            }
+        }
+    }
+
     #[test]
     fn a_statement_from_an_envelope_needs_the_in_toto_payload_type() {
         let bytes = provenance_statement().to_json();

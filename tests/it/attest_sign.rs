@@ -325,3 +325,99 @@ fn the_statement_and_the_slsa_provenance_validate_with_in_toto_attestation() {
         assert!(!ok, "in-toto-attestation accepted {what}: {answer}");
     }
 }
+
+/// The folder of the sigstore-js oracle (`scripts/oracles/setup-sigstore-js`, pinned by its
+/// `package-lock.json`, installed with the machine's npm once per test binary).
+fn sigstore_js() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(support::root().join("scripts/oracles/setup-sigstore-js"))
+            .output()
+            .expect("scripts/oracles/setup-sigstore-js runs");
+        PathBuf::from(support::ok(&out).trim())
+    })
+    .clone()
+}
+
+/// sigstore-js's verdict on a bundle verified with `public` found under `hint`.
+fn sigstore_js_verify(bundle: &Path, public: &Path, hint: &str) -> (serde_json::Value, bool) {
+    let dir = sigstore_js();
+    let out = Command::new("node")
+        .arg(dir.join("verify-bundle.js"))
+        .args([bundle, public])
+        .arg(hint)
+        .current_dir(&dir)
+        .output()
+        .expect("node is installed");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "sigstore-js: {out:?}"
+    );
+    (
+        serde_json::from_slice(&out.stdout).expect("sigstore-js prints JSON"),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn bundles_we_write_verify_with_sigstore_js_which_reads_back_every_field() {
+    let env = TestEnv::new();
+    let statement = provenance_statement();
+    for kind in KINDS {
+        let (key, _, _, public) = make_key(env.dir.path(), kind, kind);
+        let bundle = Bundle::sign_statement(&statement, &key).unwrap().to_json();
+        let path = env.write(&format!("{kind}.bundle.json"), &bundle);
+        let (answer, ok) = sigstore_js_verify(&path, &public, key.key_id().as_str());
+        assert!(ok, "{kind}: {answer}");
+        assert_eq!(answer["mediaType"], envaudit::attest::bundle::MEDIA_TYPE);
+        assert_eq!(answer["payloadType"], PAYLOAD_TYPE);
+        assert_eq!(answer["payload_sha256"], statement.digest().hex());
+        // What sigstore-js writes back from what it read is what we wrote: no field of ours
+        // went unread (protobuf JSON leaves out the empty `tlogEntries`).
+        let mut ours: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+        let mut theirs = answer["written_back"].clone();
+        for v in [&mut ours, &mut theirs] {
+            v["verificationMaterial"]
+                .as_object_mut()
+                .unwrap()
+                .remove("tlogEntries");
+        }
+        assert_eq!(theirs, ours, "{kind}");
+    }
+}
+
+#[test]
+fn sigstore_js_rejects_changed_bundles_wrong_keys_and_unknown_hints() {
+    let env = TestEnv::new();
+    let (key, _, _, public) = make_key(env.dir.path(), "a", "p256");
+    let (other, _, _, other_public) = make_key(env.dir.path(), "b", "ed25519");
+    let bundle = Bundle::sign_statement(&provenance_statement(), &key).unwrap();
+    let good = env.write("good.json", bundle.to_json());
+    let id = key.key_id().as_str();
+    assert!(sigstore_js_verify(&good, &public, id).1, "the control");
+
+    let mut changed: serde_json::Value = serde_json::from_slice(&bundle.to_json()).unwrap();
+    let payload = String::from_utf8(bundle.envelope().payload().to_vec()).unwrap();
+    let payload = payload.replace("run-7", "run-8");
+    changed["dsseEnvelope"]["payload"] = envaudit_b64(payload.as_bytes()).into();
+    let changed = env.write("changed.json", changed.to_string());
+    let (answer, ok) = sigstore_js_verify(&changed, &public, id);
+    assert!(!ok, "sigstore-js accepted a changed payload: {answer}");
+    assert!(
+        Bundle::from_json(&std::fs::read(&changed).unwrap())
+            .unwrap()
+            .verify(&[key.verifying_key().clone()])
+            .is_err()
+    );
+
+    // the wrong key, under the hint the bundle names
+    let (answer, ok) = sigstore_js_verify(&good, &other_public, id);
+    assert!(!ok, "sigstore-js accepted the wrong key: {answer}");
+    // the right key under another hint: sigstore-js finds keys by the bundle's hint
+    let (answer, ok) = sigstore_js_verify(&good, &public, other.key_id().as_str());
+    assert!(!ok, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("key not found"),
+        "{answer}"
+    );
+}
