@@ -153,7 +153,6 @@ pub mod registry;
 /// oras; pinned in `scripts/oracles/evidence.txt`). `scripts/test` makes it and sets
 /// `ENVAUDIT_EVIDENCE_PYTHON`; a bare `cargo test` makes it here. There is no fallback: a
 /// test that needs it fails without it.
-#[allow(dead_code, reason = "the signed-evidence tests are being written")]
 pub fn evidence_python() -> PathBuf {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PYTHON
