@@ -35,20 +35,24 @@ pub(crate) fn verifying_keys(keys: &[String]) -> anyhow::Result<Vec<VerifyingKey
     keys.iter()
         .map(|k| {
             let read = match k.strip_prefix("env://") {
-                Some(var) => std::env::var(var)
-                    .map_err(|_| {
-                        anyhow::Error::new(Hinted::new(
+                Some(var) => {
+                    let pem = std::env::var(var).map_err(|_| {
+                        Hinted::new(
                             format!("the variable `{var}` holding the public key is not set"),
                             "set it to the PEM text of the public key",
-                        ))
-                    })
-                    .and_then(|pem| VerifyingKey::from_pem(&pem).map_err(Into::into)),
-                None => VerifyingKey::from_file(Path::new(k)).map_err(Into::into),
+                        )
+                    })?;
+                    VerifyingKey::from_pem(&pem)
+                }
+                None => VerifyingKey::from_file(Path::new(k)),
             };
-            read.map_err(|e: anyhow::Error| {
+            read.map_err(|e| {
+                let hint = e.hint().unwrap_or_else(|| {
+                    "give the public key (`openssl pkey -in key.pem -pubout -out key.pub`)".to_owned()
+                });
                 anyhow::Error::new(Hinted::new(
-                    format!("cannot read the public key `{k}`: {e:#}"),
-                    "give the public key (`openssl pkey -in key.pem -pubout -out key.pub`), not the private one",
+                    format!("cannot read the public key `{k}`: {e}"),
+                    hint,
                 ))
             })
         })

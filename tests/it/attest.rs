@@ -302,6 +302,11 @@ print(json.dumps(found))
     );
 }
 
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD
@@ -374,9 +379,7 @@ fn a_modified_payload_is_signature_invalid() {
         let text = String::from_utf8(payload)
             .unwrap()
             .replacen("2.31.0", "2.99.0", 1);
-        use base64::Engine as _;
-        bundle["dsseEnvelope"]["payload"] =
-            serde_json::json!(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()));
+        bundle["dsseEnvelope"]["payload"] = serde_json::json!(base64_encode(text.as_bytes()));
         let subject = envaudit::registry::Descriptor::new(
             "application/vnd.oci.image.manifest.v1+json",
             manifest.clone(),
@@ -396,7 +399,7 @@ fn a_modified_payload_is_signature_invalid() {
                     layers: vec![envaudit::registry::ArtifactLayer {
                         media_type: "application/vnd.dev.sigstore.bundle.v0.3+json".into(),
                         bytes: serde_json::to_vec(&bundle).unwrap().into(),
-                        annotations: Default::default(),
+                        annotations: std::collections::BTreeMap::default(),
                     }],
                     annotations: artifact
                         .annotations
