@@ -268,7 +268,7 @@ fn a_verified_scan_of_a_registry_image_returns_the_catalog_and_the_mismatch() {
 }
 
 /// A tar cut inside its second entry: the blob holding it matches its digest and the
-/// config's diff_id matches it too, but the archive is truncated.
+/// config's `diff_id` matches it too, but the archive is truncated.
 fn cut_tar() -> Vec<u8> {
     let readme: &[u8] = b"not a package\n";
     let padding = vec![b'x'; 4096];
