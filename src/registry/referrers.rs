@@ -10,7 +10,7 @@
 //! conditional write in the distribution API that every registry honours, so the update is a
 //! loop: read, merge, write (with `If-Match` on the `ETag` read, which registries that
 //! support `ETag` conditions enforce and others ignore), and read again until the descriptor
-//! is listed; then wait about as long as that read and write took and read once more, since
+//! is listed; then wait one to two times as long as that read and write took and read once more, since
 //! a client that read just before our write overwrites it about that much later. A write
 //! that did not stay backs off (jittered) before the next round; at most
 //! [`MAX_FALLBACK_WRITES`] writes. What remains is a lost update by a writer slower than
@@ -31,6 +31,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
+use futures_util::{StreamExt as _, TryStreamExt as _};
+
 use super::descriptor::{ArtifactManifestOut, DescriptorWire, IndexWire, ManifestWire};
 use super::http::{Condition, Request, content_type, read_bounded, repo_name};
 use super::{
@@ -49,6 +51,9 @@ pub const MAX_REFERRER_PAGES: usize = 16;
 /// manifests. A Sigstore bundle is a few kilobytes; an SBOM or a snapshot of a large
 /// environment a few hundred.
 pub const MAX_ARTIFACT_BLOB_BYTES: u64 = 4 << 20;
+
+/// Blobs, or manifests, [`HttpRegistry::attach_all`] pushes at the same time.
+pub const MAX_CONCURRENT_PUSHES: usize = 8;
 
 /// Layers of one artifact [`HttpRegistry::pull_artifact`] reads.
 pub const MAX_ARTIFACT_LAYERS: usize = 16;
@@ -265,12 +270,11 @@ pub fn next_link(header: &str) -> Option<&str> {
 
 /// How long to wait before reading the tag-schema index once more after it listed our
 /// descriptor, when our read and write took `cycle`: another client that read the index just
-/// before our write needs about as long to write what it read, which would drop ours; a
-/// loaded registry makes its time vary. A random point between two and four cycles, at least
-/// 20 ms and at most 8 s.
+/// before our write needs about as long to write what it read, which would drop ours. A
+/// random point between one and two cycles, at least 10 ms and at most 2 s.
 fn settle_delay(cycle: Duration) -> Duration {
     use std::hash::{BuildHasher as _, Hasher as _};
-    let base = (cycle * 2).clamp(Duration::from_millis(20), Duration::from_secs(4));
+    let base = cycle.clamp(Duration::from_millis(10), Duration::from_secs(1));
     let span = u64::try_from(base.as_nanos()).unwrap_or(u64::MAX);
     let r = std::collections::hash_map::RandomState::new()
         .build_hasher()
@@ -333,43 +337,65 @@ impl HttpRegistry {
         for a in artifacts {
             a.check()?;
         }
-        self.push_blob(
-            repo,
-            media_type::OCI_EMPTY,
+        // Every blob once (a registry may trip over one uploaded twice at the same time),
+        // all at once; then every manifest, all at once.
+        let mut blobs: Vec<(String, bytes::Bytes)> = vec![(
+            media_type::OCI_EMPTY.to_owned(),
             bytes::Bytes::from_static(EMPTY_JSON),
-        )
-        .await?;
-        let mut manifests = Vec::with_capacity(artifacts.len());
-        let mut api = Vec::with_capacity(artifacts.len());
-        for artifact in artifacts {
-            let mut layers = Vec::with_capacity(artifact.layers.len().max(1));
-            for layer in &artifact.layers {
-                let mut d = self
-                    .push_blob(repo, &layer.media_type, layer.bytes.clone())
-                    .await?;
-                d.annotations.clone_from(&layer.annotations);
-                layers.push(d);
+        )];
+        for layer in artifacts.iter().flat_map(|a| &a.layers) {
+            if !blobs.iter().any(|(_, b)| *b == layer.bytes) {
+                blobs.push((layer.media_type.clone(), layer.bytes.clone()));
             }
+        }
+        futures_util::stream::iter(blobs)
+            .map(|(media, bytes)| async move { self.push_blob(repo, &media, bytes).await })
+            .buffer_unordered(MAX_CONCURRENT_PUSHES)
+            .try_collect::<Vec<_>>()
+            .await?;
+        let mut manifests = Vec::with_capacity(artifacts.len());
+        for artifact in artifacts {
+            let mut layers: Vec<Descriptor> = artifact
+                .layers
+                .iter()
+                .map(|l| {
+                    let mut d = Descriptor::of(l.media_type.clone(), &l.bytes);
+                    d.annotations.clone_from(&l.annotations);
+                    d
+                })
+                .collect();
             if layers.is_empty() {
                 layers.push(Descriptor::empty());
             }
             let bytes = artifact.manifest(subject, &layers);
-            let manifest = Descriptor {
-                media_type: media_type::OCI_MANIFEST.to_owned(),
-                digest: Digest::sha256_of(&bytes),
-                size: bytes.len() as u64,
-                artifact_type: Some(artifact.artifact_type.clone()),
-                annotations: artifact.annotations.clone(),
-            };
-            let pushed = self
-                .push_manifest(
+            manifests.push((
+                Descriptor {
+                    media_type: media_type::OCI_MANIFEST.to_owned(),
+                    digest: Digest::sha256_of(&bytes),
+                    size: bytes.len() as u64,
+                    artifact_type: Some(artifact.artifact_type.clone()),
+                    annotations: artifact.annotations.clone(),
+                },
+                bytes::Bytes::from(bytes),
+            ));
+        }
+        let pushed: Vec<_> = futures_util::stream::iter(manifests.clone())
+            .map(|(m, bytes)| async move {
+                self.push_manifest(
                     repo,
-                    ManifestRef::Digest(&manifest.digest),
+                    ManifestRef::Digest(&m.digest),
                     media_type::OCI_MANIFEST,
-                    bytes.into(),
+                    bytes,
                 )
-                .await?;
-            match pushed.oci_subject {
+                .await
+            })
+            .buffered(MAX_CONCURRENT_PUSHES)
+            .try_collect()
+            .await?;
+        let manifests: Vec<Descriptor> = manifests.into_iter().map(|(m, _)| m).collect();
+        let mut api = Vec::with_capacity(manifests.len());
+        for p in pushed {
+            match p.oci_subject {
                 Some(s) if s == subject.digest => api.push(true),
                 Some(s) => {
                     return Err(RegistryError::UnexpectedOciSubject {
@@ -380,7 +406,6 @@ impl HttpRegistry {
                 }
                 None => api.push(false),
             }
-            manifests.push(manifest);
         }
         let unlisted: Vec<&Descriptor> = manifests
             .iter()

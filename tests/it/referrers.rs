@@ -547,6 +547,16 @@ fn blobs_are_uploaded_once_to_the_location_with_its_query() {
             "{p}"
         );
     }
+    // An artifact without layers gets the empty descriptor as its one layer.
+    let (m, layers) = run(Duration::from_secs(20), async {
+        let a = client.attach(&repo, &subject, &no_layers()).await.unwrap();
+        client
+            .pull_artifact(&repo, &a.manifest.digest, MAX_ARTIFACT_BLOB_BYTES)
+            .await
+            .unwrap()
+    });
+    assert_eq!(m.layers, vec![Descriptor::empty()]);
+    assert_eq!(layers, vec![bytes::Bytes::from_static(b"{}")]);
 }
 
 #[test]
@@ -854,6 +864,15 @@ fn a_fallback_tag_that_is_not_an_index_is_left_alone() {
 
 const PASSWORD: &str = "pw-Zq7-push-secret";
 
+/// An artifact without layers: one blob to push (the empty one), so one upload to count.
+fn no_layers() -> Artifact {
+    Artifact {
+        artifact_type: "application/vnd.example.marker+json".to_owned(),
+        layers: Vec::new(),
+        annotations: BTreeMap::new(),
+    }
+}
+
 #[test]
 fn a_push_refused_with_401_names_the_credentials_origin_not_the_password() {
     let server = OciServer::with_hook(Options::default(), |req, _, _| {
@@ -862,7 +881,7 @@ fn a_push_refused_with_401_names_the_credentials_origin_not_the_password() {
     });
     let e = run(Duration::from_secs(20), async {
         client_with("pusher", PASSWORD)
-            .attach(&on(&server, "refused/auth"), &subject(), &bundle("x"))
+            .attach(&on(&server, "refused/auth"), &subject(), &no_layers())
             .await
             .unwrap_err()
     });
@@ -892,7 +911,7 @@ fn a_push_failing_with_500_is_retried_then_reported() {
     });
     let e = run(Duration::from_secs(20), async {
         client()
-            .attach(&on(&server, "refused/broken"), &subject(), &bundle("x"))
+            .attach(&on(&server, "refused/broken"), &subject(), &no_layers())
             .await
             .unwrap_err()
     });
