@@ -280,6 +280,14 @@ fn the_scanner_attaches_and_lists_without_async_code() {
         progress: std::sync::Arc::new(envaudit::catalog::NoProgress),
     })
     .unwrap();
+    // The subject as resolution describes the image.
+    let resolved = scanner
+        .resolve(&format!("{}/{name}:v1", reg.addr).parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        Descriptor::from(resolved.manifest.as_ref().unwrap()),
+        subject
+    );
     let a = scanner
         .attach(&repo, &subject, &bundle("from the scanner"))
         .unwrap();
