@@ -45,6 +45,13 @@ pub struct Descriptor {
     pub size: u64,
 }
 
+/// The descriptor of an image's manifest as the `subject` of a referrer.
+impl From<&Descriptor> for crate::registry::Descriptor {
+    fn from(d: &Descriptor) -> Self {
+        crate::registry::Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size)
+    }
+}
+
 /// One layer: the blob as stored (maybe compressed) and the digest of its uncompressed tar.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Layer {

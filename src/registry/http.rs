@@ -106,11 +106,19 @@ impl HttpRegistry {
         )
     }
 
-    /// `scheme://host/`, the origin every URL of `repo` starts with: requests elsewhere (an
-    /// upload offloaded to another host, a pagination link) carry no credentials.
-    fn origin(&self, repo: &ImageRef) -> String {
-        let host = Self::host(repo.registry());
-        format!("{}://{host}/", self.policy.scheme_for(host))
+    /// Whether `url` is on the registry of `repo` (same scheme, host and port, a default
+    /// port written or not): requests elsewhere (an upload offloaded to another host, a
+    /// pagination link) carry no credentials.
+    fn same_origin(&self, repo: &ImageRef, url: &str) -> bool {
+        let base = self.url(repo, "");
+        match (reqwest::Url::parse(&base), reqwest::Url::parse(url)) {
+            (Ok(a), Ok(b)) => {
+                a.scheme() == b.scheme()
+                    && a.host_str() == b.host_str()
+                    && a.port_or_known_default() == b.port_or_known_default()
+            }
+            _ => false,
+        }
     }
 
     fn oci(&self, registry: &str) -> &oci_client::Client {
@@ -269,7 +277,7 @@ impl HttpRegistry {
     ) -> Result<Option<reqwest::Response>, RegistryError> {
         let shown = RedactedUrl::new(url);
         let push = matches!(request, Request::Put { .. } | Request::Post);
-        let same_origin = url.starts_with(&self.origin(repo));
+        let same_origin = self.same_origin(repo, url);
         let mut attempts = 0u32;
         // Elsewhere, a 401 is final: no credentials are sent there.
         let mut authenticated = !same_origin;
@@ -585,18 +593,35 @@ impl HttpRegistry {
             }
             ManifestRef::Tag(_) => Digest::sha256_of(&bytes),
         };
-        let request = Request::Put {
-            content_type: media_type,
-            body: bytes,
-            condition,
+        // Distribution 2.8 checks that the blobs and manifests a manifest refers to exist by
+        // reading their links in the repository; a link another client is rewriting at that
+        // moment (a shared blob uploaded again, a manifest just pushed) reads as an invalid
+        // digest, and the push is answered `DIGEST_INVALID`. The bytes were checked against
+        // their digest above, so that answer is the registry's passing state: retried.
+        let mut attempts = 0;
+        let res = loop {
+            attempts += 1;
+            let request = Request::Put {
+                content_type: media_type,
+                body: bytes.clone(),
+                condition,
+            };
+            match self.send(repo, request, &url, None).await {
+                Err(RegistryError::PushRejected {
+                    status: 400,
+                    code: Some(code),
+                    ..
+                }) if code == "DIGEST_INVALID" && attempts < self.policy.max_attempts => {
+                    tokio::time::sleep(self.policy.backoff(attempts)).await;
+                }
+                other => {
+                    break other?.ok_or_else(|| RegistryError::Status {
+                        url: RedactedUrl::new(&url),
+                        status: 404,
+                    })?;
+                }
+            }
         };
-        let res =
-            self.send(repo, request, &url, None)
-                .await?
-                .ok_or_else(|| RegistryError::Status {
-                    url: RedactedUrl::new(&url),
-                    status: 404,
-                })?;
         if let Some(claimed) = header_digest(&res)
             && claimed != expected
         {
@@ -796,4 +821,32 @@ impl Registry for HttpRegistry {
 
 pub(super) fn repo_name(repo: &ImageRef) -> String {
     format!("{}/{}", repo.registry(), repo.repository())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_go_only_to_the_registrys_own_origin() {
+        let reg =
+            HttpRegistry::new(TransportPolicy::default(), CredentialStore::anonymous()).unwrap();
+        let repo: ImageRef = "registry.example:443/team/app:1".parse().unwrap();
+        let same = |u: &str| reg.same_origin(&repo, u);
+        assert!(same(
+            "https://registry.example/v2/team/app/blobs/uploads/1?_state=x"
+        ));
+        assert!(same("https://registry.example:443/v2/team/app/referrers/x"));
+        assert!(same("https://REGISTRY.example/v2/"));
+        assert!(!same("http://registry.example/v2/"));
+        assert!(!same("https://registry.example:8443/v2/"));
+        assert!(!same("https://storage.example/upload?sig=1"));
+        assert!(!same("https://registry.example.evil/v2/"));
+        assert!(!same("/v2/relative"));
+        let hub: ImageRef = "python:3".parse().unwrap();
+        assert!(reg.same_origin(
+            &hub,
+            "https://registry-1.docker.io/v2/library/python/blobs/uploads/u"
+        ));
+    }
 }

@@ -10,8 +10,11 @@
 //! conditional write in the distribution API that every registry honours, so the update is a
 //! loop: read, merge, write (with `If-Match` on the `ETag` read, which registries that
 //! support `ETag` conditions enforce and others ignore), and read again until the descriptor
-//! is listed, at most [`MAX_FALLBACK_WRITES`] writes. What remains is a lost update by a
-//! writer that does not check its own write: see `docs/attest-storage.md`.
+//! is listed; then wait one to two times as long as that read and write took and read once more, since
+//! a client that read just before our write overwrites it about that much later. A write
+//! that did not stay backs off (jittered) before the next round; at most
+//! [`MAX_FALLBACK_WRITES`] writes. What remains is a lost update by a writer slower than
+//! that wait, or one that does not check its own write: see `docs/attest-storage.md`.
 //!
 //! **Listing** ([`HttpRegistry::referrers`]) asks `GET /v2/<name>/referrers/<digest>` (with
 //! `artifactType=` when filtering), follows `Link: <…>; rel="next"` pages (at most
@@ -26,6 +29,9 @@
 //! back ([`HttpRegistry::artifact_manifest`]) carries the `subject` to check.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::descriptor::{ArtifactManifestOut, DescriptorWire, IndexWire, ManifestWire};
 use super::http::{Condition, Request, content_type, read_bounded, repo_name};
@@ -36,7 +42,7 @@ use crate::model::{Digest, ImageRef};
 
 /// Writes of the tag-schema index [`HttpRegistry::attach`] makes before giving up on a
 /// contended index.
-pub const MAX_FALLBACK_WRITES: u32 = 5;
+pub const MAX_FALLBACK_WRITES: u32 = 8;
 
 /// Pages of the referrers API [`HttpRegistry::referrers`] follows.
 pub const MAX_REFERRER_PAGES: usize = 16;
@@ -45,6 +51,9 @@ pub const MAX_REFERRER_PAGES: usize = 16;
 /// manifests. A Sigstore bundle is a few kilobytes; an SBOM or a snapshot of a large
 /// environment a few hundred.
 pub const MAX_ARTIFACT_BLOB_BYTES: u64 = 4 << 20;
+
+/// Blobs, or manifests, [`HttpRegistry::attach_all`] pushes at the same time.
+pub const MAX_CONCURRENT_PUSHES: usize = 8;
 
 /// Layers of one artifact [`HttpRegistry::pull_artifact`] reads.
 pub const MAX_ARTIFACT_LAYERS: usize = 16;
@@ -259,6 +268,20 @@ pub fn next_link(header: &str) -> Option<&str> {
     }
 }
 
+/// How long to wait before reading the tag-schema index once more after it listed our
+/// descriptor, when our read and write took `cycle`: another client that read the index just
+/// before our write needs about as long to write what it read, which would drop ours. A
+/// random point between one and two cycles, at least 10 ms and at most 2 s.
+fn settle_delay(cycle: Duration) -> Duration {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let base = cycle.clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let span = u64::try_from(base.as_nanos()).unwrap_or(u64::MAX);
+    let r = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    base + Duration::from_nanos(r % span.max(1))
+}
+
 /// The descriptors of an image index, each digest once.
 fn unique(manifests: &[DescriptorWire]) -> Vec<Descriptor> {
     let mut seen = HashSet::new();
@@ -290,55 +313,125 @@ impl HttpRegistry {
         subject: &Descriptor,
         artifact: &Artifact,
     ) -> Result<Attached, RegistryError> {
-        artifact.check()?;
-        self.push_blob(
-            repo,
-            media_type::OCI_EMPTY,
-            bytes::Bytes::from_static(EMPTY_JSON),
-        )
-        .await?;
-        let mut layers = Vec::with_capacity(artifact.layers.len().max(1));
-        for layer in &artifact.layers {
-            let mut d = self
-                .push_blob(repo, &layer.media_type, layer.bytes.clone())
-                .await?;
-            d.annotations.clone_from(&layer.annotations);
-            layers.push(d);
-        }
-        if layers.is_empty() {
-            layers.push(Descriptor::empty());
-        }
-        let bytes = artifact.manifest(subject, &layers);
-        let manifest = Descriptor {
-            media_type: media_type::OCI_MANIFEST.to_owned(),
-            digest: Digest::sha256_of(&bytes),
-            size: bytes.len() as u64,
-            artifact_type: Some(artifact.artifact_type.clone()),
-            annotations: artifact.annotations.clone(),
-        };
-        let pushed = self
-            .push_manifest(
-                repo,
-                ManifestRef::Digest(&manifest.digest),
-                media_type::OCI_MANIFEST,
-                bytes.into(),
-            )
+        let mut all = self
+            .attach_all(repo, subject, std::slice::from_ref(artifact))
             .await?;
-        let stored = match pushed.oci_subject {
-            Some(s) if s == subject.digest => Stored::Api,
-            Some(s) => {
-                return Err(RegistryError::UnexpectedOciSubject {
-                    repository: repo_name(repo),
-                    expected: Some(subject.digest.clone()),
-                    value: s.to_string(),
-                });
+        // One artifact in, one out.
+        all.pop()
+            .ok_or_else(|| RegistryError::InvalidArtifact("nothing was attached".to_owned()))
+    }
+
+    /// [`HttpRegistry::attach`] for several artifacts of one subject, in order: their
+    /// manifests are pushed first, then the tag-schema index (when the registry has no
+    /// referrers API) is updated once for all of them, so they do not contend with each
+    /// other for it.
+    pub async fn attach_all(
+        &self,
+        repo: &ImageRef,
+        subject: &Descriptor,
+        artifacts: &[Artifact],
+    ) -> Result<Vec<Attached>, RegistryError> {
+        if artifacts.is_empty() {
+            return Ok(Vec::new());
+        }
+        for a in artifacts {
+            a.check()?;
+        }
+        // Every blob once (a registry may trip over one uploaded twice at the same time),
+        // all at once; then every manifest, all at once.
+        let mut blobs: Vec<(String, bytes::Bytes)> = vec![(
+            media_type::OCI_EMPTY.to_owned(),
+            bytes::Bytes::from_static(EMPTY_JSON),
+        )];
+        for layer in artifacts.iter().flat_map(|a| &a.layers) {
+            if !blobs.iter().any(|(_, b)| *b == layer.bytes) {
+                blobs.push((layer.media_type.clone(), layer.bytes.clone()));
             }
-            None => Stored::TagSchema(
-                self.list_in_fallback(repo, &subject.digest, &manifest)
+        }
+        futures_util::stream::iter(blobs)
+            .map(|(media, bytes)| async move { self.push_blob(repo, &media, bytes).await })
+            .buffer_unordered(MAX_CONCURRENT_PUSHES)
+            .try_collect::<Vec<_>>()
+            .await?;
+        let mut manifests = Vec::with_capacity(artifacts.len());
+        for artifact in artifacts {
+            let mut layers: Vec<Descriptor> = artifact
+                .layers
+                .iter()
+                .map(|l| {
+                    let mut d = Descriptor::of(l.media_type.clone(), &l.bytes);
+                    d.annotations.clone_from(&l.annotations);
+                    d
+                })
+                .collect();
+            if layers.is_empty() {
+                layers.push(Descriptor::empty());
+            }
+            let bytes = artifact.manifest(subject, &layers);
+            manifests.push((
+                Descriptor {
+                    media_type: media_type::OCI_MANIFEST.to_owned(),
+                    digest: Digest::sha256_of(&bytes),
+                    size: bytes.len() as u64,
+                    artifact_type: Some(artifact.artifact_type.clone()),
+                    annotations: artifact.annotations.clone(),
+                },
+                bytes::Bytes::from(bytes),
+            ));
+        }
+        let pushed: Vec<_> = futures_util::stream::iter(manifests.clone())
+            .map(|(m, bytes)| async move {
+                self.push_manifest(
+                    repo,
+                    ManifestRef::Digest(&m.digest),
+                    media_type::OCI_MANIFEST,
+                    bytes,
+                )
+                .await
+            })
+            .buffered(MAX_CONCURRENT_PUSHES)
+            .try_collect()
+            .await?;
+        let manifests: Vec<Descriptor> = manifests.into_iter().map(|(m, _)| m).collect();
+        let mut api = Vec::with_capacity(manifests.len());
+        for p in pushed {
+            match p.oci_subject {
+                Some(s) if s == subject.digest => api.push(true),
+                Some(s) => {
+                    return Err(RegistryError::UnexpectedOciSubject {
+                        repository: repo_name(repo),
+                        expected: Some(subject.digest.clone()),
+                        value: s.to_string(),
+                    });
+                }
+                None => api.push(false),
+            }
+        }
+        let unlisted: Vec<&Descriptor> = manifests
+            .iter()
+            .zip(&api)
+            .filter(|(_, api)| !**api)
+            .map(|(m, _)| m)
+            .collect();
+        let update = if unlisted.is_empty() {
+            None
+        } else {
+            Some(
+                self.list_in_fallback(repo, &subject.digest, &unlisted)
                     .await?,
-            ),
+            )
         };
-        Ok(Attached { manifest, stored })
+        Ok(manifests
+            .into_iter()
+            .zip(api)
+            .map(|(manifest, api)| Attached {
+                manifest,
+                stored: match (&update, api) {
+                    (Some(u), false) => Stored::TagSchema(u.clone()),
+                    _ => Stored::Api,
+                },
+            })
+            .collect())
     }
 
     /// What the referrers tag holds now (read past any cache, verified).
@@ -362,13 +455,19 @@ impl HttpRegistry {
         })
     }
 
-    /// Make the tag-schema index of `subject` list `ours`: read, merge, write, read again.
+    /// Make the tag-schema index of `subject` list all of `ours`: read, merge, write, read
+    /// again.
     async fn list_in_fallback(
         &self,
         repo: &ImageRef,
         subject: &Digest,
-        ours: &Descriptor,
+        ours: &[&Descriptor],
     ) -> Result<FallbackUpdate, RegistryError> {
+        let Some(first) = ours.first() else {
+            return Err(RegistryError::InvalidArtifact(
+                "no manifest to list".to_owned(),
+            ));
+        };
         let tag = referrers_tag(subject);
         let mut writes = 0;
         // Conditional writes, until the registry refuses a condition that held (it does not
@@ -376,14 +475,33 @@ impl HttpRegistry {
         let mut conditional = true;
         // What the tag named (`None`: nothing) when a conditional write was refused.
         let mut refused_on: Option<Option<Digest>> = None;
+        // How long our last read and write took, until the index has listed our descriptor
+        // once more after a wait that long (see `settle_delay`).
+        let mut unsettled: Option<Duration> = None;
+        // Our last write did not stay: back off (jittered) before reading again, so that
+        // clients writing at the same time fall out of step.
+        let mut contended = false;
         loop {
+            if contended {
+                tokio::time::sleep(self.policy().backoff(writes)).await;
+                contended = false;
+            }
+            let cycle = Instant::now();
             let (mut index, read, etag) = match self.read_fallback(repo, &tag).await? {
                 Current::Index {
                     digest,
                     etag,
                     index,
                 } => {
-                    if index.manifests.iter().any(|d| d.digest == ours.digest) {
+                    let missing = ours
+                        .iter()
+                        .filter(|o| !index.manifests.iter().any(|d| d.digest == o.digest))
+                        .count();
+                    if missing == 0 {
+                        if let Some(took) = unsettled.take() {
+                            tokio::time::sleep(settle_delay(took)).await;
+                            continue;
+                        }
                         return Ok(FallbackUpdate {
                             tag,
                             index: digest,
@@ -394,6 +512,11 @@ impl HttpRegistry {
                 }
                 Current::Missing => (IndexWire::empty(), None, None),
             };
+            if unsettled.take().is_some() {
+                // Written, and gone already.
+                contended = true;
+                continue;
+            }
             if refused_on.take().is_some_and(|before| before == read) {
                 conditional = false;
             }
@@ -401,11 +524,20 @@ impl HttpRegistry {
                 return Err(RegistryError::FallbackIndexContended {
                     repository: repo_name(repo),
                     tag,
-                    digest: ours.digest.clone(),
+                    digest: ours
+                        .iter()
+                        .find(|o| !index.manifests.iter().any(|d| d.digest == o.digest))
+                        .unwrap_or(first)
+                        .digest
+                        .clone(),
                     attempts: writes,
                 });
             }
-            index.manifests.push(DescriptorWire::from(ours));
+            for o in ours {
+                if !index.manifests.iter().any(|d| d.digest == o.digest) {
+                    index.manifests.push(DescriptorWire::from(*o));
+                }
+            }
             let condition = match (&read, &etag) {
                 _ if !conditional => None,
                 (None, _) => Some(Condition::Absent),
@@ -423,9 +555,12 @@ impl HttpRegistry {
                 )
                 .await
             {
-                Ok(_) => {}
+                Ok(_) => unsettled = Some(cycle.elapsed()),
                 // Changed since it was read (or created, for `If-None-Match: *`): again.
-                Err(RegistryError::PushRejected { status: 412, .. }) => refused_on = Some(read),
+                Err(RegistryError::PushRejected { status: 412, .. }) => {
+                    refused_on = Some(read);
+                    contended = true;
+                }
                 Err(e) => return Err(e),
             }
         }

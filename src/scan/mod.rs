@@ -272,6 +272,18 @@ impl Scanner {
             .block_on(self.registry.inner().attach(repo, subject, artifact))
     }
 
+    /// Attach several artifacts to the manifest `subject` of `repo`, the tag-schema index
+    /// updated once for all (see [`HttpRegistry::attach_all`]), past the cache.
+    pub fn attach_all(
+        &self,
+        repo: &ImageRef,
+        subject: &Descriptor,
+        artifacts: &[Artifact],
+    ) -> Result<Vec<Attached>, RegistryError> {
+        self.runtime
+            .block_on(self.registry.inner().attach_all(repo, subject, artifacts))
+    }
+
     /// The referrers of the manifest `subject` of `repo`, only those of `artifact_type` when
     /// given (see [`HttpRegistry::referrers`]), past the cache.
     pub fn referrers(
