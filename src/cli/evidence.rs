@@ -48,7 +48,8 @@ pub(crate) fn verifying_keys(keys: &[String]) -> anyhow::Result<Vec<VerifyingKey
             };
             read.map_err(|e| {
                 let hint = e.hint().unwrap_or_else(|| {
-                    "give the public key (`openssl pkey -in key.pem -pubout -out key.pub`)".to_owned()
+                    "give the public key (`openssl pkey -in key.pem -pubout -out key.pub`)"
+                        .to_owned()
                 });
                 anyhow::Error::new(Hinted::new(
                     format!("cannot read the public key `{k}`: {e}"),

@@ -1,8 +1,8 @@
 //! `attest`: the evidence of one environment's snapshot attached to its image.
 //!
-//! In order: the SBOM artifact, the snapshot-record artifact, then the Sigstore bundle of the
-//! signed statement that lists them. A bundle goes last, so a listed bundle means its
-//! artifacts were stored before it.
+//! Three artifacts: the SBOM, the snapshot record, and the Sigstore bundle of the signed
+//! statement that lists them, pushed together; without the referrers API one update of the
+//! tag-schema index lists all three, so a listed bundle means its artifacts are stored.
 //!
 //! Idempotent: when a bundle by the same key over the same statement digest is listed
 //! already (the annotations [`STATEMENT_ANNOTATION`] and [`KEY_ANNOTATION`] say so; the
@@ -143,10 +143,6 @@ pub fn attest(
         return Ok(attestation);
     }
     let subject = scanner.manifest_descriptor(&image, &manifest)?;
-    for (name, artifact) in [("sbom", &artifacts.sbom), ("snapshot", &artifacts.record)] {
-        let attached = scanner.attach(&image, &subject, &to_registry(artifact))?;
-        attestation.pushed.push(pushed(name, &attached));
-    }
     let signed = Bundle::sign_statement(&statement, key)?;
     let mut annotations = BTreeMap::from([
         (
@@ -181,8 +177,20 @@ pub fn attest(
         }],
         annotations,
     };
-    let attached = scanner.attach(&image, &subject, &bundle_artifact)?;
-    attestation.pushed.push(pushed("bundle", &attached));
+    // One call: every blob pushed once, the three manifests, then (without the referrers API)
+    // one update of the tag-schema index that lists all three together.
+    let attached = scanner.attach_all(
+        &image,
+        &subject,
+        &[
+            to_registry(&artifacts.sbom),
+            to_registry(&artifacts.record),
+            bundle_artifact,
+        ],
+    )?;
+    for (name, a) in ["sbom", "snapshot", "bundle"].into_iter().zip(&attached) {
+        attestation.pushed.push(pushed(name, a));
+    }
     attestation.status = "attested";
     Ok(attestation)
 }

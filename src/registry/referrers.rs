@@ -14,7 +14,7 @@
 //! a client that read just before our write overwrites it about that much later. A write
 //! that did not stay backs off (jittered) before the next round; at most
 //! [`MAX_FALLBACK_WRITES`] writes. What remains is a lost update by a writer slower than
-//! that wait, or one that does not check its own write: see `docs/attest-storage.md`.
+//! that wait, or one that does not check its own write: see `docs/attest.md` (Storage in the registry).
 //!
 //! **Listing** ([`HttpRegistry::referrers`]) asks `GET /v2/<name>/referrers/<digest>` (with
 //! `artifactType=` when filtering), follows `Link: <…>; rel="next"` pages (at most
