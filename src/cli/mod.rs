@@ -92,9 +92,13 @@ enum Command {
     Why(why::WhyArgs),
     /// Print an environment's installed dependency graph (tree, Graphviz dot or JSON)
     Graph(graph::GraphArgs),
-    /// The compliance report of a model (Markdown, HTML, JSON) or its SBOM (CycloneDX, SPDX)
+    /// The compliance report of a model (Markdown, HTML, JSON) or its SBOM (CycloneDX, SPDX),
+    /// from the lockfile or from an image's signed evidence
     Report(report::ReportArgs),
+    /// Sign each environment's snapshot, SBOM and runs and attach them to its image (OCI
+    /// referrers)
     Attest(attest::AttestArgs),
+    /// Check the signed evidence attached to an image, and that the image still holds it
     Verify(verify::VerifyArgs),
     /// Rewrite a definition's specs to the exact versions its locked image holds, the base image to its digest
     Pin(pin::PinArgs),

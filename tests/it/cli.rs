@@ -254,6 +254,8 @@ fn cli_doc_is_the_current_help() {
         &["why", "--help"],
         &["graph", "--help"],
         &["report", "--help"],
+        &["attest", "--help"],
+        &["verify", "--help"],
         &["pin", "--help"],
         &["export", "--help"],
     ] {
