@@ -57,9 +57,9 @@ pub fn render_attest(done: &[Attestation], format: Format, out: &mut dyn Write) 
             for a in done {
                 t.add_row(vec![
                     a.environment.clone(),
-                    a.image.clone(),
+                    short_image(&a.image),
                     a.status.to_owned(),
-                    a.predicate_type.clone(),
+                    short_predicate(&a.predicate_type).to_owned(),
                     stored(a),
                 ]);
             }
@@ -81,6 +81,26 @@ fn stored(a: &Attestation) -> String {
         .map(|p| format!("{} ({})", p.artifact, p.stored))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `REPO@sha256:` and 12 hex digits, for a table.
+fn short_image(image: &str) -> String {
+    match image.split_once("@sha256:") {
+        Some((repo, hex)) => format!("{repo}@sha256:{}", &hex[..hex.len().min(12)]),
+        None => image.to_owned(),
+    }
+}
+
+/// The predicate type's last two path segments (`environment-snapshot/v1`, `provenance/v1`).
+fn short_predicate(uri: &str) -> &str {
+    let mut cut = uri.len();
+    for _ in 0..2 {
+        match uri[..cut].rfind('/') {
+            Some(i) => cut = i,
+            None => return uri,
+        }
+    }
+    &uri[cut + 1..]
 }
 
 fn plural(n: usize) -> &'static str {
