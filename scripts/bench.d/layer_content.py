@@ -20,7 +20,9 @@ Environment: BENCH_RUNS (default 11) runs of each command; ENVAUDIT_BENCH_CACHE 
 
 import argparse
 import os
+import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,22 +41,29 @@ def log(msg):
     print(f"bench layer-content: {msg}", file=sys.stderr, flush=True)
 
 
-def wall(cmd, env):
+def timed(cmd, env):
+    """Wall time and CPU time (user + system, of the command and its children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, shell=True, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def interleaved(cmds, runs, env):
-    """Median wall time of each command, the commands alternating run by run (one warm-up
-    round first), so that a change in the machine's load hits them alike."""
+    """Median wall and CPU time of each command, the commands alternating run by run (one
+    warm-up round first), so that a change in the machine's load hits them alike."""
     for c in cmds.values():
-        wall(c, env)
+        timed(c, env)
     times = {k: [] for k in cmds}
     for _ in range(runs):
         for k, c in cmds.items():
-            times[k].append(wall(c, env))
-    return {k: statistics.median(v) for k, v in times.items()}, times
+            times[k].append(timed(c, env))
+    wall = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
+    return wall, cpu
 
 
 def main():
@@ -71,8 +80,15 @@ def main():
     images = cat.ensure_images(venv, extra, dropped)
     envaudit = cat.ensure_envaudit(args)
     ea = shlex.quote(str(envaudit))
+    # `--no-cache` writes nothing; the folder only keeps the user's own cache out of reach.
     scratch = Path(tempfile.mkdtemp(prefix="envaudit-bench-"))
-    env = {**os.environ, "ENVAUDIT_CACHE_DIR": str(scratch / "cache"), "NO_COLOR": "1"}
+    try:
+        measure(images, ea, {**os.environ, "ENVAUDIT_CACHE_DIR": str(scratch / "cache"), "NO_COLOR": "1"})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measure(images, ea, env):
     floors = {"gzip": "gzip -dc", "zstd": "zstd -q -dc"}
     results = {}
     for fmt in ("gzip", "zstd"):
@@ -82,7 +98,7 @@ def main():
         checked = f"{plain} --verify-diff-ids"
         r = subprocess.run(f"{checked} --fail-on note", shell=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
-            raise SystemExit(f"{fmt}: the check failed on the benchmark image:\n{r.stderr}")
+            raise SystemExit(f"{fmt}: the check failed on the benchmark image ({checked}):\n{r.stderr}")
         # The hashing floor: openssl over the uncompressed bytes, from memory (/dev/shm).
         tars = []
         for i, blob in enumerate(img["layers"]):
@@ -91,7 +107,7 @@ def main():
             tars.append(str(t))
         try:
             log(f"{fmt}: {RUNS} interleaved runs of each command")
-            medians, _ = interleaved(
+            medians, cpu = interleaved(
                 {
                     "catalog-2": plain,
                     "verify-2": checked,
@@ -106,7 +122,7 @@ def main():
         finally:
             for t in tars:
                 Path(t).unlink(missing_ok=True)
-        results[fmt] = {"t": medians, "uncompressed": uncompressed, "compressed": img["compressed"]}
+        results[fmt] = {"t": medians, "cpu": cpu, "uncompressed": uncompressed, "compressed": img["compressed"]}
 
     def ms(s):
         return f"{s * 1000:,.0f} ms"
@@ -123,8 +139,8 @@ def main():
                 f"| verify {ms(t[f'verify-{cores}'])}, catalog {ms(t[f'catalog-{cores}'])} | {ratio:.2f}× | {'pass' if ratio <= 1.3 else 'FAIL'} |"
             )
     print()
-    print("| command | gzip | zstd |")
-    print("|---|---|---|")
+    print("| command | gzip | zstd | gzip CPU | zstd CPU |")
+    print("|---|---|---|---|---|")
     for k, label in (
         ("catalog-2", "`catalog --no-cache`, 2 cores"),
         ("verify-2", "`catalog --no-cache --verify-diff-ids`, 2 cores"),
@@ -132,7 +148,10 @@ def main():
         ("verify-1", "`catalog --no-cache --verify-diff-ids`, 1 core"),
         ("openssl-1", "`openssl dgst -sha256` of the uncompressed layers, 1 core"),
     ):
-        print(f"| {label} | {ms(results['gzip']['t'][k])} | {ms(results['zstd']['t'][k])} |")
+        print(
+            f"| {label} | {ms(results['gzip']['t'][k])} | {ms(results['zstd']['t'][k])} "
+            f"| {ms(results['gzip']['cpu'][k])} | {ms(results['zstd']['cpu'][k])} |"
+        )
     g = results["gzip"]
     print()
     print(
@@ -140,11 +159,12 @@ def main():
         f"{g['compressed'] / 1e6:,.0f} MB as gzip, {results['zstd']['compressed'] / 1e6:,.0f} MB as zstd; {RUNS} interleaved runs, medians."
     )
     for fmt in ("gzip", "zstd"):
-        t = results[fmt]["t"]
-        extra = t["verify-1"] - t["catalog-1"]
+        c = results[fmt]["cpu"]
+        extra = c["verify-2"] - c["catalog-2"]
         print(
-            f"{fmt}: the check adds {ms(extra)} on one core, {results[fmt]['uncompressed'] / extra / 1e6:,.0f} MB/s of uncompressed bytes "
-            f"(openssl: {results[fmt]['uncompressed'] / t['openssl-1'] / 1e6:,.0f} MB/s)"
+            f"{fmt}: the check adds {ms(extra)} of CPU time ({c['verify-2'] / c['catalog-2']:.2f}× the catalog's), "
+            f"{results[fmt]['uncompressed'] / extra / 1e6:,.0f} MB/s of uncompressed bytes "
+            f"(openssl: {results[fmt]['uncompressed'] / c['openssl-1'] / 1e6:,.0f} MB/s)"
         )
     print(f"Machine: {cat.machine()}; load average before: {os.getloadavg()}")
 
