@@ -41,7 +41,8 @@
 //!   context Azure ML would, and drives buildah, docker, podman or ACR.
 //! - **Signed evidence**: [`attest`] holds the formats: keys (ECDSA P-256, Ed25519) and key
 //!   ids, DSSE envelopes, in-toto statements with the SLSA provenance predicate, and Sigstore
-//!   bundles; pure, values in and bytes out.
+//!   bundles; pure, values in and bytes out. [`evidence`] uses them: what `attest` attaches
+//!   to an image (statement, SBOM, snapshot record) and how `verify` checks it.
 //! - **Robustness**: [`fuzz`] holds the entry points of the fuzz targets.
 //!
 //! `docs/architecture.md` says the same for contributors, with where each command lives.
