@@ -320,7 +320,15 @@ pub fn check_content(
         )?;
     let source = crate::model::ImageSource::Registry(reference);
     let scanned = scanner.scan_verified(&source)?;
-    report.findings.extend(scanned.warnings.iter().cloned());
+    // A partial read proves less than the evidence claims: for `verify` it is an error.
+    report
+        .findings
+        .extend(scanned.warnings.iter().cloned().map(|mut f| {
+            if f.code == Code::CatalogIncomplete {
+                f.severity = crate::diag::Severity::Error;
+            }
+            f
+        }));
     let observed = scanned.snapshot(None, std::path::Path::new("."), &report.image);
     let check = content::compare(&evidence.snapshot, &observed);
     if !check.same() {

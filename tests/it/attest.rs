@@ -719,3 +719,35 @@ fn build_attest_attaches_slsa_provenance() {
         "{p:#}"
     );
 }
+
+/// A layer that cannot be read to its end: `lock` records what it could read (a warning),
+/// but `verify` refuses to call that evidence checked.
+#[test]
+fn a_partial_read_fails_verify() {
+    let reg = registry::plain();
+    let t = TestEnv::new();
+    t.write("requirements.txt", "six\n");
+    let (key, public) = keypair(&t, "signer", "ed25519");
+    let repo = "attest/partial";
+    reg.push_image(repo, "v1", &crate::integrity::truncated_image());
+    let reference = format!("{}/{repo}:v1", reg.addr);
+    let out = t
+        .envaudit()
+        .args(["lock", "requirements.txt", "--name", "train", "--image"])
+        .arg(&reference)
+        .arg("--attest")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "a warning by default: {out:?}");
+    let out = t
+        .envaudit()
+        .args(["verify", &reference, "--format", "json", "--key"])
+        .arg(&public)
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(codes(&v), ["catalog-incomplete"], "{v:#}");
+    assert_eq!(v["findings"][0]["severity"], "error");
+}

@@ -276,7 +276,7 @@ fn cut_tar() -> Vec<u8> {
     t[..1024 + 512 + 1000].to_vec()
 }
 
-fn truncated_image() -> BuiltImage {
+pub(crate) fn truncated_image() -> BuiltImage {
     let six = format!("{SP}/six-1.16.0.dist-info/METADATA");
     img::build_from_tars(
         &Spec {
