@@ -6,7 +6,7 @@ fallback) on 127.0.0.1 at a free port, with its storage in a temporary folder, m
 openssl key pair (ECDSA P-256, or Ed25519 with --key-type ed25519), and times the release
 binary, interleaved run by run, medians:
 
-Attest. The small image is fixtures/example/image:v1 (five layers, 70 KB; 158 packages),
+Attest. The small image is fixtures/example/image:v1 (five layers, 41 KB; 158 packages),
 copied into the registry by skopeo. Every timed `envaudit attest --key KEY` must push (the
 script checks that its JSON says `attested` and lists what it pushed). Each round, in a
 fresh repository and a fresh project:
@@ -15,17 +15,18 @@ fresh repository and a fresh project:
                          record and the bundle, and creates the tag-schema index.
   - attest, second run:  untimed, `envaudit lock --run-id run-2` (no --attest) records a
                          second run of the same snapshot, so the record and the statement
-                         change; the timed attest pushes a new record and bundle (the SBOM
-                         is found listed) and rewrites the index.
+                         change; the timed attest pushes a new record and bundle (the SBOM's
+                         blobs are found in place) and rewrites the index.
   - skopeo copy:         the peer: `skopeo copy --dest-tls-verify=false oci:DIR:art
                          docker://127.0.0.1:PORT/bench/artifact:rN` of a small OCI artifact
                          (artifactType, the empty config, one 4 KB layer), written afresh
                          before each run with new layer bytes, so that every run uploads its
                          layer rather than finding or mounting it.
 The registry's access log counts each command's requests (those of the last round are
-shown). Then, as a growth check, one snapshot gets 50 runs, each recorded with `lock
---attest`, and the attest of its 10th and 50th run (three runs each, median) is timed: the
-record lists every run, and the index every bundle and record.
+shown). Then, as a growth check, one snapshot gets 52 runs, every one attested, and the
+attests of runs 10 to 12 and 50 to 52 are timed (median of three; the runs before are
+recorded with `lock --attest`): the record lists every run, and the index every bundle and
+record.
 
 Verify. The 1.5 GB image of `scripts/bench catalog` (gzip and zstd layouts, built once and
 cached by that benchmark's code) is copied into the registry by skopeo, locked and attested
@@ -43,8 +44,8 @@ CARGO_TARGET_DIR locates the release binary.
 
 import argparse
 import json
-import re
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -343,7 +344,6 @@ def ensure_big_image(reg, fmt, layout, envaudit, scratch, key, env):
 
 
 def main():
-    global RUNS, VERIFY_RUNS
     ap = argparse.ArgumentParser(prog="scripts/bench evidence", description=__doc__.split("\n\n")[0])
     ap.add_argument("--envaudit", help="the envaudit binary to measure (default: build the release binary)")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build --release")
