@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scripts/bench evidence: what attaching and checking signed evidence costs (issue 18).
+"""scripts/bench evidence: what attaching and checking signed evidence costs.
 
 Starts Debian's `docker-registry` (distribution 2.8, no referrers API, so the tag-schema
 fallback) on 127.0.0.1 at a free port, with its storage in a temporary folder, makes an
