@@ -120,7 +120,7 @@ pub fn condarc(data: &[u8]) {
     };
     if let Ok(rc) = crate::conda::Condarc::parse(s) {
         let config = rc.config();
-        let names = crate::conda::channel::environment_channels(&["conda-forge"], &rc);
+        let names = crate::conda::channel::environment_channels(&["conda-forge"], &rc, true);
         let _ = config.resolve_all(&names);
     }
 }

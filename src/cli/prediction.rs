@@ -36,6 +36,13 @@ pub(crate) struct PredictOptions {
     #[arg(long, value_name = "URL|DIR")]
     pub(crate) channel_alias: Option<String>,
 
+    /// What conda's `defaults` stands for (conda's `default_channels`; repeat for several;
+    /// default: the image's `.condarc`, else `pkgs/main` and `pkgs/r` on repo.anaconda.com);
+    /// a local folder is accepted. A conda before 25.9 with no channels configured searches
+    /// `defaults` after the definition's channels, unless the definition lists `nodefaults`
+    #[arg(long, value_name = "URL|DIR")]
+    pub(crate) default_channel: Vec<String>,
+
     /// Also use this machine's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS`, after
     /// the image's own configuration (the builder does not see them, so by default they are
     /// ignored)
@@ -169,6 +176,10 @@ impl PredictOptions {
             if let Some(alias) = &self.channel_alias {
                 channel_config.channel_alias = local_or_url(alias);
             }
+            if !self.default_channel.is_empty() {
+                channel_config.default_channels =
+                    self.default_channel.iter().map(|c| local_or_url(c)).collect();
+            }
             let index = predict::index_config(&def, &settings)?;
             let client = Arc::new(IndexClient::new(index)?);
             let handle = runtime.handle().clone();
@@ -181,6 +192,7 @@ impl PredictOptions {
                 ))
             };
             let channels = predict::CondaChannels {
+                configured: predict::conda::Configured::of(locked, builder.condarc.clone()),
                 config: channel_config.clone(),
                 priority: builder.condarc.priority(),
                 read: &read,

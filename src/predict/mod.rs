@@ -622,6 +622,8 @@ pub type ReadChannels<'a> =
 
 /// Where the conda side of a prediction reads its channels.
 pub struct CondaChannels<'a> {
+    /// What the image's conda has configured: the channels it appends to the definition's.
+    pub configured: conda::Configured,
     /// How channel names map to URLs (the image's `.condarc` under `--channel-alias`).
     pub config: crate::conda::ChannelConfig,
     /// The channel priority (the image's `.condarc`, else conda's `flexible`).
@@ -667,7 +669,7 @@ pub fn predict_environment(
     let read;
     // with `--as-of`, the solved conda records that carry no timestamp (taken as in time)
     let mut undated_conda: Vec<String> = Vec::new();
-    let current = match conda::plan(def) {
+    let current = match conda::plan(def, &channels.configured) {
         None => locked.clone(),
         Some(plan) => {
             findings.extend(plan.unpredictable.iter().map(|r| unpredictable(r)));

@@ -330,6 +330,8 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         "fixtures/example/index/simple",
         "--channel-alias",
         "fixtures/example/channel",
+        "--default-channel",
+        "fixtures/example/channel/pkgs/main",
         "--offline",
         "--format",
         "json",
@@ -393,6 +395,8 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         "fixtures/example/index/simple",
         "--channel-alias",
         "fixtures/example/channel",
+        "--default-channel",
+        "fixtures/example/channel/pkgs/main",
         "--offline",
         "--as-of",
         "2030-01-01",
@@ -447,6 +451,8 @@ fn check_pin_and_build_dry_run_use_the_prediction() {
             .arg(&index)
             .arg("--channel-alias")
             .arg(&channel)
+            .arg("--default-channel")
+            .arg(channel.join("pkgs/main"))
             .output()
             .unwrap();
         (
@@ -563,6 +569,8 @@ fn a_moved_base_image_tag_is_reported_with_both_digests() {
             .arg(crate::support::root().join("fixtures/example/index/simple"))
             .arg("--channel-alias")
             .arg(crate::support::root().join("fixtures/example/channel"))
+            .arg("--default-channel")
+            .arg(crate::support::root().join("fixtures/example/channel/pkgs/main"))
             .output()
             .unwrap();
         let report: serde_json::Value = serde_json::from_slice(&out.stdout)
