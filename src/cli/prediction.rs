@@ -177,8 +177,11 @@ impl PredictOptions {
                 channel_config.channel_alias = local_or_url(alias);
             }
             if !self.default_channel.is_empty() {
-                channel_config.default_channels =
-                    self.default_channel.iter().map(|c| local_or_url(c)).collect();
+                channel_config.default_channels = self
+                    .default_channel
+                    .iter()
+                    .map(|c| local_or_url(c))
+                    .collect();
             }
             let index = predict::index_config(&def, &settings)?;
             let client = Arc::new(IndexClient::new(index)?);
@@ -223,6 +226,10 @@ fn builder_config(
     predict::image_config::BuilderConfig,
     Vec<crate::diag::Finding>,
 ) {
+    // no image (a `--rootfs` lock): nothing to read, and no registry client to set up
+    if predict::image_config::locked_image(locked).is_none() {
+        return (predict::image_config::BuilderConfig::default(), Vec::new());
+    }
     let platform = locked
         .image_platform
         .as_deref()
