@@ -125,6 +125,11 @@ pub fn condarc(data: &[u8]) {
     }
 }
 
+/// A dynamic loader's bytes, read for its C library's version.
+pub fn libc_loader(data: &[u8]) {
+    let _ = crate::predict::target::loader_libc(data);
+}
+
 /// A Dockerfile, with everything read from it.
 pub fn dockerfile(data: &[u8]) {
     if let Some(src) = source("Dockerfile", data)
@@ -409,4 +414,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("repodata", repodata),
     ("condarc", condarc),
     ("pip_conf", pip_conf),
+    ("libc_loader", libc_loader),
 ];

@@ -63,11 +63,13 @@ pub(crate) struct PredictOptions {
     #[arg(long, value_name = "VERSION")]
     pub(crate) python_version: Option<String>,
 
-    /// The machine to install for (default: the image's, e.g. `x86_64`, aarch64)
+    /// The machine to install for (default: the image's, e.g. `x86_64`, aarch64; this
+    /// machine's for a `--rootfs` lock that does not tell)
     #[arg(long, value_name = "ARCH")]
     pub(crate) machine: Option<String>,
 
-    /// The glibc to install for (default: the image's)
+    /// The glibc to install for (default: the image's; this machine's for a `--rootfs` lock
+    /// that does not tell)
     #[arg(long, value_name = "VERSION")]
     pub(crate) glibc: Option<String>,
 }
@@ -115,6 +117,12 @@ impl PredictOptions {
             python: self.python_version.clone(),
             machine: self.machine.clone(),
             glibc: self.glibc.clone(),
+            // read only when a `--rootfs` lock may need it
+            host: lockfile
+                .environments
+                .values()
+                .any(|s| s.rootfs.is_some())
+                .then(predict::target::Host::detect),
         };
         let mut settings = IndexSettings {
             index_url: self.index_url.as_deref().map(local_or_url),

@@ -30,7 +30,7 @@ use crate::lockfile::{LockedPackage, LockedRequirement, Snapshot};
 use crate::model::{Ecosystem, PackageName};
 use crate::python::{Requirement, Version};
 
-pub use target::{Libc, Overrides, Target, TargetError};
+pub use target::{Host, Libc, Overrides, Target, TargetError};
 
 /// The version of the JSON a [`PredictReport`] serialises to.
 pub const SCHEMA_VERSION: u32 = 1;
