@@ -735,6 +735,7 @@ pub fn predict_environment(
         Err(pip::ResolveError::Source(e)) => return Err(e.into()),
     };
     let notes = source.notes();
+    source.release();
     for n in &notes.needs_build {
         findings.push(
             Finding::new(
