@@ -767,8 +767,9 @@ impl Condarc {
     /// The settings of conda's `CONDA_*` variables among `vars` (an environment as `NAME`,
     /// value pairs): `CONDA_CHANNELS` (or `CONDA_CHANNEL`) and `CONDA_DEFAULT_CHANNELS`,
     /// comma-separated; `CONDA_CHANNEL_ALIAS`; `CONDA_CHANNEL_PRIORITY`. A value with
-    /// `!important` marks its key `#!final`, as conda reads it. A priority that does not
-    /// read is left out, and named in the second value.
+    /// `!important` marks its key `#!final`, as conda reads it (for a list, conda also
+    /// leaves the text in the last entry, where it names no channel; envaudit drops it). A
+    /// priority that does not read is left out, and named in the second value.
     pub fn from_env<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
         let mut out = Condarc::default();
         let mut problems = Vec::new();
