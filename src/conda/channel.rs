@@ -795,16 +795,16 @@ impl Condarc {
                 "channels" => out.channels = Some(list()),
                 "default_channels" => out.default_channels = Some(list()),
                 "channel_alias" => out.channel_alias = Some(value.trim().to_owned()),
-                "channel_priority" => match priority_of(value) {
-                    Some(p) => out.channel_priority = Some(p),
-                    None => {
+                "channel_priority" => {
+                    let Some(p) = priority_of(value) else {
                         problems.push(format!(
                             "`{name}` `{}` is not `strict`, `flexible` or `disabled`",
                             value.trim()
                         ));
                         continue;
-                    }
-                },
+                    };
+                    out.channel_priority = Some(p);
+                }
                 _ => continue,
             }
             if important {

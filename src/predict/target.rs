@@ -487,11 +487,11 @@ mod tests {
         assert_eq!(glibc_banner(b"release version x"), None);
         assert_eq!(glibc_banner(b"release version "), None);
         // musl's loader: its name, `Version %s`, and the version on its own
-        let musl = b"\0musl libc (x86_64)\nVersion %s\nDynamic Program Loader\0%s\0001.2.4\0/lib\0";
+        let musl = b"\0musl libc (x86_64)\nVersion %s\nDynamic Program Loader\0%s\x001.2.4\0/lib\0";
         assert_eq!(musl_version(musl), Some((1, 2)));
-        assert_eq!(musl_version(b"\01.2.4\0"), None, "not musl's");
+        assert_eq!(musl_version(b"\x001.2.4\0"), None, "not musl's");
         assert_eq!(
-            musl_version(b"musl libc\01.2.4\01.1.24\0"),
+            musl_version(b"musl libc\x001.2.4\x001.1.24\0"),
             None,
             "ambiguous"
         );

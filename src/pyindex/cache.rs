@@ -130,7 +130,7 @@ impl HttpCache {
         let nl = rest.iter().position(|&b| b == b'\n')?;
         let meta: EntryMeta = serde_json::from_slice(&rest[..nl]).ok()?;
         // the body in place: the header's bytes move out of the way, nothing is copied anew
-        bytes.drain(..MAGIC.len() + nl + 1);
+        bytes.drain(..=MAGIC.len() + nl);
         (sha256_hex(&bytes) == meta.sha256).then_some(Entry { meta, body: bytes })
     }
 

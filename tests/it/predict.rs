@@ -687,12 +687,12 @@ fn a_rootfs_lock_installs_for_the_hosts_glibc() {
     let python = python3();
     t.write(
         "rootfs/opt/venv/pyvenv.cfg",
-        &format!("home = /usr/bin\nversion = {python}\n"),
+        format!("home = /usr/bin\nversion = {python}\n"),
     );
     let minor = python.rsplit_once('.').unwrap().0;
     t.write(
         &format!("rootfs/opt/venv/lib/python{minor}/site-packages/demo-1.0.dist-info/METADATA"),
-        &metadata_text("demo", "1.0", &[], None),
+        metadata_text("demo", "1.0", &[], None),
     );
     t.write("requirements.txt", "demo\n");
     let out = t

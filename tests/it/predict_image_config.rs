@@ -271,7 +271,7 @@ fn predict_searches_the_channels_the_images_condarc_files_configure() {
     let definition = |channels: &str| {
         t.write(
             "environment.yml",
-            &format!(
+            format!(
                 "name: t\nchannels:\n{channels}dependencies:\n  - helper\n  - demo\n  - corp-only\n"
             ),
         );
