@@ -15,8 +15,10 @@
 //! - **conda**: `.condarc` along conda's search path (`/etc/conda`, `/var/lib/conda`, the
 //!   conda root at `/opt/conda` or `/opt/miniconda`, `/root/.config/conda`, `/root/.conda`,
 //!   `/root/.condarc`; each folder's `.condarc`, then `condarc`, then `condarc.d/*.yml`),
-//!   merged with [`Condarc::merge`]; `CONDA_CHANNEL_ALIAS` and `CONDA_CHANNEL_PRIORITY` in the
-//!   `Env` override the files.
+//!   then the `CONDA_*` variables of the `Env` (`CONDA_CHANNELS`, `CONDA_DEFAULT_CHANNELS`,
+//!   `CONDA_CHANNEL_ALIAS`, `CONDA_CHANNEL_PRIORITY`), merged as conda merges them
+//!   ([`Condarc::merge_all`]: lists concatenated, a later source's first; single values from
+//!   the last source; `#!final` keys kept).
 //!
 //! The files come out of the image's layers with whiteouts applied ([`Scanner::view`]; the
 //! layer walk keeps [`crate::layer::BUILD_CONFIG_FILES`], so after `lock` they come from the
