@@ -120,9 +120,14 @@ pub fn condarc(data: &[u8]) {
     };
     if let Ok(rc) = crate::conda::Condarc::parse(s) {
         let config = rc.config();
-        let names = crate::conda::channel::environment_channels(&["conda-forge"], &rc);
+        let names = crate::conda::channel::environment_channels(&["conda-forge"], &rc, true);
         let _ = config.resolve_all(&names);
     }
+}
+
+/// A dynamic loader's bytes, read for its C library's version.
+pub fn libc_loader(data: &[u8]) {
+    let _ = crate::predict::target::loader_libc(data);
 }
 
 /// A Dockerfile, with everything read from it.
@@ -470,4 +475,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("condarc", condarc),
     ("pip_conf", pip_conf),
     ("referrers", referrers),
+    ("libc_loader", libc_loader),
 ];

@@ -126,17 +126,42 @@ impl Attribution {
 
 /// The drift of one environment between two snapshots.
 pub fn environment(name: &str, old: Option<&Snapshot>, new: Option<&Snapshot>) -> EnvironmentDrift {
+    with_graphs(name, old, None, new)
+}
+
+/// [`environment`] with the old snapshot's dependency graph already built (the graph of
+/// `old`, which a caller that built it for something else need not build again).
+pub fn environment_with_old_graph(
+    name: &str,
+    old: &DepGraph<'_>,
+    new: Option<&Snapshot>,
+) -> EnvironmentDrift {
+    with_graphs(name, Some(old.snapshot), Some(old), new)
+}
+
+/// The drift, each snapshot's graph built only when a change needs it to be explained
+/// (none when nothing changed), `old_graph` used when given.
+fn with_graphs(
+    name: &str,
+    old: Option<&Snapshot>,
+    old_graph: Option<&DepGraph<'_>>,
+    new: Option<&Snapshot>,
+) -> EnvironmentDrift {
     let diff = crate::analysis::diff::snapshots(name, old, new);
-    let old_graph = old.map(DepGraph::build);
-    let new_graph = new.map(DepGraph::build);
+    let built_old = std::cell::OnceCell::new();
+    let built_new = std::cell::OnceCell::new();
+    let old_graph = || -> Option<&DepGraph<'_>> {
+        old_graph.or_else(|| built_old.get_or_init(|| old.map(DepGraph::build)).as_ref())
+    };
+    let new_graph = || built_new.get_or_init(|| new.map(DepGraph::build)).as_ref();
     let attributions = diff
         .packages
         .iter()
         .map(|c| {
             let graphs: Vec<&DepGraph<'_>> = match c.kind {
-                ChangeKind::Removed => old_graph.iter().collect(),
-                ChangeKind::Added => new_graph.iter().collect(),
-                _ => new_graph.iter().chain(old_graph.iter()).collect(),
+                ChangeKind::Removed => old_graph().into_iter().collect(),
+                ChangeKind::Added => new_graph().into_iter().collect(),
+                _ => new_graph().into_iter().chain(old_graph()).collect(),
             };
             attribute(c, &graphs)
         })

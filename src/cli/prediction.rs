@@ -36,6 +36,13 @@ pub(crate) struct PredictOptions {
     #[arg(long, value_name = "URL|DIR")]
     pub(crate) channel_alias: Option<String>,
 
+    /// What conda's `defaults` stands for (conda's `default_channels`; repeat for several;
+    /// default: the image's `.condarc`, else `pkgs/main` and `pkgs/r` on repo.anaconda.com);
+    /// a local folder is accepted. A conda before 25.9 with no channels configured searches
+    /// `defaults` after the definition's channels, unless the definition lists `nodefaults`
+    #[arg(long, value_name = "URL|DIR")]
+    pub(crate) default_channel: Vec<String>,
+
     /// Also use this machine's `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL` and `PIP_FIND_LINKS`, after
     /// the image's own configuration (the builder does not see them, so by default they are
     /// ignored)
@@ -56,11 +63,13 @@ pub(crate) struct PredictOptions {
     #[arg(long, value_name = "VERSION")]
     pub(crate) python_version: Option<String>,
 
-    /// The machine to install for (default: the image's, e.g. `x86_64`, aarch64)
+    /// The machine to install for (default: the image's, e.g. `x86_64`, aarch64; this
+    /// machine's for a `--rootfs` lock that does not tell)
     #[arg(long, value_name = "ARCH")]
     pub(crate) machine: Option<String>,
 
-    /// The glibc to install for (default: the image's)
+    /// The glibc to install for (default: the image's; this machine's for a `--rootfs` lock
+    /// that does not tell)
     #[arg(long, value_name = "VERSION")]
     pub(crate) glibc: Option<String>,
 }
@@ -108,6 +117,12 @@ impl PredictOptions {
             python: self.python_version.clone(),
             machine: self.machine.clone(),
             glibc: self.glibc.clone(),
+            // read only when a `--rootfs` lock may need it
+            host: lockfile
+                .environments
+                .values()
+                .any(|s| s.rootfs.is_some())
+                .then(predict::target::Host::detect),
         };
         let mut settings = IndexSettings {
             index_url: self.index_url.as_deref().map(local_or_url),
@@ -169,6 +184,13 @@ impl PredictOptions {
             if let Some(alias) = &self.channel_alias {
                 channel_config.channel_alias = local_or_url(alias);
             }
+            if !self.default_channel.is_empty() {
+                channel_config.default_channels = self
+                    .default_channel
+                    .iter()
+                    .map(|c| local_or_url(c))
+                    .collect();
+            }
             let index = predict::index_config(&def, &settings)?;
             let client = Arc::new(IndexClient::new(index)?);
             let handle = runtime.handle().clone();
@@ -181,6 +203,7 @@ impl PredictOptions {
                 ))
             };
             let channels = predict::CondaChannels {
+                configured: predict::conda::Configured::of(locked, builder.condarc.clone()),
                 config: channel_config.clone(),
                 priority: builder.condarc.priority(),
                 read: &read,
@@ -211,6 +234,10 @@ fn builder_config(
     predict::image_config::BuilderConfig,
     Vec<crate::diag::Finding>,
 ) {
+    // no image (a `--rootfs` lock): nothing to read, and no registry client to set up
+    if predict::image_config::locked_image(locked).is_none() {
+        return (predict::image_config::BuilderConfig::default(), Vec::new());
+    }
     let platform = locked
         .image_platform
         .as_deref()

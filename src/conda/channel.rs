@@ -17,28 +17,42 @@
 //!   itself. A trailing platform subdir (`…/conda-forge/linux-64`) is dropped.
 //! - A MatchSpec's `channel::name` or `[channel=…]` is resolved the same way
 //!   ([`ChannelConfig::resolve`]); conda also searches such channels, after the others
-//!   ([`spec_channels`]). `nodefaults` in an environment file's `channels` means "do not
-//!   append `.condarc`'s channels" ([`environment_channels`]).
+//!   ([`spec_channels`]).
+//! - `conda env create` searches the environment file's `channels` first, then the
+//!   configured channels (`.condarc`'s merged `channels`) unless the file lists `nodefaults`
+//!   ([`environment_channels`]). With no channels configured, conda before 25.9 searches
+//!   `defaults`; from 25.9 on, nothing more ([`implicit_defaults`]).
 //!
 //! Each channel is read for two subdirs: the platform's (`linux-64`, `linux-aarch64`, …,
 //! from [`platform_subdir`]) and `noarch` ([`subdirs`]).
 //!
 //! # `.condarc`
 //!
-//! [`Condarc::parse`] reads the keys that decide channels and priority: `channels`,
-//! `channel_alias`, `default_channels`, `channel_priority` (`strict`, `flexible`,
-//! `disabled`, or conda's old booleans: `true` is `flexible`, `false` is `disabled`) and
-//! `custom_channels`. Other keys are ignored. A file is at most [`Condarc::MAX_LEN`] bytes;
-//! the YAML reader's own budget bounds aliases and nesting. conda merges several files
-//! (`/opt/conda/.condarc`, `~/.condarc`, `CONDA_*` variables); [`Condarc::merge`] lays a
-//! later file over an earlier one key by key (conda appends lists instead, except where a
-//! file marks a key `#!final`; envaudit does not model that).
+//! [`Condarc::parse`] reads the keys that decide channels and priority: `channels` (or its
+//! alias `channel`), `channel_alias`, `default_channels`, `channel_priority` (`strict`,
+//! `flexible`, `disabled`, or conda's old booleans: `true` is `flexible`, `false` is
+//! `disabled`) and `custom_channels`, with conda's priority flags: a key marked `#!final`
+//! at the end of its line, a list entry marked `#!top` or `#!bottom`, a `custom_channels`
+//! entry marked `#!final`. Other keys are ignored. A file is at most [`Condarc::MAX_LEN`]
+//! bytes; the YAML reader's own budget bounds aliases and nesting. [`Condarc::from_env`]
+//! reads the same keys from `CONDA_*` variables.
+//!
+//! conda reads every file on its search path, then its `CONDA_*` variables, and merges them
+//! key by key ([`Condarc::merge_all`], as conda's `common/configuration.py` does):
+//!
+//! - A key marked `#!final` in one source hides it in every later source.
+//! - A single value (`channel_alias`, `channel_priority`): the last source's.
+//! - A list (`channels`, `default_channels`): the sources' lists concatenated, the later
+//!   source first, each entry kept at its first place; entries marked `#!top` go first (in
+//!   source order), entries marked `#!bottom` last.
+//! - A map (`custom_channels`): the entries of every source, a later source's value for a
+//!   name winning unless an earlier source marked that entry `#!final`.
 //!
 //! Credentials in channel URLs (`user:password@`, anaconda.org's `/t/<token>/`) never
 //! appear in messages: [`redact`] hides them.
 
 use super::matchspec::KNOWN_SUBDIRS;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -317,20 +331,37 @@ pub fn subdirs(platform_subdir: &str) -> [&str; 2] {
     [platform_subdir, "noarch"]
 }
 
+/// Whether conda searches `defaults` when nothing configures `channels`: conda before 25.9
+/// does (from 24.9 on with a deprecation warning); 25.9 and later search only what is
+/// configured or given. An unknown version counts as before 25.9, which Azure ML's images
+/// ship (conda 23 and 24).
+pub fn implicit_defaults(conda_version: Option<&crate::conda::Version>) -> bool {
+    let Ok(removed) = "25.9".parse::<crate::conda::Version>() else {
+        return true;
+    };
+    conda_version.is_none_or(|v| *v < removed)
+}
+
 /// The channels `conda env create` searches for an environment file: the file's
 /// `channels` (without `nodefaults`), then, unless the file lists `nodefaults`, the
-/// configured channels (`.condarc`'s `channels`, which conda defaults to `[defaults]`).
-/// Resolve the names with [`ChannelConfig::resolve_all`].
-pub fn environment_channels<S: AsRef<str>>(file: &[S], condarc: &Condarc) -> Vec<String> {
+/// configured channels (`condarc`'s merged `channels`), or `defaults` when none are
+/// configured and `implicit_defaults` (see [`implicit_defaults`]). Resolve the names with
+/// [`ChannelConfig::resolve_all`], which keeps each channel at its first place.
+pub fn environment_channels<S: AsRef<str>>(
+    file: &[S],
+    condarc: &Condarc,
+    implicit_defaults: bool,
+) -> Vec<String> {
     let mut out: Vec<String> = file
         .iter()
         .map(|c| c.as_ref().trim().to_owned())
         .filter(|c| c != "nodefaults")
         .collect();
     if !file.iter().any(|c| c.as_ref().trim() == "nodefaults") {
-        match &condarc.channels {
-            Some(channels) => out.extend(channels.iter().cloned()),
-            None => out.push("defaults".to_owned()),
+        match condarc.channels.as_deref() {
+            Some(configured) if !configured.is_empty() => out.extend(configured.iter().cloned()),
+            _ if implicit_defaults => out.push("defaults".to_owned()),
+            _ => {}
         }
     }
     out
@@ -349,8 +380,50 @@ pub fn spec_channels(specs: &[MatchSpec]) -> Vec<String> {
     out
 }
 
-/// The channel settings of a `.condarc` (see the module documentation). A key the file
-/// does not set is `None` (or empty), so that files can be merged.
+/// A priority flag of conda's configuration: a comment at the end of a key's or an entry's
+/// line, `#!final`, `#!top` or `#!bottom`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigFlag {
+    /// On a key: later sources cannot change it. On a map entry: later sources cannot
+    /// change that entry.
+    Final,
+    /// On a list entry: it goes first in the merged list.
+    Top,
+    /// On a list entry: it goes last in the merged list.
+    Bottom,
+}
+
+impl ConfigFlag {
+    /// The flag a comment holds (`#!final`, as conda reads it: the comment without its `#`
+    /// and `!` characters at either end is the flag's name), or `None`.
+    fn of_comment(comment: &str) -> Option<Self> {
+        match comment.trim().trim_matches(['#', '!']) {
+            "final" => Some(ConfigFlag::Final),
+            "top" => Some(ConfigFlag::Top),
+            "bottom" => Some(ConfigFlag::Bottom),
+            _ => None,
+        }
+    }
+}
+
+/// The priority flags of one configuration source.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CondarcFlags {
+    /// The keys marked `#!final`, by their canonical names (`channels`, `channel_alias`,
+    /// `default_channels`, `channel_priority`, `custom_channels`).
+    pub final_keys: BTreeSet<String>,
+    /// The `#!top` or `#!bottom` of each `channels` entry, in order; empty when no entry is
+    /// flagged, or when the list is not written one entry a line.
+    pub channels: Vec<Option<ConfigFlag>>,
+    /// The same for `default_channels`.
+    pub default_channels: Vec<Option<ConfigFlag>>,
+    /// The `custom_channels` names marked `#!final`.
+    pub final_custom_channels: BTreeSet<String>,
+}
+
+/// The channel settings of one configuration source (a `.condarc`, or the `CONDA_*`
+/// variables), or of several merged (see the module documentation). A key the source does
+/// not set is `None` (or empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Condarc {
     /// `channels`: the configured channels, in priority order.
@@ -363,6 +436,9 @@ pub struct Condarc {
     pub channel_priority: Option<ChannelPriority>,
     /// `custom_channels`: channel name → base URL.
     pub custom_channels: BTreeMap<String, String>,
+    /// The source's `#!final`, `#!top` and `#!bottom` flags ([`Condarc::merge_all`] uses
+    /// them up; a merged value has none).
+    pub flags: CondarcFlags,
 }
 
 /// Why a `.condarc` could not be read.
@@ -398,6 +474,7 @@ pub enum CondarcError {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CondarcWire {
+    #[serde(alias = "channel")]
     channels: Option<Vec<String>>,
     channel_alias: Option<String>,
     default_channels: Option<Vec<String>>,
@@ -412,11 +489,184 @@ enum PriorityWire {
     Text(String),
 }
 
+/// `strict`, `flexible`, `disabled`, or conda's booleans (`true` is `flexible`, `false`
+/// `disabled`), in any case.
+fn priority_of(text: &str) -> Option<ChannelPriority> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "strict" => Some(ChannelPriority::Strict),
+        "flexible" | "true" => Some(ChannelPriority::Flexible),
+        "disabled" | "false" => Some(ChannelPriority::Disabled),
+        _ => None,
+    }
+}
+
+/// A configuration key as conda names it (`channel` is an alias of `channels`).
+fn canonical_key(key: &str) -> &str {
+    match key {
+        "channel" => "channels",
+        other => other,
+    }
+}
+
+/// `key: rest` of a mapping line: the key (unquoted) and what follows the `:`.
+fn split_key(line: &str) -> Option<(&str, &str)> {
+    let at = line
+        .char_indices()
+        .find(|&(i, c)| c == ':' && line[i + 1..].chars().next().is_none_or(char::is_whitespace))
+        .map(|(i, _)| i)?;
+    let key = line[..at].trim().trim_matches(['"', '\'']);
+    (!key.is_empty()).then(|| (key, &line[at + 1..]))
+}
+
+/// The comment at the end of a YAML value (`rest` is the text after a key's `:` or an
+/// entry's `-`): from a `#` that starts the text or follows white space, outside a quoted
+/// scalar.
+fn trailing_comment(rest: &str) -> Option<&str> {
+    let value = rest.trim_start();
+    let start = rest.len() - value.len();
+    // a quoted scalar may hold ` #`: the comment starts after its closing quote
+    let skip = match value.chars().next() {
+        Some(q @ ('"' | '\'')) => {
+            let mut end = None;
+            let mut chars = value.char_indices().skip(1).peekable();
+            while let Some((i, c)) = chars.next() {
+                if q == '"' && c == '\\' {
+                    chars.next();
+                } else if c == q {
+                    if q == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') {
+                        chars.next();
+                    } else {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+            }
+            end?
+        }
+        _ => 0,
+    };
+    let tail = &rest[start + skip..];
+    let mut previous_blank = start > 0 || skip > 0;
+    for (i, c) in tail.char_indices() {
+        if c == '#' && (previous_blank || (i == 0 && skip == 0)) {
+            return Some(&tail[i..]);
+        }
+        previous_blank = c.is_whitespace();
+    }
+    None
+}
+
+/// The priority flags of `.condarc` text, read from its lines: a top-level key's line, a
+/// block-list entry's line (`- conda-forge  #!top`), a `custom_channels` entry's line.
+fn scan_flags(text: &str) -> CondarcFlags {
+    let mut flags = CondarcFlags::default();
+    let mut key: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") {
+            continue;
+        }
+        let indented = trimmed.len() != line.len();
+        let entry = trimmed
+            .strip_prefix('-')
+            .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace));
+        if !indented && entry.is_none() {
+            key = split_key(trimmed).map(|(k, _)| canonical_key(k).to_owned());
+            if let Some((k, rest)) = split_key(trimmed)
+                && trailing_comment(rest).and_then(ConfigFlag::of_comment)
+                    == Some(ConfigFlag::Final)
+            {
+                flags.final_keys.insert(canonical_key(k).to_owned());
+            }
+            continue;
+        }
+        let flag = |rest: &str| trailing_comment(rest).and_then(ConfigFlag::of_comment);
+        match (key.as_deref(), entry) {
+            (Some("channels"), Some(rest)) => flags
+                .channels
+                .push(flag(rest).filter(|f| *f != ConfigFlag::Final)),
+            (Some("default_channels"), Some(rest)) => flags
+                .default_channels
+                .push(flag(rest).filter(|f| *f != ConfigFlag::Final)),
+            (Some("custom_channels"), None) => {
+                if let Some((name, rest)) = split_key(trimmed)
+                    && flag(rest) == Some(ConfigFlag::Final)
+                {
+                    flags.final_custom_channels.insert(name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    flags
+}
+
+/// Each source that counts for `key`: those that set it, up to and including the first
+/// that marks it `#!final`.
+fn counting<'a>(
+    sources: &'a [Condarc],
+    key: &str,
+    sets: impl Fn(&Condarc) -> bool,
+) -> Vec<&'a Condarc> {
+    let mut out = Vec::new();
+    for s in sources.iter().filter(|s| sets(s)) {
+        out.push(s);
+        if s.flags.final_keys.contains(key) {
+            break;
+        }
+    }
+    out
+}
+
+/// Each entry once, at its first place.
+fn first_places<'a>(entries: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut out: Vec<&String> = Vec::new();
+    for e in entries {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// A list key merged over the sources that count (see the module documentation).
+fn merge_list<'a>(
+    sources: &[&'a Condarc],
+    list: fn(&Condarc) -> Option<&Vec<String>>,
+    flags: fn(&Condarc) -> &Vec<Option<ConfigFlag>>,
+) -> Option<Vec<String>> {
+    if sources.is_empty() {
+        return None;
+    }
+    let entries = |s: &'a Condarc| -> &'a [String] { list(s).map_or(&[], Vec::as_slice) };
+    let flagged = |s: &'a Condarc, want: ConfigFlag| -> Vec<&'a String> {
+        entries(s)
+            .iter()
+            .zip(flags(s))
+            .filter(|(_, f)| **f == Some(want))
+            .map(|(e, _)| e)
+            .collect()
+    };
+    // the top entries in source order, then every entry, the later source first
+    let top = sources.iter().flat_map(|s| flagged(s, ConfigFlag::Top));
+    let firsts = first_places(top.chain(sources.iter().rev().flat_map(|s| entries(s))));
+    // the bottom entries go last, an earlier source's after a later one's; each entry at
+    // its last place
+    let bottom: Vec<&String> = sources
+        .iter()
+        .rev()
+        .flat_map(|s| flagged(s, ConfigFlag::Bottom))
+        .collect();
+    let mut lasts = first_places(bottom.into_iter().rev().chain(firsts.into_iter().rev()));
+    lasts.reverse();
+    Some(lasts.into_iter().cloned().collect())
+}
+
 impl Condarc {
     /// The largest `.condarc` read: 1 MiB.
     pub const MAX_LEN: usize = 1 << 20;
 
-    /// Reads `.condarc` text.
+    /// Reads `.condarc` text, with its priority flags.
     pub fn parse(text: &str) -> Result<Self, CondarcError> {
         if text.len() > Self::MAX_LEN {
             return Err(CondarcError::TooLarge {
@@ -458,29 +708,43 @@ impl Condarc {
             Some(spanned) => Some(match spanned.value {
                 PriorityWire::Bool(true) => ChannelPriority::Flexible,
                 PriorityWire::Bool(false) => ChannelPriority::Disabled,
-                PriorityWire::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
-                    "strict" => ChannelPriority::Strict,
-                    "flexible" | "true" => ChannelPriority::Flexible,
-                    "disabled" | "false" => ChannelPriority::Disabled,
-                    other => {
-                        let at = spanned.referenced;
-                        return Err(CondarcError::Yaml {
-                            line: usize::try_from(at.line()).unwrap_or(1).max(1),
-                            column: usize::try_from(at.column()).unwrap_or(1).max(1),
-                            message: format!(
-                                "unknown channel_priority `{other}`; expected `strict`, `flexible` or `disabled`"
-                            ),
-                        });
+                PriorityWire::Text(t) => priority_of(&t).ok_or_else(|| {
+                    let at = spanned.referenced;
+                    CondarcError::Yaml {
+                        line: usize::try_from(at.line()).unwrap_or(1).max(1),
+                        column: usize::try_from(at.column()).unwrap_or(1).max(1),
+                        message: format!(
+                            "unknown channel_priority `{}`; expected `strict`, `flexible` or `disabled`",
+                            t.trim().to_ascii_lowercase()
+                        ),
                     }
-                },
+                })?,
             }),
         };
+        let mut flags = scan_flags(text);
+        // entry flags only where the lines were the list's entries, one each
+        let entries = |list: &Option<Vec<String>>| list.as_ref().map_or(0, Vec::len);
+        if flags.channels.len() != entries(&wire.channels)
+            || flags.channels.iter().all(Option::is_none)
+        {
+            flags.channels.clear();
+        }
+        if flags.default_channels.len() != entries(&wire.default_channels)
+            || flags.default_channels.iter().all(Option::is_none)
+        {
+            flags.default_channels.clear();
+        }
+        let custom_channels = wire.custom_channels.unwrap_or_default();
+        flags
+            .final_custom_channels
+            .retain(|name| custom_channels.contains_key(name));
         Ok(Self {
             channels: wire.channels,
             channel_alias: wire.channel_alias,
             default_channels: wire.default_channels,
             channel_priority,
-            custom_channels: wire.custom_channels.unwrap_or_default(),
+            custom_channels,
+            flags,
         })
     }
 
@@ -500,16 +764,102 @@ impl Condarc {
         Self::parse(&text)
     }
 
-    /// `later` laid over `self`: each key `later` sets replaces this one's;
-    /// `custom_channels` entries are merged.
+    /// The settings of conda's `CONDA_*` variables among `vars` (an environment as `NAME`,
+    /// value pairs): `CONDA_CHANNELS` (or `CONDA_CHANNEL`) and `CONDA_DEFAULT_CHANNELS`,
+    /// comma-separated; `CONDA_CHANNEL_ALIAS`; `CONDA_CHANNEL_PRIORITY`. A value with
+    /// `!important` marks its key `#!final`, as conda reads it (for a list, conda also
+    /// leaves the text in the last entry, where it names no channel; envaudit drops it). A
+    /// priority that does not read is left out, and named in the second value.
+    pub fn from_env<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
+        let mut out = Condarc::default();
+        let mut problems = Vec::new();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix("CONDA_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            let key = canonical_key(&key);
+            let (value, important) = match value.split_once("!important") {
+                Some((before, _)) => (before, true),
+                None => (value, false),
+            };
+            let list = || -> Vec<String> {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            match key {
+                "channels" => out.channels = Some(list()),
+                "default_channels" => out.default_channels = Some(list()),
+                "channel_alias" => out.channel_alias = Some(value.trim().to_owned()),
+                "channel_priority" => {
+                    let Some(p) = priority_of(value) else {
+                        problems.push(format!(
+                            "`{name}` `{}` is not `strict`, `flexible` or `disabled`",
+                            value.trim()
+                        ));
+                        continue;
+                    };
+                    out.channel_priority = Some(p);
+                }
+                _ => continue,
+            }
+            if important {
+                out.flags.final_keys.insert(key.to_owned());
+            }
+        }
+        (out, problems)
+    }
+
+    /// The settings of several sources, in conda's order (its search path's files, then
+    /// the `CONDA_*` variables), merged as conda merges them (see the module
+    /// documentation). The result has no flags.
     #[must_use]
-    pub fn merge(mut self, later: Condarc) -> Condarc {
-        self.channels = later.channels.or(self.channels);
-        self.channel_alias = later.channel_alias.or(self.channel_alias);
-        self.default_channels = later.default_channels.or(self.default_channels);
-        self.channel_priority = later.channel_priority.or(self.channel_priority);
-        self.custom_channels.extend(later.custom_channels);
-        self
+    pub fn merge_all(sources: &[Condarc]) -> Condarc {
+        let last = |key: &str, sets: &dyn Fn(&Condarc) -> bool| -> Option<&Condarc> {
+            counting(sources, key, sets).last().copied()
+        };
+        let channels = merge_list(
+            &counting(sources, "channels", |s| s.channels.is_some()),
+            |s| s.channels.as_ref(),
+            |s| &s.flags.channels,
+        );
+        let default_channels = merge_list(
+            &counting(sources, "default_channels", |s| {
+                s.default_channels.is_some()
+            }),
+            |s| s.default_channels.as_ref(),
+            |s| &s.flags.default_channels,
+        );
+        let mut custom_channels = BTreeMap::new();
+        let mut fixed: BTreeSet<&String> = BTreeSet::new();
+        let sets_custom = |s: &Condarc| {
+            !s.custom_channels.is_empty() || s.flags.final_keys.contains("custom_channels")
+        };
+        for s in counting(sources, "custom_channels", sets_custom) {
+            for (name, url) in &s.custom_channels {
+                if fixed.contains(name) {
+                    continue;
+                }
+                custom_channels.insert(name.clone(), url.clone());
+                if s.flags.final_custom_channels.contains(name) {
+                    fixed.insert(name);
+                }
+            }
+        }
+        Condarc {
+            channels,
+            channel_alias: last("channel_alias", &|s| s.channel_alias.is_some())
+                .and_then(|s| s.channel_alias.clone()),
+            default_channels,
+            channel_priority: last("channel_priority", &|s| s.channel_priority.is_some())
+                .and_then(|s| s.channel_priority),
+            custom_channels,
+            flags: CondarcFlags::default(),
+        }
     }
 
     /// The channel mapping this file sets up, over conda's defaults.
@@ -603,7 +953,7 @@ mod tests {
         .unwrap();
         assert_eq!(rc.priority(), ChannelPriority::Strict);
         let config = rc.config();
-        let names = environment_channels(&["internal", "conda-forge"], &rc);
+        let names = environment_channels(&["internal", "conda-forge"], &rc, true);
         assert_eq!(
             names,
             ["internal", "conda-forge", "conda-forge", "defaults"]
@@ -646,13 +996,40 @@ mod tests {
     fn nodefaults_drops_the_configured_channels() {
         let rc = Condarc::default();
         assert_eq!(
-            environment_channels(&["conda-forge"], &rc),
+            environment_channels(&["conda-forge"], &rc, true),
             ["conda-forge", "defaults"]
         );
         assert_eq!(
-            environment_channels(&["conda-forge", "nodefaults"], &rc),
+            environment_channels(&["conda-forge", "nodefaults"], &rc, true),
             ["conda-forge"]
         );
+        // conda 25.9 and later add nothing that is not configured
+        assert_eq!(
+            environment_channels(&["conda-forge"], &rc, false),
+            ["conda-forge"]
+        );
+        let rc = Condarc::parse("channels: [internal, defaults]").unwrap();
+        assert_eq!(
+            environment_channels(&["conda-forge"], &rc, false),
+            ["conda-forge", "internal", "defaults"]
+        );
+        assert_eq!(
+            environment_channels(&["nodefaults", "conda-forge"], &rc, true),
+            ["conda-forge"]
+        );
+        // an empty list configures nothing: the implicit `defaults` of conda before 25.9
+        let rc = Condarc::parse("channels: []").unwrap();
+        assert_eq!(environment_channels::<&str>(&[], &rc, true), ["defaults"]);
+    }
+
+    #[test]
+    fn conda_before_25_9_searches_defaults_implicitly() {
+        let v = |s: &str| s.parse::<crate::conda::Version>().unwrap();
+        assert!(implicit_defaults(None));
+        assert!(implicit_defaults(Some(&v("23.5.0"))));
+        assert!(implicit_defaults(Some(&v("25.7.0"))));
+        assert!(!implicit_defaults(Some(&v("25.9.0"))));
+        assert!(!implicit_defaults(Some(&v("26.1.1"))));
     }
 
     #[test]
@@ -690,13 +1067,146 @@ mod tests {
         ));
     }
 
+    fn merged(texts: &[&str]) -> Condarc {
+        let sources: Vec<Condarc> = texts.iter().map(|t| Condarc::parse(t).unwrap()).collect();
+        Condarc::merge_all(&sources)
+    }
+
     #[test]
-    fn merge_lays_later_files_over_earlier_ones() {
-        let system = Condarc::parse("channels: [defaults]\nchannel_priority: strict\n").unwrap();
-        let user = Condarc::parse("channels: [conda-forge]\n").unwrap();
-        let merged = system.merge(user);
-        assert_eq!(merged.channels.unwrap(), ["conda-forge"]);
-        assert_eq!(merged.channel_priority, Some(ChannelPriority::Strict));
+    fn lists_concatenate_across_files_the_later_file_first() {
+        let m = merged(&[
+            "channels:\n  - defaults\n  - conda-forge\ndefault_channels:\n  - https://m.example/main\n",
+            "channels:\n- internal\n- defaults\ndefault_channels: [https://m.example/r]\n",
+        ]);
+        assert_eq!(m.channels.unwrap(), ["internal", "defaults", "conda-forge"]);
+        assert_eq!(
+            m.default_channels.unwrap(),
+            ["https://m.example/r", "https://m.example/main"]
+        );
+        // a file that does not set a key leaves it to the others
+        let m = merged(&["channel_priority: strict\n", "channels: [a]\n", ""]);
+        assert_eq!(m.channels.unwrap(), ["a"]);
+        assert_eq!(m.channel_priority, Some(ChannelPriority::Strict));
+        assert_eq!(merged(&["ssl_verify: false\n"]).channels, None);
+    }
+
+    #[test]
+    fn single_values_come_from_the_last_file_that_sets_them() {
+        let m = merged(&[
+            "channel_alias: https://a.example\nchannel_priority: strict\n",
+            "channel_alias: https://b.example\n",
+            "channel_priority: disabled\n",
+        ]);
+        assert_eq!(m.channel_alias.as_deref(), Some("https://b.example"));
+        assert_eq!(m.channel_priority, Some(ChannelPriority::Disabled));
+    }
+
+    #[test]
+    fn a_final_key_hides_it_in_every_later_source() {
+        let system = Condarc::parse(
+            "channels:   #!final\n  - corp\nchannel_alias: https://mirror.example/  #!final\nchannel_priority: strict\n",
+        )
+        .unwrap();
+        assert!(system.flags.final_keys.contains("channels"));
+        assert!(system.flags.final_keys.contains("channel_alias"));
+        let user = Condarc::parse(
+            "channels: [conda-forge]\nchannel_alias: https://user.example\nchannel_priority: flexible\n",
+        )
+        .unwrap();
+        let (env, problems) = Condarc::from_env([
+            ("CONDA_CHANNEL_ALIAS", "https://env.example"),
+            ("CONDA_CHANNELS", "bioconda,conda-forge"),
+            ("CONDA_CHANNEL_PRIORITY", "disabled"),
+        ]);
+        assert!(problems.is_empty());
+        let m = Condarc::merge_all(&[system, user.clone(), env.clone()]);
+        assert_eq!(m.channels.unwrap(), ["corp"]);
+        assert_eq!(m.channel_alias.as_deref(), Some("https://mirror.example/"));
+        // not final in the first file: the variable, the last source, wins
+        assert_eq!(m.channel_priority, Some(ChannelPriority::Disabled));
+        // without the final file the variables come first in the list and set the alias
+        let m = Condarc::merge_all(&[user, env]);
+        assert_eq!(m.channels.unwrap(), ["bioconda", "conda-forge"]);
+        assert_eq!(m.channel_alias.as_deref(), Some("https://env.example"));
+    }
+
+    #[test]
+    fn top_and_bottom_entries_go_first_and_last() {
+        let a = "channels:\n  - x\n  - y    #!bottom\n  - z\n";
+        let b = "channels:\n  - p\n  - q  #!top\n  - r\n";
+        assert_eq!(
+            merged(&[a, b]).channels.unwrap(),
+            ["q", "p", "r", "x", "z", "y"]
+        );
+        assert_eq!(
+            merged(&[b, a]).channels.unwrap(),
+            ["q", "x", "z", "p", "r", "y"]
+        );
+        // a flag that is not one of conda's is a comment
+        let c = Condarc::parse("channels:\n  - x  # top\n  - y #!topmost\n").unwrap();
+        assert!(c.flags.channels.is_empty(), "{:?}", c.flags);
+    }
+
+    #[test]
+    fn custom_channels_merge_entry_by_entry() {
+        let m = merged(&[
+            "custom_channels:\n  a: https://s.example #!final\n  b: https://s.example\n",
+            "custom_channels:\n  a: https://u.example\n  b: https://u.example\n  c: https://u.example\n",
+        ]);
+        let urls: Vec<(&str, &str)> = m
+            .custom_channels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                ("a", "https://s.example"),
+                ("b", "https://u.example"),
+                ("c", "https://u.example")
+            ]
+        );
+    }
+
+    #[test]
+    fn flags_are_read_from_the_ends_of_lines_only() {
+        let c = Condarc::parse(
+            "# channels: #!final\nchannel: # the alias of channels\n  - 'a #!top'\n  - \"b\"  #!bottom\n  - c#!top\n  - https://h.example/d#frag  #!top\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.channels.as_deref().unwrap(),
+            ["a #!top", "b", "c#!top", "https://h.example/d#frag"]
+        );
+        assert!(c.flags.final_keys.is_empty());
+        assert_eq!(
+            c.flags.channels,
+            [None, Some(ConfigFlag::Bottom), None, Some(ConfigFlag::Top)]
+        );
+        // a list not written one entry a line has no entry flags
+        let c = Condarc::parse("channels: [a, b]  #!final\n").unwrap();
+        assert!(c.flags.final_keys.contains("channels"));
+        assert!(c.flags.channels.is_empty());
+    }
+
+    #[test]
+    fn conda_variables_are_read_as_conda_reads_them() {
+        let (rc, problems) = Condarc::from_env([
+            ("CONDA_CHANNEL", " conda-forge , ,defaults"),
+            ("CONDA_DEFAULT_CHANNELS", "https://m.example/main"),
+            ("CONDA_CHANNEL_PRIORITY", "sometimes"),
+            ("CONDA_CHANNEL_ALIAS", "https://a.example !important"),
+            ("PIP_INDEX_URL", "https://pip.example"),
+        ]);
+        assert_eq!(rc.channels.unwrap(), ["conda-forge", "defaults"]);
+        assert_eq!(rc.default_channels.unwrap(), ["https://m.example/main"]);
+        assert_eq!(rc.channel_alias.as_deref(), Some("https://a.example"));
+        assert!(rc.flags.final_keys.contains("channel_alias"));
+        assert_eq!(rc.channel_priority, None);
+        assert_eq!(
+            problems,
+            ["`CONDA_CHANNEL_PRIORITY` `sometimes` is not `strict`, `flexible` or `disabled`"]
+        );
     }
 
     #[test]

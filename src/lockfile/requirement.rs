@@ -9,7 +9,7 @@
 //! so the caller names it.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -25,10 +25,11 @@ use crate::python::Requirement;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(from = "String")]
 pub struct LockedRequirement {
-    // Small, as a history holds many: 32 bytes where a `String` took 24.
+    // Small, as a history holds many: 32 bytes where a `String` took 24. The parsed value
+    // is shared by clones (a snapshot cloned after its graph was built keeps it, cheaply).
     text: Box<str>,
     #[serde(skip)]
-    parsed: OnceLock<Box<ParsedRequirement>>,
+    parsed: OnceLock<Arc<ParsedRequirement>>,
 }
 
 /// What a recorded requirement says, in its ecosystem's terms.
@@ -67,7 +68,7 @@ impl LockedRequirement {
     /// same value.
     pub fn parsed(&self, ecosystem: Ecosystem) -> &ParsedRequirement {
         self.parsed.get_or_init(|| {
-            Box::new(match ecosystem {
+            Arc::new(match ecosystem {
                 Ecosystem::Pip => Requirement::parse_pep508(&self.text)
                     .map_or(ParsedRequirement::Unread, |r| {
                         ParsedRequirement::Pip(Box::new(r))

@@ -10,11 +10,14 @@
 //! The machine's virtual packages come from the target: `__glibc` from its C library,
 //! `__linux`, `__unix`, `__archspec`.
 
+use crate::conda::channel::{environment_channels, spec_channels};
 use crate::conda::{
-    Channel, ChannelConfig, ChannelPriority, ChannelRecords, MatchSpec, Repodata, SolveError,
-    SolveRequest, SolvedPackage, VirtualPackage,
+    Channel, ChannelConfig, ChannelPriority, ChannelRecords, Condarc, MatchSpec, Repodata,
+    SolveError, SolveRequest, SolvedPackage, VirtualPackage,
 };
 use crate::definition::{DependencySpec, EnvDefinition};
+use crate::lockfile::Snapshot;
+use crate::model::Ecosystem;
 use crate::pyindex::{IndexClient, IndexError};
 
 use super::target::{Libc, Target};
@@ -24,14 +27,46 @@ use super::target::{Libc, Target};
 pub struct CondaPlan {
     /// The specs, as the definition lists them.
     pub specs: Vec<MatchSpec>,
-    /// The channel names or URLs, highest priority first (`defaults` when none is named).
+    /// The channel names or URLs, highest priority first, as `conda env create` searches
+    /// them (see [`plan`]).
     pub channels: Vec<String>,
     /// Entries the solver cannot read, as written.
     pub unpredictable: Vec<String>,
 }
 
-/// The definition's conda list; `None` when it has none.
-pub fn plan(def: &EnvDefinition) -> Option<CondaPlan> {
+/// What the conda in the image has configured, for [`plan`].
+#[derive(Clone, Debug, Default)]
+pub struct Configured {
+    /// The image's `.condarc` files and `CONDA_*` variables, merged as conda merges them.
+    pub condarc: Condarc,
+    /// Whether that conda searches `defaults` when no channels are configured (see
+    /// [`crate::conda::channel::implicit_defaults`]).
+    pub implicit_defaults: bool,
+}
+
+impl Configured {
+    /// The configuration of the conda in `locked`'s image: `condarc` as read from the image,
+    /// and the version of the `conda` package the snapshot records (the base image's, which
+    /// runs the build, first); an unknown version counts as before 25.9.
+    pub fn of(locked: &Snapshot, condarc: Condarc) -> Self {
+        let conda = locked
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == Ecosystem::Conda && p.name.as_str() == "conda")
+            .min_by_key(|p| p.base != Some(true))
+            .and_then(|p| p.version.parse::<crate::conda::Version>().ok());
+        Configured {
+            condarc,
+            implicit_defaults: crate::conda::channel::implicit_defaults(conda.as_ref()),
+        }
+    }
+}
+
+/// The definition's conda list; `None` when it has none. Its channels are those `conda env
+/// create` searches: the definition's own (`nodefaults` left out), then, unless it lists
+/// `nodefaults`, the configured ones (the merged `.condarc`'s `channels`, else `defaults`
+/// for a conda before 25.9), then those the specs name (`bioconda::samtools`), each once.
+pub fn plan(def: &EnvDefinition, configured: &Configured) -> Option<CondaPlan> {
     if def.conda_dependencies.is_empty() {
         return None;
     }
@@ -43,9 +78,13 @@ pub fn plan(def: &EnvDefinition) -> Option<CondaPlan> {
             _ => unpredictable.push(d.raw.clone()),
         }
     }
-    let mut channels: Vec<String> = def.channels.iter().map(|c| c.name.clone()).collect();
-    if channels.is_empty() {
-        channels.push("defaults".to_owned());
+    let written: Vec<&str> = def.channels.iter().map(|c| c.name.as_str()).collect();
+    let mut channels =
+        environment_channels(&written, &configured.condarc, configured.implicit_defaults);
+    for c in spec_channels(&specs) {
+        if !channels.contains(&c) {
+            channels.push(c);
+        }
     }
     Some(CondaPlan {
         specs,

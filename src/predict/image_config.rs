@@ -15,8 +15,10 @@
 //! - **conda**: `.condarc` along conda's search path (`/etc/conda`, `/var/lib/conda`, the
 //!   conda root at `/opt/conda` or `/opt/miniconda`, `/root/.config/conda`, `/root/.conda`,
 //!   `/root/.condarc`; each folder's `.condarc`, then `condarc`, then `condarc.d/*.yml`),
-//!   merged with [`Condarc::merge`]; `CONDA_CHANNEL_ALIAS` and `CONDA_CHANNEL_PRIORITY` in the
-//!   `Env` override the files.
+//!   then the `CONDA_*` variables of the `Env` (`CONDA_CHANNELS`, `CONDA_DEFAULT_CHANNELS`,
+//!   `CONDA_CHANNEL_ALIAS`, `CONDA_CHANNEL_PRIORITY`), merged as conda merges them
+//!   ([`Condarc::merge_all`]: lists concatenated, a later source's first; single values from
+//!   the last source; `#!final` keys kept).
 //!
 //! The files come out of the image's layers with whiteouts applied ([`Scanner::view`]; the
 //! layer walk keeps [`crate::layer::BUILD_CONFIG_FILES`], so after `lock` they come from the
@@ -33,7 +35,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::conda::{ChannelPriority, Condarc};
+use crate::conda::Condarc;
 use crate::diag::{Code, Finding};
 use crate::layer::{FsView, NodeKind};
 use crate::lockfile::Snapshot;
@@ -373,8 +375,9 @@ pub fn from_view(env: &[String], view: &FsView) -> BuilderConfig {
         out.notes
             .push("the image sets `CONDARC`; the file it names is not read".to_owned());
     }
-    // conda
-    let mut condarc = Condarc::default();
+    // conda: every file on its search path, then its `CONDA_*` variables, merged as conda
+    // merges them
+    let mut sources: Vec<Condarc> = Vec::new();
     let mut conda_files: Vec<String> = Vec::new();
     for dir in CONDA_DIRS {
         conda_files.push(format!("{dir}/.condarc"));
@@ -402,7 +405,7 @@ pub fn from_view(env: &[String], view: &FsView) -> BuilderConfig {
                     .and_then(|t| Condarc::parse(t).map_err(|e| e.to_string()))
                 {
                     Ok(rc) => {
-                        condarc = condarc.merge(rc);
+                        sources.push(rc);
                         out.files.push(path.clone());
                     }
                     Err(e) => out.notes.push(format!(
@@ -413,19 +416,14 @@ pub fn from_view(env: &[String], view: &FsView) -> BuilderConfig {
             Err(note) => out.notes.push(note),
         }
     }
-    if let Some(alias) = vars.get("CONDA_CHANNEL_ALIAS").filter(|a| !a.is_empty()) {
-        condarc.channel_alias = Some((*alias).to_owned());
-    }
-    if let Some(p) = vars.get("CONDA_CHANNEL_PRIORITY") {
-        match p.trim().to_ascii_lowercase().as_str() {
-            "strict" => condarc.channel_priority = Some(ChannelPriority::Strict),
-            "flexible" | "true" => condarc.channel_priority = Some(ChannelPriority::Flexible),
-            "disabled" | "false" => condarc.channel_priority = Some(ChannelPriority::Disabled),
-            _ => out.notes.push(format!(
-                "the image's `CONDA_CHANNEL_PRIORITY` `{p}` is not `strict`, `flexible` or `disabled`; it is left out"
-            )),
-        }
-    }
+    let (from_env, problems) = Condarc::from_env(vars.iter().map(|(k, v)| (*k, *v)));
+    out.notes.extend(
+        problems
+            .into_iter()
+            .map(|p| format!("the image's {p}; it is left out")),
+    );
+    sources.push(from_env);
+    let condarc = Condarc::merge_all(&sources);
     out.condarc = condarc;
     out
 }

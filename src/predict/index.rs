@@ -196,6 +196,13 @@ impl IndexSource {
         }
     }
 
+    /// Drops the source (its pages and metadata, hundreds of allocations) on the runtime's
+    /// blocking pool, so that the caller goes on with the prediction meanwhile.
+    pub fn release(self) {
+        let runtime = self.shared.runtime.clone();
+        drop(runtime.spawn_blocking(move || drop(self)));
+    }
+
     /// What the index told beyond versions, so far.
     pub fn notes(&self) -> IndexNotes {
         self.notes

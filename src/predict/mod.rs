@@ -30,7 +30,7 @@ use crate::lockfile::{LockedPackage, LockedRequirement, Snapshot};
 use crate::model::{Ecosystem, PackageName};
 use crate::python::{Requirement, Version};
 
-pub use target::{Libc, Overrides, Target, TargetError};
+pub use target::{Host, Libc, Overrides, Target, TargetError};
 
 /// The version of the JSON a [`PredictReport`] serialises to.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -281,24 +281,23 @@ pub fn with_conda(
     snapshot
 }
 
-/// The snapshot a rebuild would record: `current` (the locked snapshot, or it with the conda
-/// part predicted, see [`with_conda`]) with the declarations of `def`, and in `prefix` the
-/// pip packages the last build's pip installed (those the definition's closure reaches in
-/// `locked`) replaced by `resolution`. Conda packages whose Python distribution pip would
-/// replace make way for it.
+/// The snapshot a rebuild would record: `current` (a copy of the locked snapshot when
+/// `None`, or it with the conda part predicted, see [`with_conda`]) with the declarations of `def`, and in
+/// `prefix` the pip packages the last build's pip installed (those the definition's closure
+/// reaches in `locked`: `closure` is [`DepGraph::closure`] of `locked`) replaced by
+/// `resolution`. Conda packages whose Python distribution pip would replace make way for it.
 pub fn predicted_snapshot(
     locked: &Snapshot,
-    current: &Snapshot,
+    closure: &[bool],
+    current: Option<Snapshot>,
     def: &EnvDefinition,
     prefix: Option<&str>,
     resolution: &pip::PipResolution,
 ) -> Snapshot {
-    let graph = DepGraph::build(locked);
-    let closure = graph.closure();
     let installed_by_pip: BTreeSet<&PackageName> = locked
         .packages
         .iter()
-        .zip(&closure)
+        .zip(closure)
         .filter(|(p, reached)| {
             **reached
                 && p.ecosystem == Ecosystem::Pip
@@ -313,24 +312,21 @@ pub fn predicted_snapshot(
         .filter(|(_, r)| r.origin == pip::Origin::Index)
         .map(|(n, _)| n)
         .collect();
-    let mut packages: Vec<LockedPackage> = current
-        .packages
-        .iter()
-        .filter(|p| {
-            if p.prefix.as_deref() != prefix || p.base == Some(true) {
-                return true;
+    let keep = |p: &LockedPackage| {
+        if p.prefix.as_deref() != prefix || p.base == Some(true) {
+            return true;
+        }
+        match p.ecosystem {
+            Ecosystem::Pip => {
+                !installed_by_pip.contains(&p.name) && !resolution.packages.contains_key(&p.name)
             }
-            match p.ecosystem {
-                Ecosystem::Pip => {
-                    !installed_by_pip.contains(&p.name)
-                        && !resolution.packages.contains_key(&p.name)
-                }
-                Ecosystem::Conda => p.python_dist.as_ref().is_none_or(|d| !upgraded.contains(d)),
-                _ => true,
-            }
-        })
-        .cloned()
-        .collect();
+            Ecosystem::Conda => p.python_dist.as_ref().is_none_or(|d| !upgraded.contains(d)),
+            _ => true,
+        }
+    };
+    let mut current = current.unwrap_or_else(|| locked.clone());
+    let mut packages = std::mem::take(&mut current.packages);
+    packages.retain(keep);
     for (name, r) in &resolution.packages {
         if r.origin == pip::Origin::Installed {
             continue;
@@ -361,22 +357,23 @@ pub fn predicted_snapshot(
     let mut snapshot = Snapshot {
         declared: crate::scan::snapshot::declared_of(def),
         packages,
-        ..current.clone()
+        ..current
     };
     snapshot.seal();
     snapshot
 }
 
-/// Every package of `locked` and `predicted`, each change attributed as `drift` attributes
-/// it.
+/// Every package of the locked snapshot (whose dependency graph is `locked`) and
+/// `predicted`, each change attributed as `drift` attributes it.
 pub fn environment(
     name: &str,
     target: Target,
-    locked: &Snapshot,
-    predicted: &Snapshot,
+    locked: &DepGraph<'_>,
+    predicted: Snapshot,
 ) -> EnvironmentPrediction {
     type Key = (Ecosystem, Option<String>, String);
-    let d = drift::environment(name, Some(locked), Some(predicted));
+    let d = drift::environment_with_old_graph(name, locked, Some(&predicted));
+    let locked = locked.snapshot;
     let mut rows: BTreeMap<Key, PredictedPackage> = BTreeMap::new();
     for p in &locked.packages {
         let key = (p.ecosystem, p.prefix.clone(), p.name.to_string());
@@ -461,7 +458,7 @@ pub fn environment(
         packages,
         changes,
         undated: Vec::new(),
-        predicted: predicted.clone(),
+        predicted,
     }
 }
 
@@ -622,6 +619,8 @@ pub type ReadChannels<'a> =
 
 /// Where the conda side of a prediction reads its channels.
 pub struct CondaChannels<'a> {
+    /// What the image's conda has configured: the channels it appends to the definition's.
+    pub configured: conda::Configured,
     /// How channel names map to URLs (the image's `.condarc` under `--channel-alias`).
     pub config: crate::conda::ChannelConfig,
     /// The channel priority (the image's `.condarc`, else conda's `flexible`).
@@ -647,6 +646,7 @@ pub fn predict_environment(
 ) -> Result<(Option<EnvironmentPrediction>, Vec<Finding>), PredictError> {
     use crate::diag::Code;
     let graph = DepGraph::build(locked);
+    let closure = graph.closure();
     let mut target = Target::of(locked, graph.target_prefix.as_deref(), overrides)?;
     let mut findings = Vec::new();
     let unpredictable = |raw: &str| {
@@ -667,8 +667,8 @@ pub fn predict_environment(
     let read;
     // with `--as-of`, the solved conda records that carry no timestamp (taken as in time)
     let mut undated_conda: Vec<String> = Vec::new();
-    let current = match conda::plan(def) {
-        None => locked.clone(),
+    let current = match conda::plan(def, &channels.configured) {
+        None => None,
         Some(plan) => {
             findings.extend(plan.unpredictable.iter().map(|r| unpredictable(r)));
             read = (channels.read)(&plan.channels, &target.conda_subdir)?;
@@ -695,7 +695,7 @@ pub fn predict_environment(
                                 .map(|s| format!("conda {}", s.record.name)),
                         );
                     }
-                    with_conda(locked, target.prefix.as_deref(), &solved)
+                    Some(with_conda(locked, target.prefix.as_deref(), &solved))
                 }
                 Err(e) => {
                     findings.push(unresolvable(&e.to_string()));
@@ -704,21 +704,28 @@ pub fn predict_environment(
             }
         }
     };
-    let Some(plan) = plan_pip(&current, def, &target) else {
+    let Some(plan) = plan_pip(current.as_ref().unwrap_or(locked), def, &target) else {
         let predicted = predicted_snapshot(
             locked,
-            &current,
+            &closure,
+            current,
             def,
             target.prefix.as_deref(),
             &pip::PipResolution::default(),
         );
-        let mut prediction = environment(name, target, locked, &predicted);
+        let mut prediction = environment(name, target, &graph, predicted);
         prediction.undated = undated_conda;
         findings.extend(drift_finding(name, &prediction));
         return Ok((Some(prediction), findings));
     };
     findings.extend(plan.unpredictable.iter().map(|r| unpredictable(r)));
     let source = source_for(&target);
+    // every page the last build's pip needed, revalidated at once rather than as the
+    // resolver meets each package
+    pip::PackageSource::prefetch(
+        &source,
+        &locked_pip_pages(&graph, &closure, plan.prefix.as_deref(), &plan.input),
+    );
     let resolution = match pip::resolve(&source, &plan.input) {
         Ok(r) => r,
         Err(pip::ResolveError::Unresolvable { explanation }) => {
@@ -728,6 +735,7 @@ pub fn predict_environment(
         Err(pip::ResolveError::Source(e)) => return Err(e.into()),
     };
     let notes = source.notes();
+    source.release();
     for n in &notes.needs_build {
         findings.push(
             Finding::new(
@@ -737,14 +745,62 @@ pub fn predict_environment(
             .with_package(name),
         );
     }
-    let predicted = predicted_snapshot(locked, &current, def, plan.prefix.as_deref(), &resolution);
-    let mut prediction = environment(name, target, locked, &predicted);
+    let predicted = predicted_snapshot(
+        locked,
+        &closure,
+        current,
+        def,
+        plan.prefix.as_deref(),
+        &resolution,
+    );
+    let mut prediction = environment(name, target, &graph, predicted);
     prediction.undated = undated_conda
         .into_iter()
         .chain(notes.undated.into_iter().map(|p| format!("pip {p}")))
         .collect();
     findings.extend(drift_finding(name, &prediction));
     Ok((Some(prediction), findings))
+}
+
+/// The projects whose pages a resolution of `input` will most likely read: the named
+/// requirements, then the pip packages the last build installed in `prefix` that the
+/// definition's closure reaches (`closure` is [`DepGraph::closure`] of `graph`), breadth
+/// first from the declarations, each once.
+fn locked_pip_pages(
+    graph: &DepGraph<'_>,
+    closure: &[bool],
+    prefix: Option<&str>,
+    input: &pip::PipInput,
+) -> Vec<PackageName> {
+    let pip_in_prefix = |i: usize| {
+        let p = graph.package(i);
+        closure[i] && p.ecosystem == Ecosystem::Pip && p.prefix.as_deref() == prefix
+    };
+    let mut out: Vec<PackageName> = input
+        .requirements
+        .iter()
+        .filter_map(|r| r.name.clone())
+        .collect();
+    let mut seen = vec![false; closure.len()];
+    let mut queue: std::collections::VecDeque<usize> = graph.roots.iter().map(|r| r.node).collect();
+    while let Some(i) = queue.pop_front() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        if pip_in_prefix(i) {
+            out.push(graph.package(i).name.clone());
+        }
+        queue.extend(
+            graph
+                .outgoing(i)
+                .into_iter()
+                .map(|(j, _)| j)
+                .filter(|&j| !seen[j]),
+        );
+    }
+    let mut once = BTreeSet::new();
+    out.retain(|n| once.insert(n.clone()));
+    out
 }
 
 /// `predicted-drift` when anything would move.

@@ -1,5 +1,17 @@
 //! The machine a rebuild would install for: its Python, architecture and C library, read from
-//! the locked snapshot (the image that ran), or given on the command line.
+//! the locked snapshot (the image that ran), or given on the command line. A `--rootfs` lock
+//! whose snapshot does not tell its architecture or C library (a folder holding a venv and
+//! no system packages) installs for the machine that predicts ([`Host`]): a live filesystem
+//! is the host's, or runs on one like it.
+//!
+//! The host's C library is read from its dynamic loader, at the path each architecture's ABI
+//! fixes (`/lib64/ld-linux-x86-64.so.2`, `/lib/ld-linux-aarch64.so.1`, musl's
+//! `/lib/ld-musl-ARCH.so.1`), without running anything: glibc's loader carries its version in
+//! the banner it prints for `--version` (`... stable release version 2.36.`), musl's as a
+//! string of its own (`1.2.3`). This is the glibc that `packaging`, and so pip, sees on the
+//! host (through `confstr`), and what `uv` reads by running that loader; envaudit reads the
+//! file instead, as its library forbids `unsafe` (so no `gnu_get_libc_version`) and spawns no
+//! process.
 
 use serde::Serialize;
 
@@ -24,7 +36,7 @@ pub struct Target {
     /// `any` wheels and pure sdists then fit).
     pub libc: Option<Libc>,
     /// Where [`Target::libc`] was read: `libc6 package`, `os ubuntu 22.04`, `base image
-    /// name`, `--glibc`.
+    /// name`, `host /lib64/ld-linux-x86-64.so.2` (a `--rootfs` lock), `--glibc`.
     pub libc_from: Option<String>,
 }
 
@@ -37,6 +49,140 @@ pub struct Overrides {
     pub machine: Option<String>,
     /// `--glibc 2.28`
     pub glibc: Option<String>,
+    /// The machine that predicts ([`Host::detect`]): a `--rootfs` lock whose snapshot does
+    /// not tell its architecture or C library installs for it.
+    pub host: Option<Host>,
+}
+
+/// The machine envaudit runs on, as a `--rootfs` lock's target (see the module
+/// documentation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// The architecture as Python's `platform.machine()` says it (`x86_64`, `aarch64`).
+    pub machine: String,
+    /// The C library; `None` when no loader of the architecture could be read.
+    pub libc: Option<Libc>,
+    /// The loader it was read from (`/lib64/ld-linux-x86-64.so.2`).
+    pub libc_from: Option<String>,
+}
+
+/// The largest loader read: 16 MiB (glibc's is about 0.2 MiB, musl's 0.7 MiB).
+const MAX_LOADER_LEN: u64 = 16 << 20;
+
+impl Host {
+    /// This machine: its architecture, and its C library read from its loader.
+    pub fn detect() -> Host {
+        let machine = match std::env::consts::ARCH {
+            "x86" => "i686",
+            "arm" => "armv7l",
+            "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+            "powerpc64" => "ppc64",
+            other => other,
+        };
+        Host::of_root(std::path::Path::new("/"), machine)
+    }
+
+    /// The machine of architecture `machine` (`platform.machine()`'s spelling) whose
+    /// filesystem is at `root`: its glibc loader if it has one, else its musl loader.
+    pub fn of_root(root: &std::path::Path, machine: &str) -> Host {
+        let read = |path: &str| -> Option<Vec<u8>> {
+            use std::io::Read as _;
+            let file = std::fs::File::open(root.join(path.trim_start_matches('/'))).ok()?;
+            let mut bytes = Vec::new();
+            file.take(MAX_LOADER_LEN).read_to_end(&mut bytes).ok()?;
+            Some(bytes)
+        };
+        let glibc = glibc_loader(machine).and_then(|path| {
+            let libc = loader_libc(&read(path)?)?;
+            Some((libc, path.to_owned()))
+        });
+        let found = glibc.or_else(|| {
+            let path = format!("/lib/ld-musl-{}.so.1", musl_arch(machine));
+            Some((loader_libc(&read(&path)?)?, path))
+        });
+        Host {
+            machine: machine.to_owned(),
+            libc: found.as_ref().map(|(libc, _)| *libc),
+            libc_from: found.map(|(_, path)| path),
+        }
+    }
+}
+
+/// The C library a dynamic loader's bytes are of, with its version: glibc's banner, else
+/// musl's version string (see [`Host`]).
+pub fn loader_libc(bytes: &[u8]) -> Option<Libc> {
+    glibc_banner(bytes)
+        .map(|(major, minor)| Libc::Glibc(major, minor))
+        .or_else(|| musl_version(bytes).map(|(major, minor)| Libc::Musl(major, minor)))
+}
+
+/// The path of glibc's dynamic loader on an architecture, as its ABI fixes it.
+fn glibc_loader(machine: &str) -> Option<&'static str> {
+    Some(match machine {
+        "x86_64" => "/lib64/ld-linux-x86-64.so.2",
+        "aarch64" => "/lib/ld-linux-aarch64.so.1",
+        "ppc64le" => "/lib64/ld64.so.2",
+        "ppc64" => "/lib64/ld64.so.1",
+        "s390x" => "/lib/ld64.so.1",
+        "i686" => "/lib/ld-linux.so.2",
+        "armv7l" => "/lib/ld-linux-armhf.so.3",
+        "riscv64" => "/lib/ld-linux-riscv64-lp64d.so.1",
+        "loongarch64" => "/lib64/ld-linux-loongarch-lp64d.so.1",
+        _ => return None,
+    })
+}
+
+/// musl's name of an architecture, in its loader's file name.
+fn musl_arch(machine: &str) -> &str {
+    match machine {
+        "ppc64le" => "powerpc64le",
+        "ppc64" => "powerpc64",
+        "i686" => "i386",
+        "armv7l" => "armhf",
+        other => other,
+    }
+}
+
+/// glibc's `major.minor` from the banner its loader (and `libc.so.6`) carries:
+/// `ld.so (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.` (a development
+/// snapshot says `development release version 2.39.9000`).
+fn glibc_banner(bytes: &[u8]) -> Option<(u16, u16)> {
+    const MARK: &[u8] = b"release version ";
+    let at = bytes.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let rest = &bytes[at..bytes.len().min(at + 16)];
+    let end = rest
+        .iter()
+        .position(|b| !b.is_ascii_digit() && *b != b'.')
+        .unwrap_or(rest.len());
+    major_minor(std::str::from_utf8(&rest[..end]).ok()?)
+}
+
+/// musl's `major.minor` from its loader: the one `N.N.N` string among its NUL-separated
+/// strings (the loader prints it after `musl libc (ARCH)` and `Version `); `None` when the
+/// file is not musl's or holds no such string, or several that disagree.
+fn musl_version(bytes: &[u8]) -> Option<(u16, u16)> {
+    const MARK: &[u8] = b"musl libc";
+    bytes.windows(MARK.len()).position(|w| w == MARK)?;
+    let mut found: Option<(u16, u16)> = None;
+    for token in bytes.split(|b| *b == 0) {
+        let Ok(text) = std::str::from_utf8(token) else {
+            continue;
+        };
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        let version = major_minor(text)?;
+        match found {
+            Some(v) if v != version => return None,
+            _ => found = Some(version),
+        }
+    }
+    found
 }
 
 /// Why a target cannot be told.
@@ -85,13 +231,20 @@ impl Target {
                 .or_else(|| system_python(snapshot))
                 .ok_or_else(|| TargetError::NoPython(prefix.map(str::to_owned)))?,
         };
+        // the host, for a `--rootfs` lock whose snapshot does not tell
+        let host = overrides
+            .host
+            .as_ref()
+            .filter(|_| snapshot.rootfs.is_some());
         let machine = overrides.machine.clone().unwrap_or_else(|| {
             let platform = snapshot
                 .image_platform
                 .as_deref()
-                .or(recorded.and_then(|p| p.platform.as_deref()))
-                .unwrap_or_default();
-            machine_of(platform).to_owned()
+                .or(recorded.and_then(|p| p.platform.as_deref()));
+            match (platform, host) {
+                (None, Some(h)) => h.machine.clone(),
+                (p, _) => machine_of(p.unwrap_or_default()).to_owned(),
+            }
         });
         let (libc, libc_from) = match &overrides.glibc {
             Some(text) => {
@@ -101,9 +254,13 @@ impl Target {
                 })?;
                 (Some(libc), Some("--glibc".to_owned()))
             }
-            None => match libc_of(snapshot) {
-                Some((libc, from)) => (Some(libc), Some(from)),
-                None => (None, None),
+            None => match (libc_of(snapshot), host) {
+                (Some((libc, from)), _) => (Some(libc), Some(from)),
+                (None, Some(h)) if h.machine == machine && h.libc.is_some() => (
+                    h.libc,
+                    h.libc_from.as_ref().map(|loader| format!("host {loader}")),
+                ),
+                (None, _) => (None, None),
             },
         };
         Ok(Target {
@@ -292,6 +449,54 @@ mod tests {
         assert_eq!(release_libc("busybox"), None);
     }
 
+    /// The loader of this machine, copied to a folder as that folder's root, gives the glibc
+    /// `getconf GNU_LIBC_VERSION` reports (the `confstr` value pip sees); a folder without
+    /// a loader gives none, and so does a file that is not a loader.
+    #[test]
+    fn the_hosts_glibc_is_read_from_its_loader() {
+        let host = Host::detect();
+        let getconf = std::process::Command::new("getconf")
+            .arg("GNU_LIBC_VERSION")
+            .output()
+            .expect("getconf runs");
+        let text = String::from_utf8(getconf.stdout).unwrap();
+        let (major, minor) = major_minor(text.trim().trim_start_matches("glibc ")).unwrap();
+        assert_eq!(host.libc, Some(Libc::Glibc(major, minor)), "{host:?}");
+        let loader = host.libc_from.clone().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let copy = root.path().join(loader.trim_start_matches('/'));
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(&loader, &copy).unwrap();
+        assert_eq!(Host::of_root(root.path(), &host.machine), host);
+        std::fs::write(&copy, b"\x7fELF not a loader").unwrap();
+        assert_eq!(Host::of_root(root.path(), &host.machine).libc, None);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(Host::of_root(empty.path(), "x86_64").libc, None);
+        assert_eq!(Host::of_root(empty.path(), "sparc").libc, None);
+    }
+
+    #[test]
+    fn loader_versions_are_read_from_their_strings() {
+        let glibc =
+            b"\0ld.so (Ubuntu GLIBC 2.35-0ubuntu3.8) stable release version 2.35.\nCopyright";
+        assert_eq!(glibc_banner(glibc), Some((2, 35)));
+        assert_eq!(
+            glibc_banner(b"development release version 2.39.9000.\n"),
+            Some((2, 39))
+        );
+        assert_eq!(glibc_banner(b"release version x"), None);
+        assert_eq!(glibc_banner(b"release version "), None);
+        // musl's loader: its name, `Version %s`, and the version on its own
+        let musl = b"\0musl libc (x86_64)\nVersion %s\nDynamic Program Loader\0%s\x001.2.4\0/lib\0";
+        assert_eq!(musl_version(musl), Some((1, 2)));
+        assert_eq!(musl_version(b"\x001.2.4\0"), None, "not musl's");
+        assert_eq!(
+            musl_version(b"musl libc\x001.2.4\x001.1.24\0"),
+            None,
+            "ambiguous"
+        );
+    }
+
     #[test]
     fn a_system_python_is_read_from_debian_and_alpine_packages() {
         let mut snap: Snapshot = Snapshot {
@@ -350,6 +555,7 @@ mod tests {
             python: Some("3.12.1".into()),
             machine: Some("aarch64".into()),
             glibc: Some("2.28".into()),
+            host: None,
         };
         let t = Target::of(snap, Some(prefix), &o).unwrap();
         assert_eq!(

@@ -118,16 +118,20 @@ impl HttpCache {
         reason = "reads go through the cache that made the path, as writes do"
     )]
     pub fn read(&self, path: &Path, max_body: u64) -> Option<Entry> {
-        let meta = std::fs::metadata(path).ok()?;
-        if meta.len() > max_body + 64 * 1024 {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        if len > max_body + 64 * 1024 {
             return None;
         }
-        let bytes = std::fs::read(path).ok()?;
+        let mut bytes = Vec::with_capacity(usize::try_from(len).ok()? + 1);
+        file.read_to_end(&mut bytes).ok()?;
         let rest = bytes.strip_prefix(MAGIC)?;
         let nl = rest.iter().position(|&b| b == b'\n')?;
         let meta: EntryMeta = serde_json::from_slice(&rest[..nl]).ok()?;
-        let body = rest[nl + 1..].to_vec();
-        (sha256_hex(&body) == meta.sha256).then_some(Entry { meta, body })
+        // the body in place: the header's bytes move out of the way, nothing is copied anew
+        bytes.drain(..=MAGIC.len() + nl);
+        (sha256_hex(&bytes) == meta.sha256).then_some(Entry { meta, body: bytes })
     }
 
     /// Stores `body` with `meta` (its `sha256` is set here) at `path`, atomically.

@@ -725,7 +725,7 @@ impl IndexClient {
             .cache
             .as_ref()
             .map(|c| c.validated_path(clean.as_str(), accept));
-        let cached = match (&self.cache, &path) {
+        let mut cached = match (&self.cache, &path) {
             (Some(c), Some(p)) => c.read(p, limit),
             _ => None,
         };
@@ -739,11 +739,9 @@ impl IndexClient {
                 url: Url::parse(&entry.meta.url).unwrap_or_else(|_| clean.clone()),
             })
         };
-        if let Some(entry) = &cached
-            && (self.config.offline || entry.meta.is_fresh())
-        {
+        if let Some(entry) = cached.take_if(|entry| self.config.offline || entry.meta.is_fresh()) {
             bump(&self.counters.cache_hits);
-            return Ok(from_cache(entry.clone()));
+            return Ok(from_cache(entry));
         }
         if self.config.offline {
             return Err(IndexError::Offline { url: redact(url) });

@@ -331,9 +331,16 @@ fn push_file(page: &mut ProjectPage, raw: RawFile<'_>, base: &Url, project: Opti
             }
         }
     }
-    url.set_fragment(None);
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
+    // each change re-serialises the URL: only the ones that change something
+    if url.fragment().is_some() {
+        url.set_fragment(None);
+    }
+    if !url.username().is_empty() {
+        let _ = url.set_username("");
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(None);
+    }
     let filename = raw.filename.unwrap_or_else(|| url_filename(&url));
     let parsed = match project {
         Some(p) => DistFilename::parse_for(&filename, p),

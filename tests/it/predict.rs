@@ -330,6 +330,8 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         "fixtures/example/index/simple",
         "--channel-alias",
         "fixtures/example/channel",
+        "--default-channel",
+        "fixtures/example/channel/pkgs/main",
         "--offline",
         "--format",
         "json",
@@ -393,6 +395,8 @@ fn the_bundled_examples_prediction_is_its_v2_rebuild() {
         "fixtures/example/index/simple",
         "--channel-alias",
         "fixtures/example/channel",
+        "--default-channel",
+        "fixtures/example/channel/pkgs/main",
         "--offline",
         "--as-of",
         "2030-01-01",
@@ -447,6 +451,8 @@ fn check_pin_and_build_dry_run_use_the_prediction() {
             .arg(&index)
             .arg("--channel-alias")
             .arg(&channel)
+            .arg("--default-channel")
+            .arg(channel.join("pkgs/main"))
             .output()
             .unwrap();
         (
@@ -563,6 +569,8 @@ fn a_moved_base_image_tag_is_reported_with_both_digests() {
             .arg(crate::support::root().join("fixtures/example/index/simple"))
             .arg("--channel-alias")
             .arg(crate::support::root().join("fixtures/example/channel"))
+            .arg("--default-channel")
+            .arg(crate::support::root().join("fixtures/example/channel/pkgs/main"))
             .output()
             .unwrap();
         let report: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -655,4 +663,85 @@ fn the_index_is_read_ahead_of_the_resolver_and_each_file_once() {
         .collect();
     assert_eq!(got, ["app==2.0", "lib==3.0", "util==1.0"]);
     assert_eq!(settled_requests(&server, 6).len(), 6);
+}
+
+/// A `--rootfs` lock of a folder that holds a venv and nothing that tells the C library (no
+/// `os-release`, no `libc6` record) installs for this machine: its architecture, and the
+/// glibc its loader carries (what `getconf GNU_LIBC_VERSION` reports), so a `manylinux`
+/// wheel fits; `--glibc` still wins.
+#[test]
+fn a_rootfs_lock_installs_for_the_hosts_glibc() {
+    let t = crate::support::TestEnv::new();
+    let arch = std::env::consts::ARCH;
+    let newer = format!("demo-2.0-py3-none-manylinux_2_17_{arch}.whl");
+    let mut files = Vec::new();
+    for (filename, version) in [("demo-1.0-py3-none-any.whl", "1.0"), (&newer[..], "2.0")] {
+        let metadata = metadata_text("demo", version, &[], None);
+        files.push(Spec {
+            sidecar: Some(metadata.clone()),
+            ..spec(filename, wheel(filename, &metadata))
+        });
+    }
+    write_index(&t.path("index"), vec![("demo", files)]);
+    let server = IndexServer::start(&t.path("index"), None);
+    let python = python3();
+    t.write(
+        "rootfs/opt/venv/pyvenv.cfg",
+        format!("home = /usr/bin\nversion = {python}\n"),
+    );
+    let minor = python.rsplit_once('.').unwrap().0;
+    t.write(
+        &format!("rootfs/opt/venv/lib/python{minor}/site-packages/demo-1.0.dist-info/METADATA"),
+        metadata_text("demo", "1.0", &[], None),
+    );
+    t.write("requirements.txt", "demo\n");
+    let out = t
+        .envaudit()
+        .args(["lock", "requirements.txt", "--rootfs"])
+        .arg(t.path("rootfs"))
+        .args(["--fail-on", "never"])
+        .output()
+        .unwrap();
+    crate::support::ok(&out);
+    let predict = |extra: &[&str]| -> serde_json::Value {
+        let out = t
+            .envaudit()
+            .args(["predict", "--format", "json", "--index-url"])
+            .arg(server.url("/simple/"))
+            .args(extra)
+            .output()
+            .unwrap();
+        serde_json::from_str(&crate::support::ok(&out)).unwrap()
+    };
+    let report = predict(&[]);
+    let env = &report["environments"][0];
+    let Libc::Glibc(major, minor) = host_glibc() else {
+        unreachable!()
+    };
+    assert_eq!(
+        env["target"]["libc"],
+        format!("glibc {major}.{minor}"),
+        "{env}"
+    );
+    assert_eq!(env["target"]["machine"], arch, "{env}");
+    assert!(
+        env["target"]["libc_from"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("host /")),
+        "{env}"
+    );
+    let demo = |report: &serde_json::Value| {
+        report["environments"][0]["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "demo")
+            .unwrap()["predicted"]
+            .clone()
+    };
+    assert_eq!(demo(&report), "2.0", "{report}");
+    // an older glibc than the wheel's: only the pure wheel fits
+    let report = predict(&["--glibc", "2.5"]);
+    assert_eq!(demo(&report), "1.0", "{report}");
+    assert_eq!(report["environments"][0]["target"]["libc_from"], "--glibc");
 }

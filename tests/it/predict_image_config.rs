@@ -190,3 +190,155 @@ fn predict_reads_the_indexes_from_the_images_pip_conf_and_env() {
         "{report}"
     );
 }
+
+/// A conda channel's `noarch/repodata.json` under `www/chan/NAME` holding `records`
+/// (`name`, `version`).
+fn channel(dir: &Path, name: &str, records: &[(&str, &str)]) {
+    let packages: serde_json::Map<String, serde_json::Value> = records
+        .iter()
+        .map(|(n, v)| {
+            (
+                format!("{n}-{v}-0.tar.bz2"),
+                serde_json::json!({
+                    "name": n, "version": v, "build": "0", "build_number": 0,
+                    "depends": [], "subdir": "noarch", "noarch": "generic",
+                }),
+            )
+        })
+        .collect();
+    let doc = serde_json::json!({"info": {"subdir": "noarch"}, "packages": packages});
+    let path = dir.join(format!("www/chan/{name}/noarch/repodata.json"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, doc.to_string()).unwrap();
+}
+
+/// A conda-meta record of the image.
+fn conda_meta(prefix: &str, name: &str, version: &str) -> (String, Vec<u8>) {
+    let json = serde_json::json!({
+        "name": name, "version": version, "build": "0", "build_number": 0,
+        "channel": "https://conda.anaconda.org/conda-forge/noarch", "subdir": "noarch",
+        "depends": [], "files": [],
+    });
+    (
+        format!("{prefix}/conda-meta/{name}-{version}-0.json"),
+        json.to_string().into_bytes(),
+    )
+}
+
+/// `conda env create` searches the environment file's channels, then the channels the
+/// image's `.condarc` files configure, merged as conda merges them: the lists of
+/// `/opt/conda/.condarc` and `/root/.condarc` concatenated, the later file's first; a
+/// `#!final` key in an earlier file stays; `defaults` is not added when channels are
+/// configured; `nodefaults` in the file leaves the configured channels out.
+#[test]
+fn predict_searches_the_channels_the_images_condarc_files_configure() {
+    let t = TestEnv::new();
+    let dir = t.path("channels");
+    // `demo` is on the user's channel and the site's, not on conda-forge: flexible priority
+    // takes it from the first of them that the merged list names
+    channel(&dir, "conda-forge", &[("helper", "1.0")]);
+    channel(&dir, "corp", &[("demo", "2.0"), ("corp-only", "1.0")]);
+    channel(&dir, "user", &[("demo", "3.0")]);
+    channel(&dir, "pkgs/main", &[("demo", "9.0"), ("corp-only", "9.0")]);
+    let server = IndexServer::start(&dir, None);
+    let base = server.url("/chan");
+    let site = format!(
+        "channel_alias: {base}  #!final\ndefault_channels:\n  - {base}/pkgs/main\nchannels:\n  - corp\n"
+    );
+    let user = "channels:\n- user\nchannel_alias: http://127.0.0.1:1/not-this\n";
+    let files = [
+        conda_meta("opt/conda", "conda", "24.4.0"),
+        conda_meta("opt/env", "python", "3.10.14"),
+        conda_meta("opt/env", "helper", "1.0"),
+        conda_meta("opt/env", "demo", "1.0"),
+        conda_meta("opt/env", "corp-only", "0.9"),
+    ];
+    let mut layer: Vec<(&str, &[u8])> = vec![
+        ("etc/os-release", b"ID=ubuntu\nVERSION_ID=\"22.04\"\n"),
+        ("opt/conda/.condarc", site.as_bytes()),
+        ("root/.condarc", user.as_bytes()),
+    ];
+    layer.extend(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
+    let image = img::build_with_env(
+        &ImageSpec {
+            layers: vec![(Compression::Gzip, layer)],
+            label: "condarc",
+            ..ImageSpec::default()
+        },
+        &["PATH=/opt/conda/bin:/usr/bin"],
+    );
+    img::write_layout(&t.path("layout"), &[LayoutEntry::Image(&image, Some("v1"))]);
+    let definition = |channels: &str| {
+        t.write(
+            "environment.yml",
+            format!(
+                "name: t\nchannels:\n{channels}dependencies:\n  - helper\n  - demo\n  - corp-only\n"
+            ),
+        );
+    };
+    definition("  - conda-forge\n");
+    ok(&t
+        .envaudit()
+        .args(["lock", "environment.yml", "--image", "oci:layout:v1"])
+        .args(["--fail-on", "never"])
+        .output()
+        .unwrap());
+    let predict = || {
+        let out = t
+            .envaudit()
+            .args(["predict", "--format", "json", "--fail-on", "never"])
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        report
+    };
+    let channels_read = || -> Vec<String> {
+        let mut read: Vec<String> = server
+            .requests()
+            .into_iter()
+            .filter_map(|(path, _, _)| {
+                // `/chan/NAME/SUBDIR/repodata.json[.zst]`
+                let rest = path.strip_prefix("/chan/")?;
+                Some(rest.rsplitn(3, '/').nth(2)?.to_owned())
+            })
+            .collect();
+        read.sort();
+        read.dedup();
+        read
+    };
+    let conda_versions = |report: &serde_json::Value| -> BTreeMap<String, String> {
+        report["environments"][0]["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["ecosystem"] == "conda" && p["prefix"] == "/opt/env")
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["predicted"].as_str().unwrap_or("-").to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    let report = predict();
+    let versions = conda_versions(&report);
+    // `demo` from `user` (the later file's list comes first), `corp-only` from `corp`
+    // (the earlier file's list is kept, not replaced); nothing from `defaults`
+    assert_eq!(versions["demo"], "3.0", "{report}");
+    assert_eq!(versions["corp-only"], "1.0", "{report}");
+    assert_eq!(versions["helper"], "1.0", "{report}");
+    assert_eq!(channels_read(), ["conda-forge", "corp", "user"]);
+
+    // `nodefaults`: only the file's channels; `demo` and `corp-only` are then nowhere
+    server.clear_log();
+    definition("  - conda-forge\n  - nodefaults\n");
+    let report = predict();
+    assert_eq!(channels_read(), ["conda-forge"]);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "unresolvable"),
+        "{report}"
+    );
+}

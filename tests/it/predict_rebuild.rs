@@ -342,6 +342,8 @@ fn predict_exits_2_on_an_unreachable_index_and_1_on_findings() {
             .args(["predict", "--format", "json", "--index-url", &index])
             .arg("--channel-alias")
             .arg(&channel)
+            .arg("--default-channel")
+            .arg(channel.join("pkgs/main"))
             .args(extra)
             .output()
             .unwrap()
@@ -375,6 +377,8 @@ fn predict_exits_2_on_an_unreachable_index_and_1_on_findings() {
         ))
         .arg("--channel-alias")
         .arg(&channel)
+        .arg("--default-channel")
+        .arg(channel.join("pkgs/main"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -424,6 +428,7 @@ fn offline_predicts_from_the_cache_and_names_what_it_lacks() {
             .env("ENVAUDIT_CACHE_DIR", t.path(cache))
             .args(["predict", "--format", "json", "--index-url", &index])
             .args(["--channel-alias", &channel])
+            .args(["--default-channel", &format!("{channel}/pkgs/main")])
             .args(extra)
             .output()
             .unwrap()
