@@ -24,14 +24,16 @@ Builds once, cached under $ENVAUDIT_BENCH_CACHE/predict (default
      `envaudit lock requirements.txt --rootfs DIR`;
   3. a tool venv (Python 3.11) with uv and pip.
 
-Then serves the index from 127.0.0.1 twice (tests/it/support/simple_index_server.py: ETag
+Then serves the index from 127.0.0.1 three times (tests/it/support/simple_index_server.py: ETag
 and Last-Modified; one server sends no Cache-Control, so a client that revalidates asks
-for every page again, the other `max-age=600`, as PyPI does) and times, in interleaved
+for every page again, the other `max-age=600`, as PyPI does; and nginx serving the folder as
+static files, ETag and Last-Modified, no Cache-Control: a fast server) and times, in interleaved
 rounds, the release binary and its peers on the same requirements and index:
 
   envaudit cold     `envaudit predict --format json`, ENVAUDIT_CACHE_DIR a new empty folder
   envaudit warm     the same with a cache folder filled by an earlier run
   envaudit warm, max-age   the same against the max-age server
+  envaudit warm, nginx     the same against nginx (every page revalidated, 304)
   envaudit offline  the warm run with `--offline`: from the cache alone, no request
   uv cold           `uv pip compile requirements.txt --python-version 3.11.x --no-cache`
   uv warm, uv warm, max-age   the same with `--cache-dir` filled by an earlier run
@@ -61,6 +63,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -481,12 +484,67 @@ class Server:
         self.proc.wait(timeout=10)
 
 
+class Nginx:
+    """The same index folder served by nginx as static files (the usual way to serve a
+    PEP 503/691 tree): `ETag` and `Last-Modified` on every file, 304 on a match, no
+    Cache-Control; a folder answers its `index.json` (PEP 691 JSON). A fast server, to tell
+    a client's own cost from the Python test server's."""
+
+    def __init__(self, root, name):
+        if shutil.which("nginx") is None:
+            raise SystemExit("scripts/bench predict: nginx is missing (apt-get install -y nginx-light)")
+        self.dir = WORK / f"nginx-{name}"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir()
+        self.log = self.dir / "access.log"
+        self.log.write_text("")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (self.dir / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {self.dir}/nginx.pid;\nerror_log {self.dir}/error.log;\n"
+            "daemon off;\nevents { worker_connections 1024; }\n"
+            "http {\n"
+            "  log_format short '$request_method $uri $status';\n"
+            f"  access_log {self.log} short;\n"
+            "  types { application/vnd.pypi.simple.v1+json json; text/html html; }\n"
+            "  default_type application/octet-stream;\n"
+            f"  server {{ listen 127.0.0.1:{self.port}; root {root}; index index.json; etag on; }}\n"
+            "}\n"
+        )
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{self.port}/simple/"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.url + "pip/", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.mark = 0
+
+    def requests(self):
+        """The log lines since the last call."""
+        lines = self.log.read_text().splitlines()
+        new, self.mark = lines[self.mark :], len(lines)
+        return new
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 # --- the tools ----------------------------------------------------------------------------
 
 # How each tool is measured: `cold` (no cache), `warm` (a cache filled by an earlier run;
 # the server sends no Cache-Control), `warm, max-age` (the same against a server that sends
-# `max-age=600` as PyPI does), `offline` (envaudit from its cache alone).
-KINDS = ["cold", "warm", "warm, max-age", "offline"]
+# `max-age=600` as PyPI does), `warm, nginx` (the same without Cache-Control against nginx
+# serving the folder), `offline` (envaudit from its cache alone).
+KINDS = ["cold", "warm", "warm, max-age", "warm, nginx", "offline"]
 
 
 def commands(envaudit, tools, servers, scratch):
@@ -519,7 +577,7 @@ def commands(envaudit, tools, servers, scratch):
     out = {}
     for tool in ("envaudit", "uv", "pip"):
         for kind in KINDS:
-            server = pypi if kind == "warm, max-age" else plain
+            server = {"warm, max-age": pypi, "warm, nginx": servers["nginx"]}.get(kind, plain)
             cache = scratch / kind.replace(", ", "-") / tool
             url = server.url
             if tool == "envaudit":
@@ -690,6 +748,7 @@ def main():
     servers = {
         "plain": Server(WORK / "index", "plain"),
         "max-age": Server(WORK / "index", "max-age", "--max-age", "600"),
+        "nginx": Nginx(WORK / "index", "plain"),
     }
     try:
         with tempfile.TemporaryDirectory(prefix="bench-predict-") as scratch:
@@ -731,7 +790,7 @@ def main():
     print(f"\ntargets: cold ≤ 2× uv: {'pass' if cold <= 2 else 'FAIL'} ({cold:.2f}×); warm < 200 ms: "
           + ", ".join(
               f"{k} {'pass' if med['envaudit ' + k] < 0.2 else 'FAIL'} ({med['envaudit ' + k] * 1000:.0f} ms)"
-              for k in ("warm", "warm, max-age")
+              for k in ("warm", "warm, max-age", "warm, nginx")
           ))
     (WORK / "last-run.json").write_text(json.dumps({"times": times, "requests": reqs, "versions": versions}))
 
