@@ -19,7 +19,7 @@ pub(crate) struct AttestArgs {
 
     /// The signing key: a PEM file (unencrypted PKCS#8, ECDSA P-256 or Ed25519, as
     /// `openssl genpkey` writes it), or `env://VAR` for a variable holding the PEM
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     key: String,
 
     /// The lockfile

@@ -68,7 +68,12 @@ pub(crate) struct BuildArgs {
     /// With `--lock`: sign the image's evidence with this key (a PEM file or `env://VAR`) and
     /// attach it to the image, as `envaudit attest` does; an image built now gets SLSA
     /// provenance
-    #[arg(long, value_name = "KEY", requires = "lock")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "lock",
+        allow_hyphen_values = true
+    )]
     attest: Option<String>,
 
     /// The lockfile

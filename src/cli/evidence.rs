@@ -16,8 +16,22 @@ use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::{ImageRef, ImageSource};
 use crate::scan::Scanner;
 
+/// Refuses a `--key` that holds key text instead of naming a file or a variable: the
+/// argument is never printed, as it may be the private key itself (`--key="$SECRET"`).
+fn key_argument(key: &str) -> anyhow::Result<()> {
+    if key.contains("-----BEGIN") || key.contains('\n') || key.len() > 4096 {
+        return Err(Hinted::new(
+            "`--key` holds key text, not a file name",
+            "pass a file (`--key signer.pem`) or a variable holding the PEM (`--key env://ENVAUDIT_SIGNING_KEY`); the text given is not shown",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Reads the signing key named by `--key`: a file, or `env://VAR`.
 pub(crate) fn signing_key(key: &str) -> anyhow::Result<SigningKey> {
+    key_argument(key)?;
     let read = match key.strip_prefix("env://") {
         Some(var) => SigningKey::from_env(var),
         None => SigningKey::from_file(Path::new(key)),
@@ -34,6 +48,7 @@ pub(crate) fn signing_key(key: &str) -> anyhow::Result<SigningKey> {
 pub(crate) fn verifying_keys(keys: &[String]) -> anyhow::Result<Vec<VerifyingKey>> {
     keys.iter()
         .map(|k| {
+            key_argument(k)?;
             let read = match k.strip_prefix("env://") {
                 Some(var) => {
                     let pem = std::env::var(var).map_err(|_| {
@@ -52,7 +67,7 @@ pub(crate) fn verifying_keys(keys: &[String]) -> anyhow::Result<Vec<VerifyingKey
                         .to_owned()
                 });
                 anyhow::Error::new(Hinted::new(
-                    format!("cannot read the public key `{k}`: {e}"),
+                    format!("cannot read the public key: {e}"),
                     hint,
                 ))
             })

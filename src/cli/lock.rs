@@ -82,7 +82,7 @@ pub(crate) struct LockArgs {
 
     /// Sign the evidence of each snapshot locked with this key (a PEM file or `env://VAR`) and
     /// attach it to its image, as `envaudit attest` does: the snapshot, its SBOM and this run
-    #[arg(long, value_name = "KEY", conflicts_with_all = ["check", "rootfs"])]
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["check", "rootfs"], allow_hyphen_values = true)]
     attest: Option<String>,
 
     /// Record Azure ML SDK v1's service image from a saved `Environment.get_image_details`

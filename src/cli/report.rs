@@ -37,7 +37,7 @@ pub(crate) struct ReportArgs {
 
     /// With `--from-registry`: the public key(s) the evidence must be signed with (SPKI PEM,
     /// or `env://VAR`)
-    #[arg(long, value_name = "PUB")]
+    #[arg(long, value_name = "PUB", allow_hyphen_values = true)]
     key: Vec<String>,
 
     #[command(flatten)]

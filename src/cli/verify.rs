@@ -24,7 +24,7 @@ pub(crate) struct VerifyArgs {
 
     /// A public key (SPKI PEM, as `openssl pkey -pubout` or `cosign generate-key-pair`
     /// write it), or `env://VAR`; repeat for several signers
-    #[arg(long, value_name = "PUB", required = true)]
+    #[arg(long, value_name = "PUB", required = true, allow_hyphen_values = true)]
     key: Vec<String>,
 
     /// Check the signatures and subjects only; do not read the image again

@@ -590,6 +590,17 @@ fn the_private_key_never_appears_in_output_or_files() {
         vec!["attest", "--key", "env://SIGNING_KEY", "--format", "json"],
         vec!["attest", "--key", "env://NOT_SET"],
         vec!["attest", "--key", "requirements.txt"],
+        // The key's text where its file name belongs (`--key="$SECRET"`) is refused unseen.
+        vec!["attest", "--key", &pem],
+        vec!["verify", &reference, "--key", &pem],
+        vec![
+            "lock",
+            "requirements.txt",
+            "--image",
+            &reference,
+            "--attest",
+            &pem,
+        ],
     ] {
         let out = t
             .envaudit()
