@@ -97,6 +97,7 @@ codes! {
     Unattested = "unattested", Error, "the image carries no signed evidence: no Sigstore bundle among the referrers of its manifest";
     SignatureInvalid = "signature-invalid", Error, "a signed bundle does not verify with the given key, or cannot be read: its payload or signature was changed, or another key signed it";
     SubjectMismatch = "subject-mismatch", Error, "the evidence is about another image: the environment's tag moved, or a statement's subject is not the manifest";
+    EvidenceIncomplete = "evidence-incomplete", Error, "a verified statement lists an artifact the registry no longer holds (deleted, replaced or unreadable), or the evidence holds no snapshot to check";
     ContentChanged = "content-changed", Error, "the image read again does not hold the attested snapshot's packages";
     DiffIdMismatch = "diff-id-mismatch", Error, "a layer's uncompressed content does not match the `diff_id` the image config lists for it";
 }

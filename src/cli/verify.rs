@@ -55,7 +55,11 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         &args.lockfile,
     )?;
     let mut report = verified(&scanner, &target, &keys, args.no_content)?;
-    args.findings.apply(&mut report.findings)?;
+    // The audited project's own `envaudit.toml` must not accept its evidence's findings: only
+    // a configuration named on the command line is applied.
+    if args.findings.config.is_some() {
+        args.findings.apply(&mut report.findings)?;
+    }
     super::write_or_pipe(render::render_verify(&report, args.format, out))?;
     Ok(args.findings.exit(&report.findings))
 }

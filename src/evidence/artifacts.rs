@@ -29,6 +29,8 @@ pub const SNAPSHOT_ARTIFACT_TYPE: &str = "application/vnd.envaudit.snapshot.v1";
 pub const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.envaudit.snapshot.v1+toml";
 /// The media type of a layer holding one run record (the lockfile folder's TOML).
 pub const RUN_MEDIA_TYPE: &str = "application/vnd.envaudit.run.v1+toml";
+/// The most layers one snapshot-record artifact holds (what `registry::referrers` reads back).
+pub const MAX_LAYERS: usize = crate::registry::referrers::MAX_ARTIFACT_LAYERS;
 /// The annotation naming a layer's file, as ORAS and the OCI image spec use it.
 pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
 
@@ -66,8 +68,10 @@ pub struct Artifact {
 pub struct ArtifactSet {
     /// The CycloneDX SBOM of the snapshot.
     pub sbom: Artifact,
-    /// The snapshot and the records of the runs that used it.
-    pub record: Artifact,
+    /// The snapshot and the records of the runs that used it: the snapshot first, then the
+    /// runs by time, at most [`MAX_LAYERS`] layers per artifact (registries and readers bound
+    /// an artifact's layers), so a snapshot used by many runs has several.
+    pub records: Vec<Artifact>,
 }
 
 impl ArtifactSet {
@@ -117,21 +121,27 @@ impl ArtifactSet {
                     bytes: sbom,
                 }],
             },
-            record: Artifact {
-                artifact_type: SNAPSHOT_ARTIFACT_TYPE,
-                annotations: annotations("snapshot"),
-                layers,
-            },
+            records: layers
+                .chunks(MAX_LAYERS)
+                .map(|chunk| Artifact {
+                    artifact_type: SNAPSHOT_ARTIFACT_TYPE,
+                    annotations: annotations("snapshot"),
+                    layers: chunk.to_vec(),
+                })
+                .collect(),
         }
     }
 
     /// Every blob of both artifacts, SBOM first.
     pub fn blobs(&self) -> impl Iterator<Item = &Blob> {
-        self.sbom.layers.iter().chain(&self.record.layers)
+        self.sbom
+            .layers
+            .iter()
+            .chain(self.records.iter().flat_map(|r| &r.layers))
     }
 
     /// The artifacts, SBOM first.
-    pub fn artifacts(&self) -> [&Artifact; 2] {
-        [&self.sbom, &self.record]
+    pub fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
+        std::iter::once(&self.sbom).chain(&self.records)
     }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::EvidenceError;
-use super::artifacts::{Artifact, ArtifactSet, TITLE_ANNOTATION};
+use super::artifacts::{Artifact, ArtifactSet, SBOM_ARTIFACT_TYPE, TITLE_ANNOTATION};
 use super::predicate::{self, BuildFacts};
 use crate::attest::bundle::{self, Bundle};
 use crate::attest::keys::SigningKey;
@@ -179,16 +179,20 @@ pub fn attest(
     };
     // One call: every blob pushed once, the three manifests, then (without the referrers API)
     // one update of the tag-schema index that lists all three together.
-    let attached = scanner.attach_all(
-        &image,
-        &subject,
-        &[
-            to_registry(&artifacts.sbom),
-            to_registry(&artifacts.record),
-            bundle_artifact,
-        ],
-    )?;
-    for (name, a) in ["sbom", "snapshot", "bundle"].into_iter().zip(&attached) {
+    let mut names = Vec::new();
+    let mut all = Vec::new();
+    for a in artifacts.artifacts() {
+        names.push(if a.artifact_type == SBOM_ARTIFACT_TYPE {
+            "sbom"
+        } else {
+            "snapshot"
+        });
+        all.push(to_registry(a));
+    }
+    names.push("bundle");
+    all.push(bundle_artifact);
+    let attached = scanner.attach_all(&image, &subject, &all)?;
+    for (name, a) in names.into_iter().zip(&attached) {
         attestation.pushed.push(pushed(name, a));
     }
     attestation.status = "attested";

@@ -40,7 +40,11 @@ fn the_artifacts_of_a_snapshot_are_byte_stable_and_keep_only_its_runs() {
     ];
     let set = ArtifactSet::new(&env, &snap, &runs);
     assert_eq!(set, ArtifactSet::new(&env, &snap, &runs));
-    let names: Vec<&str> = set.record.layers.iter().map(|b| b.name.as_str()).collect();
+    let names: Vec<&str> = set.records[0]
+        .layers
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
     assert_eq!(
         names,
         [
@@ -49,14 +53,14 @@ fn the_artifacts_of_a_snapshot_are_byte_stable_and_keep_only_its_runs() {
             "runs/b.toml"
         ]
     );
-    assert_eq!(set.record.layers[0].media_type, SNAPSHOT_MEDIA_TYPE);
+    assert_eq!(set.records[0].layers[0].media_type, SNAPSHOT_MEDIA_TYPE);
     assert!(
-        set.record.layers[1..]
+        set.records[0].layers[1..]
             .iter()
             .all(|b| b.media_type == RUN_MEDIA_TYPE)
     );
     // The snapshot layer reads back as the same snapshot.
-    let text = String::from_utf8(set.record.layers[0].bytes.clone()).unwrap();
+    let text = String::from_utf8(set.records[0].layers[0].bytes.clone()).unwrap();
     let back = crate::lockfile::StoredSnapshot::parse(&crate::source::SourceFile::from_text(
         "snapshot.toml",
         &text,
@@ -107,4 +111,33 @@ fn content_compare_sees_versions_and_installed_files_but_not_how_the_scan_knew_t
         .image_layers
         .push(crate::model::Digest::sha256_of(b"extra"));
     assert!(compare(&snap, &relayered).layers_changed);
+}
+
+#[test]
+fn many_runs_spread_over_record_artifacts_of_at_most_sixteen_layers() {
+    use super::artifacts::MAX_LAYERS;
+    let (env, snap) = example();
+    let runs: Vec<RunRecord> = (0..40)
+        .map(|i| {
+            run(
+                &format!("r{i:02}"),
+                &env,
+                &snap.id,
+                &format!("2026-01-01T00:00:{i:02}Z"),
+            )
+        })
+        .collect();
+    let set = ArtifactSet::new(&env, &snap, &runs);
+    assert_eq!(set.records.len(), 3, "1 snapshot + 40 runs in layers of 16");
+    assert!(set.records.iter().all(|r| r.layers.len() <= MAX_LAYERS));
+    let names: Vec<&str> = set
+        .records
+        .iter()
+        .flat_map(|r| &r.layers)
+        .map(|b| b.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 41);
+    assert_eq!(names[1], "runs/r00.toml");
+    assert_eq!(names[40], "runs/r39.toml");
+    assert_eq!(set.blobs().count(), 42);
 }

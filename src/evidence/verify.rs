@@ -238,6 +238,7 @@ pub fn verify(
             })
     });
     let mut runs: Vec<RunRecord> = Vec::new();
+    let mut found: BTreeSet<Digest> = BTreeSet::new();
     for d in others {
         let Ok((manifest, layers)) = scanner.pull_artifact(image, &d.digest) else {
             report.artifacts.push(ArtifactCheck {
@@ -260,6 +261,7 @@ pub fn verify(
         if !listed {
             continue;
         }
+        found.extend(manifest.layers.iter().map(|l| l.digest.clone()));
         for (descriptor, bytes) in manifest.layers.iter().zip(&layers) {
             let Ok(text) = std::str::from_utf8(bytes) else {
                 continue;
@@ -286,6 +288,25 @@ pub fn verify(
             }
         }
     }
+    let missing: Vec<&Digest> = listed_digests.difference(&found).collect();
+    if !missing.is_empty() {
+        report.findings.push(Finding::new(
+            Code::EvidenceIncomplete,
+            format!(
+                "a verified statement on `{}@{}` lists {} artifact layer{} the registry no longer holds or that could not be read (deleted or replaced): {}",
+                report.image,
+                target.manifest,
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                missing
+                    .iter()
+                    .take(3)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     if let Some(e) = &mut evidence {
         runs.retain(|r| r.snapshot == e.snapshot.id && r.environment == e.environment);
         runs.sort_by(|a, b| (&a.time, &a.run).cmp(&(&b.time, &b.run)));
@@ -307,6 +328,16 @@ pub fn check_content(
     report: &mut VerifyReport,
 ) -> Result<(), EvidenceError> {
     let Some(evidence) = &report.evidence else {
+        // Nothing attested to compare with: unless a finding already says why, say it.
+        if report.findings.is_empty() {
+            report.findings.push(Finding::new(
+                Code::EvidenceIncomplete,
+                format!(
+                    "the signed evidence on `{}@{}` holds no readable snapshot to compare the image with",
+                    report.image, target.manifest
+                ),
+            ));
+        }
         return Ok(());
     };
     let reference: ImageRef = format!("{}@{}", report.image, target.manifest)

@@ -762,3 +762,38 @@ fn a_partial_read_fails_verify() {
     assert_eq!(codes(&v), ["catalog-incomplete"], "{v:#}");
     assert_eq!(v["findings"][0]["severity"], "error");
 }
+
+/// An artifact the signed statement lists, deleted from the registry: `evidence-incomplete`.
+#[test]
+fn a_deleted_sbom_is_evidence_incomplete() {
+    let p = attested("deleted", "p256");
+    let reg = registry::plain();
+    let out = verify(&p, &[&p.reference, "--no-content"], &p.public);
+    let v = json(&out);
+    let sbom = v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["artifact_type"] == "application/vnd.cyclonedx+json")
+        .expect("the SBOM is listed")["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deleted = crate::support::http::request(
+        &reg.addr,
+        "DELETE",
+        &format!("/v2/{}/manifests/{sbom}", p.repo),
+        &[],
+        &mut std::io::empty(),
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        deleted.status, 202,
+        "the registry deletes the SBOM's manifest"
+    );
+    let out = verify(&p, &[&p.reference], &p.public);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(codes(&v), ["evidence-incomplete"], "{v:#}");
+}
