@@ -134,12 +134,14 @@ pub fn attest(
         status: "already-attested",
         pushed: Vec::new(),
     };
-    let listed = scanner.referrers(&image, &manifest, Some(bundle::MEDIA_TYPE))?;
-    let already = listed.descriptors.iter().any(|d| {
-        d.annotations.get(STATEMENT_ANNOTATION) == Some(&statement_digest.to_string())
-            && d.annotations.get(KEY_ANNOTATION) == Some(&key_id)
-    });
-    if already {
+    if already_attested(
+        scanner,
+        &image,
+        &manifest,
+        &statement_digest,
+        key,
+        &request.snapshot.id,
+    )? {
         return Ok(attestation);
     }
     let subject = scanner.manifest_descriptor(&image, &manifest)?;
@@ -197,6 +199,63 @@ pub fn attest(
     }
     attestation.status = "attested";
     Ok(attestation)
+}
+
+/// Whether the image already carries this statement signed by this key, with its artifacts.
+/// The annotations only pick the candidates (anyone who can push can write them): a
+/// candidate counts once its bundle verifies with `key` over a statement of this digest, and
+/// the SBOM and snapshot record of this snapshot are listed beside it.
+fn already_attested(
+    scanner: &Scanner,
+    image: &ImageRef,
+    manifest: &Digest,
+    statement: &Digest,
+    key: &SigningKey,
+    snapshot: &str,
+) -> Result<bool, EvidenceError> {
+    let listed = scanner.referrers(image, manifest, None)?;
+    let has = |kind: &str| {
+        listed.descriptors.iter().any(|d| {
+            d.annotations
+                .get("dev.envaudit.artifact")
+                .map(String::as_str)
+                == Some(kind)
+                && d.annotations
+                    .get("dev.envaudit.snapshot")
+                    .map(String::as_str)
+                    == Some(snapshot)
+        })
+    };
+    if !has("sbom") || !has("snapshot") {
+        return Ok(false);
+    }
+    let key_id = key.key_id().as_str();
+    let candidates = listed.descriptors.iter().filter(|d| {
+        d.artifact_type.as_deref() == Some(bundle::MEDIA_TYPE)
+            && d.annotations.get(STATEMENT_ANNOTATION) == Some(&statement.to_string())
+            && d.annotations.get(KEY_ANNOTATION).map(String::as_str) == Some(key_id)
+    });
+    for d in candidates {
+        let Ok((artifact, layers)) = scanner.pull_artifact(image, &d.digest) else {
+            continue;
+        };
+        let verified = artifact
+            .layers
+            .iter()
+            .zip(&layers)
+            .filter(|(l, _)| l.media_type == bundle::MEDIA_TYPE)
+            .filter_map(|(_, bytes)| Bundle::from_json(bytes).ok())
+            .any(|b| {
+                b.verify(std::slice::from_ref(key.verifying_key()))
+                    .ok()
+                    .and_then(|v| crate::attest::statement::Statement::from_verified(&v).ok())
+                    .is_some_and(|s| s.digest() == *statement)
+            });
+        if verified {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn to_registry(artifact: &Artifact) -> registry::Artifact {

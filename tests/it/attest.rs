@@ -797,3 +797,84 @@ fn a_deleted_sbom_is_evidence_incomplete() {
     assert_eq!(out.status.code(), Some(1), "{v:#}");
     assert_eq!(codes(&v), ["evidence-incomplete"], "{v:#}");
 }
+
+/// The annotations that name a bundle's statement and key are not trusted: a junk bundle
+/// carrying them does not make `attest` skip its push.
+#[test]
+fn a_forged_bundle_annotation_does_not_pass_for_an_attestation() {
+    let p = attested("forged", "p256");
+    let reg = registry::plain();
+    let first: serde_json::Value = serde_json::from_str(&ok(&p
+        .t
+        .envaudit()
+        .args(["attest", "--format", "json", "--key"])
+        .arg(&p.key)
+        .output()
+        .unwrap()))
+    .unwrap();
+    let statement = first["attestations"][0]["statement"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (key2, _) = keypair(&p.t, "second", "ed25519");
+    let key2_id = envaudit::attest::SigningKey::from_file(&key2)
+        .unwrap()
+        .key_id()
+        .as_str()
+        .to_owned();
+    let lock = envaudit::lockfile::Lockfile::load(&p.t.path("envaudit.lock")).unwrap();
+    let manifest = lock.environments["train"].image_manifest.clone().unwrap();
+    let client = envaudit::registry::HttpRegistry::new(
+        envaudit::registry::TransportPolicy::default(),
+        envaudit::registry::CredentialStore::anonymous(),
+    )
+    .unwrap();
+    let repo: envaudit::model::ImageRef = format!("{}/{}", reg.addr, p.repo).parse().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listed = client.referrers(&repo, &manifest, None).await.unwrap();
+        let subject = listed.descriptors[0].clone();
+        let (artifact, _) = client
+            .pull_artifact(&repo, &subject.digest, 4 << 20)
+            .await
+            .unwrap();
+        let subject = artifact.subject.unwrap();
+        client
+            .attach(
+                &repo,
+                &subject,
+                &envaudit::registry::Artifact {
+                    artifact_type: "application/vnd.dev.sigstore.bundle.v0.3+json".into(),
+                    layers: vec![envaudit::registry::ArtifactLayer {
+                        media_type: "application/vnd.dev.sigstore.bundle.v0.3+json".into(),
+                        bytes: b"{\"not\": \"a bundle\"}".to_vec().into(),
+                        annotations: std::collections::BTreeMap::default(),
+                    }],
+                    annotations: [
+                        ("dev.envaudit.statement".to_owned(), statement.clone()),
+                        ("dev.envaudit.key-id".to_owned(), key2_id.clone()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                },
+            )
+            .await
+            .unwrap();
+    });
+    let second: serde_json::Value = serde_json::from_str(&ok(&p
+        .t
+        .envaudit()
+        .args(["attest", "--format", "json", "--key"])
+        .arg(&key2)
+        .output()
+        .unwrap()))
+    .unwrap();
+    assert_eq!(
+        second["attestations"][0]["status"], "attested",
+        "{second:#}"
+    );
+    assert_eq!(second["attestations"][0]["statement"], statement.as_str());
+}
