@@ -161,11 +161,16 @@ pub(crate) fn target(
         let (image, manifest) = locked_image(name, snapshot)?;
         let now = scanner
             .resolve(&ImageSource::Registry(image.clone()))
-            .ok()
-            .and_then(|r| r.manifest.map(|m| m.digest));
+            .with_context(|| format!("cannot resolve `{image}`, the image `{name}` locked"))?;
+        // A reference to a multi-platform index has not moved while it names the locked
+        // index, whichever platform `--platform` picks from it.
+        let moved = match (&now.index, &snapshot.image_index) {
+            (Some(index), Some(locked)) => index.digest != *locked,
+            _ => now.manifest.as_ref().is_none_or(|m| m.digest != manifest),
+        };
         return Ok(Target {
             image,
-            moved_to: now.filter(|d| *d != manifest),
+            moved_to: moved.then(|| now.manifest.map(|m| m.digest)).flatten(),
             manifest,
             environment: Some(name.clone()),
         });

@@ -156,20 +156,44 @@ fn from_registry(
     let target = target(&scanner, Some(image), None, &args.lockfile)?;
     let verified = verified(&scanner, &target, &keys, true)?;
     let Some(evidence) = verified.evidence.filter(|_| verified.findings.is_empty()) else {
+        if verified.findings.is_empty() {
+            return Err(Hinted::new(
+                format!("the signed evidence on `{image}` holds no snapshot"),
+                "check it with `envaudit verify`",
+            )
+            .into());
+        }
         return Ok(Err(verified.findings));
     };
-    let model = args.model.clone().unwrap_or_else(|| {
-        evidence
-            .runs
-            .iter()
-            .find_map(|r| r.model.clone())
-            .map(|m| m.split_once(':').map_or(m.clone(), |(n, _)| n.to_owned()))
-            .unwrap_or_default()
-    });
+    // Without `--model`: the model of the attested runs, when they name one only.
+    let model = match &args.model {
+        Some(m) => m.clone(),
+        None => {
+            let mut names: Vec<&str> = evidence
+                .runs
+                .iter()
+                .filter_map(|r| r.model.as_deref())
+                .map(|m| m.split_once(':').map_or(m, |(n, _)| n))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            if names.len() > 1 {
+                return Err(Hinted::new(
+                    format!(
+                        "the evidence on `{image}` records runs of {} models",
+                        names.len()
+                    ),
+                    format!("choose one with `--model`: {}", names.join(", ")),
+                )
+                .into());
+            }
+            names.first().map(|n| (*n).to_owned()).unwrap_or_default()
+        }
+    };
     let mine: Vec<_> = evidence
         .runs
         .iter()
-        .filter(|r| args.model.is_none() || compliance::matches_model(r, &model))
+        .filter(|r| compliance::matches_model(r, &model))
         .collect();
     if mine.is_empty() {
         return Err(Hinted::new(
