@@ -166,29 +166,28 @@ fn from_registry(
         return Ok(Err(verified.findings));
     };
     // Without `--model`: the model of the attested runs, when they name one only.
-    let model = match &args.model {
-        Some(m) => m.clone(),
-        None => {
-            let mut names: Vec<&str> = evidence
-                .runs
-                .iter()
-                .filter_map(|r| r.model.as_deref())
-                .map(|m| m.split_once(':').map_or(m, |(n, _)| n))
-                .collect();
-            names.sort_unstable();
-            names.dedup();
-            if names.len() > 1 {
-                return Err(Hinted::new(
-                    format!(
-                        "the evidence on `{image}` records runs of {} models",
-                        names.len()
-                    ),
-                    format!("choose one with `--model`: {}", names.join(", ")),
-                )
-                .into());
-            }
-            names.first().map(|n| (*n).to_owned()).unwrap_or_default()
+    let model = if let Some(m) = &args.model {
+        m.clone()
+    } else {
+        let mut names: Vec<&str> = evidence
+            .runs
+            .iter()
+            .filter_map(|r| r.model.as_deref())
+            .map(|m| m.split_once(':').map_or(m, |(n, _)| n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() > 1 {
+            return Err(Hinted::new(
+                format!(
+                    "the evidence on `{image}` records runs of {} models",
+                    names.len()
+                ),
+                format!("choose one with `--model`: {}", names.join(", ")),
+            )
+            .into());
         }
+        names.first().map(|n| (*n).to_owned()).unwrap_or_default()
     };
     let mine: Vec<_> = evidence
         .runs
