@@ -10,6 +10,7 @@ use super::Exit;
 use super::args::{FindingsArgs, ImageOptions};
 use super::error::Hinted;
 use super::prediction::PredictOptions;
+use super::snapshots::pick;
 use crate::lockfile::Lockfile;
 use crate::lockfile::store;
 use crate::render::{self, Format};
@@ -54,22 +55,9 @@ pub(crate) fn run(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<Exit>
         .into());
     }
     let lockfile = Lockfile::load(&args.lockfile)?;
+    let at = args.lockfile.display().to_string();
     for e in &args.env {
-        if !lockfile.environments.contains_key(e) {
-            return Err(Hinted::new(
-                format!("`{e}` is not in `{}`", args.lockfile.display()),
-                format!(
-                    "environments there: {}",
-                    lockfile
-                        .environments
-                        .keys()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-            .into());
-        }
+        pick(&lockfile, Some(e), &at)?;
     }
     let scanner = args.image.scanner()?;
     let mut report =

@@ -75,10 +75,11 @@ pub(crate) fn verifying_keys(keys: &[String]) -> anyhow::Result<Vec<VerifyingKey
         .collect()
 }
 
-/// The environments named (all when none), with their snapshots.
+/// The environments named (all when none), with their snapshots; `at` names the lockfile.
 fn chosen<'l>(
     lock: &'l Lockfile,
     names: &[String],
+    at: &str,
 ) -> anyhow::Result<Vec<(&'l str, &'l Snapshot)>> {
     if names.is_empty() {
         return Ok(lock
@@ -89,25 +90,7 @@ fn chosen<'l>(
     }
     names
         .iter()
-        .map(|n| {
-            lock.environments
-                .get_key_value(n)
-                .map(|(k, s)| (k.as_str(), s))
-                .ok_or_else(|| {
-                    Hinted::new(
-                        format!("`{n}` is not in the lockfile"),
-                        format!(
-                            "environments there: {}",
-                            lock.environments
-                                .keys()
-                                .map(|k| format!("`{k}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                    .into()
-                })
-        })
+        .map(|n| pick(lock, Some(n), at).map(|(k, s)| (k.as_str(), s)))
         .collect()
 }
 
@@ -127,7 +110,7 @@ pub(crate) fn attest_environments(
         .with_context(|| format!("cannot read `{}`", lockfile.display()))?;
     let (runs, _) = store.runs();
     let mut done = Vec::new();
-    for (name, snapshot) in chosen(&lock, environments)? {
+    for (name, snapshot) in chosen(&lock, environments, &lockfile.display().to_string())? {
         let request = Request {
             environment: name,
             snapshot,

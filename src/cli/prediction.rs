@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::error::Hinted;
+use super::snapshots::pick;
 use crate::diag::{Code, FailOn};
 use crate::lockfile::Lockfile;
 use crate::lockfile::store;
@@ -154,21 +155,7 @@ impl PredictOptions {
             findings: Vec::new(),
         };
         for name in names {
-            let Some(locked) = lockfile.environments.get(name) else {
-                return Err(Hinted::new(
-                    format!("`{name}` is not in `{}`", lockfile_path.display()),
-                    format!(
-                        "environments there: {}",
-                        lockfile
-                            .environments
-                            .keys()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-                .into());
-            };
+            let (_, locked) = pick(lockfile, Some(name), &lockfile_path.display().to_string())?;
             let path = dir.join(&locked.definition);
             let def = crate::definition::load(&path, &crate::definition::LoadOptions::default())
                 .with_context(|| {
