@@ -31,6 +31,10 @@ pub const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.envaudit.snapshot.v1+toml
 pub const RUN_MEDIA_TYPE: &str = "application/vnd.envaudit.run.v1+toml";
 /// The most layers one snapshot-record artifact holds (what `registry::referrers` reads back).
 pub const MAX_LAYERS: usize = crate::registry::referrers::MAX_ARTIFACT_LAYERS;
+/// The annotation naming what an envaudit artifact holds (`sbom`, `snapshot`).
+pub const ARTIFACT_ANNOTATION: &str = "dev.envaudit.artifact";
+/// The annotation naming the snapshot an artifact is about.
+pub const SNAPSHOT_ANNOTATION: &str = "dev.envaudit.snapshot";
 /// The annotation naming a layer's file, as ORAS and the OCI image spec use it.
 pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
 
@@ -107,8 +111,8 @@ impl ArtifactSet {
                     "dev.envaudit.environment".to_owned(),
                     environment.to_owned(),
                 ),
-                ("dev.envaudit.snapshot".to_owned(), snapshot.id.clone()),
-                ("dev.envaudit.artifact".to_owned(), kind.to_owned()),
+                (SNAPSHOT_ANNOTATION.to_owned(), snapshot.id.clone()),
+                (ARTIFACT_ANNOTATION.to_owned(), kind.to_owned()),
             ])
         };
         ArtifactSet {

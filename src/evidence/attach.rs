@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::EvidenceError;
-use super::artifacts::{Artifact, ArtifactSet, SBOM_ARTIFACT_TYPE, TITLE_ANNOTATION};
+use super::artifacts::{
+    ARTIFACT_ANNOTATION, Artifact, ArtifactSet, SBOM_ARTIFACT_TYPE, SNAPSHOT_ANNOTATION,
+    TITLE_ANNOTATION,
+};
 use super::predicate::{self, BuildFacts};
 use crate::attest::bundle::{self, Bundle};
 use crate::attest::keys::SigningKey;
@@ -216,46 +219,25 @@ fn already_attested(
     let listed = scanner.referrers(image, manifest, None)?;
     let has = |kind: &str| {
         listed.descriptors.iter().any(|d| {
-            d.annotations
-                .get("dev.envaudit.artifact")
-                .map(String::as_str)
-                == Some(kind)
-                && d.annotations
-                    .get("dev.envaudit.snapshot")
-                    .map(String::as_str)
-                    == Some(snapshot)
+            d.annotations.get(ARTIFACT_ANNOTATION).map(String::as_str) == Some(kind)
+                && d.annotations.get(SNAPSHOT_ANNOTATION).map(String::as_str) == Some(snapshot)
         })
     };
     if !has("sbom") || !has("snapshot") {
         return Ok(false);
     }
     let key_id = key.key_id().as_str();
-    let candidates = listed.descriptors.iter().filter(|d| {
+    let keys = std::slice::from_ref(key.verifying_key());
+    let mut candidates = listed.descriptors.iter().filter(|d| {
         d.artifact_type.as_deref() == Some(bundle::MEDIA_TYPE)
             && d.annotations.get(STATEMENT_ANNOTATION) == Some(&statement.to_string())
             && d.annotations.get(KEY_ANNOTATION).map(String::as_str) == Some(key_id)
     });
-    for d in candidates {
-        let Ok((artifact, layers)) = scanner.pull_artifact(image, &d.digest) else {
-            continue;
-        };
-        let verified = artifact
-            .layers
-            .iter()
-            .zip(&layers)
-            .filter(|(l, _)| l.media_type == bundle::MEDIA_TYPE)
-            .filter_map(|(_, bytes)| Bundle::from_json(bytes).ok())
-            .any(|b| {
-                b.verify(std::slice::from_ref(key.verifying_key()))
-                    .ok()
-                    .and_then(|v| crate::attest::statement::Statement::from_verified(&v).ok())
-                    .is_some_and(|s| s.digest() == *statement)
-            });
-        if verified {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(candidates.any(|d| {
+        // The same check `verify` makes: the bundle's subject, its signature, its statement.
+        let (check, _) = super::verify::check_bundle(scanner, image, manifest, &d.digest, keys);
+        check.valid && check.statement.as_ref() == Some(statement)
+    }))
 }
 
 fn to_registry(artifact: &Artifact) -> registry::Artifact {

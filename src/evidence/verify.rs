@@ -399,7 +399,7 @@ pub fn check_content(
 }
 
 /// Why a bundle is not evidence.
-enum Problem {
+pub(super) enum Problem {
     /// It could not be read or parsed (truncated, malformed, too large).
     Unreadable,
     /// Its manifest's subject, or its statement's, is not the image.
@@ -413,7 +413,7 @@ enum Problem {
 }
 
 /// Reads and checks one bundle referrer: its subject, its signature, its statement's subject.
-fn check_bundle(
+pub(super) fn check_bundle(
     scanner: &Scanner,
     image: &ImageRef,
     manifest: &Digest,
