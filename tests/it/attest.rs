@@ -302,6 +302,21 @@ print(json.dumps(found))
     );
 }
 
+/// envaudit's registry client and a runtime to drive it, for reading and planting referrers
+/// the way another tool (or an attacker with push rights) would.
+fn registry_client() -> (envaudit::registry::HttpRegistry, tokio::runtime::Runtime) {
+    let client = envaudit::registry::HttpRegistry::new(
+        envaudit::registry::TransportPolicy::default(),
+        envaudit::registry::CredentialStore::anonymous(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (client, rt)
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -350,16 +365,8 @@ fn a_modified_payload_is_signature_invalid() {
     let manifest = lock.environments["train"].image_manifest.clone().unwrap();
     // Read our bundle back through the registry, change one package version in the signed
     // statement, and attach the altered bundle beside it under the same key's name.
-    let client = envaudit::registry::HttpRegistry::new(
-        envaudit::registry::TransportPolicy::default(),
-        envaudit::registry::CredentialStore::anonymous(),
-    )
-    .unwrap();
+    let (client, rt) = registry_client();
     let repo: envaudit::model::ImageRef = format!("{}/{}", reg.addr, p.repo).parse().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     rt.block_on(async {
         let listed = client
             .referrers(
@@ -676,15 +683,7 @@ fn build_attest_attaches_slsa_provenance() {
     // The signed statement, read back and checked by in-toto-attestation.
     let repo: envaudit::model::ImageRef = image.parse().unwrap();
     let manifest: envaudit::model::Digest = report["digest"].as_str().unwrap().parse().unwrap();
-    let client = envaudit::registry::HttpRegistry::new(
-        envaudit::registry::TransportPolicy::default(),
-        envaudit::registry::CredentialStore::anonymous(),
-    )
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (client, rt) = registry_client();
     let bundle = rt.block_on(async {
         let listed = client
             .referrers(
@@ -824,16 +823,8 @@ fn a_forged_bundle_annotation_does_not_pass_for_an_attestation() {
         .to_owned();
     let lock = envaudit::lockfile::Lockfile::load(&p.t.path("envaudit.lock")).unwrap();
     let manifest = lock.environments["train"].image_manifest.clone().unwrap();
-    let client = envaudit::registry::HttpRegistry::new(
-        envaudit::registry::TransportPolicy::default(),
-        envaudit::registry::CredentialStore::anonymous(),
-    )
-    .unwrap();
+    let (client, rt) = registry_client();
     let repo: envaudit::model::ImageRef = format!("{}/{}", reg.addr, p.repo).parse().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     rt.block_on(async {
         let listed = client.referrers(&repo, &manifest, None).await.unwrap();
         let subject = listed.descriptors[0].clone();
