@@ -339,6 +339,21 @@ fn pem_labels(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The PEM's block labels, when exactly one block is `label`; with none, the error `missing`
+/// makes of the labels (which say what was given instead), with several `Ambiguous`.
+fn one_block(
+    pem: &str,
+    label: &'static str,
+    missing: fn(Vec<String>) -> KeyError,
+) -> Result<Vec<String>, KeyError> {
+    let labels = pem_labels(pem);
+    match labels.iter().filter(|l| *l == label).count() {
+        1 => Ok(labels),
+        0 => Err(missing(labels)),
+        _ => Err(KeyError::Ambiguous { label }),
+    }
+}
+
 fn pem_error(e: &pem::Error) -> KeyError {
     KeyError::Pem {
         reason: match e {
@@ -399,16 +414,7 @@ impl SigningKey {
     /// SEC1 `EC PRIVATE KEY`s and public keys are refused with an error whose
     /// [`hint`](KeyError::hint) says how to get a usable key.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let labels = pem_labels(pem);
-        match labels.iter().filter(|l| *l == "PRIVATE KEY").count() {
-            1 => {}
-            0 => return Err(missing_private_key(labels)),
-            _ => {
-                return Err(KeyError::Ambiguous {
-                    label: "PRIVATE KEY",
-                });
-            }
-        }
+        let labels = one_block(pem, "PRIVATE KEY", missing_private_key)?;
         let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| match e {
             pem::Error::NoItemsFound => missing_private_key(labels),
             e => pem_error(&e),
@@ -608,16 +614,7 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// Reads an SPKI `PUBLIC KEY` PEM (`openssl pkey -pubout`, cosign's `cosign.pub`).
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let labels = pem_labels(pem);
-        match labels.iter().filter(|l| *l == "PUBLIC KEY").count() {
-            1 => {}
-            0 => return Err(missing_public_key(labels)),
-            _ => {
-                return Err(KeyError::Ambiguous {
-                    label: "PUBLIC KEY",
-                });
-            }
-        }
+        let labels = one_block(pem, "PUBLIC KEY", missing_public_key)?;
         let der = SubjectPublicKeyInfoDer::from_pem_slice(pem.as_bytes()).map_err(|e| match e {
             pem::Error::NoItemsFound => missing_public_key(labels),
             e => pem_error(&e),
