@@ -428,92 +428,75 @@ pub(super) fn check_bundle(
         key_id: None,
         problem: None,
     };
-    let fail = |check: &mut AttestationCheck, problem: Problem, why: String| {
-        check.problem = Some(why);
-        Err(problem)
-    };
-    let (artifact, layers) = match scanner.pull_artifact(image, digest) {
-        Ok(x) => x,
-        Err(e) => {
-            let r = fail(
-                &mut check,
-                Problem::Unreadable,
-                format!("cannot be read: {e}"),
-            );
-            return (check, r);
+    match read_bundle(scanner, image, manifest, digest, keys, &mut check) {
+        Ok(statement) => {
+            check.valid = true;
+            (check, Ok(statement))
         }
-    };
+        Err((problem, why)) => {
+            check.problem = Some(why);
+            (check, Err(problem))
+        }
+    }
+}
+
+/// The steps of [`check_bundle`], each failure with its kind and a sentence; what is learnt
+/// on the way (key id, predicate type, statement digest) goes into `check`.
+fn read_bundle(
+    scanner: &Scanner,
+    image: &ImageRef,
+    manifest: &Digest,
+    digest: &Digest,
+    keys: &[VerifyingKey],
+    check: &mut AttestationCheck,
+) -> Result<Statement, (Problem, String)> {
+    let unreadable = |why: String| (Problem::Unreadable, why);
+    let (artifact, layers) = scanner
+        .pull_artifact(image, digest)
+        .map_err(|e| unreadable(format!("cannot be read: {e}")))?;
     if artifact
         .subject
         .as_ref()
         .is_none_or(|s| &s.digest != manifest)
     {
-        let r = fail(
-            &mut check,
+        return Err((
             Problem::Subject,
             "its manifest's subject is another image".to_owned(),
-        );
-        return (check, r);
+        ));
     }
-    let Some(bytes) = artifact
+    let bytes = artifact
         .layers
         .iter()
         .zip(&layers)
         .find(|(d, _)| d.media_type == bundle::MEDIA_TYPE)
         .map(|(_, b)| b)
-    else {
-        let r = fail(
-            &mut check,
-            Problem::Unreadable,
-            "it holds no Sigstore bundle layer".to_owned(),
+        .ok_or_else(|| unreadable("it holds no Sigstore bundle layer".to_owned()))?;
+    let bundle = Bundle::from_json(bytes).map_err(|e| unreadable(e.to_string()))?;
+    let verified = bundle.verify(keys).map_err(|e| {
+        let mut claimed: Vec<String> = bundle
+            .envelope()
+            .signatures()
+            .iter()
+            .map(|s| s.keyid().to_owned())
+            .collect();
+        claimed.push(bundle.key_hint().to_owned());
+        claimed.extend(
+            artifact
+                .annotations
+                .get(super::attach::KEY_ANNOTATION)
+                .cloned(),
         );
-        return (check, r);
-    };
-    let bundle = match Bundle::from_json(bytes) {
-        Ok(b) => b,
-        Err(e) => {
-            let r = fail(&mut check, Problem::Unreadable, e.to_string());
-            return (check, r);
-        }
-    };
-    let verified = match bundle.verify(keys) {
-        Ok(v) => v,
-        Err(e) => {
-            let mut claimed: Vec<String> = bundle
-                .envelope()
-                .signatures()
-                .iter()
-                .map(|s| s.keyid().to_owned())
-                .collect();
-            claimed.push(bundle.key_hint().to_owned());
-            claimed.extend(
-                artifact
-                    .annotations
-                    .get(super::attach::KEY_ANNOTATION)
-                    .cloned(),
-            );
-            let r = fail(&mut check, Problem::Signature { claimed }, e.to_string());
-            return (check, r);
-        }
-    };
+        (Problem::Signature { claimed }, e.to_string())
+    })?;
     check.key_id = Some(verified.key_id.as_str().to_owned());
-    let statement = match Statement::from_verified(&verified) {
-        Ok(s) => s,
-        Err(e) => {
-            let r = fail(&mut check, Problem::Unreadable, e.to_string());
-            return (check, r);
-        }
-    };
+    let statement = Statement::from_verified(&verified).map_err(|e| unreadable(e.to_string()))?;
     check.predicate_type = Some(statement.predicate_type().to_owned());
     check.statement = Some(statement.digest());
     if !statement.subject().iter().any(|s| s.matches(manifest)) {
-        let r = fail(
-            &mut check,
+        return Err((
             Problem::Subject,
             format!("the signed statement's subject is not `{manifest}`"),
-        );
-        return (check, r);
+        ));
     }
-    check.valid = true;
-    (check, Ok(statement))
+    Ok(statement)
 }
