@@ -8,6 +8,7 @@ mod attest;
 mod build;
 mod catalog;
 mod check;
+mod completions;
 mod diff;
 mod drift;
 mod error;
@@ -18,6 +19,7 @@ mod hash;
 mod lint;
 mod lock;
 mod log;
+mod manpages;
 mod pin;
 mod predict;
 mod prediction;
@@ -38,6 +40,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use error::Exit;
 
+/// `0.1.0 (1a2b3c4d5e6f 2026-12-05)`: the version and, when built from a git checkout, the
+/// commit (see `build.rs`).
+const VERSION: &str = env!("ENVAUDIT_VERSION");
+
 /// Audit and lock machine-learning training environments.
 ///
 /// envaudit reads Azure ML environment definitions (SDK v1 folders and JSON, SDK v2 YAML,
@@ -45,7 +51,7 @@ pub use error::Exit;
 /// a definition hash that means "same build recipe", and reports what lets a rebuild
 /// install something else.
 #[derive(Debug, Parser)]
-#[command(name = "envaudit", version, max_term_width = 100)]
+#[command(name = "envaudit", version = VERSION, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -104,6 +110,11 @@ enum Command {
     Pin(pin::PinArgs),
     /// Write the full transitive lock of a snapshot: a conda @EXPLICIT file or pip requirements
     Export(export::ExportArgs),
+    /// Print the shell completion script for bash, zsh, fish, PowerShell or Elvish
+    Completions(completions::CompletionsArgs),
+    /// Write a man page for every command into a folder (used by `scripts/dist`)
+    #[command(hide = true)]
+    Manpages(manpages::ManpagesArgs),
 }
 
 /// Run envaudit with the process arguments.
@@ -152,6 +163,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(args, &mut out)?,
         Command::Pin(args) => pin::run(args, &mut out)?,
         Command::Export(args) => export::run(args, &mut out)?,
+        Command::Completions(args) => completions::run(args, &mut out)?,
+        Command::Manpages(args) => manpages::run(args, &mut out)?,
     };
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),

@@ -26,6 +26,38 @@ fn help_lists_the_commands() {
     insta::assert_snapshot!("resolve_help", out);
 }
 
+/// `--version` names the commit the binary was built from, as `git` sees it (build.rs); a
+/// build without `.git` (a source archive) names the version alone.
+#[test]
+fn version_names_the_commit() {
+    let env = TestEnv::new();
+    let (code, out, _) = run(&env, &["--version"]);
+    assert_eq!(code, 0);
+    let version = env!("CARGO_PKG_VERSION");
+    if !root().join(".git").exists() {
+        assert_eq!(out, format!("envaudit {version}\n"));
+        return;
+    }
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root())
+            .output()
+            .expect("git: the package is a git checkout");
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let head = git(&["rev-parse", "HEAD"]);
+    let date = git(&["log", "-1", "--format=%cs", "HEAD"]);
+    assert_eq!(head.len(), 40, "{head}");
+    assert_eq!(
+        out,
+        format!("envaudit {version} ({} {date})\n", &head[..12])
+    );
+    let (_, short, _) = run(&env, &["-V"]);
+    assert_eq!(short, out);
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
@@ -258,6 +290,7 @@ fn cli_doc_is_the_current_help() {
         &["verify", "--help"],
         &["pin", "--help"],
         &["export", "--help"],
+        &["completions", "--help"],
     ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {

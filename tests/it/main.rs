@@ -9,6 +9,7 @@ mod catalog;
 mod catalog_cli;
 mod catalog_venv;
 mod cli;
+mod completions;
 mod corpus;
 mod drift;
 mod faults;

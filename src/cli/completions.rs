@@ -1,0 +1,32 @@
+//! `envaudit completions SHELL`: the shell's completion script, from the same clap
+//! definitions as `--help` (`clap_complete`).
+
+use std::io::Write;
+
+use clap::{Args, CommandFactory as _};
+use clap_complete::Shell;
+
+use super::{Cli, Exit};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Install (one line per shell):
+  bash        envaudit completions bash > ~/.local/share/bash-completion/completions/envaudit
+  zsh         envaudit completions zsh > \"${fpath[1]}/_envaudit\"
+  fish        envaudit completions fish > ~/.config/fish/completions/envaudit.fish
+  powershell  envaudit completions powershell | Out-String | Invoke-Expression
+  elvish      envaudit completions elvish >> ~/.config/elvish/rc.elv")]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+pub(crate) fn run(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let mut cmd = Cli::command();
+    let name = cmd.get_name().to_owned();
+    // Into memory first: clap_complete panics on a failed write, and `| head` is no error.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, name, &mut script);
+    super::write_or_pipe(out.write_all(&script))?;
+    Ok(Exit::Ok)
+}
