@@ -9,12 +9,12 @@ use clap_complete::Shell;
 use super::{Cli, Exit};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Install (one line per shell):
+#[command(after_help = "Install (docs/install.md says more):
   bash        envaudit completions bash > ~/.local/share/bash-completion/completions/envaudit
-  zsh         envaudit completions zsh > \"${fpath[1]}/_envaudit\"
+  zsh         envaudit completions zsh > ~/.zfunc/_envaudit   (~/.zfunc on $fpath before compinit)
   fish        envaudit completions fish > ~/.config/fish/completions/envaudit.fish
-  powershell  envaudit completions powershell | Out-String | Invoke-Expression
-  elvish      envaudit completions elvish >> ~/.config/elvish/rc.elv")]
+  powershell  envaudit completions powershell | Out-String | Invoke-Expression   (in $PROFILE)
+  elvish      eval (envaudit completions elvish | slurp)   (in ~/.config/elvish/rc.elv)")]
 pub(crate) struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
