@@ -22,11 +22,21 @@ pub(crate) struct CompletionsArgs {
 }
 
 pub(crate) fn run(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let mut cmd = Cli::command();
+    let mut cmd = visible(&Cli::command());
     let name = cmd.get_name().to_owned();
     // Into memory first: clap_complete panics on a failed write, and `| head` is no error.
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, name, &mut script);
     super::write_or_pipe(out.write_all(&script))?;
     Ok(Exit::Ok)
+}
+
+/// The command without its hidden subcommands (`manpages`), which `clap_complete` would offer
+/// otherwise. clap has no way to remove a subcommand, so the root is assembled again from the
+/// same definitions: its arguments and its visible subcommands.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    clap::Command::new("envaudit")
+        .version(super::VERSION)
+        .args(cmd.get_arguments().cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
 }

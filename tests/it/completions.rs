@@ -173,6 +173,23 @@ fn powershell_and_elvish_completions_name_every_command() {
 }
 
 #[test]
+fn completions_leave_out_the_hidden_manpages_command() {
+    let env = TestEnv::new();
+    for (shell, color) in [
+        ("bash", "--color"),
+        ("zsh", "--color"),
+        ("fish", "-l color"),
+        ("powershell", "--color"),
+        ("elvish", "--color"),
+    ] {
+        let text = std::fs::read_to_string(completion(&env, shell)).unwrap();
+        assert!(!text.contains("manpages"), "{shell} offers `manpages`");
+        assert!(text.contains("completions"), "{shell}: no `completions`");
+        assert!(text.contains(color), "{shell}: no global `--color`");
+    }
+}
+
+#[test]
 fn an_unknown_shell_is_a_usage_error() {
     let env = TestEnv::new();
     let out = env
