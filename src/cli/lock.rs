@@ -80,6 +80,11 @@ pub(crate) struct LockArgs {
     #[arg(long, conflicts_with_all = ["commit", "rootfs"])]
     check: bool,
 
+    /// With `--check`: compare the definition hashes only, contacting no registry (for a
+    /// pre-commit hook or an air-gapped CI job); whether the image tag moved is not checked
+    #[arg(long, requires = "check")]
+    offline: bool,
+
     /// Sign the evidence of each snapshot locked with this key (a PEM file or `env://VAR`) and
     /// attach it to its image, as `envaudit attest` does: the snapshot, its SBOM and this run
     #[arg(long, value_name = "KEY", conflicts_with_all = ["check", "rootfs"], allow_hyphen_values = true)]
@@ -482,7 +487,7 @@ fn check(
     let lockfile = store.load()?;
     let locked = lockfile.environments.get(name);
     let resolved = match (image, locked) {
-        (Some(reference), Some(_)) => {
+        (Some(reference), Some(_)) if !args.offline => {
             let scanner = super::progress::scanner(
                 &t.insecure_registry,
                 t.platform.clone(),
