@@ -94,17 +94,13 @@ impl Store {
     /// Where the record of `run` is kept: `<lockfile>.d/runs/RUN.toml`, with characters unsafe
     /// in a file name replaced (and a hash added when that changed the name).
     pub fn run_path(&self, run: &str) -> PathBuf {
-        self.dir()
-            .join("runs")
-            .join(format!("{}.toml", file_stem(run)))
+        run_path(&self.dir(), run)
     }
 
     /// Where the snapshot `id` is kept: `<lockfile>.d/snapshots/ID.toml`, named as
     /// [`Store::run_path`] names runs.
     pub fn snapshot_path(&self, id: &str) -> PathBuf {
-        self.dir()
-            .join("snapshots")
-            .join(format!("{}.toml", file_stem(id)))
+        snapshot_path(&self.dir(), id)
     }
 
     /// Reads and parses the lockfile (an empty one when the file does not exist), without
@@ -213,6 +209,17 @@ impl Store {
 /// Held while writing; dropping it releases the lock.
 pub struct LockGuard {
     _file: File,
+}
+
+/// `DIR/runs/RUN.toml`
+pub(super) fn run_path(dir: &Path, run: &str) -> PathBuf {
+    dir.join("runs").join(format!("{}.toml", file_stem(run)))
+}
+
+/// `DIR/snapshots/ID.toml`
+pub(super) fn snapshot_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("snapshots")
+        .join(format!("{}.toml", file_stem(id)))
 }
 
 /// A file name for a run id or snapshot id: `[A-Za-z0-9._-]` kept, anything else `_`, and a
