@@ -280,7 +280,7 @@ impl Store {
         records: &[Record],
         mismatches: &BTreeMap<String, Digest>,
     ) -> Result<Vec<Imported>, ImportError> {
-        let _guard = self.lock()?;
+        let mut guard = self.lock()?;
         let mut lockfile = self.load()?;
         let (existing, errors) = self.runs();
         if let Some(e) = errors.into_iter().next() {
@@ -373,6 +373,11 @@ impl Store {
         for (i, path, text) in runs_to_write {
             store::write_atomic(&path, text.as_bytes())?;
             out[i].written.push(path);
+        }
+        if let Some(ignore) = guard.take_created()
+            && let Some(first) = out.iter_mut().find(|i| !i.written.is_empty())
+        {
+            first.written.push(ignore);
         }
         Ok(out)
     }

@@ -499,3 +499,142 @@ fn rootfs_reads_neither_other_mounts_nor_envaudits_own_installation() {
         }
     }
 }
+
+/// The Azure ML job example, `examples/azureml-job/`.
+fn example(file: &str) -> PathBuf {
+    crate::support::root()
+        .join("examples/azureml-job")
+        .join(file)
+}
+
+#[test]
+fn the_azureml_job_example_loads_in_azure_ai_ml() {
+    // What `az ml job create --file job.yml` and `az ml environment create` load first.
+    let script = r#"
+import json
+from azure.ai.ml import load_job, load_environment
+j = load_job("job.yml")
+e = load_environment("environment.yml")
+print(json.dumps({
+    "type": j.type,
+    "code": str(j.code),
+    "environment": str(j.environment),
+    "record_mode": j.outputs["envaudit"].mode,
+    "command": j.command,
+    "env_name": e.name,
+    "image": e.image,
+    "conda": e.conda_file["dependencies"][0],
+}))
+"#;
+    let out = Command::new(crate::support::azureml_python())
+        .current_dir(example(""))
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(json["type"], "command", "{json}");
+    assert_eq!(json["record_mode"], "upload", "{json}");
+    assert_eq!(json["env_name"], "churn-train", "{json}");
+    assert_eq!(json["environment"], "churn-train@latest", "{json}");
+    assert_eq!(json["conda"], "python=3.10", "{json}");
+    let command = json["command"].as_str().unwrap();
+    assert!(
+        command
+            .contains("envaudit lock environment.yml --rootfs / --record-to ${{outputs.envaudit}}"),
+        "{command}"
+    );
+}
+
+#[test]
+fn the_azureml_job_examples_record_step_runs_as_written_and_imports() {
+    let files = ["environment.yml", "conda.yml", "train.py", "job.yml"];
+    // The job's code snapshot: a copy of the folder, no repository.
+    let job = TestEnv::new();
+    for f in files {
+        std::fs::copy(example(f), job.path(f)).unwrap();
+    }
+    let shared = TestEnv::new();
+    let root = shared.path("rootfs");
+    rootfs(&root, "1.26.4");
+    // The job's command as written, its envaudit step run over the prepared filesystem.
+    let doc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(example("job.yml")).unwrap()).unwrap();
+    let command = doc["command"].as_str().unwrap();
+    let step = command
+        .split("&&")
+        .find(|s| s.contains("envaudit lock"))
+        .expect("the job records with envaudit lock");
+    let outputs = shared.path("outputs/envaudit");
+    let mut words = step.split_whitespace();
+    assert!(words.next().unwrap().ends_with("/bin/envaudit"), "{step}");
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut previous = "";
+    for w in words {
+        args.push(match (previous, w) {
+            ("--rootfs", "/") => root.clone().into_os_string(),
+            (_, "${{outputs.envaudit}}") => outputs.clone().into_os_string(),
+            _ => w.into(),
+        });
+        previous = w;
+    }
+    let out = job
+        .envaudit()
+        .args(&args)
+        .env("AZUREML_RUN_ID", "churn-train_1795000000_5f2a9c1e")
+        .env("SOURCE_DATE_EPOCH", "1795000000")
+        .output()
+        .unwrap();
+    assert!(ok(&out).contains("recorded `churn-train`"));
+
+    // The repository: the same files, committed; import as import-records.yml does.
+    let repo = TestEnv::new();
+    git2::Repository::init(repo.dir.path()).unwrap();
+    let mut cfg = git2::Repository::open(repo.dir.path())
+        .unwrap()
+        .config()
+        .unwrap();
+    cfg.set_str("user.name", "Test").unwrap();
+    cfg.set_str("user.email", "test@example.com").unwrap();
+    for f in files {
+        std::fs::copy(example(f), repo.path(f)).unwrap();
+    }
+    commit_all(repo.dir.path(), "churn classifier");
+    let out = ok(&import(
+        &repo,
+        &[&outputs],
+        &[
+            "--model",
+            "churn-classifier:1",
+            "--commit",
+            "-m",
+            "envaudit: record",
+        ],
+    ));
+    assert!(out.contains("committed 4 files"), "{out}");
+    // The auditor's report names the run and its packages.
+    let report = ok(&repo
+        .envaudit()
+        .args([
+            "report",
+            "--model",
+            "churn-classifier:1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap());
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("churn-train_1795000000_5f2a9c1e"), "{text}");
+    assert!(text.contains("numpy"), "{text}");
+    // The record is in the commit: the working tree is clean.
+    let status = git2::Repository::open(repo.dir.path())
+        .unwrap()
+        .statuses(None)
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.path().ok().map(str::to_owned))
+        .filter(|p| !p.starts_with(".cache") && !p.ends_with("/.lock"))
+        .collect::<Vec<_>>();
+    assert!(status.is_empty(), "{status:?}");
+}
