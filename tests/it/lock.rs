@@ -94,7 +94,7 @@ fn lock_records_the_snapshot_and_diff_shows_silent_drift() {
     ));
     assert!(out.contains("locked `train`"), "{out}");
     assert!(out.contains("new environment"), "{out}");
-    assert!(out.contains("committed 3 files"), "{out}");
+    assert!(out.contains("committed 4 files"), "{out}");
     let l = lockfile(&env);
     let s = &l.environments["train"];
     let pkgs: Vec<(&str, &str)> = s

@@ -14,6 +14,7 @@ mod drift;
 mod faults;
 mod fuzz_replay;
 mod hash;
+mod import;
 mod integrity;
 mod lint;
 mod local_image;
