@@ -1,5 +1,6 @@
 //! envaudit's integration tests: one binary, shared helpers in `support`.
 
+mod action;
 mod attest;
 mod attest_sign;
 mod azureml;
