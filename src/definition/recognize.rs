@@ -9,8 +9,8 @@
 //!
 //! - **By name**: a Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.dockerfile`,
 //!   `BaseDockerfile`), `azureml_environment.json`, and pip requirements named so
-//!   (`*requirements*`, `*constraints*`, `*.pip`, or any `.txt`/`.in` in a folder named
-//!   `requirements`) are definitions whatever they hold. An `asset.yaml` is a curated
+//!   (`*requirements*` or `*constraints*` with no extension or `.txt`/`.in`, `*.pip`, or
+//!   any `.txt`/`.in` in a folder named `requirements`) are definitions whatever they hold. An `asset.yaml` is a curated
 //!   environment when its `type` is `environment` (azureml-assets also has model and
 //!   component assets).
 //! - **YAML** (`.yml`, `.yaml`) by its top-level keys, read from the parsed document or,
@@ -32,9 +32,10 @@
 //!     conda-build recipes, ...) is not a definition.
 //! - **JSON** (`.json`): an Azure ML SDK v1 environment when its top-level `python` or
 //!   `docker` is an object (or, when it does not parse, when it names a key only v1 uses).
-//! - **Other text** (`.txt`, `.in`) not named as requirements: pip requirements only when
+//! - **Other text** (`.txt`, `.in` not named as requirements, and any other extension on a
+//!   requirements name: `requirements.lock`, `requirements.md`): pip requirements only when
 //!   every line parses as one and at least one line says something (`LICENSE.txt`,
-//!   `CMakeLists.txt` and prose are not).
+//!   `CMakeLists.txt`, prose and code are not).
 //! - A folder is a definition when [`super::detect`] can tell its kind.
 //! - Any other file (`.py`, `.md`, `.toml`, ...) is not a definition.
 
@@ -237,14 +238,16 @@ fn by_name(path: &Path) -> ByName {
     }
     let named_requirements = file_name.contains("requirements")
         || file_name.contains("constraints")
-        || ext == "pip"
         || (in_requirements_folder && matches!(ext.as_str(), "txt" | "in"));
     match ext.as_str() {
         "yml" | "yaml" => ByName::Yaml {
             asset: matches!(file_name.as_str(), "asset.yaml" | "asset.yml"),
         },
         "json" => ByName::Json,
-        _ if named_requirements => ByName::Kind(DefinitionKind::Requirements),
+        "pip" => ByName::Kind(DefinitionKind::Requirements),
+        "txt" | "in" | "" if named_requirements => ByName::Kind(DefinitionKind::Requirements),
+        // `requirements.lock` may be; `requirements.md` or `test_constraints.py` is not.
+        _ if named_requirements => ByName::Text,
         "txt" | "in" => ByName::Text,
         _ => ByName::Other,
     }
@@ -687,6 +690,19 @@ mod tests {
         assert_eq!(
             skipped("notes.txt", "# nothing\n\n"),
             NotDefinition::NoRequirements
+        );
+        // A requirements name with another extension: by its content.
+        assert_eq!(kind("requirements.lock", "numpy==1.26.4\n"), Requirements);
+        assert_eq!(
+            skipped(
+                "docs/requirements.md",
+                "# Requirements\n\nPython 3.10 or newer.\n"
+            ),
+            NotDefinition::NotRequirements { line: 3 }
+        );
+        assert_eq!(
+            skipped("tests/test_constraints.py", "import os\n"),
+            NotDefinition::NotRequirements { line: 1 }
         );
     }
 
