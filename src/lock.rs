@@ -363,14 +363,31 @@ pub fn import(
 ) -> Result<Vec<Imported>, ImportError> {
     let dir = store::lockfile_dir(store.lockfile());
     let mut mismatches = BTreeMap::new();
+    // Records of one environment name the same definition: load and hash it once.
+    let mut hashes: BTreeMap<(String, Option<String>, Option<String>), Option<Digest>> =
+        BTreeMap::new();
     for r in records {
         let snap = &r.snapshot.snapshot;
-        let repository = match current_definition(&dir, snap) {
-            Ok(None) => continue,
-            Ok(Some((_, h))) if h.definition_hash == snap.definition_hash => continue,
-            Ok(Some((_, h))) => Some(h.definition_hash),
-            Err(_) => None,
-        };
+        if snap.definition.is_empty() {
+            continue;
+        }
+        let key = (
+            snap.definition.clone(),
+            snap.definition_kind.map(|k| format!("{k:?}")),
+            snap.base_image.clone(),
+        );
+        let repository = hashes
+            .entry(key)
+            .or_insert_with(|| {
+                current_definition(&dir, snap)
+                    .ok()
+                    .flatten()
+                    .map(|(_, h)| h.definition_hash)
+            })
+            .clone();
+        if repository.as_ref() == Some(&snap.definition_hash) {
+            continue;
+        }
         if !force {
             return Err(ImportError::DefinitionChanged(Box::new(
                 DefinitionMismatch {
