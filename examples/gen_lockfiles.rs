@@ -529,6 +529,7 @@ fn gen_history(dir: &Path, commits: usize, count: usize) -> anyhow::Result<()> {
             time: envaudit::lockfile::store::rfc3339(time),
             commit: parent.map(|p| p.to_string()),
             model: Some(format!("churn-classifier:{}", n + 1)),
+            definition_mismatch: None,
         };
         let mut files: Vec<(String, String)> =
             vec![(format!("envaudit.lock.d/runs/{run}.toml"), record.to_toml())];

@@ -32,6 +32,36 @@ pub fn requirements_file(data: &[u8]) {
     }
 }
 
+/// Whether a file is a definition at all (`lint PATH...`), the same bytes as YAML, an
+/// `asset.yaml`, JSON and plain text; what it recognises as a definition then loads (to a
+/// definition or an error) without panicking.
+pub fn recognize(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for name in ["env.yml", "asset.yaml", "env.json", "notes.txt"] {
+        let path = Path::new("/nonexistent-envaudit-fuzz").join(name);
+        if let definition::Recognized::Definition(kind) = definition::recognize_text(&path, &text)
+            && let Some(src) = source(name, data)
+        {
+            match kind {
+                definition::DefinitionKind::Conda => {
+                    let _ = conda::parse(&src);
+                }
+                definition::DefinitionKind::AzuremlV2 | definition::DefinitionKind::AzuremlJob => {
+                    let _ = definition::azureml_v2::from_source(
+                        &src,
+                        Path::new("/nonexistent-envaudit-fuzz"),
+                        kind,
+                    );
+                }
+                definition::DefinitionKind::AzuremlV1 => {
+                    let _ = definition::azureml_v1::parse(&src, None);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// One PEP 508 requirement; the canonical form (strict PEP 508) re-parses to itself, and its
 /// marker evaluates (to a value or an error) without panicking.
 pub fn pep508(data: &[u8]) {
@@ -450,6 +480,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
     ("attest_document", attest_document),
     ("requirements_file", requirements_file),
+    ("recognize", recognize),
     ("pep508", pep508),
     ("matchspec", matchspec),
     ("dockerfile", dockerfile),

@@ -2,6 +2,7 @@
 //! the run's id, and whether a lock is stale. The scan itself is [`crate::scan`]; the file is
 //! [`crate::lockfile::store`]. These are the decisions in between, as values and findings.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::analysis::drift::{self, DriftReport};
@@ -10,7 +11,8 @@ use crate::definition::{self, DefinitionKind, EnvDefinition};
 use crate::diag::{Code, Finding};
 use crate::hash::HashReport;
 use crate::image::{ImageError, ResolvedImage};
-use crate::lockfile::store;
+use crate::lockfile::record::{DefinitionMismatch, ImportError, Imported, Record};
+use crate::lockfile::store::{self, Store};
 use crate::lockfile::{Lockfile, Snapshot};
 use crate::model::{Digest, ImageSource};
 use crate::scan::snapshot::{Observed, snapshot};
@@ -229,27 +231,23 @@ pub fn check_environments(
     };
     for ((name, locked), source) in selected.iter().zip(&sources) {
         // The definition as it is now.
-        let def_path = dir.join(&locked.definition);
-        let current = if locked.definition.is_empty() {
-            None
-        } else {
-            match definition::load(&def_path, &definition::LoadOptions::default()) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    report.findings.push(
-                        Finding::new(
-                            Code::StaleLock,
-                            format!("`{name}`: cannot load `{}`: {e}", def_path.display()),
-                        )
-                        .with_package((*name).clone()),
-                    );
-                    None
-                }
+        let (current, hash) = match current_definition(&dir, locked) {
+            Ok(Some((d, h))) => (Some(d), Some(h)),
+            Ok(None) => (None, None),
+            Err(e) => {
+                report.findings.push(
+                    Finding::new(
+                        Code::StaleLock,
+                        format!(
+                            "`{name}`: cannot load `{}`: {e}",
+                            dir.join(&locked.definition).display()
+                        ),
+                    )
+                    .with_package((*name).clone()),
+                );
+                (None, None)
             }
         };
-        let hash = current
-            .as_ref()
-            .map(|d| crate::hash::report(d, crate::azureml::v2_identity(d), None));
         if let Some(h) = &hash
             && h.definition_hash != locked.definition_hash
         {
@@ -323,4 +321,88 @@ pub fn check_environments(
         report.environments.push(d);
     }
     Ok(report)
+}
+
+/// The definition a snapshot names, as the repository holds it now, loaded as `lock`
+/// loaded it (the recorded kind; the recorded base image for a file that names none), with
+/// its hashes. `None` when the snapshot was made without a definition.
+pub fn current_definition(
+    lockfile_dir: &Path,
+    locked: &Snapshot,
+) -> Result<Option<(EnvDefinition, HashReport)>, definition::DefinitionError> {
+    if locked.definition.is_empty() {
+        return Ok(None);
+    }
+    let path = lockfile_dir.join(&locked.definition);
+    let mut options = definition::LoadOptions {
+        kind: locked.definition_kind,
+        image: None,
+    };
+    let mut def = definition::load(&path, &options)?;
+    if def.base_image.is_none()
+        && let Some(base) = &locked.base_image
+        && base.parse::<crate::model::ImageRef>().is_ok()
+    {
+        options.image = Some(base.clone());
+        def = definition::load(&path, &options)?;
+    }
+    let hash = crate::hash::report(&def, crate::azureml::v2_identity(&def), None);
+    Ok(Some((def, hash)))
+}
+
+/// Imports run records into the lockfile `store` ([`Store::import`]), first checking that
+/// each record's definition hash is the repository's definition's now. A record that
+/// differs (or whose definition the repository no longer holds) is refused with
+/// [`ImportError::DefinitionChanged`], unless `force`: then it is imported and its run keeps
+/// the repository's hash as `definition-mismatch` (the SHA-256 of no bytes for a missing
+/// definition).
+pub fn import(
+    store: &Store,
+    records: &[Record],
+    force: bool,
+) -> Result<Vec<Imported>, ImportError> {
+    let dir = store::lockfile_dir(store.lockfile());
+    let mut mismatches = BTreeMap::new();
+    // Records of one environment name the same definition: load and hash it once.
+    let mut hashes: BTreeMap<(String, Option<String>, Option<String>), Option<Digest>> =
+        BTreeMap::new();
+    for r in records {
+        let snap = &r.snapshot.snapshot;
+        if snap.definition.is_empty() {
+            continue;
+        }
+        let key = (
+            snap.definition.clone(),
+            snap.definition_kind.map(|k| format!("{k:?}")),
+            snap.base_image.clone(),
+        );
+        let repository = hashes
+            .entry(key)
+            .or_insert_with(|| {
+                current_definition(&dir, snap)
+                    .ok()
+                    .flatten()
+                    .map(|(_, h)| h.definition_hash)
+            })
+            .clone();
+        if repository.as_ref() == Some(&snap.definition_hash) {
+            continue;
+        }
+        if !force {
+            return Err(ImportError::DefinitionChanged(Box::new(
+                DefinitionMismatch {
+                    run: r.run.run.clone(),
+                    environment: r.run.environment.clone(),
+                    definition: snap.definition.clone(),
+                    recorded: snap.definition_hash.clone(),
+                    repository,
+                },
+            )));
+        }
+        mismatches.insert(
+            r.run.run.clone(),
+            repository.unwrap_or_else(|| Digest::sha256_of(b"")),
+        );
+    }
+    store.import(records, &mismatches)
 }

@@ -539,6 +539,7 @@ mod tests {
             time: "2026-11-18T11:06:40Z".into(),
             commit: None,
             model: Some("m:1".into()),
+            definition_mismatch: None,
         }
     }
 

@@ -4,11 +4,15 @@
 //! code with the shared `--fail-on` option.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::definition::{BuildContext, DefinitionKind, Dependency, DependencySpec, EnvDefinition};
+use crate::definition::{
+    self, BuildContext, DefinitionError, DefinitionKind, Dependency, DependencySpec, EnvDefinition,
+    LoadOptions, Recognized, Skipped,
+};
 use crate::diag::{Code, Finding};
 use crate::model::pin::{ImagePinState, PinState};
 use crate::model::{Ecosystem, PackageName};
@@ -31,6 +35,62 @@ pub struct LintReport {
     /// Every finding, in the order the checks ran; empty when lint found
     /// nothing.
     pub findings: Vec<Finding>,
+}
+
+/// The result of linting several paths ([`lint_paths`]): a report for each definition, in
+/// the order given, the paths that are not definitions, and the definitions that could not
+/// be read.
+#[derive(Debug, Default)]
+pub struct LintSet {
+    /// One report per definition linted.
+    pub reports: Vec<LintReport>,
+    /// The paths that are not environment definitions, with why.
+    pub skipped: Vec<Skipped>,
+    /// The definitions that could not be read (malformed, missing, unreadable), with the
+    /// error; nothing is linted from them.
+    pub failed: Vec<(PathBuf, DefinitionError)>,
+}
+
+impl LintSet {
+    /// Every finding of every report, in report order.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.reports.iter().flat_map(|r| &r.findings)
+    }
+}
+
+/// Lint each of `paths`: the definitions among them (see [`definition::recognize`]), each
+/// read with `load`, skipping what is not a definition. When `load.kind` is given, every
+/// path is read as that kind and none is skipped.
+pub fn lint_paths(paths: &[PathBuf], load: &LoadOptions, options: &LintOptions) -> LintSet {
+    let mut set = LintSet::default();
+    for path in paths {
+        let kind = match load.kind {
+            Some(kind) => kind,
+            None => match definition::recognize(path) {
+                Ok(Recognized::Definition(kind)) => kind,
+                Ok(Recognized::NotDefinition(why)) => {
+                    set.skipped.push(Skipped {
+                        path: path.clone(),
+                        why,
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    set.failed.push((path.clone(), e));
+                    continue;
+                }
+            },
+        };
+        let load = LoadOptions {
+            kind: Some(kind),
+            image: load.image.clone(),
+        };
+        match definition::load(path, &load) {
+            Ok(def) => set.reports.push(lint(&def, options)),
+            Err(e) => set.failed.push((path.clone(), e)),
+        }
+    }
+    set
 }
 
 /// Lint a definition.

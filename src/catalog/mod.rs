@@ -11,6 +11,7 @@ mod conda;
 pub mod deb_version;
 mod dpkg;
 mod os_release;
+mod own;
 mod python;
 pub mod rfc822;
 mod scan;
@@ -24,6 +25,7 @@ pub use crate::layer::Completeness;
 use crate::layer::{self, FsView, LayerFacts, Limits, ViewFinding, ViewOrigin};
 use crate::model::{Digest, DigestAlgorithm, Ecosystem, PackageName};
 pub use os_release::Distro;
+pub use own::own_installation;
 pub use scan::{
     DiffIdCheck, DiffIdMismatch, NoProgress, Progress, ScanOptions, ScanStats, base_layer_count,
     scan_image, view_image,
@@ -559,6 +561,16 @@ pub fn catalog_folder(path: &Path) -> Catalog {
 /// [`catalog_folder`] with explicit bounds on what the folder walk reads and keeps.
 pub fn catalog_folder_with(path: &Path, limits: &Limits) -> Catalog {
     catalog_view(&layer::folder::load(path, limits))
+}
+
+/// [`catalog_folder_with`], leaving out the folders `options` names (envaudit's own
+/// installation, see [`own_installation`]).
+pub fn catalog_folder_excluding(
+    path: &Path,
+    limits: &Limits,
+    options: &layer::folder::WalkOptions,
+) -> Catalog {
+    catalog_view(&layer::folder::load_with(path, limits, options))
 }
 
 /// Walks layers (tar streams, bottom first; gzip, zstd or uncompressed), in parallel

@@ -1,7 +1,7 @@
 //! Arguments shared by several commands: which definition to read, how to reach images, and
 //! when findings fail the command.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
@@ -20,6 +20,20 @@ pub(crate) struct DefinitionArgs {
     /// Environment definition: a file or folder (Azure ML v1/v2/job/curated, conda, pip, Dockerfile)
     pub(crate) env: PathBuf,
 
+    #[command(flatten)]
+    pub(crate) options: DefinitionOptions,
+}
+
+impl DefinitionArgs {
+    /// Loads the definition, saying which one could not be read.
+    pub(crate) fn load(&self) -> anyhow::Result<EnvDefinition> {
+        self.options.load(&self.env, self.options.kind)
+    }
+}
+
+/// How to read definitions, for commands that take one (`hash`) or several (`lint`).
+#[derive(Debug, Args)]
+pub(crate) struct DefinitionOptions {
     /// Read the definition as this kind instead of detecting it from the path
     #[arg(long, value_enum)]
     pub(crate) kind: Option<DefinitionKind>,
@@ -29,19 +43,20 @@ pub(crate) struct DefinitionArgs {
     pub(crate) image: Option<String>,
 }
 
-impl DefinitionArgs {
-    /// Loads the definition, saying which one could not be read.
-    pub(crate) fn load(&self) -> anyhow::Result<EnvDefinition> {
+impl DefinitionOptions {
+    /// Loads the definition at `path` as `kind` (detected from the path when `None`),
+    /// saying which one could not be read.
+    pub(crate) fn load(
+        &self,
+        path: &Path,
+        kind: Option<DefinitionKind>,
+    ) -> anyhow::Result<EnvDefinition> {
         let options = LoadOptions {
-            kind: self.kind,
+            kind,
             image: self.image.clone(),
         };
-        definition::load(&self.env, &options).with_context(|| {
-            format!(
-                "cannot load environment definition `{}`",
-                self.env.display()
-            )
-        })
+        definition::load(path, &options)
+            .with_context(|| format!("cannot load environment definition `{}`", path.display()))
     }
 }
 

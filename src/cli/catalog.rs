@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 use super::args::FindingsArgs;
-use crate::catalog::{self, Catalog};
+use crate::catalog::Catalog;
 use crate::diag::Finding;
 use crate::layer::Limits;
 use crate::model::{Ecosystem, ImageSource, Platform};
@@ -117,7 +117,7 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         ..Limits::default()
     };
     let (mut catalog, mut findings) = if folder.is_dir() {
-        let catalog = catalog::catalog_folder_with(folder, &limits);
+        let catalog = super::catalog_live_folder(folder, &limits);
         let findings: Vec<Finding> =
             crate::scan::catalog_incomplete(&args.source, &catalog.completeness)
                 .into_iter()

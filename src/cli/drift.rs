@@ -77,7 +77,8 @@ fn drift_side(
     let dir = store::lockfile_dir(&args.lockfile);
     let folder = Path::new(text);
     let snap = if folder.is_dir() {
-        let catalog = crate::catalog::catalog_folder(folder);
+        let catalog = super::catalog_live_folder(folder, &crate::layer::Limits::default());
+        super::print_skipped_folders(&catalog);
         warnings.extend(crate::scan::catalog_incomplete(text, &catalog.completeness));
         snapshot(&Observed {
             definition,

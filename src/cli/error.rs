@@ -162,6 +162,7 @@ fn lockfile_error<'a>(
     cause: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a crate::lockfile::LockfileError> {
     use crate::lockfile::git::GitError;
+    use crate::lockfile::record::ImportError;
     use crate::lockfile::store::StoreError;
     cause
         .downcast_ref::<crate::lockfile::LockfileError>()
@@ -171,6 +172,10 @@ fn lockfile_error<'a>(
         })
         .or(match cause.downcast_ref::<GitError>() {
             Some(GitError::Lockfile(l)) => Some(l),
+            _ => None,
+        })
+        .or(match cause.downcast_ref::<ImportError>() {
+            Some(ImportError::Lockfile(l) | ImportError::Store(StoreError::Lockfile(l))) => Some(l),
             _ => None,
         })
 }

@@ -13,7 +13,6 @@ use super::error::Hinted;
 use super::evidence::{attest_environments, signing_key};
 use crate::analysis::diff;
 use crate::attest::keys::SigningKey;
-use crate::catalog;
 use crate::config::{Config, EnvironmentConfig};
 use crate::definition::{self, DefinitionKind, EnvDefinition, LoadOptions};
 use crate::diag::Finding;
@@ -26,6 +25,8 @@ use crate::model::{ImageSource, Platform};
 use crate::render;
 use crate::scan::snapshot::{Observed, snapshot};
 
+// Each bool is a flag of its own (`--check`, `--offline`, `--commit`, `--no-cache`).
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub(crate) struct LockArgs {
     /// Environment definition (file or folder); without it, every `[[environment]]` of
@@ -67,6 +68,13 @@ pub(crate) struct LockArgs {
     #[arg(long, value_name = "PATH", default_value = store::LOCKFILE)]
     lockfile: PathBuf,
 
+    /// Write the run and its snapshot into this folder instead of the lockfile (inside an
+    /// Azure ML job, whose code is not the repository): the files `lock` would add under
+    /// `envaudit.lock.d/`, for `envaudit import DIR` in the repository later. Needs neither
+    /// the lockfile nor git
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["commit", "check", "attest"])]
+    record_to: Option<PathBuf>,
+
     /// Commit the lockfile and its run and snapshot files (only them) with your git identity
     #[arg(long)]
     commit: bool,
@@ -79,6 +87,11 @@ pub(crate) struct LockArgs {
     /// reference now resolves to another image)
     #[arg(long, conflicts_with_all = ["commit", "rootfs"])]
     check: bool,
+
+    /// With `--check`: compare the definition hashes only, contacting no registry (for a
+    /// pre-commit hook or an air-gapped CI job); whether the image tag moved is not checked
+    #[arg(long, requires = "check")]
+    offline: bool,
 
     /// Sign the evidence of each snapshot locked with this key (a PEM file or `env://VAR`) and
     /// attach it to its image, as `envaudit attest` does: the snapshot, its SBOM and this run
@@ -320,7 +333,8 @@ fn lock_one(
     )?;
     let lock_dir = store::lockfile_dir(&args.lockfile);
     let snap = if let Some(rootfs) = &args.rootfs {
-        let catalog = catalog::catalog_folder(rootfs);
+        let catalog = super::catalog_live_folder(rootfs, &Limits::default());
+        super::print_skipped_folders(&catalog);
         let incomplete: Vec<Finding> =
             crate::scan::catalog_incomplete(&rootfs.display().to_string(), &catalog.completeness)
                 .map(|f| f.with_package(name.clone()))
@@ -387,6 +401,7 @@ fn lock_one(
         time: store::now_rfc3339(),
         commit: repo.as_ref().and_then(Repo::head_commit),
         model: args.model.clone(),
+        definition_mismatch: None,
     };
     if let Some(m) = &args.model
         && !m.contains(':')
@@ -395,6 +410,26 @@ fn lock_one(
             format!("`{m}` is not a model `NAME:VERSION`"),
             "write the model as registered, e.g. `--model churn-classifier:3`",
         ));
+    }
+    if let Some(dir) = &args.record_to {
+        let written = crate::lockfile::record::RecordDir::new(dir)
+            .write(&name, &snap, &run)
+            .with_context(|| format!("cannot write the run record into `{}`", dir.display()))?;
+        writeln!(
+            out,
+            "recorded `{name}`: snapshot {}, {} packages in {} prefix{}; run `{}` written to `{}` (merge it with `envaudit import {}` in the repository)",
+            snap.id,
+            snap.packages.len(),
+            snap.prefixes.len(),
+            if snap.prefixes.len() == 1 { "" } else { "es" },
+            run.run,
+            dir.display(),
+            dir.display(),
+        )?;
+        if snap.completeness != crate::layer::Completeness::Complete {
+            writeln!(out, "results may be incomplete: {}", snap.completeness)?;
+        }
+        return Ok(written);
     }
     let recorded = store
         .record(&name, &snap, Some(&run))
@@ -438,7 +473,7 @@ fn lock_one(
 }
 
 /// What changed since the previous snapshot, in a few lines.
-fn report_change(
+pub(super) fn report_change(
     name: &str,
     prev: &Snapshot,
     snap: &Snapshot,
@@ -482,7 +517,7 @@ fn check(
     let lockfile = store.load()?;
     let locked = lockfile.environments.get(name);
     let resolved = match (image, locked) {
-        (Some(reference), Some(_)) => {
+        (Some(reference), Some(_)) if !args.offline => {
             let scanner = super::progress::scanner(
                 &t.insecure_registry,
                 t.platform.clone(),
@@ -512,12 +547,6 @@ fn commit(
     written: &[PathBuf],
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let lock_dir = store::lockfile_dir(&args.lockfile);
-    let repo = Repo::discover(&lock_dir).context("cannot commit the lockfile")?;
-    if written.is_empty() {
-        writeln!(out, "nothing to commit: the lockfile is unchanged")?;
-        return Ok(());
-    }
     let message = args.message.clone().unwrap_or_else(|| {
         let names: Vec<String> = targets
             .iter()
@@ -525,8 +554,24 @@ fn commit(
             .collect();
         format!("envaudit lock {}", names.join(" "))
     });
+    commit_files(&args.lockfile, written, &message, out)
+}
+
+/// Commits `written` (only them) in the repository that holds `lockfile`.
+pub(super) fn commit_files(
+    lockfile: &std::path::Path,
+    written: &[PathBuf],
+    message: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let lock_dir = store::lockfile_dir(lockfile);
+    let repo = Repo::discover(&lock_dir).context("cannot commit the lockfile")?;
+    if written.is_empty() {
+        writeln!(out, "nothing to commit: the lockfile is unchanged")?;
+        return Ok(());
+    }
     let id = repo
-        .commit_files(written, &message)
+        .commit_files(written, message)
         .context("cannot commit the lockfile")?;
     writeln!(
         out,

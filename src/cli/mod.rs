@@ -16,6 +16,7 @@ mod evidence;
 mod export;
 mod graph;
 mod hash;
+mod import;
 mod lint;
 mod lock;
 mod log;
@@ -81,6 +82,8 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Record an environment's definition, image and installed packages in envaudit.lock
     Lock(lock::LockArgs),
+    /// Merge run records made inside jobs (`lock --record-to DIR`) into the lockfile
+    Import(import::ImportArgs),
     /// Build an environment's image unless its content-addressed image exists (buildah, docker, podman, ACR)
     #[command(mut_arg("fail_on", |a| a.default_value("never").help("With `--rebuild`: keep the cached image (do not move the tag) on findings of this severity or these codes (`drift` covers silent drift)")))]
     Build(build::BuildArgs),
@@ -150,6 +153,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Resolve(args) => resolve::run(args, &mut out)?,
         Command::Catalog(args) => catalog::run(args, &mut out)?,
         Command::Lock(args) => lock::run(args, &mut out)?,
+        Command::Import(args) => import::run(args, &mut out)?,
         Command::Build(args) => build::run(args, &mut out)?,
         Command::Diff(args) => diff::run(args, color, &mut out)?,
         Command::Log(args) => log::run(args, &mut out)?,
@@ -186,4 +190,35 @@ fn write_or_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
 /// the message when the finding has a place.
 fn print_warnings(warnings: &[crate::diag::Finding]) {
     let _ = crate::render::findings_lines(warnings, &mut std::io::stderr().lock());
+}
+
+/// Catalogs a live folder (`--rootfs /`, a prefix), leaving out envaudit's own installation
+/// (see [`crate::catalog::own_installation`]).
+fn catalog_live_folder(
+    folder: &std::path::Path,
+    limits: &crate::layer::Limits,
+) -> crate::catalog::Catalog {
+    let exclude = std::env::current_exe()
+        .map(|exe| crate::catalog::own_installation(&exe))
+        .unwrap_or_default();
+    crate::catalog::catalog_folder_excluding(
+        folder,
+        limits,
+        &crate::layer::folder::WalkOptions { exclude },
+    )
+}
+
+/// Prints, on standard error, the folders a live-folder catalog did not read on purpose
+/// (other filesystems, envaudit's own installation), so that nobody wonders where they went.
+fn print_skipped_folders(catalog: &crate::catalog::Catalog) {
+    use crate::layer::FsFinding;
+    let mut err = std::io::stderr().lock();
+    for f in &catalog.filesystem_findings {
+        if matches!(
+            f.finding,
+            FsFinding::OtherFilesystem { .. } | FsFinding::Excluded { .. }
+        ) {
+            let _ = writeln!(err, "note: {}", f.finding);
+        }
+    }
 }

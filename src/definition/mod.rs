@@ -11,6 +11,7 @@ pub mod conda;
 pub mod curated;
 pub mod docker_build;
 pub mod dockerfile;
+pub mod recognize;
 pub mod requirements;
 pub(crate) mod yaml;
 
@@ -28,6 +29,7 @@ use crate::python::Requirement;
 use crate::source::{Origin, ParseError, ReadError};
 
 pub use dockerfile::Dockerfile;
+pub use recognize::{NotDefinition, Recognized, Skipped, recognize, recognize_text};
 
 /// Which format a definition was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ fn run(id: &str, env: &str, snapshot: &str, time: &str) -> RunRecord {
         time: time.to_owned(),
         commit: None,
         model: Some("m:1".to_owned()),
+        definition_mismatch: None,
     }
 }
 

@@ -11,9 +11,39 @@ use std::sync::Arc;
 use super::merge::{ViewFinding, ViewOrigin};
 use super::{Completeness, Findings, FsFinding, FsView, Interest, Limits, Node, NodeKind};
 
+/// What a folder walk leaves out, beyond what its [`Limits`] stop.
+///
+/// A walk never leaves the filesystem its root is on: a folder on another one (a mount
+/// point) is noted as [`FsFinding::OtherFilesystem`] and not read, as `find -xdev` does. An
+/// Azure ML job mounts its datasets and outputs into the container; they hold no packages
+/// and can be large or remote.
+#[derive(Clone, Debug, Default)]
+pub struct WalkOptions {
+    /// Host folders not to read, each with the reason given in its
+    /// [`FsFinding::Excluded`]; those outside the root are ignored.
+    pub exclude: Vec<(std::path::PathBuf, String)>,
+}
+
 /// Reads the folder `root` into a view whose paths are relative to it (`/lib/...`).
 /// Never fails: an unreadable folder gives an empty, partial view with a finding.
 pub fn load(root: &Path, limits: &Limits) -> FsView {
+    load_with(root, limits, &WalkOptions::default())
+}
+
+/// [`load`], leaving out what `options` names.
+pub fn load_with(root: &Path, limits: &Limits, options: &WalkOptions) -> FsView {
+    let canonical = fs::canonicalize(root).ok();
+    let exclude = options
+        .exclude
+        .iter()
+        .filter_map(|(host, reason)| {
+            let host = fs::canonicalize(host).ok()?;
+            let rel = host.strip_prefix(canonical.as_ref()?).ok()?;
+            let rel = rel.to_str()?;
+            // The root itself is never left out: there would be nothing to read.
+            (!rel.is_empty()).then(|| (format!("/{rel}"), reason.clone()))
+        })
+        .collect();
     let mut walker = Walker {
         limits,
         nodes: BTreeMap::new(),
@@ -21,6 +51,8 @@ pub fn load(root: &Path, limits: &Limits) -> FsView {
         entries: 0,
         bytes: 0,
         stop: false,
+        root_device: device(root),
+        exclude,
     };
     walker.dir(root, "", 0);
     let (findings, partial) = walker.findings.finish();
@@ -49,6 +81,22 @@ struct Walker<'a> {
     entries: u64,
     bytes: u64,
     stop: bool,
+    /// The device the root is on; folders on another are not walked.
+    root_device: Option<u64>,
+    /// View paths (`/opt/tool`) not to walk, with why.
+    exclude: Vec<(String, String)>,
+}
+
+/// The device a folder is on (`None` where the platform has no such notion).
+#[cfg(unix)]
+fn device(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata(path).ok().map(|m| m.dev())
+}
+
+#[cfg(not(unix))]
+fn device(_path: &Path) -> Option<u64> {
+    None
 }
 
 impl Walker<'_> {
@@ -138,6 +186,15 @@ impl Walker<'_> {
                 // the packages' own trees (most of a venv's entries) are not walked.
                 let in_site = view.ends_with("/site-packages") || view.ends_with("/dist-packages");
                 if in_site && !(name.ends_with(".dist-info") || name.ends_with(".egg-info")) {
+                    continue;
+                }
+                if let Some(i) = self.exclude.iter().position(|(p, _)| *p == path) {
+                    let (path, reason) = self.exclude.swap_remove(i);
+                    self.note(FsFinding::Excluded { path, reason });
+                    continue;
+                }
+                if self.root_device.is_some() && device(&host) != self.root_device {
+                    self.note(FsFinding::OtherFilesystem { path });
                     continue;
                 }
                 self.dir(&host, &path, depth + 1);

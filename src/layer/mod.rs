@@ -233,6 +233,23 @@ pub enum FsFinding {
         /// The path inside the image where resolution gave up.
         path: String,
     },
+    /// A folder on another filesystem than the walk's root (a mount point: an Azure ML
+    /// job's mounted datasets and outputs, `/tmp`, a bind mount); it was not read (folder
+    /// walks only).
+    #[error("`{path}` is another filesystem (a mount point); it was not read")]
+    OtherFilesystem {
+        /// The folder's path inside the walked folder.
+        path: String,
+    },
+    /// A folder the caller asked to leave out (envaudit's own installation); it was not
+    /// read (folder walks only).
+    #[error("`{path}` was left out: {reason}")]
+    Excluded {
+        /// The folder's path inside the walked folder.
+        path: String,
+        /// Why, as the caller gave it.
+        reason: String,
+    },
     /// More findings than [`Limits::max_findings`]; this many were dropped.
     #[error("{count} more findings were not kept")]
     MoreFindings {

@@ -24,6 +24,7 @@
 
 mod encoding;
 pub mod git;
+pub mod record;
 pub mod requirement;
 pub mod spec;
 pub mod store;
@@ -693,6 +694,10 @@ pub struct RunRecord {
     pub commit: Option<String>,
     /// `NAME:VERSION` of the model the run trained.
     pub model: Option<String>,
+    /// The repository's definition hash when the run was imported (`import --force`) although
+    /// it differed from the snapshot's: the run used a definition the repository did not hold.
+    #[serde(default)]
+    pub definition_mismatch: Option<Digest>,
 }
 
 #[derive(Deserialize)]
@@ -714,6 +719,14 @@ impl RunRecord {
         line(&mut o, "time", &s(&self.time));
         opt(&mut o, "commit", self.commit.as_deref());
         opt(&mut o, "model", self.model.as_deref());
+        opt(
+            &mut o,
+            "definition-mismatch",
+            self.definition_mismatch
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+        );
         o
     }
 

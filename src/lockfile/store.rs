@@ -94,17 +94,13 @@ impl Store {
     /// Where the record of `run` is kept: `<lockfile>.d/runs/RUN.toml`, with characters unsafe
     /// in a file name replaced (and a hash added when that changed the name).
     pub fn run_path(&self, run: &str) -> PathBuf {
-        self.dir()
-            .join("runs")
-            .join(format!("{}.toml", file_stem(run)))
+        run_path(&self.dir(), run)
     }
 
     /// Where the snapshot `id` is kept: `<lockfile>.d/snapshots/ID.toml`, named as
     /// [`Store::run_path`] names runs.
     pub fn snapshot_path(&self, id: &str) -> PathBuf {
-        self.dir()
-            .join("snapshots")
-            .join(format!("{}.toml", file_stem(id)))
+        snapshot_path(&self.dir(), id)
     }
 
     /// Reads and parses the lockfile (an empty one when the file does not exist), without
@@ -155,8 +151,10 @@ impl Store {
         };
         std::fs::create_dir_all(&dir).map_err(err)?;
         let ignore = dir.join(".gitignore");
+        let mut created = None;
         if !ignore.exists() {
             write_atomic(&ignore, b"/.lock\n")?;
+            created = Some(ignore);
         }
         let file = File::options()
             .create(true)
@@ -165,7 +163,10 @@ impl Store {
             .open(dir.join(".lock"))
             .map_err(err)?;
         file.lock().map_err(err)?;
-        Ok(LockGuard { _file: file })
+        Ok(LockGuard {
+            _file: file,
+            created,
+        })
     }
 
     /// Records `snapshot` as the current one of `environment`, and `run` if given, under the
@@ -176,12 +177,12 @@ impl Store {
         snapshot: &Snapshot,
         run: Option<&RunRecord>,
     ) -> Result<Recorded, StoreError> {
-        let _guard = self.lock()?;
+        let mut guard = self.lock()?;
         let mut lockfile = self.load()?;
         let previous = lockfile
             .environments
             .insert(environment.to_owned(), snapshot.clone());
-        let mut written = Vec::new();
+        let mut written: Vec<PathBuf> = guard.take_created().into_iter().collect();
         let text = lockfile.to_toml();
         let lockfile_changed = write_if_changed(&self.lockfile, text.as_bytes())?;
         if lockfile_changed {
@@ -213,6 +214,26 @@ impl Store {
 /// Held while writing; dropping it releases the lock.
 pub struct LockGuard {
     _file: File,
+    created: Option<PathBuf>,
+}
+
+impl LockGuard {
+    /// The folder's `.gitignore` (which keeps `.lock` out of git) when taking the lock
+    /// created it, once: it belongs in the commit of the files written under this lock.
+    pub fn take_created(&mut self) -> Option<PathBuf> {
+        self.created.take()
+    }
+}
+
+/// `DIR/runs/RUN.toml`
+pub(super) fn run_path(dir: &Path, run: &str) -> PathBuf {
+    dir.join("runs").join(format!("{}.toml", file_stem(run)))
+}
+
+/// `DIR/snapshots/ID.toml`
+pub(super) fn snapshot_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("snapshots")
+        .join(format!("{}.toml", file_stem(id)))
 }
 
 /// A file name for a run id or snapshot id: `[A-Za-z0-9._-]` kept, anything else `_`, and a

@@ -148,6 +148,7 @@ fn stored_snapshots_and_runs_round_trip() {
         time: "2026-11-25T06:00:00Z".into(),
         commit: None,
         model: Some("churn:3".into()),
+        definition_mismatch: None,
     };
     let back = RunRecord::parse(&SourceFile::from_text("r.toml", &run.to_toml())).unwrap();
     assert_eq!(back, run);

@@ -23,7 +23,7 @@ pub use diff::{render_diff, render_log, summary_line};
 pub use drift::{GraphFormat, render_drift, render_graph, render_why};
 pub use evidence::{render_attest, render_verify};
 pub use hash::render_hash;
-pub use lint::render_lint;
+pub use lint::{render_lint, render_lint_set};
 pub use predict::render_predict;
 pub use resolve::render_resolve;
 pub use sbom::{purl, render_cyclonedx, render_snapshot_cyclonedx, render_spdx};

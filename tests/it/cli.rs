@@ -277,6 +277,7 @@ fn cli_doc_is_the_current_help() {
         &["resolve", "--help"],
         &["catalog", "--help"],
         &["lock", "--help"],
+        &["import", "--help"],
         &["build", "--help"],
         &["diff", "--help"],
         &["log", "--help"],

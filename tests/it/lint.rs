@@ -187,3 +187,249 @@ fn lint_fails_on_an_invalid_spec_as_fail_on_says() {
         Some(0)
     );
 }
+
+/// Every definition file among the fixtures (the real corpus, the Azure ML inputs and the
+/// generated azure-ai-ml cases, including the ones Azure ML refuses) is recognised as a
+/// definition of the kind `detect` gives it, so `lint PATH...` skips none of them and
+/// reports the broken ones as errors.
+#[test]
+fn every_fixture_definition_is_recognised_as_its_kind() {
+    let root = crate::support::root();
+    let mut files = Vec::new();
+    for dir in [
+        "fixtures/corpus/files",
+        "fixtures/azureml",
+        "fixtures/azureml-anon/cases/conda",
+        "fixtures/azureml-anon/cases/env",
+        "fixtures/example",
+    ] {
+        walk(&root.join(dir), &mut files);
+    }
+    let mut checked = 0;
+    for path in &files {
+        let Ok(kind) = definition::detect(path) else {
+            continue;
+        };
+        let recognized = definition::recognize(path).unwrap();
+        // A curated asset's parts are read through its folder; alone, the extra config
+        // (`environment.yaml` with an `image:` mapping) is no definition.
+        let curated_part = path.to_string_lossy().contains("azureml-assets")
+            && path.file_name().is_some_and(|n| n == "environment.yaml");
+        if curated_part {
+            assert!(
+                matches!(recognized, definition::Recognized::NotDefinition(_)),
+                "{}",
+                path.display()
+            );
+            continue;
+        }
+        assert_eq!(
+            recognized,
+            definition::Recognized::Definition(kind),
+            "{}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked > 450, "only {checked} definitions checked");
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path
+                .file_name()
+                .is_some_and(|n| n != "image" && n != "index" && n != "channel")
+            {
+                walk(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn lint_cmd(env: &crate::support::TestEnv, args: &[&str]) -> (i32, String, String) {
+    let out = env.envaudit().arg("lint").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A repository as pre-commit sees it: definitions among workflow, chart and other files.
+fn mixed_repository() -> crate::support::TestEnv {
+    let env = crate::support::TestEnv::new();
+    env.write(
+        ".github/workflows/ci.yml",
+        "name: CI\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n",
+    );
+    env.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n  - name: redis\n    version: 1.2.3\n",
+    );
+    env.write(
+        "jobs/train.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\ncommand: python train.py\nenvironment: azureml:AzureML-sklearn-1.5@latest\n",
+    );
+    env.write("LICENSE.txt", "MIT License\n");
+    env.write(
+        "environment.yml",
+        "name: x\nchannels: [conda-forge]\ndependencies:\n  - python==3.10.14\n  - numpy\n",
+    );
+    env.write("requirements.txt", "pandas==2.2.2\ntorch\n");
+    env
+}
+
+const MIXED: &[&str] = &[
+    ".github/workflows/ci.yml",
+    "chart/Chart.yaml",
+    "jobs/train.yml",
+    "LICENSE.txt",
+    "environment.yml",
+    "requirements.txt",
+];
+
+#[test]
+fn lint_of_many_paths_skips_what_is_not_a_definition_and_reports_each_file() {
+    let env = mixed_repository();
+    let (code, out, err) = lint_cmd(&env, MIXED);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(
+        out.ends_with("2 definitions: 2 findings; 4 paths skipped (not environment definitions)\n"),
+        "{out}"
+    );
+    assert!(out.contains("environment.yml:5:5"), "{out}");
+    assert!(out.contains("requirements.txt:2:1"), "{out}");
+    assert!(!out.contains("ci.yml"), "{out}");
+
+    let (code, out, _) = lint_cmd(&env, &[MIXED, &["--format", "markdown"]].concat());
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out, @r"
+    **envaudit lint** 2 definitions: 2 findings; 4 paths skipped (not environment definitions)
+
+    | at | severity | code | message |
+    |---|---|---|---|
+    | `environment.yml:5:5` | warning | `unpinned-dependency` | conda `numpy`: no version constraint |
+    | `requirements.txt:2:1` | warning | `unpinned-dependency` | pip `torch`: no version specifier |
+    ");
+
+    // --fail-on applies to the findings of all of them.
+    assert_eq!(
+        lint_cmd(&env, &[MIXED, &["--fail-on", "error"]].concat()).0,
+        0
+    );
+    // Nothing but non-definitions: nothing to report, success.
+    let (code, out, _) = lint_cmd(&env, &MIXED[..4]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("0 definitions: 0 findings; 4 paths skipped"),
+        "{out}"
+    );
+}
+
+#[test]
+fn lint_json_of_many_paths_lists_reports_skipped_paths_and_why() {
+    let env = mixed_repository();
+    let (code, out, _) = lint_cmd(&env, &[MIXED, &["--format", "json"]].concat());
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    let defs: Vec<(&str, &str, usize)> = v["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap(),
+                d["kind"].as_str().unwrap(),
+                d["findings"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("environment.yml", "conda", 1),
+            ("requirements.txt", "requirements", 1)
+        ]
+    );
+    let skipped: Vec<(&str, &str)> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["path"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (".github/workflows/ci.yml", "other-yaml"),
+            ("chart/Chart.yaml", "other-yaml"),
+            ("jobs/train.yml", "registered-environment"),
+            ("LICENSE.txt", "not-requirements"),
+        ]
+    );
+    assert_eq!(
+        v["skipped"][2]["reference"],
+        "azureml:AzureML-sklearn-1.5@latest"
+    );
+    assert_eq!(v["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn a_malformed_definition_among_many_is_an_error_at_its_place_and_the_rest_is_linted() {
+    let env = mixed_repository();
+    env.write(
+        "envs/gpu.yml",
+        "name: gpu\ndependencies:\n  - numpy\n  - [unclosed\n",
+    );
+    let (code, out, err) = lint_cmd(&env, &[MIXED, &["envs/gpu.yml"]].concat());
+    assert_eq!(code, 2, "{out}{err}");
+    insta::assert_snapshot!(err, @r"
+    error: cannot load environment definition `envs/gpu.yml`
+      caused by: envs/gpu.yml:4:5: unclosed bracket '['
+      |
+    4 |   - [unclosed
+      |     ^
+    ");
+    assert!(
+        out.ends_with(
+            "2 definitions: 2 findings, 1 definition that could not be read; 4 paths skipped (not environment definitions)\n"
+        ),
+        "{out}"
+    );
+    let (code, out, _) = lint_cmd(
+        &env,
+        &["envs/gpu.yml", "environment.yml", "--format", "json"],
+    );
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["errors"][0]["path"], "envs/gpu.yml");
+    assert_eq!(v["errors"][0]["origin"]["line"], 4);
+    // A path that does not exist is an error too, never a skip.
+    let (code, _, err) = lint_cmd(&env, &["environment.yml", "missing.yml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`missing.yml` does not exist"), "{err}");
+}
+
+#[test]
+fn one_path_that_is_not_a_definition_is_skipped_with_the_reason() {
+    let env = mixed_repository();
+    let (code, out, err) = lint_cmd(&env, &["jobs/train.yml"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    insta::assert_snapshot!(out, @"jobs/train.yml: skipped, uses the registered environment `azureml:AzureML-sklearn-1.5@latest`; lint that environment's definition");
+}
+
+#[test]
+fn kind_reads_every_path_as_that_kind_and_skips_none() {
+    let env = mixed_repository();
+    env.write("deps.txt", "numpy\n");
+    let (code, out, err) = lint_cmd(&env, &["LICENSE.txt", "deps.txt", "--kind", "requirements"]);
+    // `MIT License` is no requirement: read as one it is an error, not a skip.
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("LICENSE.txt:1:"), "{err}");
+    assert!(out.contains("deps.txt:1:1"), "{out}");
+}

@@ -94,7 +94,7 @@ fn lock_records_the_snapshot_and_diff_shows_silent_drift() {
     ));
     assert!(out.contains("locked `train`"), "{out}");
     assert!(out.contains("new environment"), "{out}");
-    assert!(out.contains("committed 3 files"), "{out}");
+    assert!(out.contains("committed 4 files"), "{out}");
     let l = lockfile(&env);
     let s = &l.environments["train"];
     let pkgs: Vec<(&str, &str)> = s
@@ -246,9 +246,29 @@ fn check_finds_a_moved_tag_and_a_changed_definition() {
     let out = check(&env, "oci:layout:v1");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("error[stale-lock]"));
+    // `--offline` compares definition hashes only: the moved tag is not looked at, and an
+    // image on a registry nobody listens on is not contacted.
+    let offline = |env: &TestEnv, image: &str| {
+        env.envaudit()
+            .args([
+                "lock",
+                "env/conda.yml",
+                "--check",
+                "--offline",
+                "--image",
+                image,
+            ])
+            .output()
+            .unwrap()
+    };
+    assert!(ok(&offline(&env, "oci:layout:v1")).contains("up to date"));
+    assert!(ok(&offline(&env, "127.0.0.1:9/nothing/here:v1")).contains("up to date"));
     // A changed definition.
     env.write("env/conda.yml", CONDA.replace("numpy", "numpy==1.26.4"));
     let out = check(&env, "oci:layout:old");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("definition hash changed"));
+    let out = offline(&env, "127.0.0.1:9/nothing/here:v1");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("definition hash changed"));
 }

@@ -1,5 +1,6 @@
 //! envaudit's integration tests: one binary, shared helpers in `support`.
 
+mod action;
 mod attest;
 mod attest_sign;
 mod azureml;
@@ -15,6 +16,7 @@ mod drift;
 mod faults;
 mod fuzz_replay;
 mod hash;
+mod import;
 mod integrity;
 mod lint;
 mod local_image;

@@ -156,21 +156,34 @@ pub mod registry;
 pub fn evidence_python() -> PathBuf {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PYTHON
-        .get_or_init(|| {
-            if let Some(p) = std::env::var_os("ENVAUDIT_EVIDENCE_PYTHON") {
-                return PathBuf::from(p);
-            }
-            let out = Command::new(root().join("scripts/oracles/setup"))
-                .arg("evidence")
-                .output()
-                .expect("scripts/oracles/setup runs");
-            assert!(
-                out.status.success(),
-                "the reference-implementation venv could not be made (scripts/oracles/setup \
-                 evidence needs python3-venv and PyPI): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        })
+        .get_or_init(|| oracle_python("evidence", "ENVAUDIT_EVIDENCE_PYTHON"))
         .clone()
+}
+
+/// The python of the venv holding azure-ai-ml, the Azure ML v2 client (pinned in
+/// `scripts/oracles/azureml.txt`), made as [`evidence_python`]'s is; `scripts/test` sets
+/// `ENVAUDIT_AZUREML_PYTHON`.
+pub fn azureml_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| oracle_python("azureml", "ENVAUDIT_AZUREML_PYTHON"))
+        .clone()
+}
+
+/// `$VAR`, else the venv `scripts/oracles/setup NAME` makes.
+fn oracle_python(name: &str, var: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        return PathBuf::from(p);
+    }
+    let out = Command::new(root().join("scripts/oracles/setup"))
+        .arg(name)
+        .output()
+        .expect("scripts/oracles/setup runs");
+    assert!(
+        out.status.success(),
+        "the reference-implementation venv could not be made (scripts/oracles/setup {name} \
+         needs python3-venv and PyPI): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
