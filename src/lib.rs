@@ -58,6 +58,7 @@ pub mod config;
 pub mod definition;
 pub mod diag;
 pub mod evidence;
+pub mod fleet;
 pub mod fuzz;
 pub mod hash;
 pub mod image;
