@@ -886,10 +886,10 @@ fn forward(upstream: &str, r: &fault::Request) -> fault::Reply {
     );
     for (k, v) in &r.headers {
         if !matches!(k.as_str(), "host" | "connection" | "content-length") {
-            head.push_str(&format!("{k}: {v}\r\n"));
+            write!(head, "{k}: {v}\r\n").unwrap();
         }
     }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", r.body.len()));
+    write!(head, "Content-Length: {}\r\n\r\n", r.body.len()).unwrap();
     let mut conn = std::net::TcpStream::connect(upstream).unwrap();
     conn.write_all(head.as_bytes()).unwrap();
     conn.write_all(&r.body).unwrap();
