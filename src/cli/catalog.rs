@@ -152,10 +152,16 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         CatalogFormat::Table => Format::Table,
         CatalogFormat::Json => Format::Json,
     };
-    super::write_or_pipe(render::render_catalog(&args.source, &catalog, format, out))?;
     // The scan's findings (a partial catalog, a diff_id mismatch, the layer cache) fail the
-    // command only as `--fail-on` says.
+    // command only as `--fail-on` says; the JSON lists them, accepted ones marked.
     config.apply(&mut findings);
+    super::write_or_pipe(render::render_catalog(
+        &args.source,
+        &catalog,
+        &findings,
+        format,
+        out,
+    ))?;
     Ok(args.findings.exit(&findings))
 }
 
