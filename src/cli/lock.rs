@@ -417,18 +417,14 @@ fn lock_one(
             .with_context(|| format!("cannot write the run record into `{}`", dir.display()))?;
         writeln!(
             out,
-            "recorded `{name}`: snapshot {}, {} packages in {} prefix{}; run `{}` written to `{}` (merge it with `envaudit import {}` in the repository)",
+            "recorded `{name}`: snapshot {}, {}; run `{}` written to `{}` (merge it with `envaudit import {}` in the repository)",
             snap.id,
-            snap.packages.len(),
-            snap.prefixes.len(),
-            if snap.prefixes.len() == 1 { "" } else { "es" },
+            contents(&snap),
             run.run,
             dir.display(),
             dir.display(),
         )?;
-        if snap.completeness != crate::layer::Completeness::Complete {
-            writeln!(out, "results may be incomplete: {}", snap.completeness)?;
-        }
+        incomplete_note(&snap, out)?;
         return Ok(written);
     }
     let recorded = store
@@ -441,16 +437,12 @@ fn lock_one(
     };
     writeln!(
         out,
-        "locked `{name}`: snapshot {} ({state}), {} packages in {} prefix{}; run `{}` recorded",
+        "locked `{name}`: snapshot {} ({state}), {}; run `{}` recorded",
         snap.id,
-        snap.packages.len(),
-        snap.prefixes.len(),
-        if snap.prefixes.len() == 1 { "" } else { "es" },
+        contents(&snap),
         run.run
     )?;
-    if snap.completeness != crate::layer::Completeness::Complete {
-        writeln!(out, "results may be incomplete: {}", snap.completeness)?;
-    }
+    incomplete_note(&snap, out)?;
     if let Some(prev) = recorded.previous.as_ref().filter(|p| p.id != snap.id) {
         report_change(&name, prev, &snap, out)?;
     }
@@ -470,6 +462,24 @@ fn lock_one(
         }
     }
     Ok(recorded.written)
+}
+
+/// `N packages in M prefix(es)`, as `lock` reports a snapshot.
+fn contents(snap: &Snapshot) -> String {
+    format!(
+        "{} packages in {} prefix{}",
+        snap.packages.len(),
+        snap.prefixes.len(),
+        if snap.prefixes.len() == 1 { "" } else { "es" }
+    )
+}
+
+/// The line that says a snapshot may miss packages, when it may.
+fn incomplete_note(snap: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
+    if snap.completeness == crate::layer::Completeness::Complete {
+        return Ok(());
+    }
+    writeln!(out, "results may be incomplete: {}", snap.completeness)
 }
 
 /// What changed since the previous snapshot, in a few lines.
