@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use envaudit::lockfile::Lockfile;
 use envaudit::lockfile::store::Store;
 
-use crate::support::{TestEnv, commit_all, ok};
+use crate::support::{TestEnv, commit_all, init_repo, ok};
 
 const CONDA: &str = "name: train\nchannels: [conda-forge]\ndependencies:\n  - python=3.10\n  - pip\n  - pip:\n    - numpy\n    - pandas>=2.0\n";
 const SITE: &str = "azureml-envs/azureml_abc/lib/python3.10/site-packages";
@@ -16,10 +16,7 @@ const SITE: &str = "azureml-envs/azureml_abc/lib/python3.10/site-packages";
 /// A git repository holding the definition `env/conda.yml`.
 fn repository() -> TestEnv {
     let env = TestEnv::new();
-    let repo = git2::Repository::init(env.dir.path()).unwrap();
-    let mut cfg = repo.config().unwrap();
-    cfg.set_str("user.name", "Test").unwrap();
-    cfg.set_str("user.email", "test@example.com").unwrap();
+    init_repo(env.dir.path());
     env.write("env/conda.yml", CONDA);
     commit_all(env.dir.path(), "definition");
     env
@@ -252,13 +249,20 @@ fn the_current_snapshot_advances_only_to_a_newer_record_and_every_run_is_kept() 
     );
 }
 
-#[test]
-fn a_record_of_another_definition_is_refused_unless_forced() {
+/// A filesystem with numpy 1.26.4, and a job that recorded it as run `job-1` into `out`;
+/// returns the folder holding the filesystem (keep it alive) and the job.
+fn recorded_job() -> (TestEnv, TestEnv) {
     let shared = TestEnv::new();
     let root = shared.path("rootfs");
     rootfs(&root, "1.26.4");
     let job = job();
     ok(&record(&job, &root, "job-1", 1_795_000_000, &[]));
+    (shared, job)
+}
+
+#[test]
+fn a_record_of_another_definition_is_refused_unless_forced() {
+    let (_fs, job) = recorded_job();
     let repo = repository();
     // The repository's definition moved on since the job ran.
     repo.write("env/conda.yml", CONDA.replace("numpy", "numpy==1.26.4"));
@@ -340,11 +344,7 @@ fn concurrent_imports_lose_nothing() {
 
 #[test]
 fn a_damaged_record_is_refused_with_its_file() {
-    let shared = TestEnv::new();
-    let root = shared.path("rootfs");
-    rootfs(&root, "1.26.4");
-    let job = job();
-    ok(&record(&job, &root, "job-1", 1_795_000_000, &[]));
+    let (shared, job) = recorded_job();
     let repo = repository();
     // An empty folder: says what to pass.
     std::fs::create_dir_all(shared.path("empty")).unwrap();
@@ -588,13 +588,7 @@ fn the_azureml_job_examples_record_step_runs_as_written_and_imports() {
 
     // The repository: the same files, committed; import as import-records.yml does.
     let repo = TestEnv::new();
-    git2::Repository::init(repo.dir.path()).unwrap();
-    let mut cfg = git2::Repository::open(repo.dir.path())
-        .unwrap()
-        .config()
-        .unwrap();
-    cfg.set_str("user.name", "Test").unwrap();
-    cfg.set_str("user.email", "test@example.com").unwrap();
+    init_repo(repo.dir.path());
     for f in files {
         std::fs::copy(example(f), repo.path(f)).unwrap();
     }

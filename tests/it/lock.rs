@@ -7,7 +7,7 @@ use std::process::Output;
 use envaudit::lockfile::Lockfile;
 
 use crate::support::image::{self as img, Compression, LayoutEntry, Spec};
-use crate::support::{TestEnv, commit_all, ok};
+use crate::support::{TestEnv, commit_all, init_repo, ok};
 
 const SP: &str = "opt/env/lib/python3.10/site-packages";
 
@@ -53,10 +53,7 @@ const CONDA: &str = "name: train\nchannels: [conda-forge]\ndependencies:\n  - py
 /// same definition rebuilt later: pandas moved).
 fn project() -> TestEnv {
     let env = TestEnv::new();
-    let repo = git2::Repository::init(env.dir.path()).unwrap();
-    let mut cfg = repo.config().unwrap();
-    cfg.set_str("user.name", "Test").unwrap();
-    cfg.set_str("user.email", "test@example.com").unwrap();
+    init_repo(env.dir.path());
     env.write("env/conda.yml", CONDA);
     let v1 = image("1.26.4", "2.2.2", "v1");
     let v2 = image("1.26.4", "2.2.3", "v2");

@@ -120,6 +120,15 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 pub mod builder;
 
+/// Makes `dir` a git repository whose commits are signed `Test <test@example.com>`.
+pub fn init_repo(dir: &Path) -> git2::Repository {
+    let repo = git2::Repository::init(dir).unwrap();
+    let mut cfg = repo.config().unwrap();
+    cfg.set_str("user.name", "Test").unwrap();
+    cfg.set_str("user.email", "test@example.com").unwrap();
+    repo
+}
+
 /// Stage everything in the git repository at `dir` and commit it on `HEAD`.
 pub fn commit_all(dir: &Path, message: &str) -> git2::Oid {
     let repo = git2::Repository::open(dir).unwrap();
