@@ -780,15 +780,8 @@ pub fn detect(path: &Path) -> Result<DefinitionKind, DefinitionError> {
             .and_then(|f| yaml::detect_kind(&f))
             .ok_or_else(unknown);
     }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    if file_name.starts_with("dockerfile") || ext == "dockerfile" || file_name == "basedockerfile" {
+    let (file_name, ext) = name_and_extension(path);
+    if is_dockerfile_name(&file_name, &ext) {
         return Ok(DefinitionKind::Dockerfile);
     }
     if matches!(file_name.as_str(), "asset.yaml" | "asset.yml") {
@@ -803,4 +796,20 @@ pub fn detect(path: &Path) -> Result<DefinitionKind, DefinitionError> {
         }
         _ => Err(unknown()),
     }
+}
+
+/// A path's file name and extension, lower-cased (empty when it has none), as kind
+/// detection compares them.
+pub(crate) fn name_and_extension(path: &Path) -> (String, String) {
+    let lower = |o: Option<&std::ffi::OsStr>| {
+        o.map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+    };
+    (lower(path.file_name()), lower(path.extension()))
+}
+
+/// Whether a lower-cased file name and extension ([`name_and_extension`]) name a
+/// Dockerfile: `Dockerfile`, `Dockerfile.*`, `*.dockerfile`, `BaseDockerfile`.
+pub(crate) fn is_dockerfile_name(file_name: &str, ext: &str) -> bool {
+    file_name.starts_with("dockerfile") || ext == "dockerfile" || file_name == "basedockerfile"
 }

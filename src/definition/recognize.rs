@@ -216,21 +216,12 @@ enum ByName {
 }
 
 fn by_name(path: &Path) -> ByName {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let (file_name, ext) = super::name_and_extension(path);
     let in_requirements_folder = path
         .parent()
         .and_then(Path::file_name)
         .is_some_and(|d| d.eq_ignore_ascii_case("requirements"));
-    if (file_name.starts_with("dockerfile") || ext == "dockerfile" || file_name == "basedockerfile")
-        && ext != "dockerignore"
-    {
+    if super::is_dockerfile_name(&file_name, &ext) && ext != "dockerignore" {
         return ByName::Kind(DefinitionKind::Dockerfile);
     }
     if file_name == super::azureml_v1::ENVIRONMENT_JSON {
