@@ -8,6 +8,7 @@
 //!   never by its position in a listing (the listing changes between workers).
 
 pub mod record;
+pub mod scan;
 
 use crate::model::Digest;
 

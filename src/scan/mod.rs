@@ -208,6 +208,38 @@ impl Scanner {
             .block_on(image::resolve_all(&self.registry, sources, &self.options))
     }
 
+    /// The repositories of `registry`'s catalog, every page followed within `limits` (see
+    /// [`HttpRegistry::catalog`]).
+    pub fn catalog(
+        &self,
+        registry: &str,
+        limits: &crate::registry::ListLimits,
+    ) -> Result<Vec<String>, RegistryError> {
+        self.runtime
+            .block_on(self.registry.inner().catalog(registry, limits))
+    }
+
+    /// The tags of `repo`, every page followed within `limits` (see [`HttpRegistry::tags`]).
+    pub fn tags(
+        &self,
+        repo: &ImageRef,
+        limits: &crate::registry::ListLimits,
+    ) -> Result<Vec<String>, RegistryError> {
+        self.runtime
+            .block_on(self.registry.inner().tags(repo, limits))
+    }
+
+    /// The manifest (or index) `reference` of `repo`, verified, through the cache: what
+    /// resolving it reads first, so reading it here costs nothing more.
+    pub fn manifest(
+        &self,
+        repo: &ImageRef,
+        reference: ManifestRef<'_>,
+    ) -> Result<crate::registry::Manifest, RegistryError> {
+        self.runtime
+            .block_on(self.registry.manifest(repo, reference))
+    }
+
     /// The digest a tag names in its registry (a HEAD request), `None` when it is missing.
     pub fn tag_digest(&self, image: &ImageRef) -> Result<Option<Digest>, RegistryError> {
         let tag = image.tag().unwrap_or(crate::build::CACHE_TAG);
