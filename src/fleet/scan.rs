@@ -500,13 +500,6 @@ pub fn reason_of_registry(e: &RegistryError) -> UnreadableReason {
         | RegistryError::BlobNotFound { .. }
         | RegistryError::RepositoryNotFound { .. } => UnreadableReason::Missing,
         RegistryError::Integrity(_) => UnreadableReason::Corrupt,
-        RegistryError::Read { source, .. }
-            if source
-                .get_ref()
-                .is_some_and(|s| s.is::<crate::registry::IntegrityError>()) =>
-        {
-            UnreadableReason::Corrupt
-        }
         _ => UnreadableReason::Error,
     }
 }
