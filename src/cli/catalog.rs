@@ -116,6 +116,16 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         max_layer_bytes: args.max_layer_size,
         ..Limits::default()
     };
+    if folder.is_dir() && args.verify_diff_ids {
+        return Err(super::error::Hinted::new(
+            format!(
+                "`--verify-diff-ids` checks image layers, and `{}` is a folder: it has no layers and no diff_ids",
+                args.source
+            ),
+            "leave out `--verify-diff-ids` for a folder; to catalog an OCI layout in this folder, write `oci:DIR`",
+        )
+        .into());
+    }
     let (mut catalog, mut findings) = if folder.is_dir() {
         let catalog = super::catalog_live_folder(folder, &limits);
         let findings: Vec<Finding> =
@@ -142,10 +152,16 @@ pub(crate) fn run(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         CatalogFormat::Table => Format::Table,
         CatalogFormat::Json => Format::Json,
     };
-    super::write_or_pipe(render::render_catalog(&args.source, &catalog, format, out))?;
     // The scan's findings (a partial catalog, a diff_id mismatch, the layer cache) fail the
-    // command only as `--fail-on` says.
+    // command only as `--fail-on` says; the JSON lists them, accepted ones marked.
     config.apply(&mut findings);
+    super::write_or_pipe(render::render_catalog(
+        &args.source,
+        &catalog,
+        &findings,
+        format,
+        out,
+    ))?;
     Ok(args.findings.exit(&findings))
 }
 

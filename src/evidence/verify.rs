@@ -172,6 +172,7 @@ pub fn verify(
                 statements.push(statement);
                 None
             }
+            Err(Problem::Unavailable(e)) => return Err(EvidenceError::Registry(*e)),
             Err(Problem::Subject) => Some(Code::SubjectMismatch),
             Err(Problem::Unreadable) => Some(Code::SignatureInvalid),
             Err(Problem::Signature { claimed }) => claimed
@@ -402,6 +403,10 @@ pub fn check_content(
 pub(super) enum Problem {
     /// It could not be read or parsed (truncated, malformed, too large).
     Unreadable,
+    /// The registry could not be asked (a transport failure, a timeout, a server error,
+    /// refused credentials): nothing is known about the bundle, which is not a finding but
+    /// an error.
+    Unavailable(Box<crate::registry::RegistryError>),
     /// Its manifest's subject, or its statement's, is not the image.
     Subject,
     /// No given key verifies it; `claimed` are the key ids it names (its signatures' and
@@ -410,6 +415,27 @@ pub(super) enum Problem {
         /// The key ids the bundle names.
         claimed: Vec<String>,
     },
+}
+
+/// Whether a registry error says the registry could not be asked, rather than that what it
+/// served is wrong (missing, too large, not what its digest says, malformed).
+fn unavailable(e: &crate::registry::RegistryError) -> bool {
+    use crate::registry::RegistryError as E;
+    matches!(
+        e,
+        E::Unauthorized { .. }
+            | E::Forbidden { .. }
+            | E::Token { .. }
+            | E::Status { .. }
+            | E::RetriesExhausted { .. }
+            | E::RetryAfterTooLong { .. }
+            | E::Timeout { .. }
+            | E::Transport { .. }
+            | E::Read { .. }
+            | E::Credentials { .. }
+            | E::Tls(_)
+            | E::Client(_)
+    )
 }
 
 /// Reads and checks one bundle referrer: its subject, its signature, its statement's subject.
@@ -451,9 +477,14 @@ fn read_bundle(
     check: &mut AttestationCheck,
 ) -> Result<Statement, (Problem, String)> {
     let unreadable = |why: String| (Problem::Unreadable, why);
-    let (artifact, layers) = scanner
-        .pull_artifact(image, digest)
-        .map_err(|e| unreadable(format!("cannot be read: {e}")))?;
+    let (artifact, layers) = scanner.pull_artifact(image, digest).map_err(|e| {
+        let why = format!("cannot be read: {e}");
+        if unavailable(&e) {
+            (Problem::Unavailable(Box::new(e)), why)
+        } else {
+            unreadable(why)
+        }
+    })?;
     if artifact
         .subject
         .as_ref()

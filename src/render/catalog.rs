@@ -5,10 +5,13 @@ use crate::layer::Completeness;
 
 use super::Format;
 
-/// Render `envaudit catalog` output.
+/// Render `envaudit catalog` output; `findings` are the scan's (a partial catalog, a
+/// `diff_id` mismatch, the layer cache), in the JSON as `scan_findings` (the table's are
+/// printed on standard error as they happen).
 pub fn render_catalog(
     source: &str,
     catalog: &Catalog,
+    findings: &[crate::diag::Finding],
     format: Format,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -20,12 +23,14 @@ pub fn render_catalog(
                 source: &'a str,
                 #[serde(flatten)]
                 catalog: &'a Catalog,
+                scan_findings: &'a [crate::diag::Finding],
             }
             super::json(
                 &Json {
                     schema_version: 1,
                     source,
                     catalog,
+                    scan_findings: findings,
                 },
                 out,
             )

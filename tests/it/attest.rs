@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::fault;
 use crate::support::image::{self as img, Compression, Spec};
 use crate::support::{self, TestEnv, ok, registry};
 
@@ -868,4 +869,96 @@ fn a_forged_bundle_annotation_does_not_pass_for_an_attestation() {
         "{second:#}"
     );
     assert_eq!(second["attestations"][0]["statement"], statement.as_str());
+}
+
+/// Forwards a request to the registry at `upstream` and returns its answer (a HEAD is asked
+/// as a GET so that the length the fault server writes is the real one).
+fn forward(upstream: &str, r: &fault::Request) -> fault::Reply {
+    use std::io::{Read as _, Write as _};
+    let method = if r.method == "HEAD" {
+        "GET"
+    } else {
+        r.method.as_str()
+    };
+    let mut head = format!(
+        "{method} {} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n",
+        r.path
+    );
+    for (k, v) in &r.headers {
+        if !matches!(k.as_str(), "host" | "connection" | "content-length") {
+            write!(head, "{k}: {v}\r\n").unwrap();
+        }
+    }
+    write!(head, "Content-Length: {}\r\n\r\n", r.body.len()).unwrap();
+    let mut conn = std::net::TcpStream::connect(upstream).unwrap();
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&r.body).unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let text = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = text.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("content-length") && !k.eq_ignore_ascii_case("connection")
+        })
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    assert!(
+        !headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")),
+        "the registry answered chunked; this forwarder does not de-chunk"
+    );
+    fault::Reply::Full {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+#[test]
+fn a_registry_failing_while_a_bundle_is_read_is_an_error_not_a_finding() {
+    let p = attested("unavailable", "p256");
+    let out = verify(&p, &[&p.reference], &p.public);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    let bundle = v["attestations"][0]["digest"].as_str().unwrap().to_owned();
+    let upstream = p.reference.split('/').next().unwrap().to_owned();
+    // The same registry behind a server that fails the bundle's manifest (HTTP 400: not
+    // retried) and forwards everything else.
+    let failing = format!("/v2/{}/manifests/{bundle}", p.repo);
+    let server = fault::FaultServer::start(std::time::Duration::ZERO, move |r| {
+        if r.path == failing {
+            fault::Reply::status(400, &[("Content-Type", "application/json")])
+        } else {
+            forward(&upstream, r)
+        }
+    });
+    let through = format!("{}/{}:v1", server.addr, p.repo);
+    let out =
+        p.t.envaudit()
+            .args(["verify", &through, "--key"])
+            .arg(&p.public)
+            .output()
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(!stdout.contains("signature-invalid"), "{stdout}");
+    assert!(stderr.contains("400"), "{stderr}");
+    assert!(server.hits(&format!("/v2/{}/manifests/{bundle}", p.repo)) > 0);
 }

@@ -126,6 +126,21 @@ fn catalog_of_a_registry_image_streams_verified_layers() {
 }
 
 #[test]
+fn verify_diff_ids_of_a_folder_is_a_usage_error_not_silently_ignored() {
+    let env = TestEnv::new();
+    env.write("venv/pyvenv.cfg", "version = 3.10.14\n");
+    let out = env
+        .envaudit()
+        .args(["catalog", "venv", "--verify-diff-ids"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is a folder: it has no layers"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
 fn catalog_of_a_missing_image_is_an_input_error() {
     let env = TestEnv::new();
     let out = env
