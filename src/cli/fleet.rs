@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use super::Exit;
 use super::args::{FindingsArgs, ImageOptions};
 use crate::diag::{Code, Finding};
+use crate::fleet::facts::{FactsCache, Lookup};
 use crate::fleet::record::{self, ScanRecord};
 use crate::fleet::scan::{self, Done, Shard, Source};
 use crate::lockfile::Lockfile;
@@ -67,6 +68,11 @@ pub(crate) struct ScanArgs {
     /// Repository to leave out (`REG/REPO`, repeatable), such as a layer-facts cache
     #[arg(long, value_name = "REG/REPO")]
     exclude: Vec<String>,
+
+    /// Share layer facts through this repository (`REG/REPO`): looked up after the local
+    /// layer cache and before reading a layer, published after (docs/fleet.md: its trust)
+    #[arg(long, value_name = "REG/REPO")]
+    cache_registry: Option<String>,
 
     /// Page size asked of the catalog and tag listings
     #[arg(long, value_name = "N", default_value_t = 1000, hide = true)]
@@ -140,6 +146,23 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
         );
     }
     let scanner = args.image.scanner()?;
+    let mut exclude = args.exclude.clone();
+    let facts = match &args.cache_registry {
+        Some(text) => {
+            let repo: ImageRef = text
+                .parse()
+                .with_context(|| format!("invalid --cache-registry `{text}`"))?;
+            if scanner.layer_cache().is_none() {
+                anyhow::bail!(
+                    "--cache-registry needs the local layer cache: drop --no-cache (or set `ENVAUDIT_CACHE_DIR`)"
+                );
+            }
+            let cache = FactsCache::new(repo);
+            exclude.push(cache.repository());
+            Some(cache)
+        }
+        None => None,
+    };
     let limits = ListLimits {
         page_size: args.page_size.max(1),
         ..ListLimits::default()
@@ -184,8 +207,42 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
             image.references.len(),
             if image.references.len() == 1 { "" } else { "s" }
         );
+        let mut publish = Vec::new();
+        if let (Some(facts), Some((local, limits))) = (&facts, scanner.layer_cache()) {
+            for layer in &image.layers {
+                match facts.lookup(&scanner, local, limits, layer) {
+                    Lookup::Local | Lookup::Hit => {}
+                    Lookup::Miss => publish.push(layer.clone()),
+                    Lookup::Unusable(reason) => {
+                        findings.push(Finding::new(
+                            Code::LayerCache,
+                            format!(
+                                "layer-facts cache `{}`: {reason}; the layer is read and its facts replaced",
+                                facts.repository()
+                            ),
+                        ));
+                        publish.push(layer.clone());
+                    }
+                }
+            }
+        }
         let (records, warnings) =
             scan::scan_image(&scanner, image, &lock_dir, &now_rfc3339(), shard.as_ref());
+        if let (Some(facts), Some((local, limits))) = (&facts, scanner.layer_cache())
+            && records.iter().any(|r| matches!(r, ScanRecord::Image(_)))
+        {
+            for layer in &publish {
+                if let Err(e) = facts.publish(&scanner, local, limits, layer) {
+                    findings.push(Finding::new(
+                        Code::LayerCache,
+                        format!(
+                            "cannot publish the facts of layer `{layer}` to `{}`: {e}",
+                            facts.repository()
+                        ),
+                    ));
+                }
+            }
+        }
         for r in &records {
             record::append(&args.out, r)
                 .with_context(|| format!("cannot write to `{}`", args.out.display()))?;

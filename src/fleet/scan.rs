@@ -203,7 +203,7 @@ pub struct Enumerated {
     /// `REG` or `REG/REPO` whose listing failed, with the error.
     pub unlisted: Vec<(String, RegistryError)>,
     /// Tags skipped by name: the referrers tag schema (`sha256-<hex>`, with cosign's
-    /// `.sig`/`.att`/`.sbom`) and envaudit's layer-facts cache (`facts-v1-…`).
+    /// `.sig`/`.att`/`.sbom`) and envaudit's layer-facts cache (`facts-v<N>-…`).
     pub skipped_tags: usize,
 }
 
@@ -252,9 +252,13 @@ pub enum EnumerateError {
 
 /// Whether a tag is one of the artifact tag schemes that are never images: the referrers
 /// fallback (`sha256-<64 hex>`, maybe with cosign's `.sig`, `.att` or `.sbom`) and
-/// envaudit's layer-facts cache (`facts-v1-…`).
+/// envaudit's layer-facts cache (`facts-v<N>-…`).
 pub fn is_artifact_tag(tag: &str) -> bool {
-    if tag.starts_with("facts-v1-") {
+    if let Some(rest) = tag.strip_prefix("facts-v")
+        && let Some((version, _)) = rest.split_once('-')
+        && !version.is_empty()
+        && version.bytes().all(|b| b.is_ascii_digit())
+    {
         return true;
     }
     let Some(rest) = tag.strip_prefix("sha256-") else {
@@ -445,6 +449,8 @@ pub struct PlannedImage {
     pub index: Option<Digest>,
     /// What to scan: the first reference's repository at the manifest digest.
     pub source: ImageSource,
+    /// The layer blob digests, base first.
+    pub layers: Vec<Digest>,
 }
 
 /// What one worker has to do.
@@ -609,6 +615,7 @@ pub fn plan(
                         .parse()
                         .unwrap_or_else(|_| r.clone()),
                 ),
+                layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
             });
         entry.references.push(text);
     }
@@ -734,6 +741,8 @@ mod tests {
         assert!(is_artifact_tag(&format!("sha256-{hex}")));
         assert!(is_artifact_tag(&format!("sha256-{hex}.sig")));
         assert!(is_artifact_tag("facts-v1-0123"));
+        assert!(is_artifact_tag("facts-v6-0123"));
+        assert!(!is_artifact_tag("facts-vx-0123"));
         assert!(!is_artifact_tag("sha256-abc"));
         assert!(!is_artifact_tag(&format!("sha256-{hex}.other")));
         assert!(!is_artifact_tag("latest"));

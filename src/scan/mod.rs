@@ -196,6 +196,22 @@ impl Scanner {
         })
     }
 
+    /// The HTTP registry client under the cache, for requests the scanner has no method for
+    /// (run them with [`Scanner::block_on`]).
+    pub fn http(&self) -> &HttpRegistry {
+        self.registry.inner()
+    }
+
+    /// Runs a future on the scanner's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// The layer cache and the limits layers are walked with, when the cache is on.
+    pub fn layer_cache(&self) -> Option<(&LayerCache, &Limits)> {
+        self.scan.cache.as_ref().map(|c| (c, &self.scan.limits))
+    }
+
     /// Resolves an image without reading its layers.
     pub fn resolve(&self, source: &ImageSource) -> Result<ResolvedImage, ImageError> {
         self.runtime

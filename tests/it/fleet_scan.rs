@@ -617,3 +617,176 @@ fn the_shard_index_comes_from_the_indexed_job_environment() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("JOB_COMPLETION_INDEX"));
 }
+
+/// Image `i` of the cache fleet: its own base layer content (not the main fleet's), shared
+/// by all of them, and a layer of its own.
+fn cache_image(i: usize) -> img::BuiltImage {
+    let dpkg = b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13\n\n";
+    let path = format!("{SP}/cached_{i}-2.{i}.dist-info/METADATA");
+    let meta = metadata(&format!("cached-{i}"), &format!("2.{i}"));
+    img::build(&Spec {
+        layers: vec![
+            (
+                Compression::Gzip,
+                vec![
+                    (
+                        "etc/os-release",
+                        b"ID=debian\nVERSION_ID=12\nNAME=cache\n".as_slice(),
+                    ),
+                    ("var/lib/dpkg/status", dpkg.as_slice()),
+                ],
+            ),
+            (Compression::Gzip, vec![(path.as_str(), meta.as_slice())]),
+        ],
+        label: &format!("cache-{i}"),
+        ..Spec::default()
+    })
+}
+
+/// How many times the registry served each of `digests` as a blob (`GET …/blobs/<digest>`
+/// answered 200), from its access log.
+fn blob_downloads(reg: &RegistryServer, digests: &BTreeSet<String>) -> BTreeMap<String, usize> {
+    let log = std::fs::read_to_string(&reg.log).unwrap();
+    digests
+        .iter()
+        .map(|d| {
+            let n = log
+                .lines()
+                .filter(|l| {
+                    l.contains("\"GET /v2/")
+                        && l.contains(&format!("/blobs/{d} "))
+                        && l.contains("\" 200 ")
+                })
+                .count();
+            (d.clone(), n)
+        })
+        .collect()
+}
+
+#[test]
+fn the_registry_cache_has_each_layer_downloaded_once_across_workers_and_heals_poison() {
+    let reg = registry::with_access_log();
+    let images: Vec<_> = (0..4).map(cache_image).collect();
+    let mut refs = BTreeSet::new();
+    for (i, built) in images.iter().enumerate() {
+        for t in 0..3 {
+            reg.push_image(&format!("cachefleet/app-{i}"), &format!("t{t}"), built);
+            refs.insert(format!("{}/cachefleet/app-{i}:t{t}", reg.addr));
+        }
+    }
+    let layers: BTreeSet<String> = images
+        .iter()
+        .flat_map(|b| b.layers.iter().map(|l| l.digest.clone()))
+        .collect();
+    assert_eq!(
+        layers.len(),
+        5,
+        "one shared base layer and four of their own"
+    );
+    // The cache repository lives under the scanned prefix: it must be skipped.
+    let source = format!("{}/cachefleet/*", reg.addr);
+    let cache = format!("{}/cachefleet/facts", reg.addr);
+    let mut outs = Vec::new();
+    let mut workers_with_images = 0;
+    for i in 0..3 {
+        // One after another, each with its own local cache: separate machines.
+        let env = TestEnv::new();
+        let out = worker(
+            &env,
+            &[
+                &source,
+                "--out",
+                "out.jsonl",
+                "--shard",
+                &format!("{i}/3"),
+                "--cache-registry",
+                &cache,
+            ],
+        )
+        .output()
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("layer-cache"), "{stderr}");
+        let records = record::read(&env.path("out.jsonl")).unwrap().records;
+        if !records.is_empty() {
+            workers_with_images += 1;
+        }
+        outs.extend(records);
+        drop(env);
+    }
+    assert!(
+        workers_with_images >= 2,
+        "the base layer is needed by several workers"
+    );
+    let counts = reference_counts(&outs);
+    assert_eq!(counts.keys().cloned().collect::<BTreeSet<_>>(), refs);
+    assert!(counts.values().all(|&c| c == 1), "{counts:?}");
+    assert!(outs.iter().all(|r| matches!(r, ScanRecord::Image(_))));
+    let downloads = blob_downloads(reg, &layers);
+    assert!(downloads.values().all(|&n| n == 1), "{downloads:?}");
+
+    // Poison the base layer's facts: the right type and annotations, a blob that is not
+    // zstd-compressed facts.
+    let base = &images[0].layers[0].digest;
+    let hex = base.trim_start_matches("sha256:");
+    let tag = format!("facts-v{}-{hex}", envaudit::layer::FACTS_VERSION);
+    let empty = reg.push_blob("cachefleet/facts", b"{}");
+    let junk = b"these are not layer facts";
+    let junk_digest = reg.push_blob("cachefleet/facts", junk);
+    let real: serde_json::Value = serde_json::from_slice(
+        &crate::support::http::get(
+            &reg.addr,
+            &format!("/v2/cachefleet/facts/manifests/{tag}"),
+            &[("Accept", "application/vnd.oci.image.manifest.v1+json")],
+        )
+        .unwrap()
+        .body,
+    )
+    .unwrap();
+    let mut poisoned = real.clone();
+    poisoned["config"]["digest"] = empty.into();
+    poisoned["layers"][0]["digest"] = junk_digest.into();
+    poisoned["layers"][0]["size"] = junk.len().into();
+    reg.push_manifest(
+        "cachefleet/facts",
+        &tag,
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&poisoned).unwrap(),
+    );
+    let one = format!("{}/cachefleet/app-1:t0", reg.addr);
+    let env = TestEnv::new();
+    let out = worker(
+        &env,
+        &[&one, "--out", "out.jsonl", "--cache-registry", &cache],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning[layer-cache]") && stderr.contains("does not decode"),
+        "{stderr}"
+    );
+    assert_eq!(
+        blob_downloads(reg, &BTreeSet::from([base.clone()]))[base],
+        2,
+        "read again"
+    );
+    // Replaced: the next machine gets the facts and reads no layer.
+    let env = TestEnv::new();
+    let out = worker(
+        &env,
+        &[&one, "--out", "out.jsonl", "--cache-registry", &cache],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("layer-cache"),
+        "{stderr}"
+    );
+    let again = blob_downloads(reg, &layers);
+    assert_eq!(again[base], 2, "{again:?}");
+    assert!(record::read(&env.path("out.jsonl")).unwrap().records.len() == 1);
+}
