@@ -517,7 +517,7 @@ impl HttpRegistry {
 
 /// The `key="value"` (or `key=value`) parameters of a `WWW-Authenticate` challenge, after
 /// its scheme; keys lowercased.
-fn challenge_params(challenge: &str) -> Vec<(String, String)> {
+pub(super) fn challenge_params(challenge: &str) -> Vec<(String, String)> {
     let rest = challenge
         .trim()
         .split_once(char::is_whitespace)

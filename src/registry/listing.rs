@@ -183,3 +183,14 @@ impl HttpRegistry {
         Err(bad(format!("runs past {} pages", limits.max_pages)))
     }
 }
+
+/// Everything enumeration does with untrusted bytes, for the fuzz target: a catalog page, a
+/// tag list page, a `Link` header and a `WWW-Authenticate` challenge.
+#[doc(hidden)]
+pub fn fuzz_listing(data: &[u8]) {
+    let _ = serde_json::from_slice::<CatalogWire>(data);
+    let _ = serde_json::from_slice::<TagsWire>(data);
+    let text = String::from_utf8_lossy(data);
+    let _ = next_link(&text);
+    let _ = super::http::challenge_params(&text);
+}

@@ -41,7 +41,7 @@ pub use cache::CachingRegistry;
 pub use descriptor::{Descriptor, EMPTY_JSON};
 pub use error::RegistryError;
 pub use http::{HttpRegistry, PushedManifest};
-pub use listing::ListLimits;
+pub use listing::{ListLimits, fuzz_listing};
 pub use referrers::{
     Artifact, ArtifactLayer, ArtifactManifest, Attached, FallbackIndex, FallbackUpdate, Referrers,
     ReferrersSource, Stored,
