@@ -120,10 +120,7 @@ fn a_layer_whose_content_is_not_its_diff_id_is_caught_by_the_check_alone() {
     // The catalog is still the layers' real content; the JSON carries the finding too.
     assert_eq!(versions(&out), ["requests 2.0.0"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        json["scan_findings"][0]["code"], "diff-id-mismatch",
-        "{json}"
-    );
+    assert_eq!(json["scan_findings"][0]["code"], "diff-id-mismatch", "{json}");
     // `--fail-on` decides, as for every finding.
     let out = catalog(
         &env,
