@@ -28,7 +28,7 @@ use super::record::{ImageRecord, SCHEMA_VERSION, ScanRecord, UnreadableReason, U
 use super::shard_of;
 use crate::image::ImageError;
 use crate::model::{Digest, ImageRef, ImageSource};
-use crate::registry::{ListLimits, ManifestRef, RegistryError, media_type};
+use crate::registry::{ListLimits, RegistryError, media_type};
 use crate::scan::{ScanError, Scanner};
 
 /// What `fleet scan` reads.
@@ -577,12 +577,9 @@ pub fn plan(
         keep_unreadable(&mut plan, what.clone(), r);
     }
     let mut images = Vec::new();
-    for r in &enumerated.references {
-        let reference = r.digest().map_or_else(
-            || ManifestRef::Tag(r.tag().unwrap_or("latest")),
-            ManifestRef::Digest,
-        );
-        match scanner.manifest(r, reference) {
+    let peeked = scanner.manifests(&enumerated.references);
+    for (r, m) in enumerated.references.iter().zip(peeked) {
+        match m {
             Ok(m) if is_not_image(&m.bytes) => plan.artifacts.push(r.to_string()),
             // Resolving reads it again (from the cache) and says what is wrong.
             Ok(_) | Err(_) => images.push(ImageSource::Registry(r.clone())),

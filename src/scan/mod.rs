@@ -245,15 +245,26 @@ impl Scanner {
             .block_on(self.registry.inner().tags(repo, limits))
     }
 
-    /// The manifest (or index) `reference` of `repo`, verified, through the cache: what
-    /// resolving it reads first, so reading it here costs nothing more.
-    pub fn manifest(
+    /// The manifests (or indexes) `references` name (by digest when they have one, else by
+    /// tag, `latest` when they have neither), verified, through the cache, several at once
+    /// (at most [`image::MAX_CONCURRENT`]); in the order of `references`.
+    pub fn manifests(
         &self,
-        repo: &ImageRef,
-        reference: ManifestRef<'_>,
-    ) -> Result<crate::registry::Manifest, RegistryError> {
-        self.runtime
-            .block_on(self.registry.manifest(repo, reference))
+        references: &[ImageRef],
+    ) -> Vec<Result<crate::registry::Manifest, RegistryError>> {
+        use futures_util::StreamExt as _;
+        self.runtime.block_on(
+            futures_util::stream::iter(references)
+                .map(|r| {
+                    let reference = r.digest().map_or_else(
+                        || ManifestRef::Tag(r.tag().unwrap_or("latest")),
+                        ManifestRef::Digest,
+                    );
+                    self.registry.manifest(r, reference)
+                })
+                .buffered(image::MAX_CONCURRENT)
+                .collect(),
+        )
     }
 
     /// The digest a tag names in its registry (a HEAD request), `None` when it is missing.
