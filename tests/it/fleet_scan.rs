@@ -621,24 +621,27 @@ fn the_shard_index_comes_from_the_indexed_job_environment() {
 /// Image `i` of the cache fleet: its own base layer content (not the main fleet's), shared
 /// by all of them, and a layer of its own.
 fn cache_image(i: usize) -> img::BuiltImage {
+    cache_image_in("cache", i)
+}
+
+/// [`cache_image`] of a fleet named `fleet` (another base layer, other images).
+fn cache_image_in(fleet: &str, i: usize) -> img::BuiltImage {
     let dpkg = b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13\n\n";
-    let path = format!("{SP}/cached_{i}-2.{i}.dist-info/METADATA");
-    let meta = metadata(&format!("cached-{i}"), &format!("2.{i}"));
+    let os_release = format!("ID=debian\nVERSION_ID=12\nNAME={fleet}\n");
+    let path = format!("{SP}/{fleet}_{i}-2.{i}.dist-info/METADATA");
+    let meta = metadata(&format!("{fleet}-{i}"), &format!("2.{i}"));
     img::build(&Spec {
         layers: vec![
             (
                 Compression::Gzip,
                 vec![
-                    (
-                        "etc/os-release",
-                        b"ID=debian\nVERSION_ID=12\nNAME=cache\n".as_slice(),
-                    ),
+                    ("etc/os-release", os_release.as_bytes()),
                     ("var/lib/dpkg/status", dpkg.as_slice()),
                 ],
             ),
             (Compression::Gzip, vec![(path.as_str(), meta.as_slice())]),
         ],
-        label: &format!("cache-{i}"),
+        label: &format!("{fleet}-{i}"),
         ..Spec::default()
     })
 }
@@ -789,4 +792,73 @@ fn the_registry_cache_has_each_layer_downloaded_once_across_workers_and_heals_po
     let again = blob_downloads(reg, &layers);
     assert_eq!(again[base], 2, "{again:?}");
     assert!(record::read(&env.path("out.jsonl")).unwrap().records.len() == 1);
+}
+
+#[test]
+fn workers_at_the_same_time_read_each_layer_at_most_once_each() {
+    let reg = registry::with_access_log();
+    let images: Vec<_> = (0..4).map(|i| cache_image_in("together", i)).collect();
+    for (i, built) in images.iter().enumerate() {
+        reg.push_image(&format!("together/app-{i}"), "t0", built);
+    }
+    let source = format!("{}/together/*", reg.addr);
+    let cache = format!("{}/together-facts/cache", reg.addr);
+    let envs: Vec<TestEnv> = (0..3).map(|_| TestEnv::new()).collect();
+    let children: Vec<_> = envs
+        .iter()
+        .enumerate()
+        .map(|(i, env)| {
+            let shard = format!("{i}/3");
+            worker(
+                env,
+                &[
+                    &source,
+                    "--out",
+                    "out.jsonl",
+                    "--shard",
+                    &shard,
+                    "--cache-registry",
+                    &cache,
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut workers_of: BTreeMap<String, usize> = BTreeMap::new();
+    for env in &envs {
+        let mut layers = BTreeSet::new();
+        for r in record::read(&env.path("out.jsonl")).unwrap().records {
+            if let ScanRecord::Image(i) = r {
+                let built = images
+                    .iter()
+                    .find(|b| b.manifest_digest == i.manifest.to_string())
+                    .unwrap();
+                layers.extend(built.layers.iter().map(|l| l.digest.clone()));
+            }
+        }
+        for l in layers {
+            *workers_of.entry(l).or_insert(0) += 1;
+        }
+    }
+    let all: BTreeSet<String> = workers_of.keys().cloned().collect();
+    assert_eq!(all.len(), 5);
+    let downloads = blob_downloads(reg, &all);
+    for (layer, n) in &downloads {
+        assert!(
+            (1..=workers_of[layer]).contains(n),
+            "{layer}: {n} downloads by {} workers",
+            workers_of[layer]
+        );
+    }
 }
