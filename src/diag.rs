@@ -100,6 +100,7 @@ codes! {
     EvidenceIncomplete = "evidence-incomplete", Error, "a verified statement lists an artifact the registry no longer holds (deleted, replaced or unreadable), or the evidence holds no snapshot to check";
     ContentChanged = "content-changed", Error, "the image read again does not hold the attested snapshot's packages";
     DiffIdMismatch = "diff-id-mismatch", Error, "a layer's uncompressed content does not match the `diff_id` the image config lists for it";
+    UnreadableImage = "unreadable-image", Warning, "`fleet scan` could not read a reference or list a repository (denied, missing, corrupt or another error)";
 }
 
 impl fmt::Display for Code {

@@ -256,6 +256,21 @@ pub fn referrers(data: &[u8]) {
     crate::registry::referrers::fuzz_referrers(data);
 }
 
+/// What `fleet scan` reads from registries and files: catalog and tag list pages, `Link`
+/// headers, auth challenges, a manifest peeked at for being an artifact, tags, sources, a
+/// file of references and a results file.
+pub fn fleet_scan(data: &[u8]) {
+    crate::registry::fuzz_listing(data);
+    let _ = crate::fleet::scan::is_not_image(data);
+    let text = String::from_utf8_lossy(data);
+    for line in text.lines().take(1000) {
+        let _ = crate::fleet::scan::is_artifact_tag(line);
+        let _ = line.parse::<crate::fleet::scan::Source>();
+        let _ = line.parse::<crate::fleet::scan::Shard>();
+    }
+    let _ = crate::fleet::record::parse(Path::new("fuzz.jsonl"), data);
+}
+
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
@@ -507,4 +522,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("pip_conf", pip_conf),
     ("referrers", referrers),
     ("libc_loader", libc_loader),
+    ("fleet_scan", fleet_scan),
 ];

@@ -7,7 +7,9 @@
 //! - [`shard_of`]: which worker of `N` scans an image, by its platform manifest's digest,
 //!   never by its position in a listing (the listing changes between workers).
 
+pub mod facts;
 pub mod record;
+pub mod scan;
 
 use crate::model::Digest;
 

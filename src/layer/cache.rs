@@ -64,6 +64,12 @@ impl LayerCache {
         })
     }
 
+    /// A short, stable fingerprint of `limits`: entries made under other limits are other
+    /// entries (a shared cache keys on it too).
+    pub fn limits_fingerprint(limits: &Limits) -> String {
+        limits_fingerprint(limits)
+    }
+
     /// The cache folder; entries live under `layers-vN/` inside it.
     pub fn root(&self) -> &Path {
         &self.root

@@ -231,6 +231,22 @@ pub enum RegistryError {
     /// An artifact given to attach breaks the OCI image spec's rules for artifacts.
     #[error("cannot attach the artifact: {0}")]
     InvalidArtifact(String),
+    /// The registry answered 404 for a repository's tag list: it has no such repository.
+    #[error("repository `{registry}/{repository}` not found")]
+    RepositoryNotFound {
+        /// The registry host, with its port if any.
+        registry: String,
+        /// The repository inside the registry.
+        repository: String,
+    },
+    /// A catalog or tag listing is malformed, runs past its bounds, or links elsewhere.
+    #[error("the {what} {reason}")]
+    BadListing {
+        /// What was being listed, such as ``catalog of `HOST` `` or ``tags of `HOST/REPO` ``.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The configured credential sources (Docker config, helpers) failed for the registry.
     #[error("cannot look up credentials for `{registry}`")]
     Credentials {

@@ -139,13 +139,9 @@ impl HttpRegistry {
         })
     }
 
-    fn auth_header(&self, repo: &ImageRef, push: bool) -> Option<Secret> {
+    fn auth_header(&self, repo: &ImageRef, access: Access) -> Option<Secret> {
         let map = self.auth.lock().unwrap_or_else(PoisonError::into_inner);
-        let scoped = if push {
-            map.get(&push_scope_key(repo))
-        } else {
-            map.get(&scope_key(repo))
-        };
+        let scoped = map.get(&access.key(repo));
         scoped.or_else(|| map.get(repo.registry())).cloned()
     }
 
@@ -175,14 +171,15 @@ impl HttpRegistry {
         Ok(found)
     }
 
-    /// Answer a 401 challenge, for pulling or (with `push`) for pushing. Returns where the
-    /// credentials used came from.
+    /// Answer a 401 challenge, for pulling, pushing or listing the catalog. Returns where
+    /// the credentials used came from.
     async fn authenticate(
         &self,
         repo: &ImageRef,
         challenge: Option<&HeaderValue>,
-        push: bool,
+        access: Access,
     ) -> Result<Option<String>, RegistryError> {
+        let push = access == Access::Push;
         let creds = self.credentials(repo.registry()).await?;
         let origin = creds.as_ref().map(|c| c.origin.clone());
         let scheme = challenge
@@ -195,6 +192,18 @@ impl HttpRegistry {
             repository: repo.repository().to_owned(),
             credentials,
         };
+        if scheme == "bearer" && access == Access::Catalog {
+            let challenge = challenge.and_then(|h| h.to_str().ok()).unwrap_or("");
+            let token = self
+                .catalog_token(repo, challenge, creds.as_ref())
+                .await?
+                .ok_or_else(|| unauthorized(origin.clone()))?;
+            self.auth
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(access.key(repo), Secret::new(format!("Bearer {token}")));
+            return Ok(origin);
+        }
         if scheme == "bearer" {
             let auth = match &creds {
                 Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.expose().to_owned()),
@@ -225,11 +234,7 @@ impl HttpRegistry {
             let Some(token) = token else {
                 return Err(unauthorized(origin));
             };
-            let key = if push {
-                push_scope_key(repo)
-            } else {
-                scope_key(repo)
-            };
+            let key = access.key(repo);
             self.auth
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -275,8 +280,25 @@ impl HttpRegistry {
         url: &str,
         accept: Option<&str>,
     ) -> Result<Option<reqwest::Response>, RegistryError> {
+        let access = if matches!(request, Request::Put { .. } | Request::Post) {
+            Access::Push
+        } else {
+            Access::Pull
+        };
+        self.send_as(repo, access, request, url, accept).await
+    }
+
+    /// [`HttpRegistry::send`] with the access to authenticate for given.
+    pub(super) async fn send_as(
+        &self,
+        repo: &ImageRef,
+        access: Access,
+        request: Request<'_>,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Option<reqwest::Response>, RegistryError> {
         let shown = RedactedUrl::new(url);
-        let push = matches!(request, Request::Put { .. } | Request::Post);
+        let push = access == Access::Push;
         let same_origin = self.same_origin(repo, url);
         let mut attempts = 0u32;
         // Elsewhere, a 401 is final: no credentials are sent there.
@@ -316,7 +338,7 @@ impl HttpRegistry {
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
             }
-            if let Some(h) = self.auth_header(repo, push).filter(|_| same_origin) {
+            if let Some(h) = self.auth_header(repo, access).filter(|_| same_origin) {
                 let mut v =
                     HeaderValue::from_str(h.expose()).map_err(|_| RegistryError::Token {
                         registry: repo.registry().to_owned(),
@@ -338,7 +360,7 @@ impl HttpRegistry {
                             authenticated = true;
                             attempts -= 1;
                             used_credentials = self
-                                .authenticate(repo, res.headers().get(WWW_AUTHENTICATE), push)
+                                .authenticate(repo, res.headers().get(WWW_AUTHENTICATE), access)
                                 .await?;
                             continue;
                         }
@@ -428,14 +450,126 @@ impl HttpRegistry {
     }
 }
 
-/// The key of a bearer token: tokens are scoped to one repository.
-fn scope_key(repo: &ImageRef) -> String {
-    format!("{}/{}", repo.registry(), repo.repository())
+impl HttpRegistry {
+    /// A bearer token for listing the catalog: oci-client's handshake asks for repository
+    /// scopes only, so the token endpoint of the challenge (`realm`, `service`) is asked for
+    /// `registry:catalog:*` here, with the registry's credentials when there are any.
+    /// `None` when the token server refuses.
+    async fn catalog_token(
+        &self,
+        repo: &ImageRef,
+        challenge: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Option<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct TokenWire {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let token_error = |reason: String| RegistryError::Token {
+            registry: repo.registry().to_owned(),
+            repository: "registry catalog".to_owned(),
+            reason: scrub(&reason, creds),
+        };
+        let params = challenge_params(challenge);
+        let realm = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| token_error("the challenge names no `realm`".to_owned()))?;
+        let mut url = reqwest::Url::parse(realm)
+            .map_err(|e| token_error(format!("the realm is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(token_error("the realm is not an HTTP(S) URL".to_owned()));
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
+                q.append_pair("service", service);
+            }
+            q.append_pair("scope", "registry:catalog:*");
+        }
+        let shown = url.to_string();
+        let mut req = self.http.get(url);
+        if let Some(c) = creds {
+            req = req.basic_auth(&c.username, Some(c.password.expose()));
+        }
+        let res = req.send().await.map_err(|e| RegistryError::Transport {
+            url: RedactedUrl::new(&shown),
+            attempts: 1,
+            source: e.without_url(),
+        })?;
+        if matches!(
+            res.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            return Ok(None);
+        }
+        if !res.status().is_success() {
+            return Err(token_error(format!("HTTP {}", res.status().as_u16())));
+        }
+        let body = read_bounded(res, &shown, "token answer").await?;
+        let wire: TokenWire = serde_json::from_slice(&body)
+            .map_err(|e| token_error(format!("the answer is not a token: {e}")))?;
+        Ok(wire.token.or(wire.access_token).filter(|t| !t.is_empty()))
+    }
 }
 
-/// The key of a bearer token that may also push.
-fn push_scope_key(repo: &ImageRef) -> String {
-    format!("{}/{}#push", repo.registry(), repo.repository())
+/// The `key="value"` (or `key=value`) parameters of a `WWW-Authenticate` challenge, after
+/// its scheme; keys lowercased.
+pub(super) fn challenge_params(challenge: &str) -> Vec<(String, String)> {
+    let rest = challenge
+        .trim()
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, r)| r);
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = chars.by_ref().take_while(|c| *c != ',').collect();
+        }
+        out.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    out
+}
+
+/// What a request needs the right to do; bearer tokens are kept per repository and access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Read a repository (`repository:NAME:pull`).
+    Pull,
+    /// Write a repository (`repository:NAME:pull,push`).
+    Push,
+    /// List the registry's repositories (`registry:catalog:*`).
+    Catalog,
+}
+
+impl Access {
+    /// The key of the bearer token for this access to `repo`.
+    fn key(self, repo: &ImageRef) -> String {
+        match self {
+            Access::Pull => format!("{}/{}", repo.registry(), repo.repository()),
+            Access::Push => format!("{}/{}#push", repo.registry(), repo.repository()),
+            Access::Catalog => format!("{}#catalog", repo.registry()),
+        }
+    }
 }
 
 /// The requests envaudit sends.
@@ -826,6 +960,24 @@ pub(super) fn repo_name(repo: &ImageRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenge_parameters_are_read_quoted_or_not() {
+        let p = challenge_params(
+            r#"Bearer realm="https://auth.example/token",service=registry.example,scope="registry:catalog:*",error="a \"q\"""#,
+        );
+        assert_eq!(
+            p,
+            vec![
+                ("realm".into(), "https://auth.example/token".into()),
+                ("service".into(), "registry.example".into()),
+                ("scope".into(), "registry:catalog:*".into()),
+                ("error".into(), r#"a "q""#.into()),
+            ]
+        );
+        assert!(challenge_params("Bearer").is_empty());
+        assert!(challenge_params("").is_empty());
+    }
 
     #[test]
     fn credentials_go_only_to_the_registrys_own_origin() {

@@ -5,6 +5,9 @@
 //! handshake through the `oci-client` crate, the transport policy of [`TransportPolicy`]);
 //! [`CachingRegistry`] wraps any registry and remembers manifests and small blobs.
 //!
+//! Enumerating ([`HttpRegistry::catalog`], [`HttpRegistry::tags`]) lists a registry's
+//! repositories and a repository's tags, page by page within [`ListLimits`].
+//!
 //! Pushing ([`HttpRegistry::push_blob`], [`HttpRegistry::push_manifest`]) and OCI 1.1
 //! referrers ([`referrers`]: attaching artifacts to a manifest and listing them, with the
 //! tag-schema fallback) are inherent methods of [`HttpRegistry`]: they go past any cache.
@@ -18,6 +21,7 @@ mod cache;
 mod descriptor;
 mod error;
 mod http;
+mod listing;
 mod push;
 pub mod referrers;
 pub(crate) mod tls;
@@ -37,6 +41,7 @@ pub use cache::CachingRegistry;
 pub use descriptor::{Descriptor, EMPTY_JSON};
 pub use error::RegistryError;
 pub use http::{HttpRegistry, PushedManifest};
+pub use listing::{ListLimits, fuzz_listing};
 pub use referrers::{
     Artifact, ArtifactLayer, ArtifactManifest, Attached, FallbackIndex, FallbackUpdate, Referrers,
     ReferrersSource, Stored,

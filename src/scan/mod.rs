@@ -196,6 +196,22 @@ impl Scanner {
         })
     }
 
+    /// The HTTP registry client under the cache, for requests the scanner has no method for
+    /// (run them with [`Scanner::block_on`]).
+    pub fn http(&self) -> &HttpRegistry {
+        self.registry.inner()
+    }
+
+    /// Runs a future on the scanner's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// The layer cache and the limits layers are walked with, when the cache is on.
+    pub fn layer_cache(&self) -> Option<(&LayerCache, &Limits)> {
+        self.scan.cache.as_ref().map(|c| (c, &self.scan.limits))
+    }
+
     /// Resolves an image without reading its layers.
     pub fn resolve(&self, source: &ImageSource) -> Result<ResolvedImage, ImageError> {
         self.runtime
@@ -206,6 +222,49 @@ impl Scanner {
     pub fn resolve_all(&self, sources: &[ImageSource]) -> Vec<Result<ResolvedImage, ImageError>> {
         self.runtime
             .block_on(image::resolve_all(&self.registry, sources, &self.options))
+    }
+
+    /// The repositories of `registry`'s catalog, every page followed within `limits` (see
+    /// [`HttpRegistry::catalog`]).
+    pub fn catalog(
+        &self,
+        registry: &str,
+        limits: &crate::registry::ListLimits,
+    ) -> Result<Vec<String>, RegistryError> {
+        self.runtime
+            .block_on(self.registry.inner().catalog(registry, limits))
+    }
+
+    /// The tags of `repo`, every page followed within `limits` (see [`HttpRegistry::tags`]).
+    pub fn tags(
+        &self,
+        repo: &ImageRef,
+        limits: &crate::registry::ListLimits,
+    ) -> Result<Vec<String>, RegistryError> {
+        self.runtime
+            .block_on(self.registry.inner().tags(repo, limits))
+    }
+
+    /// The manifests (or indexes) `references` name (by digest when they have one, else by
+    /// tag, `latest` when they have neither), verified, through the cache, several at once
+    /// (at most [`image::MAX_CONCURRENT`]); in the order of `references`.
+    pub fn manifests(
+        &self,
+        references: &[ImageRef],
+    ) -> Vec<Result<crate::registry::Manifest, RegistryError>> {
+        use futures_util::StreamExt as _;
+        self.runtime.block_on(
+            futures_util::stream::iter(references)
+                .map(|r| {
+                    let reference = r.digest().map_or_else(
+                        || ManifestRef::Tag(r.tag().unwrap_or("latest")),
+                        ManifestRef::Digest,
+                    );
+                    self.registry.manifest(r, reference)
+                })
+                .buffered(image::MAX_CONCURRENT)
+                .collect(),
+        )
     }
 
     /// The digest a tag names in its registry (a HEAD request), `None` when it is missing.

@@ -234,6 +234,20 @@ fn man_pages_one_per_command_render_without_warnings() {
         .iter()
         .map(|c| format!("envaudit-{c}.1"))
         .collect();
+    // A command group (`fleet`) has a page per subcommand too.
+    for c in commands(&env) {
+        let help = ok(&env.envaudit().args([&c, "--help"]).output().unwrap());
+        if let Some((_, list)) = help.split_once("Commands:\n") {
+            expected.extend(
+                list.lines()
+                    .take_while(|l| !l.is_empty())
+                    .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|n| *n != "help")
+                    .map(|sub| format!("envaudit-{c}-{sub}.1")),
+            );
+        }
+    }
     expected.push("envaudit.1".to_owned());
     expected.sort();
     let mut written: Vec<String> = std::fs::read_dir(&dir)

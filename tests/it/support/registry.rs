@@ -22,6 +22,9 @@ pub struct RegistryServer {
     pub pid: u32,
     /// Basic credentials the registry requires, if any.
     pub basic: Option<String>,
+    /// Its standard output and error: with the access log on ([`with_access_log`]), one
+    /// line per request.
+    pub log: PathBuf,
     watchdog: Mutex<ChildStdin>,
 }
 
@@ -35,6 +38,13 @@ pub fn plain() -> &'static RegistryServer {
 pub fn with_htpasswd() -> &'static RegistryServer {
     static R: OnceLock<RegistryServer> = OnceLock::new();
     R.get_or_init(|| start(true))
+}
+
+/// A registry without authentication that logs every request (to count downloads), for the
+/// tests that read its log alone.
+pub fn with_access_log() -> &'static RegistryServer {
+    static R: OnceLock<RegistryServer> = OnceLock::new();
+    R.get_or_init(|| start_with(false, true))
 }
 
 pub fn which(cmd: &str) -> Option<PathBuf> {
@@ -53,6 +63,10 @@ fn free_port() -> u16 {
 }
 
 fn start(auth: bool) -> RegistryServer {
+    start_with(auth, false)
+}
+
+fn start_with(auth: bool, access_log: bool) -> RegistryServer {
     // Missing is a failure, in CI and outside it: scripts/test installs the package.
     let Some(bin) = which("docker-registry") else {
         panic!(
@@ -69,7 +83,8 @@ fn start(auth: bool) -> RegistryServer {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: {}\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            !access_log,
             dir.join("data").display()
         );
         let basic = if auth {
@@ -114,6 +129,7 @@ fn start(auth: bool) -> RegistryServer {
             addr: addr.clone(),
             pid,
             basic,
+            log: log.clone(),
             watchdog: Mutex::new(watchdog),
         };
         let deadline = Instant::now() + Duration::from_secs(15);

@@ -1,0 +1,271 @@
+//! `envaudit fleet`: scan many images on many workers (`scan`); the inventory database
+//! commands live beside it.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use super::Exit;
+use super::args::{FindingsArgs, ImageOptions};
+use crate::diag::{Code, Finding};
+use crate::fleet::facts::{FactsCache, Lookup};
+use crate::fleet::record::{self, ScanRecord};
+use crate::fleet::scan::{self, Done, Shard, Source};
+use crate::lockfile::Lockfile;
+use crate::lockfile::store::{lockfile_dir, now_rfc3339};
+use crate::model::ImageRef;
+use crate::registry::ListLimits;
+
+/// The `fleet` command group.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    #[command(subcommand)]
+    pub(crate) command: FleetCommand,
+}
+
+/// The `fleet` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum FleetCommand {
+    /// Scan every image of registries, repository prefixes, files of references or the
+    /// lockfiles, once per platform manifest, as one shard of N workers, appending JSON lines
+    Scan(ScanArgs),
+}
+
+/// Arguments of `fleet scan`.
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// What to scan: a registry `HOST[:PORT]` (its whole catalog), a repository prefix
+    /// `REG/azureml/*`, a repository `REG/REPO` (every tag), a reference `REG/REPO:TAG`, a
+    /// file of such sources `@FILE` (one a line, `#` comments), or `@` (every image the
+    /// lockfiles name)
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<String>,
+
+    /// Results file to append JSON lines to (created if missing); the images it already
+    /// holds are not scanned again
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Other results files whose images are not scanned again (other workers' outputs)
+    #[arg(long, value_name = "FILE")]
+    done: Vec<PathBuf>,
+
+    /// Scan only the images of shard I of N (I from 0), by manifest digest; `/N` takes I
+    /// from `$JOB_COMPLETION_INDEX` (Kubernetes Indexed Jobs)
+    #[arg(long, value_name = "[I]/N")]
+    shard: Option<String>,
+
+    /// Scan again what the results files already hold
+    #[arg(long)]
+    rescan: bool,
+
+    /// Lockfile whose images `@` names (repeatable)
+    #[arg(long, value_name = "PATH", default_value = "envaudit.lock")]
+    lockfile: Vec<PathBuf>,
+
+    /// Repository to leave out (`REG/REPO`, repeatable), such as a layer-facts cache
+    #[arg(long, value_name = "REG/REPO")]
+    exclude: Vec<String>,
+
+    /// Share layer facts through this repository (`REG/REPO`): looked up after the local
+    /// layer cache and before reading a layer, published after (docs/fleet.md: its trust)
+    #[arg(long, value_name = "REG/REPO")]
+    cache_registry: Option<String>,
+
+    /// Page size asked of the catalog and tag listings
+    #[arg(long, value_name = "N", default_value_t = 1000, hide = true)]
+    page_size: u32,
+
+    #[command(flatten)]
+    image: ImageOptions,
+
+    #[command(flatten)]
+    findings: FindingsArgs,
+}
+
+/// Runs a `fleet` subcommand.
+pub(crate) fn run(args: &FleetArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
+    match &args.command {
+        FleetCommand::Scan(a) => run_scan(a, out),
+    }
+}
+
+/// The shard of `--shard [I]/N`, `I` from `$JOB_COMPLETION_INDEX` when left out.
+fn shard(text: &str) -> anyhow::Result<Shard> {
+    if let Some(n) = text.strip_prefix('/') {
+        let index = std::env::var("JOB_COMPLETION_INDEX").context(
+            "`--shard /N` takes I from `$JOB_COMPLETION_INDEX`, which is not set; give `--shard I/N`",
+        )?;
+        return format!("{}/{n}", index.trim())
+            .parse::<Shard>()
+            .context("invalid --shard (with I from `$JOB_COMPLETION_INDEX`)");
+    }
+    text.parse::<Shard>().context("invalid --shard")
+}
+
+fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
+    let shard = args.shard.as_deref().map(shard).transpose()?;
+    let sources = args
+        .sources
+        .iter()
+        .map(|s| s.parse::<Source>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut lockfile_images = Vec::new();
+    if sources.contains(&Source::Lockfiles) {
+        for path in &args.lockfile {
+            let lock = Lockfile::load(path)
+                .with_context(|| format!("cannot read the lockfile `{}`", path.display()))?;
+            for snap in lock.environments.values() {
+                if let Some(image) = &snap.image
+                    && let Ok(r) = image.parse::<ImageRef>()
+                {
+                    lockfile_images.push(r);
+                }
+            }
+        }
+    }
+    // Incremental: what the results files hold is not scanned again.
+    let mut done = Done::default();
+    if !args.rescan {
+        for path in std::iter::once(&args.out).chain(&args.done) {
+            let read = record::read(path)
+                .with_context(|| format!("cannot read the results file `{}`", path.display()))?;
+            let d = Done::from_records(&read.records);
+            done.manifests.extend(d.manifests);
+            done.unreadable.extend(d.unreadable);
+        }
+    }
+    if record::repair(&args.out)
+        .with_context(|| format!("cannot repair the results file `{}`", args.out.display()))?
+    {
+        eprintln!(
+            "note: `{}` ended with a torn line (a killed worker's); it was cut and its image is scanned again",
+            args.out.display()
+        );
+    }
+    let scanner = args.image.scanner()?;
+    let mut exclude = args.exclude.clone();
+    let facts = match &args.cache_registry {
+        Some(text) => {
+            let repo: ImageRef = text
+                .parse()
+                .with_context(|| format!("invalid --cache-registry `{text}`"))?;
+            if scanner.layer_cache().is_none() {
+                anyhow::bail!(
+                    "--cache-registry needs the local layer cache: drop --no-cache (or set `ENVAUDIT_CACHE_DIR`)"
+                );
+            }
+            let cache = FactsCache::new(repo);
+            exclude.push(cache.repository());
+            Some(cache)
+        }
+        None => None,
+    };
+    let limits = ListLimits {
+        page_size: args.page_size.max(1),
+        ..ListLimits::default()
+    };
+    let enumerated =
+        scan::references(&scanner, &sources, &lockfile_images, &args.exclude, &limits)?;
+    let plan = scan::plan(&scanner, &enumerated, shard.as_ref(), &done, &now_rfc3339());
+    let lock_dir = lockfile_dir(
+        args.lockfile
+            .first()
+            .map_or("envaudit.lock".as_ref(), |p| p),
+    );
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut unreadable = 0usize;
+    let record_unreadable = |u: &record::UnreadableRecord, findings: &mut Vec<Finding>| {
+        findings.push(Finding::new(
+            Code::UnreadableImage,
+            format!(
+                "`{}` ({}): {}",
+                u.reference,
+                serde_json::to_value(u.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                u.message
+            ),
+        ));
+    };
+    for u in &plan.unreadable {
+        record::append(&args.out, &ScanRecord::Unreadable(u.clone()))
+            .with_context(|| format!("cannot write to `{}`", args.out.display()))?;
+        record_unreadable(u, &mut findings);
+        unreadable += 1;
+    }
+    let total = plan.images.len();
+    let mut scanned = 0usize;
+    for (i, image) in plan.images.iter().enumerate() {
+        eprintln!(
+            "scanning {}/{total}: {} ({} reference{})",
+            i + 1,
+            image.manifest,
+            image.references.len(),
+            if image.references.len() == 1 { "" } else { "s" }
+        );
+        let mut publish = Vec::new();
+        if let (Some(facts), Some((local, limits))) = (&facts, scanner.layer_cache()) {
+            for layer in &image.layers {
+                match facts.lookup(&scanner, local, limits, layer) {
+                    Lookup::Local | Lookup::Hit => {}
+                    Lookup::Miss => publish.push(layer.clone()),
+                    Lookup::Unusable(reason) => {
+                        findings.push(Finding::new(
+                            Code::LayerCache,
+                            format!(
+                                "layer-facts cache `{}`: {reason}; the layer is read and its facts replaced",
+                                facts.repository()
+                            ),
+                        ));
+                        publish.push(layer.clone());
+                    }
+                }
+            }
+        }
+        let (records, warnings) =
+            scan::scan_image(&scanner, image, &lock_dir, &now_rfc3339(), shard.as_ref());
+        if let (Some(facts), Some((local, limits))) = (&facts, scanner.layer_cache())
+            && records.iter().any(|r| matches!(r, ScanRecord::Image(_)))
+        {
+            for layer in &publish {
+                if let Err(e) = facts.publish(&scanner, local, limits, layer) {
+                    findings.push(Finding::new(
+                        Code::LayerCache,
+                        format!(
+                            "cannot publish the facts of layer `{layer}` to `{}`: {e}",
+                            facts.repository()
+                        ),
+                    ));
+                }
+            }
+        }
+        for r in &records {
+            record::append(&args.out, r)
+                .with_context(|| format!("cannot write to `{}`", args.out.display()))?;
+            match r {
+                ScanRecord::Image(_) => scanned += 1,
+                ScanRecord::Unreadable(u) => {
+                    record_unreadable(u, &mut findings);
+                    unreadable += 1;
+                }
+            }
+        }
+        findings.extend(warnings);
+    }
+    args.findings.apply(&mut findings)?;
+    super::print_warnings(&findings);
+    writeln!(
+        out,
+        "{scanned} image(s) scanned, {unreadable} unreadable, {} already in the results, {} artifact(s) and {} artifact tag(s) skipped, {} item(s) left to other shards{}",
+        plan.already_done,
+        plan.artifacts.len(),
+        enumerated.skipped_tags,
+        plan.other_shards,
+        shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
+    )?;
+    Ok(args.findings.exit(&findings))
+}
