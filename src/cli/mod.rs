@@ -14,6 +14,8 @@ mod drift;
 mod error;
 mod evidence;
 mod export;
+mod fleet;
+mod fleet_db;
 mod graph;
 mod hash;
 mod import;
@@ -113,6 +115,8 @@ enum Command {
     Pin(pin::PinArgs),
     /// Write the full transitive lock of a snapshot: a conda @EXPLICIT file or pip requirements
     Export(export::ExportArgs),
+    /// Inventory every image of a fleet: scan, merge into a database, query by package
+    Fleet(fleet::FleetArgs),
     /// Print the shell completion script for bash, zsh, fish, PowerShell or Elvish
     Completions(completions::CompletionsArgs),
     /// Write a man page for every command into a folder (used by `scripts/dist`)
@@ -167,6 +171,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(args, &mut out)?,
         Command::Pin(args) => pin::run(args, &mut out)?,
         Command::Export(args) => export::run(args, &mut out)?,
+        Command::Fleet(args) => fleet::run(args, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
         Command::Manpages(args) => manpages::run(args, &mut out)?,
     };

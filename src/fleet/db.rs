@@ -296,7 +296,7 @@ impl Inventory {
             source,
         };
         let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(60))
+        conn.busy_timeout(std::time::Duration::from_mins(1))
             .map_err(sql)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(sql)?;
@@ -693,14 +693,24 @@ fn merge_image(
             "INSERT OR IGNORE INTO layers (manifest, position, diff_id) VALUES (?1, ?2, ?3)",
         )?;
         for (i, d) in s.image_layers.iter().enumerate() {
-            layer.execute(params![manifest, i64::try_from(i).unwrap_or(i64::MAX), d.to_string()])?;
+            layer.execute(params![
+                manifest,
+                i64::try_from(i).unwrap_or(i64::MAX),
+                d.to_string()
+            ])?;
         }
         let mut prefix = tx.prepare_cached(
             "INSERT OR IGNORE INTO prefixes (manifest, path, kind, python, platform)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for p in &s.prefixes {
-            prefix.execute(params![manifest, p.path, p.kind.as_str(), p.python, p.platform])?;
+            prefix.execute(params![
+                manifest,
+                p.path,
+                p.kind.as_str(),
+                p.python,
+                p.platform
+            ])?;
         }
         let mut package = tx.prepare_cached(
             "INSERT INTO packages (manifest, ecosystem, name, version, build, channel, prefix, base)
@@ -774,7 +784,13 @@ fn merge_unreadable(
             "INSERT OR IGNORE INTO unreadable (reference, reason, message, scanned_at, worker)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![u.reference, reason, u.message, u.scanned_at, u.worker])?;
+        .execute(params![
+            u.reference,
+            reason,
+            u.message,
+            u.scanned_at,
+            u.worker
+        ])?;
     tx.prepare_cached(
         "INSERT OR IGNORE INTO scans (kind, subject, scanned_at, worker, source)
          VALUES ('unreadable', ?1, ?2, ?3, ?4)",

@@ -120,7 +120,9 @@ impl Locked {
         &'a self,
         manifest: &'a str,
     ) -> impl Iterator<Item = &'a LockedEnvironment> + 'a {
-        self.environments.iter().filter(move |e| e.manifest == manifest)
+        self.environments
+            .iter()
+            .filter(move |e| e.manifest == manifest)
     }
 
     /// The runs that used `manifest`.

@@ -201,8 +201,7 @@ impl FromStr for PackageQuery {
         };
         let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
         let (name, spec) = rest.split_at(end);
-        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
             return Err(bad(
                 "a query starts with a package name, e.g. `numpy<2`, `conda:openssl>=3`, `deb:openssl<<3.0.11`".to_owned(),
             ));
@@ -249,8 +248,9 @@ fn versions(e: Ecosystem, spec: &str) -> Result<VersionMatcher, String> {
     }
     match e {
         Ecosystem::Pip => {
-            let specs: crate::python::Specifiers =
-                spec.parse().map_err(|e: crate::python::specifier::InvalidSpecifier| e.to_string())?;
+            let specs: crate::python::Specifiers = spec
+                .parse()
+                .map_err(|e: crate::python::specifier::InvalidSpecifier| e.to_string())?;
             if specs.is_empty() {
                 return Err(format!("`{spec}` holds no specifier"));
             }
@@ -330,12 +330,17 @@ fn parse_purl(purl: &str) -> Result<Vec<QueryArm>, String> {
     }
     let versions = match version {
         None => VersionMatcher::Any,
-        Some(v) if v.is_empty() || v.chars().any(char::is_whitespace) => {
-            return Err(format!("`{v}` is not a version"));
+        // An exact version: no operators, lists or globs of any grammar.
+        Some(v)
+            if v.is_empty()
+                || v.chars().any(|c| {
+                    c.is_whitespace() || matches!(c, ',' | '|' | '<' | '>' | '=' | '!' | '*')
+                }) =>
+        {
+            return Err(format!("`{v}` is not an exact version"));
         }
         Some(v) => match ecosystem {
-            Ecosystem::Pip => versions(ecosystem, &format!("=={v}"))?,
-            Ecosystem::Conda => versions(ecosystem, &format!("=={v}"))?,
+            Ecosystem::Pip | Ecosystem::Conda => versions(ecosystem, &format!("=={v}"))?,
             Ecosystem::Deb | Ecosystem::Apk => {
                 let c = vec![Constraint {
                     op: Comparison::Equal,
@@ -385,7 +390,10 @@ mod tests {
     }
 
     fn ecos(s: &str) -> Vec<String> {
-        q(s).arms().iter().map(|a| a.ecosystem.to_string()).collect()
+        q(s).arms()
+            .iter()
+            .map(|a| a.ecosystem.to_string())
+            .collect()
     }
 
     fn holds(s: &str, eco: Ecosystem, version: &str) -> bool {
@@ -411,21 +419,52 @@ mod tests {
     fn each_ecosystem_compares_with_its_own_ordering() {
         assert!(holds("numpy<2", Ecosystem::Pip, "1.26.4"));
         assert!(!holds("numpy<2", Ecosystem::Pip, "2.0.0"));
-        assert!(holds("numpy<2", Ecosystem::Pip, "2.0.0rc1"));
+        // PEP 440: `<2` leaves out 2's own pre-releases; other pre-releases match.
+        assert!(!holds("numpy<2", Ecosystem::Pip, "2.0.0rc1"));
+        assert!(holds("numpy<2", Ecosystem::Pip, "1.27.0rc1"));
         assert!(holds("numpy~=1.26.0", Ecosystem::Pip, "1.26.4"));
-        assert!(holds("conda:openssl>=3,<3.0.13", Ecosystem::Conda, "3.0.12"));
-        assert!(!holds("conda:openssl>=3,<3.0.13", Ecosystem::Conda, "3.0.13"));
+        assert!(holds(
+            "conda:openssl>=3,<3.0.13",
+            Ecosystem::Conda,
+            "3.0.12"
+        ));
+        assert!(!holds(
+            "conda:openssl>=3,<3.0.13",
+            Ecosystem::Conda,
+            "3.0.13"
+        ));
         assert!(holds("conda:numpy 1.26.*", Ecosystem::Conda, "1.26.4"));
-        assert!(holds("deb:openssl<3.0.11-1~deb12u2", Ecosystem::Deb, "3.0.11-1~deb12u1"));
-        assert!(!holds("deb:openssl<3.0.11-1~deb12u2", Ecosystem::Deb, "3.0.11-1"));
+        assert!(holds(
+            "deb:openssl<3.0.11-1~deb12u2",
+            Ecosystem::Deb,
+            "3.0.11-1~deb12u1"
+        ));
+        assert!(!holds(
+            "deb:openssl<3.0.11-1~deb12u2",
+            Ecosystem::Deb,
+            "3.0.11-1"
+        ));
         assert!(holds("deb:openssl>=1:1.0", Ecosystem::Deb, "1:1.0"));
         assert!(!holds("deb:openssl>=1:1.0", Ecosystem::Deb, "9.0"));
         assert!(holds("apk:musl<1.2.4-r1", Ecosystem::Apk, "1.2.4_rc1-r0"));
         assert!(holds("pkg:pypi/Foo_Bar@1.0", Ecosystem::Pip, "1.0.0"));
         assert_eq!(q("pkg:pypi/Foo_Bar@1.0").arms()[0].name.as_str(), "foo-bar");
-        assert!(holds("pkg:deb/debian/openssl@3.0.11-1", Ecosystem::Deb, "3.0.11-1"));
-        assert!(!holds("pkg:deb/debian/openssl@3.0.11-1", Ecosystem::Deb, "3.0.11-2"));
+        assert!(holds(
+            "pkg:deb/debian/openssl@3.0.11-1",
+            Ecosystem::Deb,
+            "3.0.11-1"
+        ));
+        assert!(!holds(
+            "pkg:deb/debian/openssl@3.0.11-1",
+            Ecosystem::Deb,
+            "3.0.11-2"
+        ));
         assert!(holds("numpy", Ecosystem::Deb, "anything"));
+        assert!(holds(
+            "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64",
+            Ecosystem::Deb,
+            "3.0.11-1~deb12u2"
+        ));
     }
 
     #[test]
@@ -441,6 +480,7 @@ mod tests {
             "pkg:pypi",
             "pkg:pypi/numpy@",
             "pkg:pypi/num%zzpy",
+            "pkg:pypi/numpy@1,>0",
         ] {
             let e = bad.parse::<PackageQuery>().unwrap_err();
             assert!(!e.reason.is_empty(), "{bad}");

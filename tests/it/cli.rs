@@ -291,13 +291,15 @@ fn cli_doc_is_the_current_help() {
         &["verify", "--help"],
         &["pin", "--help"],
         &["export", "--help"],
+        &["fleet", "merge", "--help"],
+        &["fleet", "query", "--help"],
         &["completions", "--help"],
     ] {
         let (_, out, _) = run(&env, args);
         let title = if args.len() == 1 {
             "envaudit".to_owned()
         } else {
-            format!("envaudit {}", args[0])
+            format!("envaudit {}", args[..args.len() - 1].join(" "))
         };
         write!(doc, "\n## `{title}`\n\n```text\n{out}```\n").unwrap();
     }

@@ -14,6 +14,7 @@ mod completions;
 mod corpus;
 mod drift;
 mod faults;
+mod fleet_db;
 mod fuzz_replay;
 mod hash;
 mod import;
