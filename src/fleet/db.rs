@@ -798,3 +798,117 @@ fn merge_unreadable(
     .execute(params![u.reference, u.scanned_at, u.worker, source])?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::record::SCHEMA_VERSION;
+
+    fn record(manifest: &str, refs: &[&str], at: &str, numpy: &str) -> ScanRecord {
+        let snapshot = serde_json::from_value(serde_json::json!({
+            "snapshot": format!("id-{numpy}"),
+            "definition": "",
+            "definition-kind": "none",
+            "definition-hash": Digest::sha256_of(b"").to_string(),
+            "completeness": "complete",
+            "image-layers": [Digest::sha256_of(b"base").to_string()],
+            "packages": [
+                {"ecosystem": "pip", "name": "numpy", "version": numpy, "prefix": "/opt/env",
+                 "licenses": ["BSD-3-Clause"]},
+            ],
+        }))
+        .unwrap();
+        ScanRecord::Image(Box::new(ImageRecord {
+            schema_version: SCHEMA_VERSION,
+            manifest: Digest::sha256_of(manifest.as_bytes()),
+            registry: "r".to_owned(),
+            references: refs.iter().map(|r| (*r).to_owned()).collect(),
+            index: None,
+            scanned_at: at.to_owned(),
+            worker: None,
+            snapshot,
+        }))
+    }
+
+    fn versions(inv: &Inventory) -> Vec<String> {
+        let q: PackageQuery = "numpy".parse().unwrap();
+        inv.find(&[q])
+            .unwrap()
+            .into_iter()
+            .map(|m| m.version)
+            .collect()
+    }
+
+    #[test]
+    fn a_newer_snapshot_of_a_manifest_replaces_its_content_and_an_older_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inv = Inventory::open(&dir.path().join("i.sqlite")).unwrap();
+        let s = inv
+            .merge(
+                &[record("m", &["r/x:1"], "2026-01-02T00:00:00Z", "1.0")],
+                "f",
+            )
+            .unwrap();
+        assert_eq!((s.new_images, s.replaced_images), (1, 0));
+        // An older scan (another envaudit's reading) does not replace it.
+        let s = inv
+            .merge(
+                &[record("m", &["r/x:1"], "2026-01-01T00:00:00Z", "0.9")],
+                "f",
+            )
+            .unwrap();
+        assert_eq!(
+            (s.new_images, s.replaced_images, s.moved_references),
+            (0, 0, 0)
+        );
+        assert_eq!(versions(&inv), ["1.0"]);
+        // A newer one does, once; its licences and layers are not doubled.
+        let newer = record("m", &["r/x:1"], "2026-01-03T00:00:00Z", "1.1");
+        assert_eq!(inv.merge(&[newer.clone()], "f").unwrap().replaced_images, 1);
+        assert!(inv.merge(&[newer], "f").unwrap().is_unchanged());
+        assert_eq!(versions(&inv), ["1.1"]);
+        let c = inv.counts().unwrap();
+        assert_eq!((c["packages"], c["licenses"], c["layers"]), (1, 1, 1));
+        assert_eq!(c["refs"], 3);
+        assert!(inv.moves().unwrap().is_empty(), "same manifest: no move");
+        // first/last scanned span every scan.
+        let (first, last): (String, String) = inv
+            .connection()
+            .query_row("SELECT first_scanned, last_scanned FROM images", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (first.as_str(), last.as_str()),
+            ("2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_newer_or_foreign_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.sqlite");
+        drop(Inventory::open(&p).unwrap());
+        Connection::open(&p)
+            .unwrap()
+            .execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        let e = Inventory::open(&p).unwrap_err();
+        assert!(
+            matches!(e, FleetDbError::NewerSchema { found: 99, .. }),
+            "{e}"
+        );
+        let other = dir.path().join("other.sqlite");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let e = Inventory::open(&other).unwrap_err();
+        assert!(matches!(e, FleetDbError::NotInventory { .. }), "{e}");
+        let e = Inventory::open_existing(&dir.path().join("none")).unwrap_err();
+        assert!(matches!(e, FleetDbError::Missing { .. }), "{e}");
+    }
+}
