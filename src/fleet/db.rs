@@ -864,7 +864,12 @@ mod tests {
         assert_eq!(versions(&inv), ["1.0"]);
         // A newer one does, once; its licences and layers are not doubled.
         let newer = record("m", &["r/x:1"], "2026-01-03T00:00:00Z", "1.1");
-        assert_eq!(inv.merge(&[newer.clone()], "f").unwrap().replaced_images, 1);
+        assert_eq!(
+            inv.merge(std::slice::from_ref(&newer), "f")
+                .unwrap()
+                .replaced_images,
+            1
+        );
         assert!(inv.merge(&[newer], "f").unwrap().is_unchanged());
         assert_eq!(versions(&inv), ["1.1"]);
         let c = inv.counts().unwrap();
