@@ -120,6 +120,9 @@ pub(crate) fn query(args: &QueryArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         .map(|p| p.parse::<PackageQuery>())
         .collect::<Result<Vec<_>, _>>()?;
     let inv = Inventory::open_existing(&args.db)?;
+    if let Some(missing) = args.lockfile.iter().find(|p| !p.is_file()) {
+        anyhow::bail!("no lockfile at `{}`", missing.display());
+    }
     let locked = if args.lockfile.is_empty() {
         None
     } else {

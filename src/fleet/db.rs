@@ -93,6 +93,13 @@ CREATE TABLE licenses (
   license TEXT NOT NULL
 );
 CREATE INDEX licenses_package ON licenses (package);
+CREATE TABLE package_counts (
+  manifest TEXT NOT NULL,
+  dimension TEXT NOT NULL,
+  key TEXT NOT NULL,
+  packages INTEGER NOT NULL,
+  PRIMARY KEY (manifest, dimension, key)
+) WITHOUT ROWID;
 CREATE TABLE scans (
   kind TEXT NOT NULL,
   subject TEXT NOT NULL,
@@ -417,6 +424,25 @@ impl Inventory {
         Ok(stats)
     }
 
+    /// Every manifest the inventory holds (for a rescan to skip: `fleet scan --db`).
+    pub fn manifests(&self) -> Result<std::collections::BTreeSet<Digest>, FleetDbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT manifest FROM images")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?;
+        let mut out = std::collections::BTreeSet::new();
+        for r in rows {
+            // Rows written by this module hold digests; anything else is not ours to skip.
+            if let Ok(d) = r.map_err(self.sql())?.parse::<Digest>() {
+                out.insert(d);
+            }
+        }
+        Ok(out)
+    }
+
     /// Row counts of every table, by name (for tests and `merge`'s report).
     pub fn counts(&self) -> Result<BTreeMap<String, u64>, FleetDbError> {
         let mut out = BTreeMap::new();
@@ -428,6 +454,7 @@ impl Inventory {
             "prefixes",
             "packages",
             "licenses",
+            "package_counts",
             "scans",
             "unreadable",
         ] {
@@ -456,6 +483,8 @@ impl Inventory {
         for q in queries {
             for arm in q.arms() {
                 let eco = arm.ecosystem.to_string();
+                // A fleet repeats a few versions of a package many times: match each once.
+                let mut verdicts = std::collections::HashMap::<String, bool>::new();
                 let rows = stmt
                     .query_map(params![arm.name.as_str(), eco], |r| {
                         Ok((
@@ -469,7 +498,14 @@ impl Inventory {
                     .map_err(self.sql())?;
                 for row in rows {
                     let (manifest, registry, version, build, prefix) = row.map_err(self.sql())?;
-                    if !arm.matches(&version) {
+                    let hit = if let Some(&v) = verdicts.get(&version) {
+                        v
+                    } else {
+                        let v = arm.matches(&version);
+                        verdicts.insert(version.clone(), v);
+                        v
+                    };
+                    if !hit {
                         continue;
                     }
                     if !refs.contains_key(&manifest) {
@@ -586,22 +622,25 @@ impl Inventory {
             images: one("SELECT count(*) FROM images")?,
             references: one("SELECT count(*) FROM current_refs")?,
             unreadable: one("SELECT count(DISTINCT reference) FROM unreadable")?,
+            // `package_counts` has one row per image and key: its rows are the images.
             ecosystems: counts(
-                "SELECT ecosystem, count(*), count(DISTINCT manifest) FROM packages
-                 GROUP BY ecosystem ORDER BY 2 DESC, 1",
+                "SELECT key, sum(packages), count(*) FROM package_counts
+                 WHERE dimension = 'ecosystem' GROUP BY key ORDER BY 2 DESC, 1",
             )?,
             licenses: counts(
-                "SELECT coalesce(l.license, '(none)'), count(*), count(DISTINCT p.manifest)
-                 FROM packages p LEFT JOIN licenses l ON l.package = p.id
-                 GROUP BY 1 ORDER BY 2 DESC, 1",
+                "SELECT key, sum(packages), count(*) FROM package_counts
+                 WHERE dimension = 'license' GROUP BY key ORDER BY 2 DESC, 1",
             )?,
             prefixes: counts(
-                "SELECT coalesce(prefix, '(none)'), count(*), count(DISTINCT manifest)
-                 FROM packages GROUP BY 1 ORDER BY 2 DESC, 1",
+                "SELECT key, sum(packages), count(*) FROM package_counts
+                 WHERE dimension = 'prefix' GROUP BY key ORDER BY 2 DESC, 1",
             )?,
         })
     }
 }
+
+/// The key of `package_counts` rows for packages without a licence or a prefix.
+const NONE: &str = "(none)";
 
 /// The identity of a record's content: the snapshot id, or a digest of the snapshot when a
 /// writer left the id empty.
@@ -678,6 +717,7 @@ fn merge_image(
                     "DELETE FROM packages WHERE manifest = ?1",
                     "DELETE FROM layers WHERE manifest = ?1",
                     "DELETE FROM prefixes WHERE manifest = ?1",
+                    "DELETE FROM package_counts WHERE manifest = ?1",
                 ] {
                     tx.prepare_cached(q)?.execute([&manifest])?;
                 }
@@ -718,6 +758,33 @@ fn merge_image(
         )?;
         let mut license =
             tx.prepare_cached("INSERT INTO licenses (package, license) VALUES (?1, ?2)")?;
+        // Per image: packages by ecosystem, licence and prefix (what `summary` adds up).
+        let mut tally = BTreeMap::<(&str, &str), i64>::new();
+        for p in &s.packages {
+            let eco = match p.ecosystem {
+                crate::model::Ecosystem::Conda => "conda",
+                crate::model::Ecosystem::Pip => "pip",
+                crate::model::Ecosystem::Deb => "deb",
+                crate::model::Ecosystem::Apk => "apk",
+            };
+            *tally.entry(("ecosystem", eco)).or_default() += 1;
+            *tally
+                .entry(("prefix", p.prefix.as_deref().unwrap_or(NONE)))
+                .or_default() += 1;
+            if p.licenses.is_empty() {
+                *tally.entry(("license", NONE)).or_default() += 1;
+            }
+            for l in &p.licenses {
+                *tally.entry(("license", l.as_str())).or_default() += 1;
+            }
+        }
+        let mut count = tx.prepare_cached(
+            "INSERT OR IGNORE INTO package_counts (manifest, dimension, key, packages)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for ((dimension, key), n) in &tally {
+            count.execute(params![manifest, dimension, key, n])?;
+        }
         for p in &s.packages {
             package.execute(params![
                 manifest,
@@ -874,8 +941,14 @@ mod tests {
         assert_eq!(versions(&inv), ["1.1"]);
         let c = inv.counts().unwrap();
         assert_eq!((c["packages"], c["licenses"], c["layers"]), (1, 1, 1));
+        // ecosystem pip, prefix /opt/env, license BSD-3-Clause: one row each.
+        assert_eq!(c["package_counts"], 3);
         assert_eq!(c["refs"], 3);
         assert!(inv.moves().unwrap().is_empty(), "same manifest: no move");
+        assert_eq!(
+            inv.manifests().unwrap().into_iter().collect::<Vec<_>>(),
+            [Digest::sha256_of(b"m")]
+        );
         // first/last scanned span every scan.
         let (first, last): (String, String) = inv
             .connection()

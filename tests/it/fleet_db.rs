@@ -516,6 +516,17 @@ fn lockfiles_name_the_environments_and_the_models_trained_on_matching_images() {
     let mut want = vec![a.as_str(), b.as_str()];
     want.sort_unstable();
     assert_eq!(unlocked, want);
+    // A lockfile that is not there is an input error, not an empty lockfile.
+    let out = f.run(&[
+        "fleet",
+        "query",
+        "--db",
+        "inv.sqlite",
+        "numpy",
+        "--lockfile",
+        "missing.lock",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
     // --unlocked needs --lockfile.
     let out = f.run(&["fleet", "query", "--db", "inv.sqlite", "--unlocked"]);
     assert_eq!(out.status.code(), Some(2));
