@@ -490,6 +490,39 @@ pub fn attest_document(data: &[u8]) {
     statement(data);
 }
 
+/// One `fleet query` package query (`[ECO:]NAME[SPEC]` or a purl): parse; every arm matches
+/// a few versions of each ecosystem's syntax; the text as printed parses to the same arms.
+pub fn fleet_query(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(q) = s.parse::<crate::fleet::spec::PackageQuery>() {
+        for arm in q.arms() {
+            for v in [
+                "1.26.4",
+                "2.0.0rc1",
+                "1:3.0.11-1~deb12u2",
+                "1.2.4_rc1-r0",
+                "",
+                "x",
+            ] {
+                let _ = arm.matches(v);
+            }
+        }
+        let again = q
+            .to_string()
+            .parse::<crate::fleet::spec::PackageQuery>()
+            .expect("a printed query parses");
+        let names = |q: &crate::fleet::spec::PackageQuery| {
+            q.arms()
+                .iter()
+                .map(|a| (a.ecosystem, a.name.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&again), names(&q), "printed query is not stable");
+    }
+}
+
 /// Every target by name, for the replay test.
 pub const TARGETS: &[(&str, Target)] = &[
     ("conda_file", conda_file),
@@ -523,4 +556,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("referrers", referrers),
     ("libc_loader", libc_loader),
     ("fleet_scan", fleet_scan),
+    ("fleet_query", fleet_query),
 ];

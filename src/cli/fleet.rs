@@ -1,5 +1,6 @@
-//! `envaudit fleet`: scan many images on many workers (`scan`); the inventory database
-//! commands live beside it.
+//! `envaudit fleet`: scan every image of an organisation on many workers (`scan`), merge the
+//! results into an inventory and query it by package (`merge`, `query`: [`super::fleet_db`]);
+//! docs/fleet.md.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::Exit;
+use super::fleet_db;
 use super::args::{FindingsArgs, ImageOptions};
 use crate::diag::{Code, Finding};
 use crate::fleet::facts::{FactsCache, Lookup};
@@ -31,6 +33,11 @@ pub(crate) enum FleetCommand {
     /// Scan every image of registries, repository prefixes, files of references or the
     /// lockfiles, once per platform manifest, as one shard of N workers, appending JSON lines
     Scan(ScanArgs),
+    /// Load `fleet scan` results files into the inventory database (SQLite); idempotent
+    Merge(fleet_db::MergeArgs),
+    /// The images, references, locked environments and models that hold a package in a
+    /// version range; also moved tags, unlocked images and counts
+    Query(fleet_db::QueryArgs),
 }
 
 /// Arguments of `fleet scan`.
@@ -89,6 +96,8 @@ pub(crate) struct ScanArgs {
 pub(crate) fn run(args: &FleetArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
     match &args.command {
         FleetCommand::Scan(a) => run_scan(a, out),
+        FleetCommand::Merge(a) => fleet_db::merge(a, out),
+        FleetCommand::Query(a) => fleet_db::query(a, out),
     }
 }
 

@@ -15,6 +15,7 @@ mod error;
 mod evidence;
 mod export;
 mod fleet;
+mod fleet_db;
 mod graph;
 mod hash;
 mod import;
@@ -114,7 +115,7 @@ enum Command {
     Pin(pin::PinArgs),
     /// Write the full transitive lock of a snapshot: a conda @EXPLICIT file or pip requirements
     Export(export::ExportArgs),
-    /// Inventory many images on many workers and query the inventory (see docs/fleet.md)
+    /// Inventory every image of a fleet: scan, merge into a database, query by package
     Fleet(fleet::FleetArgs),
     /// Print the shell completion script for bash, zsh, fish, PowerShell or Elvish
     Completions(completions::CompletionsArgs),

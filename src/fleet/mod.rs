@@ -5,11 +5,18 @@
 //! - [`record`]: the JSON-lines file each worker appends its results to (`fleet scan
 //!   --out`), one [`record::ScanRecord`] per line, a torn last line ignored;
 //! - [`shard_of`]: which worker of `N` scans an image, by its platform manifest's digest,
-//!   never by its position in a listing (the listing changes between workers).
+//!   never by its position in a listing (the listing changes between workers);
+//! - [`db`]: the inventory, an embedded SQLite database the results are merged into
+//!   (`fleet merge`), and the queries over it (`fleet query`);
+//! - [`spec`]: the package queries (`[ECO:]NAME[SPEC]`, purls);
+//! - [`locked`]: the lockfiles' environments and runs, by image.
 
+pub mod db;
 pub mod facts;
+pub mod locked;
 pub mod record;
 pub mod scan;
+pub mod spec;
 
 use crate::model::Digest;
 

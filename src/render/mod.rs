@@ -7,6 +7,7 @@ mod compliance;
 mod diff;
 mod drift;
 mod evidence;
+mod fleet;
 mod hash;
 mod lint;
 mod predict;
@@ -22,6 +23,10 @@ pub(crate) use diff::short as short_digest;
 pub use diff::{render_diff, render_log, summary_line};
 pub use drift::{GraphFormat, render_drift, render_graph, render_why};
 pub use evidence::{render_attest, render_verify};
+pub use fleet::{
+    FleetFormat, render_fleet_images, render_fleet_matches, render_fleet_merge, render_fleet_moves,
+    render_fleet_summary,
+};
 pub use hash::render_hash;
 pub use lint::{render_lint, render_lint_set};
 pub use predict::render_predict;

@@ -291,6 +291,8 @@ fn cli_doc_is_the_current_help() {
         &["verify", "--help"],
         &["pin", "--help"],
         &["export", "--help"],
+        &["fleet", "merge", "--help"],
+        &["fleet", "query", "--help"],
         &["completions", "--help"],
         &["fleet", "--help"],
         &["fleet", "scan", "--help"],

@@ -14,6 +14,7 @@ mod completions;
 mod corpus;
 mod drift;
 mod faults;
+mod fleet_db;
 mod fleet_scan;
 mod fuzz_replay;
 mod hash;
