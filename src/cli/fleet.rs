@@ -9,9 +9,10 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::Exit;
-use super::fleet_db;
 use super::args::{FindingsArgs, ImageOptions};
+use super::fleet_db;
 use crate::diag::{Code, Finding};
+use crate::fleet::db::Inventory;
 use crate::fleet::facts::{FactsCache, Lookup};
 use crate::fleet::record::{self, ScanRecord};
 use crate::fleet::scan::{self, Done, Shard, Source};
@@ -32,7 +33,7 @@ pub(crate) struct FleetArgs {
 pub(crate) enum FleetCommand {
     /// Scan every image of registries, repository prefixes, files of references or the
     /// lockfiles, once per platform manifest, as one shard of N workers, appending JSON lines
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Load `fleet scan` results files into the inventory database (SQLite); idempotent
     Merge(fleet_db::MergeArgs),
     /// The images, references, locked environments and models that hold a package in a
@@ -51,9 +52,15 @@ pub(crate) struct ScanArgs {
     sources: Vec<String>,
 
     /// Results file to append JSON lines to (created if missing); the images it already
-    /// holds are not scanned again
-    #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    /// holds are not scanned again (unless --db is given: then the database decides)
+    #[arg(long, value_name = "FILE", required_unless_present = "db")]
+    out: Option<PathBuf>,
+
+    /// Merge the results straight into this inventory database (SQLite, created when
+    /// missing), one transaction per image, when one machine is enough; the images it
+    /// already holds are not scanned again
+    #[arg(long, value_name = "DB")]
+    db: Option<PathBuf>,
 
     /// Other results files whose images are not scanned again (other workers' outputs)
     #[arg(long, value_name = "FILE")]
@@ -135,23 +142,40 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
             }
         }
     }
-    // Incremental: what the results files hold is not scanned again.
+    let mut sink = Sink {
+        out: args.out.as_deref(),
+        db: args
+            .db
+            .as_deref()
+            .map(Inventory::open)
+            .transpose()
+            .context("cannot open the inventory database")?,
+    };
+    // Incremental: what the database (or else the results file) and the other workers'
+    // results hold is not scanned again.
     let mut done = Done::default();
     if !args.rescan {
-        for path in std::iter::once(&args.out).chain(&args.done) {
+        if let Some(db) = &sink.db {
+            done = db.done().context("cannot read the inventory database")?;
+        }
+        let own = if sink.db.is_none() {
+            args.out.as_ref()
+        } else {
+            None
+        };
+        for path in own.into_iter().chain(&args.done) {
             let read = record::read(path)
                 .with_context(|| format!("cannot read the results file `{}`", path.display()))?;
-            let d = Done::from_records(&read.records);
-            done.manifests.extend(d.manifests);
-            done.unreadable.extend(d.unreadable);
+            done.extend(&read.records);
         }
     }
-    if record::repair(&args.out)
-        .with_context(|| format!("cannot repair the results file `{}`", args.out.display()))?
+    if let Some(out) = &args.out
+        && record::repair(out)
+            .with_context(|| format!("cannot repair the results file `{}`", out.display()))?
     {
         eprintln!(
             "note: `{}` ended with a torn line (a killed worker's); it was cut and its image is scanned again",
-            args.out.display()
+            out.display()
         );
     }
     let scanner = args.image.scanner()?;
@@ -176,8 +200,7 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
         page_size: args.page_size.max(1),
         ..ListLimits::default()
     };
-    let enumerated =
-        scan::references(&scanner, &sources, &lockfile_images, &args.exclude, &limits)?;
+    let enumerated = scan::references(&scanner, &sources, &lockfile_images, &exclude, &limits)?;
     let plan = scan::plan(&scanner, &enumerated, shard.as_ref(), &done, &now_rfc3339());
     let lock_dir = lockfile_dir(
         args.lockfile
@@ -201,11 +224,12 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
         ));
     };
     for u in &plan.unreadable {
-        record::append(&args.out, &ScanRecord::Unreadable(u.clone()))
-            .with_context(|| format!("cannot write to `{}`", args.out.display()))?;
+        sink.write(&[ScanRecord::Unreadable(u.clone())])?;
         record_unreadable(u, &mut findings);
         unreadable += 1;
     }
+    let seen: Vec<ScanRecord> = plan.seen.iter().cloned().map(ScanRecord::Seen).collect();
+    sink.write(&seen)?;
     let total = plan.images.len();
     let mut scanned = 0usize;
     for (i, image) in plan.images.iter().enumerate() {
@@ -252,15 +276,15 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
                 }
             }
         }
+        sink.write(&records)?;
         for r in &records {
-            record::append(&args.out, r)
-                .with_context(|| format!("cannot write to `{}`", args.out.display()))?;
             match r {
                 ScanRecord::Image(_) => scanned += 1,
                 ScanRecord::Unreadable(u) => {
                     record_unreadable(u, &mut findings);
                     unreadable += 1;
                 }
+                ScanRecord::Seen(_) => {}
             }
         }
         findings.extend(warnings);
@@ -269,12 +293,39 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
     super::print_warnings(&findings);
     writeln!(
         out,
-        "{scanned} image(s) scanned, {unreadable} unreadable, {} already in the results, {} artifact(s) and {} artifact tag(s) skipped, {} item(s) left to other shards{}",
+        "{scanned} image(s) scanned, {unreadable} unreadable, {} already in the results ({} new or moved reference(s) recorded), {} artifact(s) and {} artifact tag(s) skipped, {} item(s) left to other shards{}",
         plan.already_done,
+        plan.seen.iter().map(|s| s.references.len()).sum::<usize>(),
         plan.artifacts.len(),
         enumerated.skipped_tags,
         plan.other_shards,
         shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
     )?;
     Ok(args.findings.exit(&findings))
+}
+
+/// Where `fleet scan` writes its records: the inventory database first (one transaction per
+/// call), then the results file (one appended line per record).
+struct Sink<'a> {
+    out: Option<&'a std::path::Path>,
+    db: Option<Inventory>,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, records: &[ScanRecord]) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if let Some(db) = &mut self.db {
+            db.merge(records, "fleet scan")
+                .context("cannot write to the inventory database")?;
+        }
+        if let Some(out) = self.out {
+            for r in records {
+                record::append(out, r)
+                    .with_context(|| format!("cannot write to `{}`", out.display()))?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 use serde::Serialize;
 
-use super::record::{self, ImageRecord, RecordError, ScanRecord, UnreadableRecord};
+use super::record::{self, ImageRecord, RecordError, ScanRecord, SeenRecord, UnreadableRecord};
+use super::scan::Done;
 use super::spec::PackageQuery;
 use crate::model::Digest;
 
@@ -417,6 +418,7 @@ impl Inventory {
             match r {
                 ScanRecord::Image(image) => merge_image(&tx, image, source, &mut stats),
                 ScanRecord::Unreadable(u) => merge_unreadable(&tx, u, source, &mut stats),
+                ScanRecord::Seen(seen) => merge_seen(&tx, seen, source, &mut stats),
             }
             .map_err(sql)?;
         }
@@ -424,23 +426,53 @@ impl Inventory {
         Ok(stats)
     }
 
-    /// Every manifest the inventory holds (for a rescan to skip: `fleet scan --db`).
-    pub fn manifests(&self) -> Result<std::collections::BTreeSet<Digest>, FleetDbError> {
+    /// What the inventory already holds, for `fleet scan --db` to skip: the manifests
+    /// scanned, each reference's current pointer and the references recorded unreadable.
+    pub fn done(&self) -> Result<Done, FleetDbError> {
+        let mut done = Done::default();
         let mut stmt = self
             .conn
             .prepare("SELECT manifest FROM images")
             .map_err(self.sql())?;
-        let rows = stmt
+        for r in stmt
             .query_map([], |r| r.get::<_, String>(0))
-            .map_err(self.sql())?;
-        let mut out = std::collections::BTreeSet::new();
-        for r in rows {
+            .map_err(self.sql())?
+        {
             // Rows written by this module hold digests; anything else is not ours to skip.
             if let Ok(d) = r.map_err(self.sql())?.parse::<Digest>() {
-                out.insert(d);
+                done.manifests.insert(d);
             }
         }
-        Ok(out)
+        let mut stmt = self
+            .conn
+            .prepare("SELECT reference, manifest, scanned_at FROM current_refs")
+            .map_err(self.sql())?;
+        for r in stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(self.sql())?
+        {
+            let (reference, manifest, at) = r.map_err(self.sql())?;
+            if let Ok(d) = manifest.parse::<Digest>() {
+                done.point(&[reference], &d, &at);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT reference FROM unreadable")
+            .map_err(self.sql())?;
+        for r in stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?
+        {
+            done.unreadable.insert(r.map_err(self.sql())?);
+        }
+        Ok(done)
     }
 
     /// Row counts of every table, by name (for tests and `merge`'s report).
@@ -802,8 +834,34 @@ fn merge_image(
             }
         }
     }
-    let index = image.index.as_ref().map(ToString::to_string);
-    for reference in &image.references {
+    merge_refs(
+        tx,
+        &image.references,
+        &manifest,
+        at,
+        image.index.as_ref(),
+        stats,
+    )?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO scans (kind, subject, scanned_at, worker, source)
+         VALUES ('image', ?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![manifest, at, image.worker, source])?;
+    Ok(())
+}
+
+/// Records that `references` pointed at `manifest` at `at`: an observation each in `refs`,
+/// and the current pointer when it is the newest.
+fn merge_refs(
+    tx: &rusqlite::Transaction<'_>,
+    references: &[String],
+    manifest: &str,
+    at: &str,
+    index: Option<&Digest>,
+    stats: &mut MergeStats,
+) -> rusqlite::Result<()> {
+    let index = index.map(ToString::to_string);
+    for reference in references {
         stats.new_observations += tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO refs (reference, manifest, scanned_at, image_index)
@@ -828,11 +886,29 @@ fn merge_image(
             stats.moved_references += 1;
         }
     }
+    Ok(())
+}
+
+fn merge_seen(
+    tx: &rusqlite::Transaction<'_>,
+    seen: &SeenRecord,
+    source: &str,
+    stats: &mut MergeStats,
+) -> rusqlite::Result<()> {
+    let manifest = seen.manifest.to_string();
+    merge_refs(
+        tx,
+        &seen.references,
+        &manifest,
+        &seen.scanned_at,
+        seen.index.as_ref(),
+        stats,
+    )?;
     tx.prepare_cached(
         "INSERT OR IGNORE INTO scans (kind, subject, scanned_at, worker, source)
-         VALUES ('image', ?1, ?2, ?3, ?4)",
+         VALUES ('seen', ?1, ?2, ?3, ?4)",
     )?
-    .execute(params![manifest, at, image.worker, source])?;
+    .execute(params![manifest, seen.scanned_at, seen.worker, source])?;
     Ok(())
 }
 
@@ -946,7 +1022,11 @@ mod tests {
         assert_eq!(c["refs"], 3);
         assert!(inv.moves().unwrap().is_empty(), "same manifest: no move");
         assert_eq!(
-            inv.manifests().unwrap().into_iter().collect::<Vec<_>>(),
+            {
+                let mut m: Vec<_> = inv.done().unwrap().manifests.into_iter().collect();
+                m.sort();
+                m
+            },
             [Digest::sha256_of(b"m")]
         );
         // first/last scanned span every scan.

@@ -34,6 +34,41 @@ pub enum ScanRecord {
     Image(Box<ImageRecord>),
     /// A reference that could not be read, and why.
     Unreadable(UnreadableRecord),
+    /// References that now point at a manifest scanned before (in the results files or the
+    /// inventory): a new or moved tag, recorded without reading the image again.
+    Seen(SeenRecord),
+}
+
+impl ScanRecord {
+    /// The writer's [`SCHEMA_VERSION`].
+    #[must_use]
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            ScanRecord::Image(i) => i.schema_version,
+            ScanRecord::Unreadable(u) => u.schema_version,
+            ScanRecord::Seen(s) => s.schema_version,
+        }
+    }
+}
+
+/// References seen pointing at a platform manifest that was scanned before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The platform manifest's digest.
+    pub manifest: Digest,
+    /// The references that resolved to it and that the results did not already point at
+    /// it, sorted.
+    pub references: Vec<String>,
+    /// The index the references went through, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<Digest>,
+    /// When they were seen, UTC, RFC 3339.
+    pub scanned_at: String,
+    /// The worker, `I/N`, when sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 /// A scanned image: one distinct platform manifest, with every reference that pointed at it.
@@ -181,10 +216,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ReadResults, ParseError> {
         });
         match record {
             Ok(r) => {
-                let version = match &r {
-                    ScanRecord::Image(i) => i.schema_version,
-                    ScanRecord::Unreadable(u) => u.schema_version,
-                };
+                let version = r.schema_version();
                 if version > SCHEMA_VERSION {
                     return Err(ParseError::at(
                         &source,

@@ -18,13 +18,15 @@
 //! which has no manifest, to `shard_of(sha256(reference), N)`. Both depend on the item
 //! alone, never on a listing's order.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::Deserialize;
 
-use super::record::{ImageRecord, SCHEMA_VERSION, ScanRecord, UnreadableReason, UnreadableRecord};
+use super::record::{
+    ImageRecord, SCHEMA_VERSION, ScanRecord, SeenRecord, UnreadableReason, UnreadableRecord,
+};
 use super::shard_of;
 use crate::image::ImageError;
 use crate::model::{Digest, ImageRef, ImageSource};
@@ -460,6 +462,8 @@ pub struct Plan {
     pub images: Vec<PlannedImage>,
     /// The unreadable references and repositories of this shard not yet in the results.
     pub unreadable: Vec<UnreadableRecord>,
+    /// New or moved references at images the results already hold.
+    pub seen: Vec<SeenRecord>,
     /// References that are artifacts, not images (skipped).
     pub artifacts: Vec<String>,
     /// Images of this shard the results already hold (skipped).
@@ -468,12 +472,14 @@ pub struct Plan {
     pub other_shards: usize,
 }
 
-/// What the results files already hold: the manifests scanned and the references recorded
-/// unreadable.
+/// What the results files (or the inventory) already hold: the manifests scanned, where each
+/// reference pointed last, and the references recorded unreadable.
 #[derive(Clone, Debug, Default)]
 pub struct Done {
     /// Platform manifest digests with an image record.
     pub manifests: HashSet<Digest>,
+    /// Each reference's newest pointer: (when it was seen, the manifest).
+    pub pointers: HashMap<String, (String, Digest)>,
     /// References (or repositories) with an unreadable record.
     pub unreadable: HashSet<String>,
 }
@@ -482,17 +488,46 @@ impl Done {
     /// What `records` hold.
     pub fn from_records<'a>(records: impl IntoIterator<Item = &'a ScanRecord>) -> Self {
         let mut d = Done::default();
+        d.extend(records);
+        d
+    }
+
+    /// Adds what `records` hold.
+    pub fn extend<'a>(&mut self, records: impl IntoIterator<Item = &'a ScanRecord>) {
         for r in records {
             match r {
                 ScanRecord::Image(i) => {
-                    d.manifests.insert(i.manifest.clone());
+                    self.manifests.insert(i.manifest.clone());
+                    self.point(&i.references, &i.manifest, &i.scanned_at);
                 }
+                ScanRecord::Seen(s) => self.point(&s.references, &s.manifest, &s.scanned_at),
                 ScanRecord::Unreadable(u) => {
-                    d.unreadable.insert(u.reference.clone());
+                    self.unreadable.insert(u.reference.clone());
                 }
             }
         }
-        d
+    }
+
+    /// Records that `references` pointed at `manifest` at `at`, keeping the newest pointer.
+    pub fn point(&mut self, references: &[String], manifest: &Digest, at: &str) {
+        for r in references {
+            let newer = self
+                .pointers
+                .get(r)
+                .is_none_or(|(old_at, old)| (at, manifest) > (old_at.as_str(), old));
+            if newer {
+                self.pointers
+                    .insert(r.clone(), (at.to_owned(), manifest.clone()));
+            }
+        }
+    }
+
+    /// Whether `reference`'s newest pointer is `manifest`.
+    #[must_use]
+    pub fn points_at(&self, reference: &str, manifest: &Digest) -> bool {
+        self.pointers
+            .get(reference)
+            .is_some_and(|(_, m)| m == manifest)
     }
 }
 
@@ -623,6 +658,24 @@ pub fn plan(
         }
         if done.manifests.contains(&digest) {
             plan.already_done += 1;
+            // A new or moved tag at a known image: record where it points, read nothing.
+            let mut fresh: Vec<String> = image
+                .references
+                .into_iter()
+                .filter(|r| !done.points_at(r, &digest))
+                .collect();
+            if !fresh.is_empty() {
+                fresh.sort();
+                fresh.dedup();
+                plan.seen.push(SeenRecord {
+                    schema_version: SCHEMA_VERSION,
+                    manifest: digest,
+                    references: fresh,
+                    index: image.index,
+                    scanned_at: scanned_at.to_owned(),
+                    worker: shard.map(ToString::to_string),
+                });
+            }
             continue;
         }
         image.references.sort();

@@ -35,7 +35,12 @@ fn conda_record(name: &str, version: &str) -> String {
 
 /// An image with Debian's `openssl`, conda's `openssl` in `/opt/conda` and pip's `numpy` in
 /// a venv, at the given versions.
-fn image(deb_openssl: &str, conda_openssl: &str, numpy: &str, label: &str) -> img::BuiltImage {
+pub(crate) fn image(
+    deb_openssl: &str,
+    conda_openssl: &str,
+    numpy: &str,
+    label: &str,
+) -> img::BuiltImage {
     let status = format!(
         "Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: {deb_openssl}\nDescription: TLS\n\n"
     );

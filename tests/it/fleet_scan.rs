@@ -144,7 +144,7 @@ fn reference_counts(records: &[ScanRecord]) -> BTreeMap<String, usize> {
     counts
 }
 
-fn worker(env: &TestEnv, args: &[&str]) -> Command {
+pub(crate) fn worker(env: &TestEnv, args: &[&str]) -> Command {
     let mut c = env.envaudit();
     c.arg("fleet")
         .arg("scan")
@@ -536,7 +536,7 @@ fn denied_and_missing_references_are_recorded_unreadable_and_the_scan_goes_on() 
         .iter()
         .filter_map(|r| match r {
             ScanRecord::Unreadable(u) => Some((u.reference.clone(), u.reason)),
-            ScanRecord::Image(_) => None,
+            ScanRecord::Image(_) | ScanRecord::Seen(_) => None,
         })
         .collect();
     assert_eq!(
@@ -648,7 +648,10 @@ fn cache_image_in(fleet: &str, i: usize) -> img::BuiltImage {
 
 /// How many times the registry served each of `digests` as a blob (`GET …/blobs/<digest>`
 /// answered 200), from its access log.
-fn blob_downloads(reg: &RegistryServer, digests: &BTreeSet<String>) -> BTreeMap<String, usize> {
+pub(crate) fn blob_downloads(
+    reg: &RegistryServer,
+    digests: &BTreeSet<String>,
+) -> BTreeMap<String, usize> {
     let log = std::fs::read_to_string(&reg.log).unwrap();
     digests
         .iter()

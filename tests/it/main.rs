@@ -15,6 +15,7 @@ mod corpus;
 mod drift;
 mod faults;
 mod fleet_db;
+mod fleet_e2e;
 mod fleet_scan;
 mod fuzz_replay;
 mod hash;
