@@ -31,8 +31,10 @@ fn current_refs(db: &std::path::Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The matches of a JSON query: (manifest, query, version, references, models).
-fn matches(json: &str) -> BTreeSet<(String, String, String, Vec<String>, Vec<String>)> {
+/// A match of a JSON query: (manifest, query, version, references, models).
+type Match = (String, String, String, Vec<String>, Vec<String>);
+
+fn matches(json: &str) -> BTreeSet<Match> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     v["matches"]
         .as_array()
