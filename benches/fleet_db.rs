@@ -3,7 +3,7 @@
 //!
 //! Generates `FLEET_BENCH_IMAGES` (default 200) synthetic image records of
 //! `FLEET_BENCH_PACKAGES` pip packages each (default: every line of `FLEET_BENCH_FREEZE`, a
-//! `pip freeze` file, default `/work/shared/bench/venv-freeze.txt`; synthetic names pad it
+//! `pip freeze` file, default `scripts/bench.d/venv-freeze.txt`; synthetic names pad it
 //! or stand in for it), writes them as a results file, and times:
 //! - `fleet merge` of the file into a new inventory (read, parse, one transaction);
 //! - the same merge again (idempotent: nothing changes);
@@ -28,8 +28,13 @@ fn env_usize(name: &str) -> Option<usize> {
 
 /// `(name, version)` of the freeze file, padded with synthetic packages to `count`.
 fn packages(count: Option<usize>) -> Vec<(String, String)> {
-    let path = std::env::var("FLEET_BENCH_FREEZE")
-        .unwrap_or_else(|_| "/work/shared/bench/venv-freeze.txt".to_owned());
+    let path = std::env::var("FLEET_BENCH_FREEZE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/bench.d/venv-freeze.txt"
+        )
+        .to_owned()
+    });
     let mut out: Vec<(String, String)> = std::fs::read_to_string(&path)
         .unwrap_or_default()
         .lines()
@@ -111,6 +116,14 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
+/// Timed repetitions of each query.
+const REPS: usize = 7;
+
+fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
 fn ms(d: std::time::Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -168,41 +181,62 @@ fn main() {
     assert_eq!(new_images, images);
 
     let q: PackageQuery = "numpy<2".parse().expect("query");
-    let mut best = std::time::Duration::MAX;
     let mut found = 0;
-    for _ in 0..5 {
-        let start = Instant::now();
-        found = inv.find(std::slice::from_ref(&q)).expect("find").len();
-        best = best.min(start.elapsed());
-    }
-    let start = Instant::now();
-    let summary = inv.summary().expect("summary");
-    let summary_took = start.elapsed();
+    let best = median(
+        (0..REPS)
+            .map(|_| {
+                let start = Instant::now();
+                found = inv.find(std::slice::from_ref(&q)).expect("find").len();
+                start.elapsed()
+            })
+            .collect(),
+    );
+    let mut summary = None;
+    let summary_took = median(
+        (0..REPS)
+            .map(|_| {
+                let start = Instant::now();
+                summary = Some(inv.summary().expect("summary"));
+                start.elapsed()
+            })
+            .collect(),
+    );
+    let summary = summary.expect("a summary");
     assert_eq!(summary.images, images as u64);
     drop(inv);
     let db_size = std::fs::metadata(&db).map_or(0, |m| m.len())
         + std::fs::metadata(dir.path().join("inventory.sqlite-wal")).map_or(0, |m| m.len());
 
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "target/{}/envaudit",
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    ));
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_envaudit"));
     let cli = bin.is_file().then(|| {
-        let mut best = std::time::Duration::MAX;
-        for _ in 0..5 {
-            let (took, _) = support::run_timed(
-                Command::new(&bin)
-                    .args(["fleet", "query", "--db"])
-                    .arg(&db)
-                    .args(["numpy<2", "--format", "csv"]),
-            );
-            best = best.min(took);
-        }
-        best
+        median(
+            (0..REPS)
+                .map(|_| {
+                    support::run_timed(
+                        Command::new(&bin)
+                            .args(["fleet", "query", "--db"])
+                            .arg(&db)
+                            .args(["numpy<2", "--format", "csv"]),
+                    )
+                    .0
+                })
+                .collect(),
+        )
+    });
+    let cli_summary = bin.is_file().then(|| {
+        median(
+            (0..REPS)
+                .map(|_| {
+                    support::run_timed(
+                        Command::new(&bin)
+                            .args(["fleet", "query", "--db"])
+                            .arg(&db)
+                            .args(["--summary", "--format", "json"]),
+                    )
+                    .0
+                })
+                .collect(),
+        )
     });
 
     println!(
@@ -225,14 +259,23 @@ fn main() {
         ms(remerge)
     );
     println!(
-        "| query `numpy<2` (library, best of 5; {found} matches) | {} |",
+        "| query `numpy<2` (library, median of {REPS}; {found} matches) | {} |",
         ms(best)
     );
     if let Some(c) = cli {
         println!(
-            "| `envaudit fleet query numpy<2` (process, best of 5) | {} |",
+            "| `envaudit fleet query numpy<2` (process, median of {REPS}) | {} |",
             ms(c)
         );
     }
-    println!("| `--summary` (library) | {} |", ms(summary_took));
+    println!(
+        "| `--summary` (library, median of {REPS}) | {} |",
+        ms(summary_took)
+    );
+    if let Some(c) = cli_summary {
+        println!(
+            "| `envaudit fleet query --summary` (process, median of {REPS}) | {} |",
+            ms(c)
+        );
+    }
 }

@@ -13,7 +13,7 @@ use super::args::{FindingsArgs, ImageOptions};
 use super::fleet_db;
 use crate::diag::{Code, Finding};
 use crate::fleet::db::Inventory;
-use crate::fleet::facts::{FactsCache, Lookup};
+use crate::fleet::facts::FactsCache;
 use crate::fleet::record::{self, ScanRecord};
 use crate::fleet::scan::{self, Done, Shard, Source};
 use crate::lockfile::Lockfile;
@@ -240,42 +240,14 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
             image.references.len(),
             if image.references.len() == 1 { "" } else { "s" }
         );
-        let mut publish = Vec::new();
-        if let (Some(facts), Some((local, limits))) = (&facts, scanner.layer_cache()) {
-            for layer in &image.layers {
-                match facts.lookup(&scanner, local, limits, layer) {
-                    Lookup::Local | Lookup::Hit => {}
-                    Lookup::Miss => publish.push(layer.clone()),
-                    Lookup::Unusable(reason) => {
-                        findings.push(Finding::new(
-                            Code::LayerCache,
-                            format!(
-                                "layer-facts cache `{}`: {reason}; the layer is read and its facts replaced",
-                                facts.repository()
-                            ),
-                        ));
-                        publish.push(layer.clone());
-                    }
-                }
-            }
-        }
-        let (records, warnings) =
-            scan::scan_image(&scanner, image, &lock_dir, &now_rfc3339(), shard.as_ref());
-        if let (Some(facts), Some((local, limits))) = (&facts, scanner.layer_cache())
-            && records.iter().any(|r| matches!(r, ScanRecord::Image(_)))
-        {
-            for layer in &publish {
-                if let Err(e) = facts.publish(&scanner, local, limits, layer) {
-                    findings.push(Finding::new(
-                        Code::LayerCache,
-                        format!(
-                            "cannot publish the facts of layer `{layer}` to `{}`: {e}",
-                            facts.repository()
-                        ),
-                    ));
-                }
-            }
-        }
+        let (records, warnings) = scan::scan_image_shared(
+            &scanner,
+            facts.as_ref(),
+            image,
+            &lock_dir,
+            &now_rfc3339(),
+            shard.as_ref(),
+        );
         sink.write(&records)?;
         for r in &records {
             match r {

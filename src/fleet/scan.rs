@@ -24,10 +24,12 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use super::facts::{FactsCache, Lookup};
 use super::record::{
     ImageRecord, SCHEMA_VERSION, ScanRecord, SeenRecord, UnreadableReason, UnreadableRecord,
 };
 use super::shard_of;
+use crate::diag::{Code, Finding};
 use crate::image::ImageError;
 use crate::model::{Digest, ImageRef, ImageSource};
 use crate::registry::{ListLimits, RegistryError, media_type};
@@ -685,6 +687,59 @@ pub fn plan(
     plan
 }
 
+/// [`scan_image`] through the registry's layer-facts cache, when there is one: each layer's
+/// facts are looked up (after the local cache) before the image is read, and the facts of
+/// the layers the cache lacked, or held unusable, are published after a successful scan.
+/// Unusable entries and failed publications are `layer-cache` warnings among the findings.
+pub fn scan_image_shared(
+    scanner: &Scanner,
+    facts: Option<&FactsCache>,
+    image: &PlannedImage,
+    lockfile_dir: &Path,
+    scanned_at: &str,
+    shard: Option<&Shard>,
+) -> (Vec<ScanRecord>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let shared = facts.zip(scanner.layer_cache());
+    let mut publish = Vec::new();
+    if let Some((facts, (local, limits))) = shared {
+        for layer in &image.layers {
+            match facts.lookup(scanner, local, limits, layer) {
+                Lookup::Local | Lookup::Hit => {}
+                Lookup::Miss => publish.push(layer),
+                Lookup::Unusable(reason) => {
+                    findings.push(Finding::new(
+                        Code::LayerCache,
+                        format!(
+                            "layer-facts cache `{}`: {reason}; the layer is read and its facts replaced",
+                            facts.repository()
+                        ),
+                    ));
+                    publish.push(layer);
+                }
+            }
+        }
+    }
+    let (records, warnings) = scan_image(scanner, image, lockfile_dir, scanned_at, shard);
+    if let Some((facts, (local, limits))) = shared
+        && records.iter().any(|r| matches!(r, ScanRecord::Image(_)))
+    {
+        for layer in publish {
+            if let Err(e) = facts.publish(scanner, local, limits, layer) {
+                findings.push(Finding::new(
+                    Code::LayerCache,
+                    format!(
+                        "cannot publish the facts of layer `{layer}` to `{}`: {e}",
+                        facts.repository()
+                    ),
+                ));
+            }
+        }
+    }
+    findings.extend(warnings);
+    (records, findings)
+}
+
 /// Scans one planned image: its [`ImageRecord`] (with the scan's warnings), or one
 /// [`UnreadableRecord`] per reference when it cannot be read.
 pub fn scan_image(
@@ -733,6 +788,60 @@ pub fn scan_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn done_keeps_each_references_newest_pointer_from_images_and_seen_records() {
+        let (a, b) = (Digest::sha256_of(b"a"), Digest::sha256_of(b"b"));
+        let image = |m: &Digest, refs: &[&str], at: &str| {
+            let snapshot = serde_json::from_value(serde_json::json!({
+                "snapshot": "0000000000000000", "definition": "", "definition-kind": "none",
+                "definition-hash": Digest::sha256_of(b"").to_string(),
+                "completeness": "complete",
+            }))
+            .unwrap();
+            ScanRecord::Image(Box::new(ImageRecord {
+                schema_version: SCHEMA_VERSION,
+                manifest: m.clone(),
+                registry: "r".into(),
+                references: refs.iter().map(|r| (*r).to_owned()).collect(),
+                index: None,
+                scanned_at: at.into(),
+                worker: None,
+                snapshot,
+            }))
+        };
+        let seen = |m: &Digest, refs: &[&str], at: &str| {
+            ScanRecord::Seen(SeenRecord {
+                schema_version: SCHEMA_VERSION,
+                manifest: m.clone(),
+                references: refs.iter().map(|r| (*r).to_owned()).collect(),
+                index: None,
+                scanned_at: at.into(),
+                worker: None,
+            })
+        };
+        // Out of order: the newest observation wins, whatever the file order.
+        let records = [
+            seen(&a, &["r/x:1"], "2026-12-03T00:00:00Z"),
+            image(&a, &["r/x:1", "r/x:2"], "2026-12-01T00:00:00Z"),
+            image(&b, &["r/x:1"], "2026-12-02T00:00:00Z"),
+        ];
+        let d = Done::from_records(&records);
+        assert!(d.points_at("r/x:1", &a), "moved back to a on the 3rd");
+        assert!(d.points_at("r/x:2", &a));
+        assert!(!d.points_at("r/x:3", &a));
+        // A seen record makes no manifest scanned.
+        assert_eq!(d.manifests, HashSet::from([a.clone(), b.clone()]));
+        let only_seen = Done::from_records(&records[..1]);
+        assert!(only_seen.manifests.is_empty());
+        // The line round-trips as `kind: seen`.
+        let line = serde_json::to_string(&records[0]).unwrap();
+        assert!(line.starts_with(r#"{"kind":"seen","#), "{line}");
+        assert_eq!(
+            serde_json::from_str::<ScanRecord>(&line).unwrap(),
+            records[0]
+        );
+    }
 
     #[test]
     fn sources_are_told_apart() {
