@@ -256,18 +256,21 @@ pub fn append(path: &Path, record: &ScanRecord) -> Result<(), RecordError> {
 }
 
 /// Cuts a torn last line (bytes after the last `\n`: a killed writer's unfinished record)
-/// off a results file; returns whether there was one. Call it once before a worker appends
-/// to a file it owns.
+/// off a results file, creating it (empty) when missing; returns whether there was one. Call
+/// it once before a worker appends to a file it owns: the file then exists even when the
+/// worker's shard turns out to be empty, so a merge step's glob finds every worker's file.
 pub fn repair(path: &Path) -> Result<bool, RecordError> {
     let io = |source| RecordError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io(e)),
-    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     // Read back from the end in blocks until a `\n` (records are tens of KiB).
     let mut end = len;
@@ -328,7 +331,9 @@ mod tests {
         std::fs::write(&p, b"{\"kind\"").unwrap();
         assert!(repair(&p).unwrap());
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 0);
-        assert!(!repair(&dir.path().join("none")).unwrap());
+        let none = dir.path().join("none");
+        assert!(!repair(&none).unwrap());
+        assert_eq!(std::fs::read(&none).unwrap(), b"", "created, empty");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod drift;
 mod faults;
 mod fleet_db;
 mod fleet_e2e;
+mod fleet_examples;
 mod fleet_scan;
 mod fuzz_replay;
 mod hash;
