@@ -148,8 +148,22 @@ pub(crate) fn query(args: &QueryArgs, out: &mut dyn Write) -> anyhow::Result<Exi
         gap(out)?;
         let matches = inv.find(&queries)?;
         listed |= !matches.is_empty();
+        let incomplete = inv.incomplete()?;
+        for i in &incomplete {
+            eprintln!(
+                "warning[catalog-incomplete]: image `{}` ({}) was read incompletely, so it may hold matching packages that are not listed: {}",
+                i.manifest,
+                if i.references.is_empty() {
+                    "no current reference".to_owned()
+                } else {
+                    i.references.join(", ")
+                },
+                i.completeness
+            );
+        }
         super::write_or_pipe(render::render_fleet_matches(
             &matches,
+            &incomplete,
             locked.as_ref(),
             format,
             out,

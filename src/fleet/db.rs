@@ -239,6 +239,8 @@ pub struct ImageSummary {
     pub registry: String,
     /// When it was last scanned.
     pub last_scanned: String,
+    /// `complete`, `partial: REASON` or `nothing-found` (of the content rows).
+    pub completeness: String,
     /// The references currently pointing at it (sorted).
     pub references: Vec<String>,
 }
@@ -602,17 +604,30 @@ impl Inventory {
 
     /// Every image, by manifest, with its current references.
     pub fn images(&self) -> Result<Vec<ImageSummary>, FleetDbError> {
+        self.images_where("1")
+    }
+
+    /// The images whose content was read incompletely (`partial`: a limit, a corrupt or
+    /// truncated layer, a blob that failed its digest): a package query cannot rule them
+    /// out.
+    pub fn incomplete(&self) -> Result<Vec<ImageSummary>, FleetDbError> {
+        self.images_where("i.completeness LIKE 'partial%'")
+    }
+
+    fn images_where(&self, filter: &str) -> Result<Vec<ImageSummary>, FleetDbError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT i.manifest, i.registry, i.last_scanned, group_concat(c.reference, char(10))
+            .prepare(&format!(
+                "SELECT i.manifest, i.registry, i.last_scanned, i.completeness,
+                   group_concat(c.reference, char(10))
                  FROM images i LEFT JOIN current_refs c ON c.manifest = i.manifest
-                 GROUP BY i.manifest ORDER BY i.manifest",
-            )
+                 WHERE {filter}
+                 GROUP BY i.manifest ORDER BY i.manifest"
+            ))
             .map_err(self.sql())?;
         let rows = stmt
             .query_map([], |r| {
-                let refs: Option<String> = r.get(3)?;
+                let refs: Option<String> = r.get(4)?;
                 let mut references: Vec<String> = refs
                     .map(|s| s.split('\n').map(str::to_owned).collect())
                     .unwrap_or_default();
@@ -621,6 +636,7 @@ impl Inventory {
                     manifest: r.get(0)?,
                     registry: r.get(1)?,
                     last_scanned: r.get(2)?,
+                    completeness: r.get(3)?,
                     references,
                 })
             })

@@ -177,6 +177,7 @@ pub fn render_fleet_merge(
 /// The packages a query matched, with the locked environments and runs of their images.
 pub fn render_fleet_matches(
     matches: &[PackageMatch],
+    incomplete: &[ImageSummary],
     locked: Option<&Locked>,
     format: FleetFormat,
     out: &mut dyn Write,
@@ -195,6 +196,8 @@ pub fn render_fleet_matches(
         struct Json<'a> {
             schema_version: u32,
             matches: Vec<Match<'a>>,
+            /// Images read incompletely: they may hold matching packages not listed.
+            incomplete: &'a [ImageSummary],
         }
         let matches = matches
             .iter()
@@ -208,6 +211,7 @@ pub fn render_fleet_matches(
             &Json {
                 schema_version: JSON_SCHEMA_VERSION,
                 matches,
+                incomplete,
             },
             out,
         );
@@ -264,7 +268,34 @@ pub fn render_fleet_matches(
         &body,
         "no image holds a matching package",
         out,
-    )
+    )?;
+    // CSV stays one table; the caveat goes to standard error from the CLI as well.
+    if !incomplete.is_empty() && format != FleetFormat::Csv {
+        writeln!(
+            out,
+            "\n{} image(s) were read incompletely and may hold matching packages not listed here:",
+            incomplete.len()
+        )?;
+        for i in incomplete {
+            let refs = if i.references.is_empty() {
+                "no current reference".to_owned()
+            } else {
+                i.references.join(", ")
+            };
+            let bullet = if format == FleetFormat::Markdown {
+                "- "
+            } else {
+                "  "
+            };
+            writeln!(
+                out,
+                "{bullet}{} ({refs}): {}",
+                short(format, &i.manifest),
+                i.completeness
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// References whose manifest changed between scans.
@@ -336,12 +367,19 @@ pub fn render_fleet_images(
                 i.registry.clone(),
                 list(format, &i.references),
                 i.last_scanned.clone(),
+                i.completeness.clone(),
             ]
         })
         .collect();
     rows(
         format,
-        &["image", "registry", "references", "last scanned"],
+        &[
+            "image",
+            "registry",
+            "references",
+            "last scanned",
+            "completeness",
+        ],
         &body,
         "every image is locked",
         out,

@@ -865,3 +865,102 @@ fn workers_at_the_same_time_read_each_layer_at_most_once_each() {
         );
     }
 }
+
+#[test]
+fn a_corrupt_image_does_not_stop_the_others_and_queries_name_it_as_incomplete() {
+    let reg = registry::plain();
+    // Two images sharing a base layer, each with a top layer of its own.
+    let good = cache_image_in("corrupt", 0);
+    let bad = cache_image_in("corrupt", 1);
+    reg.push_image("corruptfleet/good", "v1", &good);
+    reg.push_image("corruptfleet/bad", "v1", &bad);
+    reg.push_image("corruptfleet/bad", "v2", &bad);
+    // The bad image's own layer no longer matches its digest.
+    reg.corrupt_blob(&bad.layers[1].digest);
+    let env = TestEnv::new();
+    let source = format!("{}/corruptfleet/*", reg.addr);
+    let out = worker(&env, &[&source, "--out", "out.jsonl"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning[catalog-incomplete]") && stderr.contains("digest mismatch"),
+        "{stderr}"
+    );
+    let records = record::read(&env.path("out.jsonl")).unwrap().records;
+    let completeness: BTreeMap<String, String> = records
+        .iter()
+        .filter_map(|r| match r {
+            ScanRecord::Image(i) => {
+                Some((i.manifest.to_string(), i.snapshot.completeness.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        completeness.len(),
+        2,
+        "both images recorded: {completeness:?}"
+    );
+    assert_eq!(completeness[&good.manifest_digest], "complete");
+    assert!(
+        completeness[&bad.manifest_digest].starts_with("partial")
+            && completeness[&bad.manifest_digest].contains("digest mismatch"),
+        "{completeness:?}"
+    );
+
+    crate::support::ok(
+        &env.envaudit()
+            .args(["fleet", "merge", "out.jsonl", "--db", "inv.sqlite"])
+            .output()
+            .unwrap(),
+    );
+    let query = |q: &str| {
+        env.envaudit()
+            .args([
+                "fleet",
+                "query",
+                "--db",
+                "inv.sqlite",
+                q,
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap()
+    };
+    // The package in the damaged layer is not found, and the answer says it cannot rule
+    // the damaged image out: on standard error and in the JSON.
+    let out = query("pypi:corrupt-1");
+    let v: serde_json::Value = serde_json::from_str(&crate::support::ok(&out)).unwrap();
+    assert_eq!(v["matches"].as_array().unwrap().len(), 0, "{v}");
+    let incomplete = v["incomplete"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 1, "{v}");
+    assert_eq!(incomplete[0]["manifest"], bad.manifest_digest.as_str());
+    assert_eq!(
+        incomplete[0]["references"],
+        serde_json::json!([
+            format!("{}/corruptfleet/bad:v1", reg.addr),
+            format!("{}/corruptfleet/bad:v2", reg.addr)
+        ])
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning[catalog-incomplete]") && stderr.contains(&bad.manifest_digest),
+        "{stderr}"
+    );
+    // What the intact base layer holds is found in both.
+    let out = query("deb:zlib1g");
+    let v: serde_json::Value = serde_json::from_str(&crate::support::ok(&out)).unwrap();
+    let mut found: Vec<&str> = v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manifest"].as_str().unwrap())
+        .collect();
+    found.sort_unstable();
+    let mut want = vec![good.manifest_digest.as_str(), bad.manifest_digest.as_str()];
+    want.sort_unstable();
+    assert_eq!(found, want);
+}

@@ -151,6 +151,23 @@ fn start_with(auth: bool, access_log: bool) -> RegistryServer {
 }
 
 impl RegistryServer {
+    /// Overwrites a stored blob with as many other bytes, behind the registry's back (its
+    /// filesystem storage): it is then served under its digest with content that does not
+    /// match it, as a damaged disk or a tampered store would.
+    pub fn corrupt_blob(&self, digest: &str) {
+        let hex = digest.trim_start_matches("sha256:");
+        let path = self
+            .log
+            .parent()
+            .expect("the registry's folder")
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data");
+        let len = std::fs::metadata(&path).expect("a stored blob").len();
+        std::fs::write(&path, vec![b'x'; usize::try_from(len).unwrap()]).expect("overwrite");
+    }
+
     /// Stop the registry now (the watchdog kills it and removes its storage).
     pub fn stop(&self) {
         if let Ok(mut w) = self.watchdog.lock() {
