@@ -429,12 +429,13 @@ impl Inventory {
     }
 
     /// What the inventory already holds, for `fleet scan --db` to skip: the manifests
-    /// scanned, each reference's current pointer and the references recorded unreadable.
+    /// scanned (but not those read incompletely, which are read again), each reference's
+    /// current pointer and the references recorded unreadable.
     pub fn done(&self) -> Result<Done, FleetDbError> {
         let mut done = Done::default();
         let mut stmt = self
             .conn
-            .prepare("SELECT manifest FROM images")
+            .prepare("SELECT manifest FROM images WHERE completeness NOT LIKE 'partial%'")
             .map_err(self.sql())?;
         for r in stmt
             .query_map([], |r| r.get::<_, String>(0))
@@ -712,9 +713,11 @@ fn merge_image(
     let s = &image.snapshot;
     let at = image.scanned_at.as_str();
     let content = content_id(image);
-    let existing: Option<(String, String)> = tx
-        .prepare_cached("SELECT snapshot, content_scanned_at FROM images WHERE manifest = ?1")?
-        .query_row([&manifest], |r| Ok((r.get(0)?, r.get(1)?)))
+    let existing: Option<(String, String, String)> = tx
+        .prepare_cached(
+            "SELECT snapshot, content_scanned_at, completeness FROM images WHERE manifest = ?1",
+        )?
+        .query_row([&manifest], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let config = s.image_config.as_ref().map(ToString::to_string);
     let completeness = s.completeness.to_string();
@@ -738,13 +741,24 @@ fn merge_image(
             stats.new_images += 1;
             true
         }
-        Some((old_content, old_at)) => {
+        Some((old_content, old_at, old_completeness)) => {
             tx.prepare_cached(
                 "UPDATE images SET first_scanned = min(first_scanned, ?2),
                    last_scanned = max(last_scanned, ?2) WHERE manifest = ?1",
             )?
             .execute(params![manifest, at])?;
-            if at > old_at.as_str() && *old_content != content {
+            // The newest reading wins; at the same time, a whole one over a partial one,
+            // then the larger content id (so the order of merging never matters).
+            let rank = |at: &str, completeness: &str, content: &str| {
+                (
+                    at.to_owned(),
+                    !completeness.starts_with("partial"),
+                    content.to_owned(),
+                )
+            };
+            if *old_content != content
+                && rank(at, &completeness, &content) > rank(old_at, old_completeness, old_content)
+            {
                 tx.prepare_cached(
                     "UPDATE images SET registry = ?2, config = ?3, platform = ?4, os = ?5,
                        completeness = ?6, snapshot = ?7, content_scanned_at = ?8

@@ -31,6 +31,7 @@ use super::record::{
 use super::shard_of;
 use crate::diag::{Code, Finding};
 use crate::image::ImageError;
+use crate::layer::Completeness;
 use crate::model::{Digest, ImageRef, ImageSource};
 use crate::registry::{ListLimits, RegistryError, media_type};
 use crate::scan::{ScanError, Scanner};
@@ -478,7 +479,7 @@ pub struct Plan {
 /// reference pointed last, and the references recorded unreadable.
 #[derive(Clone, Debug, Default)]
 pub struct Done {
-    /// Platform manifest digests with an image record.
+    /// Platform manifest digests with an image record that is not partial.
     pub manifests: HashSet<Digest>,
     /// Each reference's newest pointer: (when it was seen, the manifest).
     pub pointers: HashMap<String, (String, Digest)>,
@@ -499,7 +500,11 @@ impl Done {
         for r in records {
             match r {
                 ScanRecord::Image(i) => {
-                    self.manifests.insert(i.manifest.clone());
+                    // An image read incompletely (a corrupt or truncated layer, a limit) is
+                    // read again by the next run: the fault may have passed.
+                    if !matches!(i.snapshot.completeness, Completeness::Partial(_)) {
+                        self.manifests.insert(i.manifest.clone());
+                    }
                     self.point(&i.references, &i.manifest, &i.scanned_at);
                 }
                 ScanRecord::Seen(s) => self.point(&s.references, &s.manifest, &s.scanned_at),

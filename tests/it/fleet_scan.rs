@@ -876,7 +876,7 @@ fn a_corrupt_image_does_not_stop_the_others_and_queries_name_it_as_incomplete() 
     reg.push_image("corruptfleet/bad", "v1", &bad);
     reg.push_image("corruptfleet/bad", "v2", &bad);
     // The bad image's own layer no longer matches its digest.
-    reg.corrupt_blob(&bad.layers[1].digest);
+    let original = reg.corrupt_blob(&bad.layers[1].digest);
     let env = TestEnv::new();
     let source = format!("{}/corruptfleet/*", reg.addr);
     let out = worker(&env, &[&source, "--out", "out.jsonl"])
@@ -963,4 +963,27 @@ fn a_corrupt_image_does_not_stop_the_others_and_queries_name_it_as_incomplete() 
     let mut want = vec![good.manifest_digest.as_str(), bad.manifest_digest.as_str()];
     want.sort_unstable();
     assert_eq!(found, want);
+
+    // The store repaired, a rerun reads the partial image again (only it), and the merge
+    // replaces its content: the package is found, nothing is incomplete.
+    reg.restore_blob(&bad.layers[1].digest, &original);
+    let out = worker(&env, &[&source, "--out", "out.jsonl"])
+        .output()
+        .unwrap();
+    let stdout = crate::support::ok(&out);
+    assert!(stdout.starts_with("1 image(s) scanned"), "{stdout}");
+    crate::support::ok(
+        &env.envaudit()
+            .args(["fleet", "merge", "out.jsonl", "--db", "inv.sqlite"])
+            .output()
+            .unwrap(),
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&crate::support::ok(&query("pypi:corrupt-1"))).unwrap();
+    assert_eq!(
+        v["matches"][0]["manifest"],
+        bad.manifest_digest.as_str(),
+        "{v}"
+    );
+    assert_eq!(v["incomplete"], serde_json::json!([]), "{v}");
 }

@@ -153,19 +153,29 @@ fn start_with(auth: bool, access_log: bool) -> RegistryServer {
 impl RegistryServer {
     /// Overwrites a stored blob with as many other bytes, behind the registry's back (its
     /// filesystem storage): it is then served under its digest with content that does not
-    /// match it, as a damaged disk or a tampered store would.
-    pub fn corrupt_blob(&self, digest: &str) {
+    /// match it, as a damaged disk or a tampered store would. Returns the blob's bytes, for
+    /// [`RegistryServer::restore_blob`].
+    pub fn corrupt_blob(&self, digest: &str) -> Vec<u8> {
+        let path = self.blob_path(digest);
+        let original = std::fs::read(&path).expect("a stored blob");
+        std::fs::write(&path, vec![b'x'; original.len()]).expect("overwrite");
+        original
+    }
+
+    /// Puts a blob's bytes back in the registry's storage.
+    pub fn restore_blob(&self, digest: &str, bytes: &[u8]) {
+        std::fs::write(self.blob_path(digest), bytes).expect("restore");
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");
-        let path = self
-            .log
+        self.log
             .parent()
             .expect("the registry's folder")
             .join("data/docker/registry/v2/blobs/sha256")
             .join(&hex[..2])
             .join(hex)
-            .join("data");
-        let len = std::fs::metadata(&path).expect("a stored blob").len();
-        std::fs::write(&path, vec![b'x'; usize::try_from(len).unwrap()]).expect("overwrite");
+            .join("data")
     }
 
     /// Stop the registry now (the watchdog kills it and removes its storage).
