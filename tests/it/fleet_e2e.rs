@@ -124,7 +124,26 @@ fn scan_on_two_workers_merge_query_then_a_moved_tag_rescanned_into_the_database(
         .output()
         .unwrap());
 
+    // `@`: every image the lockfiles name, here the one the run used.
+    let out = worker(&env, &["@", "--out", "locked.jsonl"])
+        .env("SOURCE_DATE_EPOCH", T1)
+        .output()
+        .unwrap();
+    assert!(ok(&out).starts_with("1 image(s) scanned"));
+    let records = envaudit::fleet::record::read(&env.path("locked.jsonl"))
+        .unwrap()
+        .records;
+    match &records[..] {
+        [envaudit::fleet::record::ScanRecord::Image(i)] => {
+            assert_eq!(i.manifest.to_string(), ma);
+            assert_eq!(i.references, [train1.clone()]);
+        }
+        other => panic!("one image record: {other:?}"),
+    }
+
     // Two workers at the same time, each with its own cache (two machines).
+    let layers = layers_of(&[&a, &b, &c]);
+    let before_workers = blob_downloads(reg, &layers);
     let source = format!("{}/e2e/*", reg.addr);
     let workers: Vec<TestEnv> = (0..2).map(|_| TestEnv::new()).collect();
     let children: Vec<_> = workers
@@ -152,11 +171,14 @@ fn scan_on_two_workers_merge_query_then_a_moved_tag_rescanned_into_the_database(
     for child in children {
         ok(&child.wait_with_output().unwrap());
     }
-    let layers = layers_of(&[&a, &b, &c]);
-    let first_downloads = blob_downloads(reg, &layers);
+    let after_workers = blob_downloads(reg, &layers);
+    let read: Vec<usize> = layers
+        .iter()
+        .map(|l| after_workers[l] - before_workers[l])
+        .collect();
     assert!(
-        first_downloads.values().all(|&n| (1..=2).contains(&n)),
-        "at most once per worker: {first_downloads:?}"
+        read.iter().all(|&n| (1..=2).contains(&n)),
+        "each layer read, at most once per worker: {read:?}"
     );
 
     ok(&env
