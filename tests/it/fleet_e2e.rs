@@ -136,7 +136,7 @@ fn scan_on_two_workers_merge_query_then_a_moved_tag_rescanned_into_the_database(
     match &records[..] {
         [envaudit::fleet::record::ScanRecord::Image(i)] => {
             assert_eq!(i.manifest.to_string(), ma);
-            assert_eq!(i.references, [train1.clone()]);
+            assert_eq!(i.references, std::slice::from_ref(&train1));
         }
         other => panic!("one image record: {other:?}"),
     }
