@@ -353,6 +353,17 @@ def cpu_of(rusage):
     return rusage.ru_utime + rusage.ru_stime
 
 
+def cpu_counters(pid):
+    """(seconds of CPU time the machine spent, of them idle, of them in process `pid`) so
+    far, from /proc: what a measurement got of the machine beside what it measured."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is in user already)
+    total, idle = sum(fields[:8]), fields[3] + fields[4]
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return total / tick, idle / tick, (int(stat[11]) + int(stat[12])) / tick
+
+
 def run_all(cmds, concurrent):
     """Runs [(argv, cwd, env)] at the same time or one after another, each writing its
     stdout and stderr to files in its cwd. Returns (wall of the whole, [{"wall", "cpu",
@@ -459,8 +470,10 @@ def scan_phase(name, envaudit, reg, scratch, base_env, workers, concurrent, cach
             argv += ["--exclude", f"{reg.addr}/{e}"]
         cmds.append((argv, cwd, {**base_env, "ENVAUDIT_CACHE_DIR": str(cwd / "cache")}))
     offset = reg.log_size()
+    before = cpu_counters(reg.proc.pid)
     log(f"{name}: {workers} worker(s){' at the same time' if concurrent and workers > 1 else ''}" + (f", --cache-registry {cache_repo}" if cache_repo else ""))
     wall, per = run_all(cmds, concurrent)
+    total, idle, registry = (b - a for a, b in zip(before, cpu_counters(reg.proc.pid)))
     requests = reg.requests_since(offset)
     traffic = blob_traffic(reg, offset, ctx["layer_sizes"], ctx["cache_repos"])
     files = [c[1] / "out.jsonl" for c in cmds]
@@ -476,6 +489,9 @@ def scan_phase(name, envaudit, reg, scratch, base_env, workers, concurrent, cach
     return {
         "wall": wall,
         "cpu": sum(p["cpu"] for p in per),
+        "registry_cpu": registry,
+        # Cores the machine spent idle during the run (of os.cpu_count()).
+        "idle_cores": idle / total * os.cpu_count(),
         "workers": per,
         "images": images,
         "requests": requests,
@@ -536,6 +552,8 @@ def main():
     R["started"] = datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     R["duration"] = time.time() - started
     R["machine"] = cat.machine()
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    R["autogroup"] = autogroup.exists() and autogroup.read_text().strip() == "1"
     R["commit"] = cat.out(["git", "rev-parse", "--short=8", "HEAD"], cwd=cat.ROOT).strip()
     R["dirty"] = bool(cat.out(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cat.ROOT).strip())
     report(R)
@@ -610,8 +628,9 @@ def bench(args, fleet, reg, envaudit, syft_bin, scratch, base_env):
     exclude.append(repo)
 
     def median_phase(runs):
-        best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
-        return {**best, "walls": [r["wall"] for r in runs], "cpus": [r["cpu"] for r in runs]}
+        """The round of median wall time, with every round's wall and CPU."""
+        mid = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+        return {**mid, "walls": [r["wall"] for r in runs], "cpus": [r["cpu"] for r in runs]}
 
     R["one"] = median_phase(rounds["one"])
     R["one_cache"] = median_phase(rounds["one-cache"])
@@ -763,7 +782,9 @@ def report(R):
     p("```")
     p("")
     p(f"Machine: {R['machine']}. Load average {R['load'][0][0]:.1f} at the start, {R['load'][1][0]:.1f} at the end; "
-      f"run of {R['started']}, {R['duration'] / 60:.0f} minutes, at `{R['commit']}`{' (with local changes)' if R['dirty'] else ''}.")
+      f"run of {R['started']}, {R['duration'] / 60:.0f} minutes, at `{R['commit']}`{' (with local changes)' if R['dirty'] else ''}."
+      + (" The kernel groups processes by session (`kernel.sched_autogroup_enabled = 1`), so `nice` ranks them within a session only:"
+         " another session's busy processes get an equal share of the cores whatever their niceness." if R["autogroup"] else ""))
     p("")
     p("Tools: " + ", ".join(R["versions"].values()) + ".")
     p("")
@@ -781,13 +802,14 @@ def report(R):
     for r in rows:
         p("| " + " | ".join(r) + " |")
     p("")
-    p(f"| `fleet scan` of the registry ({n_img} images, {n_ref} references) | wall | CPU | images/s | CPU per image | layer bytes downloaded (÷ unique) | facts blobs downloaded |")
-    p("|---|---|---|---|---|---|---|")
+    p(f"| `fleet scan` of the registry ({n_img} images, {n_ref} references) | wall | CPU | registry's CPU | cores used (envaudit + registry) | cores idle | images/s | CPU per image | layer bytes downloaded (÷ unique) | facts blobs downloaded |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
 
     def scan_row(label, ph, scans=True):
         t = ph["traffic"]
         rate = f"{n_img / ph['wall']:.2f} | {ph['cpu'] / n_img * 1000:,.0f} ms" if scans else " | "
-        p(f"| {label} | {secs(ph['wall'])} | {secs(ph['cpu'])} | {rate} | "
+        used = (ph["cpu"] + ph["registry_cpu"]) / ph["wall"]
+        p(f"| {label} | {secs(ph['wall'])} | {secs(ph['cpu'])} | {secs(ph['registry_cpu'])} | {used:.2f} | {ph['idle_cores']:.2f} | {rate} | "
           f"{mb(t['layer_bytes'])} ({t['layer_bytes'] / unique:.3f}×) | {t['facts_gets']}, {t['facts_bytes'] / 1e3:,.0f} kB |")
 
     scan_row("1 worker, local cache only", one)
