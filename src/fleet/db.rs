@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::record::{self, ImageRecord, RecordError, ScanRecord, SeenRecord, UnreadableRecord};
 use super::scan::Done;
 use super::spec::PackageQuery;
-use crate::model::Digest;
+use crate::model::{Digest, PackageName};
 
 /// The inventory's schema version, in `meta` under `schema_version`; a newer one is refused.
 pub const DB_SCHEMA_VERSION: u32 = 1;
@@ -85,9 +85,11 @@ CREATE TABLE packages (
   build TEXT,
   channel TEXT,
   prefix TEXT,
-  base INTEGER
+  base INTEGER,
+  python_dist TEXT
 );
 CREATE INDEX packages_name ON packages (name, ecosystem);
+CREATE INDEX packages_python_dist ON packages (python_dist) WHERE python_dist IS NOT NULL;
 CREATE INDEX packages_manifest ON packages (manifest);
 CREATE TABLE licenses (
   package INTEGER NOT NULL,
@@ -505,12 +507,22 @@ impl Inventory {
     /// The packages matching any of `queries`, with their images and current references;
     /// sorted by query, then manifest, ecosystem, name, version, prefix.
     pub fn find(&self, queries: &[PackageQuery]) -> Result<Vec<PackageMatch>, FleetDbError> {
-        let mut stmt = self
+        let mut by_name = self
             .conn
             .prepare_cached(
-                "SELECT p.manifest, i.registry, p.version, p.build, p.prefix
+                "SELECT p.manifest, i.registry, p.ecosystem, p.name, p.version, p.build, p.prefix
                  FROM packages p JOIN images i ON i.manifest = p.manifest
                  WHERE p.name = ?1 AND p.ecosystem = ?2",
+            )
+            .map_err(self.sql())?;
+        // A conda package that installs a Python distribution (`python_dist`: conda's
+        // `pytorch` is PyPI's `torch`) answers a PyPI query under its PyPI name.
+        let mut by_dist = self
+            .conn
+            .prepare_cached(
+                "SELECT p.manifest, i.registry, p.ecosystem, p.name, p.version, p.build, p.prefix
+                 FROM packages p JOIN images i ON i.manifest = p.manifest
+                 WHERE p.python_dist = ?1 AND p.ecosystem = 'conda'",
             )
             .map_err(self.sql())?;
         let mut out = Vec::new();
@@ -520,19 +532,32 @@ impl Inventory {
                 let eco = arm.ecosystem.to_string();
                 // A fleet repeats a few versions of a package many times: match each once.
                 let mut verdicts = std::collections::HashMap::<String, bool>::new();
-                let rows = stmt
-                    .query_map(params![arm.name.as_str(), eco], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                        ))
-                    })
+                let row = |r: &rusqlite::Row<'_>| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                    ))
+                };
+                let mut rows = by_name
+                    .query_map(params![arm.name.as_str(), eco], row)
+                    .map_err(self.sql())?
+                    .collect::<Result<Vec<_>, _>>()
                     .map_err(self.sql())?;
-                for row in rows {
-                    let (manifest, registry, version, build, prefix) = row.map_err(self.sql())?;
+                if arm.ecosystem == crate::model::Ecosystem::Pip {
+                    rows.extend(
+                        by_dist
+                            .query_map(params![arm.name.as_str()], row)
+                            .map_err(self.sql())?
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(self.sql())?,
+                    );
+                }
+                for (manifest, registry, ecosystem, name, version, build, prefix) in rows {
                     let hit = if let Some(&v) = verdicts.get(&version) {
                         v
                     } else {
@@ -552,8 +577,8 @@ impl Inventory {
                         references: refs.get(&manifest).cloned().unwrap_or_default(),
                         manifest,
                         registry,
-                        ecosystem: eco.clone(),
-                        name: arm.name.as_str().to_owned(),
+                        ecosystem,
+                        name,
                         version,
                         build,
                         prefix,
@@ -815,8 +840,9 @@ fn merge_image(
             ])?;
         }
         let mut package = tx.prepare_cached(
-            "INSERT INTO packages (manifest, ecosystem, name, version, build, channel, prefix, base)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO packages (manifest, ecosystem, name, version, build, channel, prefix, base,
+               python_dist)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut license =
             tx.prepare_cached("INSERT INTO licenses (package, license) VALUES (?1, ?2)")?;
@@ -856,7 +882,8 @@ fn merge_image(
                 p.build,
                 p.channel,
                 p.prefix,
-                p.base
+                p.base,
+                p.python_dist.as_ref().map(PackageName::as_str)
             ])?;
             let id = tx.last_insert_rowid();
             for l in &p.licenses {
@@ -1010,6 +1037,41 @@ mod tests {
             .into_iter()
             .map(|m| m.version)
             .collect()
+    }
+
+    #[test]
+    fn a_conda_package_answers_pypi_queries_under_its_python_distribution_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inv = Inventory::open(&dir.path().join("i.sqlite")).unwrap();
+        let ScanRecord::Image(mut image) =
+            record("m", &["r/x:1"], "2026-01-02T00:00:00Z", "1.26.4")
+        else {
+            unreachable!()
+        };
+        image.snapshot.packages.push(
+            serde_json::from_value(serde_json::json!({
+                "ecosystem": "conda", "name": "pytorch", "version": "2.0.1",
+                "build": "py3.11_cuda11.8_0", "python-dist": "torch", "prefix": "/opt/env",
+            }))
+            .unwrap(),
+        );
+        inv.merge(&[ScanRecord::Image(image)], "f").unwrap();
+        let find = |q: &str| -> Vec<(String, String, String)> {
+            inv.find(&[q.parse::<PackageQuery>().unwrap()])
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.ecosystem, m.name, m.version))
+                .collect()
+        };
+        let torch = vec![("conda".to_owned(), "pytorch".to_owned(), "2.0.1".to_owned())];
+        // A PyPI advisory's name and purl find the conda package, once each.
+        assert_eq!(find("pypi:torch<2.1"), torch);
+        assert_eq!(find("pkg:pypi/torch@2.0.1"), torch);
+        assert_eq!(find("torch<2.1"), torch);
+        assert_eq!(find("pytorch"), torch);
+        // Out of range, or asked of conda under the PyPI name: nothing.
+        assert!(find("pypi:torch>=2.1").is_empty());
+        assert!(find("conda:torch").is_empty());
     }
 
     #[test]
