@@ -88,6 +88,11 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "REG/REPO")]
     cache_registry: Option<String>,
 
+    /// Images scanned at the same time (default: the machine's cores); images that need a
+    /// layer another one is reading wait for it, so each layer is still read once
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: Option<u16>,
+
     /// Page size asked of the catalog and tag listings
     #[arg(long, value_name = "N", default_value_t = 1000, hide = true)]
     page_size: u32,
@@ -231,36 +236,53 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
     let seen: Vec<ScanRecord> = plan.seen.iter().cloned().map(ScanRecord::Seen).collect();
     sink.write(&seen)?;
     let total = plan.images.len();
-    let mut scanned = 0usize;
-    for (i, image) in plan.images.iter().enumerate() {
-        eprintln!(
-            "scanning {}/{total}: {} ({} reference{})",
-            i + 1,
-            image.manifest,
-            image.references.len(),
-            if image.references.len() == 1 { "" } else { "s" }
-        );
-        let (records, warnings) = scan::scan_image_shared(
-            &scanner,
-            facts.as_ref(),
-            image,
-            &lock_dir,
-            &now_rfc3339(),
-            shard.as_ref(),
-        );
-        sink.write(&records)?;
-        for r in &records {
-            match r {
-                ScanRecord::Image(_) => scanned += 1,
-                ScanRecord::Unreadable(u) => {
-                    record_unreadable(u, &mut findings);
-                    unreadable += 1;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        usize::from,
+    );
+    // Shared by the scanning threads: the sink, the findings and the counts.
+    let shared = std::sync::Mutex::new((sink, findings, 0usize, unreadable, 0usize));
+    let settings = scan::ScanSettings {
+        facts: facts.as_ref(),
+        jobs,
+        lockfile_dir: &lock_dir,
+        shard: shard.as_ref(),
+    };
+    scan::scan_images(
+        &scanner,
+        &plan.images,
+        &settings,
+        &now_rfc3339,
+        &|_, image, records, warnings| -> anyhow::Result<()> {
+            let mut guard = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (sink, findings, scanned, unreadable, finished) = &mut *guard;
+            *finished += 1;
+            eprintln!(
+                "scanned {finished}/{total}: {} ({} reference{})",
+                image.manifest,
+                image.references.len(),
+                if image.references.len() == 1 { "" } else { "s" }
+            );
+            sink.write(&records)?;
+            for r in &records {
+                match r {
+                    ScanRecord::Image(_) => *scanned += 1,
+                    ScanRecord::Unreadable(u) => {
+                        record_unreadable(u, findings);
+                        *unreadable += 1;
+                    }
+                    ScanRecord::Seen(_) => {}
                 }
-                ScanRecord::Seen(_) => {}
             }
-        }
-        findings.extend(warnings);
-    }
+            findings.extend(warnings);
+            Ok(())
+        },
+    )?;
+    let (_, mut findings, scanned, unreadable, _) = shared
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     args.findings.apply(&mut findings)?;
     super::print_warnings(&findings);
     writeln!(

@@ -692,6 +692,135 @@ pub fn plan(
     plan
 }
 
+/// How [`scan_images`] scans.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanSettings<'a> {
+    /// The registry's layer-facts cache, if any.
+    pub facts: Option<&'a FactsCache>,
+    /// Images scanned at the same time (threads).
+    pub jobs: usize,
+    /// The lockfile's folder (snapshots name their definition relative to it).
+    pub lockfile_dir: &'a Path,
+    /// This worker's shard, recorded in each record.
+    pub shard: Option<&'a Shard>,
+}
+
+/// What [`scan_images`] calls with each image scanned: its index in the plan, the image,
+/// its records and findings.
+pub type ImageDone<'a, E> =
+    dyn Fn(usize, &PlannedImage, Vec<ScanRecord>, Vec<Finding>) -> Result<(), E> + Sync + 'a;
+
+/// Scans `images` on `settings.jobs` threads, each through [`scan_image_shared`], handing each
+/// image's records and findings to `done` (called on the scanning thread, one image at a
+/// time per thread; serialise in `done` what must be). Images that need a layer the local
+/// cache does not hold wait while another thread reads that layer, so a worker still reads
+/// each layer at most once; with no local cache there is nothing to share and nothing
+/// waits. The first error `done` returns stops the threads from taking more images and
+/// is returned.
+///
+/// # Errors
+///
+/// The first error of `done`.
+pub fn scan_images<E: Send>(
+    scanner: &Scanner,
+    images: &[PlannedImage],
+    settings: &ScanSettings<'_>,
+    scanned_at: &(dyn Fn() -> String + Sync),
+    done: &ImageDone<'_, E>,
+) -> Result<(), E> {
+    struct State<E> {
+        /// Indexes of the images not yet taken, in order.
+        queue: std::collections::VecDeque<usize>,
+        /// Layers being read by some thread (not in the local cache when taken).
+        reading: HashSet<Digest>,
+        error: Option<E>,
+    }
+    let state = std::sync::Mutex::new(State {
+        queue: (0..images.len()).collect(),
+        reading: HashSet::new(),
+        error: None,
+    });
+    let changed = std::sync::Condvar::new();
+    let uncached = |image: &PlannedImage| -> Vec<Digest> {
+        match scanner.layer_cache() {
+            Some((local, limits)) => image
+                .layers
+                .iter()
+                .filter(|l| !local.contains(l, limits))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        }
+    };
+    let worker = || {
+        loop {
+            let (index, claimed) = {
+                let mut st = state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                loop {
+                    if st.error.is_some() || st.queue.is_empty() {
+                        return;
+                    }
+                    let free = st.queue.iter().position(|&i| {
+                        uncached(&images[i]).iter().all(|l| !st.reading.contains(l))
+                    });
+                    if let Some(pos) = free {
+                        let index = st.queue.remove(pos).unwrap_or_default();
+                        let claimed = uncached(&images[index]);
+                        st.reading.extend(claimed.iter().cloned());
+                        break (index, claimed);
+                    }
+                    st = changed
+                        .wait(st)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            };
+            let image = &images[index];
+            let (records, findings) = scan_image_shared(
+                scanner,
+                settings.facts,
+                image,
+                settings.lockfile_dir,
+                &scanned_at(),
+                settings.shard,
+            );
+            {
+                let mut st = state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for l in &claimed {
+                    st.reading.remove(l);
+                }
+            }
+            changed.notify_all();
+            if let Err(e) = done(index, image, records, findings) {
+                let mut st = state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                st.error.get_or_insert(e);
+                drop(st);
+                changed.notify_all();
+                return;
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..settings.jobs.clamp(1, images.len().max(1)) {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    match state
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .error
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// [`scan_image`] through the registry's layer-facts cache, when there is one: each layer's
 /// facts are looked up (after the local cache) before the image is read, and the facts of
 /// the layers the cache lacked, or held unusable, are published after a successful scan.

@@ -83,6 +83,13 @@ impl LayerCache {
             .join(format!("{}.json.zst", digest.hex()))
     }
 
+    /// Whether an entry is stored for a layer (without reading it: [`LayerCache::get`] may
+    /// still find it unusable).
+    #[must_use]
+    pub fn contains(&self, digest: &Digest, limits: &Limits) -> bool {
+        self.entry_path(digest, limits).is_file()
+    }
+
     /// The facts stored for a layer, if any.
     pub fn get(&self, digest: &Digest, limits: &Limits) -> Option<LayerFacts> {
         let file = std::fs::File::open(self.entry_path(digest, limits)).ok()?;

@@ -987,3 +987,35 @@ fn a_corrupt_image_does_not_stop_the_others_and_queries_name_it_as_incomplete() 
     );
     assert_eq!(v["incomplete"], serde_json::json!([]), "{v}");
 }
+
+#[test]
+fn one_worker_scanning_images_on_several_threads_reads_each_layer_once() {
+    let reg = registry::with_access_log();
+    // Six images on one base layer: four threads starting together would all read it,
+    // were it not for the claims.
+    let images: Vec<_> = (0..6).map(|i| cache_image_in("threads", i)).collect();
+    for (i, built) in images.iter().enumerate() {
+        reg.push_image(&format!("threads/app-{i}"), "t0", built);
+    }
+    let layers: BTreeSet<String> = images
+        .iter()
+        .flat_map(|b| b.layers.iter().map(|l| l.digest.clone()))
+        .collect();
+    assert_eq!(
+        layers.len(),
+        7,
+        "one shared base layer and six of their own"
+    );
+    let env = TestEnv::new();
+    let source = format!("{}/threads/*", reg.addr);
+    let out = worker(&env, &[&source, "--out", "out.jsonl", "--jobs", "4"])
+        .output()
+        .unwrap();
+    let stdout = crate::support::ok(&out);
+    assert!(stdout.starts_with("6 image(s) scanned"), "{stdout}");
+    let counts = reference_counts(&record::read(&env.path("out.jsonl")).unwrap().records);
+    assert_eq!(counts.len(), 6);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let downloads = blob_downloads(reg, &layers);
+    assert!(downloads.values().all(|&n| n == 1), "{downloads:?}");
+}
