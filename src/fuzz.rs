@@ -262,6 +262,7 @@ pub fn referrers(data: &[u8]) {
 pub fn fleet_scan(data: &[u8]) {
     crate::registry::fuzz_listing(data);
     let _ = crate::fleet::scan::is_not_image(data);
+    let _ = crate::fleet::scan::image_layers(data);
     let text = String::from_utf8_lossy(data);
     for line in text.lines().take(1000) {
         let _ = crate::fleet::scan::is_artifact_tag(line);

@@ -409,6 +409,8 @@ struct PeekWire {
     config: Option<PeekDescriptor>,
     #[serde(default)]
     manifests: Option<Vec<PeekDescriptor>>,
+    #[serde(default)]
+    layers: Option<Vec<PeekDescriptor>>,
 }
 
 #[derive(Deserialize)]
@@ -417,6 +419,26 @@ struct PeekDescriptor {
     media_type: Option<String>,
     #[serde(default, rename = "artifactType")]
     artifact_type: Option<String>,
+    #[serde(default)]
+    digest: Option<String>,
+}
+
+/// The layer digests of a single-platform image manifest (an image config and a layer list
+/// whose digests all parse), `None` for anything else (an index, an artifact, a document
+/// that does not parse): enough to shard by the manifest's digest and to plan the layers
+/// without reading the config, which only the worker that scans the image needs.
+pub fn image_layers(bytes: &[u8]) -> Option<Vec<Digest>> {
+    let w = serde_json::from_slice::<PeekWire>(bytes).ok()?;
+    let config = w.config?;
+    let m = config.media_type.as_deref().unwrap_or("");
+    if w.artifact_type.is_some() || (m != media_type::OCI_CONFIG && m != media_type::DOCKER_CONFIG)
+    {
+        return None;
+    }
+    w.layers?
+        .iter()
+        .map(|l| l.digest.as_deref()?.parse::<Digest>().ok())
+        .collect()
 }
 
 /// Whether a manifest or index is an artifact rather than an image: it declares an
@@ -619,16 +641,37 @@ pub fn plan(
         keep_unreadable(&mut plan, what.clone(), r);
     }
     let mut images = Vec::new();
+    let mut groups: BTreeMap<Digest, PlannedImage> = BTreeMap::new();
     let peeked = scanner.manifests(&enumerated.references);
     for (r, m) in enumerated.references.iter().zip(peeked) {
         match m {
             Ok(m) if is_not_image(&m.bytes) => plan.artifacts.push(r.to_string()),
-            // Resolving reads it again (from the cache) and says what is wrong.
+            // A single-platform image: its digest and layers are in hand, and its config
+            // is read only by the worker that scans it.
+            Ok(m) if let Some(layers) = image_layers(&m.bytes) => {
+                groups
+                    .entry(m.digest.clone())
+                    .or_insert_with(|| PlannedImage {
+                        manifest: m.digest.clone(),
+                        registry: r.registry().to_owned(),
+                        references: Vec::new(),
+                        index: None,
+                        source: ImageSource::Registry(
+                            format!("{}/{}@{}", r.registry(), r.repository(), m.digest)
+                                .parse()
+                                .unwrap_or_else(|_| r.clone()),
+                        ),
+                        layers,
+                    })
+                    .references
+                    .push(r.to_string());
+            }
+            // An index (the platform's manifest is picked by resolving), or a document
+            // resolving reads again (from the cache) and says what is wrong with.
             Ok(_) | Err(_) => images.push(ImageSource::Registry(r.clone())),
         }
     }
     let resolved = scanner.resolve_all(&images);
-    let mut groups: BTreeMap<Digest, PlannedImage> = BTreeMap::new();
     for (source, result) in images.iter().zip(resolved) {
         let text = source.to_string();
         let image = match result {

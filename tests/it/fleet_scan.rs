@@ -1019,3 +1019,36 @@ fn one_worker_scanning_images_on_several_threads_reads_each_layer_once() {
     let downloads = blob_downloads(reg, &layers);
     assert!(downloads.values().all(|&n| n == 1), "{downloads:?}");
 }
+
+#[test]
+fn a_worker_reads_no_config_of_images_in_other_shards() {
+    let reg = registry::with_access_log();
+    let images: Vec<_> = (0..4).map(|i| cache_image_in("configs", i)).collect();
+    for (i, built) in images.iter().enumerate() {
+        for t in 0..3 {
+            reg.push_image(&format!("configs/app-{i}"), &format!("t{t}"), built);
+        }
+    }
+    // A shard that owns none of the four images.
+    let owners: BTreeSet<u32> = images
+        .iter()
+        .map(|b| shard_of(&b.manifest_digest.parse().unwrap(), 64))
+        .collect();
+    let idle = (0..64).find(|i| !owners.contains(i)).unwrap();
+    let configs: BTreeSet<String> = images.iter().map(|b| b.config_digest.clone()).collect();
+    let before = blob_downloads(reg, &configs);
+    let env = TestEnv::new();
+    let source = format!("{}/configs/*", reg.addr);
+    let shard = format!("{idle}/64");
+    let out = worker(&env, &[&source, "--out", "out.jsonl", "--shard", &shard])
+        .output()
+        .unwrap();
+    let stdout = crate::support::ok(&out);
+    assert!(stdout.starts_with("0 image(s) scanned"), "{stdout}");
+    assert!(
+        stdout.contains("4 item(s) left to other shards"),
+        "{stdout}"
+    );
+    // Sharding needs the manifest digests only: no config was read.
+    assert_eq!(blob_downloads(reg, &configs), before);
+}
