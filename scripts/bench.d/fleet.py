@@ -451,7 +451,7 @@ def check_results(files, expected, what):
     return images
 
 
-def scan_phase(name, envaudit, reg, scratch, base_env, workers, concurrent, cache_repo, exclude, ctx, shard=None):
+def scan_phase(name, envaudit, reg, scratch, base_env, workers, concurrent, cache_repo, exclude, ctx, shard=None, extra=()):
     """One measurement: `workers` fleet scan processes, each with an empty local cache (one
     process of shard `shard` when given: it must own no image)."""
     folder = scratch / name
@@ -459,7 +459,7 @@ def scan_phase(name, envaudit, reg, scratch, base_env, workers, concurrent, cach
     for i in range(workers):
         cwd = folder / f"worker-{i}"
         cwd.mkdir(parents=True)
-        argv = [str(envaudit), "fleet", "scan", reg.addr, "--out", "out.jsonl"]
+        argv = [str(envaudit), "fleet", "scan", reg.addr, "--out", "out.jsonl", *extra]
         if shard:
             argv += ["--shard", shard]
         elif workers > 1:
@@ -611,11 +611,13 @@ def bench(args, fleet, reg, envaudit, syft_bin, scratch, base_env):
         ctx["cache_repos"].add(name)
         return name
 
-    rounds = {"one": [], "one-cache": [], "four": []}
+    rounds = {"one": [], "one-jobs1": [], "one-cache": [], "four": []}
     for n in range(args.rounds):
         # The scans without a cache repository come first in a round: the earlier rounds'
         # cache repositories are left out of every listing.
         rounds["one"].append(scan_phase(f"one-{n}", envaudit, reg, scratch, base_env, 1, False, None, exclude, ctx))
+        # One image at a time: what `--jobs` (default: the cores) adds on one machine.
+        rounds["one-jobs1"].append(scan_phase(f"one-jobs1-{n}", envaudit, reg, scratch, base_env, 1, False, None, exclude, ctx, extra=("--jobs", "1")))
         repo = cache_repo(f"one{n}")
         rounds["one-cache"].append(scan_phase(f"one-cache-{n}", envaudit, reg, scratch, base_env, 1, False, repo, exclude, ctx))
         exclude.append(repo)
@@ -638,6 +640,7 @@ def bench(args, fleet, reg, envaudit, syft_bin, scratch, base_env):
         return {**mid, "walls": [r["wall"] for r in runs], "cpus": [r["cpu"] for r in runs]}
 
     R["one"] = median_phase(rounds["one"])
+    R["one_jobs1"] = median_phase(rounds["one-jobs1"])
     R["one_cache"] = median_phase(rounds["one-cache"])
     R["four"] = median_phase(rounds["four"])
     R["sequential"] = sequential
@@ -819,11 +822,13 @@ def report(R):
         p(f"| {label} | {secs(ph['wall'])} | {secs(ph['cpu'])} | {secs(ph['registry_cpu'])} | {used:.2f} | {ph['idle_cores']:.2f} | {rate} | "
           f"{mb(t['layer_bytes'])} ({t['layer_bytes'] / unique:.3f}×) | {t['facts_gets']}, {t['facts_bytes'] / 1e3:,.0f} kB |")
 
-    scan_row("1 worker, local cache only", one)
+    if "one_jobs1" in R:
+        scan_row("1 worker, local cache only, `--jobs 1` (one image at a time)", R["one_jobs1"])
+    scan_row(f"1 worker, local cache only (`--jobs` default: {R['cores']} threads)", one)
     scan_row("1 worker, `--cache-registry`", onec)
     scan_row(f"{WORKERS} workers at the same time, `--shard I/{WORKERS} --cache-registry` (CPU: sum)", four)
     scan_row(f"{WORKERS} workers one after another, the same (wall: sum)", seq)
-    scan_row(f"1 worker owning no image (`--shard {R['idle']['shard']}`): listing and resolving only", R["idle"], scans=False)
+    scan_row(f"1 worker owning no image (`--shard {R['idle']['shard']}`): listing and reading manifests only", R["idle"], scans=False)
     p("")
     p("- Blob GETs of image configs (" + f"{n_img} distinct): " + "; ".join(
         f"{label} {R[k]['traffic']['config_gets']}" for k, label in (("one", "1 worker"), ("four", f"{WORKERS} workers at the same time"), ("sequential", "one after another"), ("idle", "the worker owning no image"))) + ".")
