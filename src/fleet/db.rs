@@ -88,6 +88,7 @@ CREATE TABLE packages (
   base INTEGER,
   python_dist TEXT
 );
+CREATE INDEX images_completeness ON images (completeness);
 CREATE INDEX packages_name ON packages (name, ecosystem);
 CREATE INDEX packages_python_dist ON packages (python_dist) WHERE python_dist IS NOT NULL;
 CREATE INDEX packages_manifest ON packages (manifest);
@@ -526,7 +527,6 @@ impl Inventory {
             )
             .map_err(self.sql())?;
         let mut out = Vec::new();
-        let mut refs = BTreeMap::<String, Vec<String>>::new();
         for q in queries {
             for arm in q.arms() {
                 let eco = arm.ecosystem.to_string();
@@ -568,13 +568,9 @@ impl Inventory {
                     if !hit {
                         continue;
                     }
-                    if !refs.contains_key(&manifest) {
-                        let r = self.references_of(&manifest)?;
-                        refs.insert(manifest.clone(), r);
-                    }
                     out.push(PackageMatch {
                         query: q.text().to_owned(),
-                        references: refs.get(&manifest).cloned().unwrap_or_default(),
+                        references: Vec::new(),
                         manifest,
                         registry,
                         ecosystem,
@@ -586,22 +582,40 @@ impl Inventory {
                 }
             }
         }
+        let refs = self.references_of(&out.iter().map(|m| m.manifest.as_str()).collect())?;
+        for m in &mut out {
+            if let Some(r) = refs.get(&m.manifest) {
+                m.references.clone_from(r);
+            }
+        }
         out.sort();
         out.dedup();
         Ok(out)
     }
 
-    fn references_of(&self, manifest: &str) -> Result<Vec<String>, FleetDbError> {
+    /// The current references of each of `manifests`, sorted, in one statement (a query that
+    /// matches thousands of images would otherwise make a round trip each).
+    fn references_of(
+        &self,
+        manifests: &std::collections::BTreeSet<&str>,
+    ) -> Result<BTreeMap<String, Vec<String>>, FleetDbError> {
+        let list = serde_json::to_string(manifests).unwrap_or_else(|_| "[]".to_owned());
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT reference FROM current_refs WHERE manifest = ?1 ORDER BY reference",
+                "SELECT c.manifest, c.reference FROM json_each(?1) j
+                 JOIN current_refs c ON c.manifest = j.value ORDER BY c.manifest, c.reference",
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([manifest], |r| r.get::<_, String>(0))
+            .query_map([list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        let mut out = BTreeMap::<String, Vec<String>>::new();
+        for row in rows {
+            let (manifest, reference) = row.map_err(self.sql())?;
+            out.entry(manifest).or_default().push(reference);
+        }
+        Ok(out)
     }
 
     /// Every change of a reference's manifest between two scans (the `moves` view), by
@@ -637,7 +651,8 @@ impl Inventory {
     /// truncated layer, a blob that failed its digest): a package query cannot rule them
     /// out.
     pub fn incomplete(&self) -> Result<Vec<ImageSummary>, FleetDbError> {
-        self.images_where("i.completeness LIKE 'partial%'")
+        // `partial: REASON`; a range, so that the index on `completeness` answers it.
+        self.images_where("i.completeness >= 'partial:' AND i.completeness < 'partial;'")
     }
 
     fn images_where(&self, filter: &str) -> Result<Vec<ImageSummary>, FleetDbError> {
