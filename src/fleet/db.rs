@@ -608,7 +608,9 @@ impl Inventory {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map([list], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(self.sql())?;
         let mut out = BTreeMap::<String, Vec<String>>::new();
         for row in rows {
