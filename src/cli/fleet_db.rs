@@ -72,7 +72,7 @@ pub(crate) struct QueryArgs {
     #[arg(long, value_name = "FILE")]
     lockfile: Vec<PathBuf>,
 
-    /// List the references whose manifest changed between scans (old → new, and when)
+    /// List the references whose manifest changed between scans (from which manifest to which, and when)
     #[arg(long)]
     moved: bool,
 
