@@ -217,15 +217,7 @@ fn run_scan(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<Exit> {
     let record_unreadable = |u: &record::UnreadableRecord, findings: &mut Vec<Finding>| {
         findings.push(Finding::new(
             Code::UnreadableImage,
-            format!(
-                "`{}` ({}): {}",
-                u.reference,
-                serde_json::to_value(u.reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                u.message
-            ),
+            format!("`{}` ({}): {}", u.reference, u.reason.as_str(), u.message),
         ));
     };
     for u in &plan.unreadable {

@@ -992,10 +992,7 @@ fn merge_unreadable(
     source: &str,
     stats: &mut MergeStats,
 ) -> rusqlite::Result<()> {
-    let reason = serde_json::to_value(u.reason)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let reason = u.reason.as_str();
     stats.new_unreadable += tx
         .prepare_cached(
             "INSERT OR IGNORE INTO unreadable (reference, reason, message, scanned_at, worker)

@@ -130,6 +130,20 @@ pub enum UnreadableReason {
     Error,
 }
 
+impl UnreadableReason {
+    /// The name the results file and the inventory use: `denied`, `missing`, `corrupt`,
+    /// `error`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnreadableReason::Denied => "denied",
+            UnreadableReason::Missing => "missing",
+            UnreadableReason::Corrupt => "corrupt",
+            UnreadableReason::Error => "error",
+        }
+    }
+}
+
 /// Why a results file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -334,6 +348,18 @@ mod tests {
         let none = dir.path().join("none");
         assert!(!repair(&none).unwrap());
         assert_eq!(std::fs::read(&none).unwrap(), b"", "created, empty");
+    }
+
+    #[test]
+    fn reasons_are_named_as_serialised() {
+        for r in [
+            UnreadableReason::Denied,
+            UnreadableReason::Missing,
+            UnreadableReason::Corrupt,
+            UnreadableReason::Error,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
     }
 
     #[test]

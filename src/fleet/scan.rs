@@ -480,6 +480,34 @@ pub struct PlannedImage {
     pub layers: Vec<Digest>,
 }
 
+impl PlannedImage {
+    /// The image `manifest` that `reference` led to (through `index`), with no references
+    /// yet; it is scanned from the reference's repository at the manifest digest.
+    fn new(
+        reference: &ImageRef,
+        manifest: &Digest,
+        index: Option<Digest>,
+        layers: Vec<Digest>,
+    ) -> Self {
+        PlannedImage {
+            manifest: manifest.clone(),
+            registry: reference.registry().to_owned(),
+            references: Vec::new(),
+            index,
+            source: ImageSource::Registry(
+                format!(
+                    "{}/{}@{manifest}",
+                    reference.registry(),
+                    reference.repository()
+                )
+                .parse()
+                .unwrap_or_else(|_| reference.clone()),
+            ),
+            layers,
+        }
+    }
+}
+
 /// What one worker has to do.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -651,18 +679,7 @@ pub fn plan(
             Ok(m) if let Some(layers) = image_layers(&m.bytes) => {
                 groups
                     .entry(m.digest.clone())
-                    .or_insert_with(|| PlannedImage {
-                        manifest: m.digest.clone(),
-                        registry: r.registry().to_owned(),
-                        references: Vec::new(),
-                        index: None,
-                        source: ImageSource::Registry(
-                            format!("{}/{}@{}", r.registry(), r.repository(), m.digest)
-                                .parse()
-                                .unwrap_or_else(|_| r.clone()),
-                        ),
-                        layers,
-                    })
+                    .or_insert_with(|| PlannedImage::new(r, &m.digest, None, layers))
                     .references
                     .push(r.to_string());
             }
@@ -685,21 +702,18 @@ pub fn plan(
         let (Some(manifest), Some(r)) = (image.manifest.as_ref(), source.image_ref()) else {
             continue;
         };
-        let entry = groups
+        groups
             .entry(manifest.digest.clone())
-            .or_insert_with(|| PlannedImage {
-                manifest: manifest.digest.clone(),
-                registry: r.registry().to_owned(),
-                references: Vec::new(),
-                index: image.index.as_ref().map(|i| i.digest.clone()),
-                source: ImageSource::Registry(
-                    format!("{}/{}@{}", r.registry(), r.repository(), manifest.digest)
-                        .parse()
-                        .unwrap_or_else(|_| r.clone()),
-                ),
-                layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
-            });
-        entry.references.push(text);
+            .or_insert_with(|| {
+                PlannedImage::new(
+                    r,
+                    &manifest.digest,
+                    image.index.as_ref().map(|i| i.digest.clone()),
+                    image.layers.iter().map(|l| l.digest.clone()).collect(),
+                )
+            })
+            .references
+            .push(text);
     }
     for (digest, mut image) in groups {
         if shard.is_some_and(|s| !s.owns(&digest)) {
@@ -805,12 +819,16 @@ pub fn scan_images<E: Send>(
                     if st.error.is_some() || st.queue.is_empty() {
                         return;
                     }
-                    let free = st.queue.iter().position(|&i| {
-                        uncached(&images[i]).iter().all(|l| !st.reading.contains(l))
+                    // The first image none of whose uncached layers another thread reads.
+                    let free = st.queue.iter().enumerate().find_map(|(pos, &i)| {
+                        let layers = uncached(&images[i]);
+                        layers
+                            .iter()
+                            .all(|l| !st.reading.contains(l))
+                            .then_some((pos, i, layers))
                     });
-                    if let Some(pos) = free {
-                        let index = st.queue.remove(pos).unwrap_or_default();
-                        let claimed = uncached(&images[index]);
+                    if let Some((pos, index, claimed)) = free {
+                        st.queue.remove(pos);
                         st.reading.extend(claimed.iter().cloned());
                         break (index, claimed);
                     }
