@@ -119,7 +119,9 @@ fn mib(bytes: u64) -> f64 {
 /// Timed repetitions of each query.
 const REPS: usize = 7;
 
-fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
+/// The median of [`REPS`] timings of `run`.
+fn median_of(mut run: impl FnMut() -> std::time::Duration) -> std::time::Duration {
+    let mut v: Vec<_> = (0..REPS).map(|_| run()).collect();
     v.sort();
     v[v.len() / 2]
 }
@@ -182,25 +184,17 @@ fn main() {
 
     let q: PackageQuery = "numpy<2".parse().expect("query");
     let mut found = 0;
-    let best = median(
-        (0..REPS)
-            .map(|_| {
-                let start = Instant::now();
-                found = inv.find(std::slice::from_ref(&q)).expect("find").len();
-                start.elapsed()
-            })
-            .collect(),
-    );
+    let best = median_of(|| {
+        let start = Instant::now();
+        found = inv.find(std::slice::from_ref(&q)).expect("find").len();
+        start.elapsed()
+    });
     let mut summary = None;
-    let summary_took = median(
-        (0..REPS)
-            .map(|_| {
-                let start = Instant::now();
-                summary = Some(inv.summary().expect("summary"));
-                start.elapsed()
-            })
-            .collect(),
-    );
+    let summary_took = median_of(|| {
+        let start = Instant::now();
+        summary = Some(inv.summary().expect("summary"));
+        start.elapsed()
+    });
     let summary = summary.expect("a summary");
     assert_eq!(summary.images, images as u64);
     drop(inv);
@@ -208,36 +202,21 @@ fn main() {
         + std::fs::metadata(dir.path().join("inventory.sqlite-wal")).map_or(0, |m| m.len());
 
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_envaudit"));
-    let cli = bin.is_file().then(|| {
-        median(
-            (0..REPS)
-                .map(|_| {
-                    support::run_timed(
-                        Command::new(&bin)
-                            .args(["fleet", "query", "--db"])
-                            .arg(&db)
-                            .args(["numpy<2", "--format", "csv"]),
-                    )
-                    .0
-                })
-                .collect(),
-        )
-    });
-    let cli_summary = bin.is_file().then(|| {
-        median(
-            (0..REPS)
-                .map(|_| {
-                    support::run_timed(
-                        Command::new(&bin)
-                            .args(["fleet", "query", "--db"])
-                            .arg(&db)
-                            .args(["--summary", "--format", "json"]),
-                    )
-                    .0
-                })
-                .collect(),
-        )
-    });
+    let query_process = |args: &[&str]| {
+        bin.is_file().then(|| {
+            median_of(|| {
+                support::run_timed(
+                    Command::new(&bin)
+                        .args(["fleet", "query", "--db"])
+                        .arg(&db)
+                        .args(args),
+                )
+                .0
+            })
+        })
+    };
+    let cli = query_process(&["numpy<2", "--format", "csv"]);
+    let cli_summary = query_process(&["--summary", "--format", "json"]);
 
     println!(
         "fleet inventory: {images} images × {} packages ({} package rows), {} results files {:.1} MiB, database {:.1} MiB\n",
