@@ -153,11 +153,7 @@ pub(crate) fn query(args: &QueryArgs, out: &mut dyn Write) -> anyhow::Result<Exi
             eprintln!(
                 "warning[catalog-incomplete]: image `{}` ({}) was read incompletely, so it may hold matching packages that are not listed: {}",
                 i.manifest,
-                if i.references.is_empty() {
-                    "no current reference".to_owned()
-                } else {
-                    i.references.join(", ")
-                },
+                i.references_text(),
                 i.completeness
             );
         }

@@ -248,6 +248,18 @@ pub struct ImageSummary {
     pub references: Vec<String>,
 }
 
+impl ImageSummary {
+    /// Its current references, comma-separated, or `no current reference`.
+    #[must_use]
+    pub fn references_text(&self) -> String {
+        if self.references.is_empty() {
+            "no current reference".to_owned()
+        } else {
+            self.references.join(", ")
+        }
+    }
+}
+
 /// Counts over the inventory (`fleet query --summary`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {

@@ -277,11 +277,7 @@ pub fn render_fleet_matches(
             incomplete.len()
         )?;
         for i in incomplete {
-            let refs = if i.references.is_empty() {
-                "no current reference".to_owned()
-            } else {
-                i.references.join(", ")
-            };
+            let refs = i.references_text();
             let bullet = if format == FleetFormat::Markdown {
                 "- "
             } else {
